@@ -1,0 +1,34 @@
+# The two set-up commands of the README: `make run` and `make test`.
+# Each creates what it needs on first use (a virtual environment in .venv; the
+# tests also install Debian's Dovecot when it is missing).
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint format clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/gateway serve
+
+test: $(STAMP)
+	bash scripts/install-dovecot.sh
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check gateway tests
+	$(BIN)/ruff format --check gateway tests
+
+format: $(STAMP)
+	$(BIN)/ruff format gateway tests
+	$(BIN)/ruff check --fix gateway tests
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

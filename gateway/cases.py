@@ -1,0 +1,198 @@
+"""The case stage: record a decision, open the case, and queue what must go out.
+
+Everything for one message happens in the caller's transaction: the message's end
+state, the case with its tracking reference, the events, and the outbox rows. So after
+a crash there is either all of it or none of it, and the message is simply decided again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+
+from sqlite_utils import Database
+
+from gateway.models import Decision, Outcome, ParsedMessage
+from gateway.outbox.queue import enqueue
+from gateway.render import Renderer
+from gateway.rules.base import RuleSet
+from gateway.store import event, next_reference
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A stored incoming message as the pipeline hands it to this stage."""
+
+    row_id: int
+    mailbox: str | None
+    received_at: dt.datetime  # aware, UTC
+    raw: bytes
+    parsed: ParsedMessage
+
+
+def local_time(ruleset: RuleSet, at: dt.datetime) -> str:
+    return ruleset.hours.local(at).strftime("%d.%m.%Y kl. %H:%M")
+
+
+def record(
+    db: Database,
+    item: Incoming,
+    decision: Decision,
+    ruleset: RuleSet,
+    renderer: Renderer,
+    *,
+    send_receipts: bool = True,
+    deliver_for_hours: float = 48.0,
+) -> str | None:
+    """Write the outcome of one decided message; returns the case reference, if any."""
+    msg = item.parsed
+    reference = case_id = None
+    if decision.decision is Outcome.RELAY:
+        reference, case_id = _open_case(
+            db, item, decision, ruleset, renderer, send_receipts, deliver_for_hours
+        )
+    elif decision.decision is Outcome.TRIAGE:
+        note = renderer.message(
+            "triage.txt.j2",
+            {
+                "message_number": item.row_id,
+                "subject": msg.subject,
+                "mailbox": item.mailbox,
+                "sender": msg.from_addr or "(ingen avsender)",
+                "reason": decision.reason,
+                "received": local_time(ruleset, item.received_at),
+                "rules": decision.rules,
+                "text": msg.body,
+            },
+            purpose="triage",
+            to=decision.to,
+            original=msg,
+            attach_original=item.raw,
+        )
+        enqueue(db, note, deliver_for_hours)
+    db["messages"].update(
+        item.row_id,
+        {
+            "state": "done",
+            "outcome": str(decision.decision),
+            "reason": decision.reason,
+            "case_id": case_id,
+            "from_addr": msg.from_addr,
+            "to_addrs": ", ".join(msg.to),
+            "subject": msg.subject,
+            "in_reply_to": msg.in_reply_to,
+            "refs": " ".join(msg.references),
+            "defects": ", ".join(msg.defects) or None,
+        },
+    )
+    detail = f"{decision.decision}: {decision.reason}"
+    if decision.decision is not Outcome.RELAY:
+        detail += f" (to {', '.join(decision.to)})" if decision.to else ""
+    event(
+        db,
+        str(decision.decision) if decision.decision is not Outcome.RELAY else "decided",
+        detail,
+        case_id=case_id,
+        message_id=item.row_id,
+        rules=decision.rules,
+    )
+    return reference
+
+
+def _open_case(
+    db: Database,
+    item: Incoming,
+    decision: Decision,
+    ruleset: RuleSet,
+    renderer: Renderer,
+    send_receipts: bool,
+    deliver_for_hours: float,
+):
+    msg = item.parsed
+    local = ruleset.hours.local(item.received_at)
+    reference = next_reference(db, ruleset.reference_prefix, local.year)
+    measures_due = ruleset.hours.add_working_days(local.date(), ruleset.measures_days)
+    close_due = ruleset.hours.add_working_days(local.date(), ruleset.close_days)
+    directory = ruleset.directory
+    reporting = directory.parties.get(decision.sender_party or "")
+    receiving = directory.parties.get(decision.receiving_party or "")
+    case_id = (
+        db["cases"]
+        .insert(
+            {
+                "reference": reference,
+                "flow": decision.flow,
+                "kind": decision.kind,
+                "status": "registrert",
+                "severity": None,
+                "urgent": int(decision.urgent),
+                "reporting_party": decision.sender_party,
+                "reporter_address": msg.from_addr,
+                "receiving_party": decision.receiving_party,
+                "municipality": decision.municipality,
+                "mailbox": item.mailbox,
+                "subject": msg.subject,
+                "received_at": item.received_at.isoformat(timespec="milliseconds"),
+                "measures_due": measures_due.isoformat(),
+                "close_due": close_due.isoformat(),
+                "external_ref": decision.external_ref,
+                "rule_hits": json.dumps(decision.rules),
+                "rule_misses": json.dumps(decision.misses),
+                "first_message_id": item.row_id,
+            }
+        )
+        .last_pk
+    )
+    context = {
+        "reference": reference,
+        "flow": decision.flow,
+        "kind": decision.kind,
+        "urgent": decision.urgent,
+        "subject": msg.subject,
+        "reporter": msg.from_addr,
+        "reporting_party": reporting.name if reporting else msg.from_addr,
+        "receiving_party": receiving.name if receiving else ", ".join(decision.to),
+        "received": local_time(ruleset, item.received_at),
+        "measures_due": measures_due.strftime("%d.%m.%Y"),
+        "close_due": close_due.strftime("%d.%m.%Y"),
+        "external_ref": decision.external_ref,
+        "text": msg.body,
+        "attachments": [a.filename for a in msg.attachments],
+    }
+    reply_to = ruleset.mailboxes.get(item.mailbox or "")
+    relay = renderer.message(
+        "relay.txt.j2",
+        context,
+        purpose="relay",
+        to=decision.to,
+        cc=decision.cc,
+        reply_to=reply_to,
+        reference=reference,
+        original=msg,
+        attachments=True,
+        headers={"X-Auto-Response-Suppress": "OOF, AutoReply"},  # no out-of-office loops
+        case_id=case_id,
+    )
+    enqueue(db, relay, deliver_for_hours)
+    event(
+        db,
+        "relay-queued",
+        f"to {', '.join(relay.recipients)}",
+        case_id=case_id,
+        message_id=item.row_id,
+    )
+    if send_receipts and msg.from_addr:
+        receipt = renderer.message(
+            "receipt.txt.j2",
+            context,
+            purpose="receipt",
+            to=[msg.from_addr],
+            reply_to=reply_to,
+            reference=reference,
+            original=msg,
+            case_id=case_id,
+            headers={"Auto-Submitted": "auto-replied"},
+        )
+        enqueue(db, receipt, deliver_for_hours)
+    return reference, case_id

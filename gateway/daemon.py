@@ -1,0 +1,166 @@
+"""``gateway serve``: intake, pipeline and sender in one process, stopped by SIGTERM.
+
+Threads, each with its own SQLite connection: one per IMAP mailbox, the aiosmtpd
+listener(s), the pipeline (decides what intake stored) and the sender (delivers the
+outbox). Intake wakes the pipeline, the pipeline wakes the sender, so a message goes
+through in milliseconds rather than at the next poll. On SIGTERM intake stops first,
+the workers finish the batch they hold, and nothing stored is lost: what was not
+decided or sent yet is still in its state in the database for the next start.
+SIGHUP reloads rules.yaml, keeping the old rules when the new file is broken.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+
+from gateway import alerts
+from gateway.intake import smtp as smtp_intake
+from gateway.intake.imap import ImapIntake
+from gateway.outbox.sender import Sender
+from gateway.pipeline import Pipeline
+from gateway.render import Renderer
+from gateway.rules.loader import RulesError, load_rules
+from gateway.settings import Settings
+from gateway.store import open_db
+
+log = logging.getLogger("gateway")
+
+
+class Rules:
+    """The current rule set; ``reload()`` swaps it only when the new file is good."""
+
+    def __init__(self, settings: Settings):
+        self.path = settings.rules_file
+        self.current = load_rules(self.path)
+
+    def __call__(self):
+        return self.current
+
+    def reload(self) -> bool:
+        try:
+            self.current = load_rules(self.path)
+        except RulesError as exc:
+            for problem in exc.problems:
+                log.error("rules not reloaded: %s", problem)
+            return False
+        log.info("rules reloaded from %s", self.path)
+        return True
+
+
+class Gateway:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.rules = Rules(settings)  # raises RulesError: never start on broken rules
+        self.renderer = Renderer(
+            settings.gateway_address, settings.gateway_name, settings.templates_dir
+        )
+        open_db(settings.database_path).close()  # create and migrate once, up front
+        self.stop = threading.Event()
+        self.wake_pipeline = threading.Event()
+        self.wake_sender = threading.Event()
+        self.threads: list[threading.Thread] = []
+        self.listeners = []
+
+    def start(self) -> None:
+        s = self.settings
+        handler = smtp_intake.IntakeHandler(
+            s.database_path, lambda a: self.rules().mailbox_for(a), self.wake_pipeline.set
+        )
+        self.handler = handler
+        if s.smtp_intake_port is not None:
+            self.listeners.append(
+                smtp_intake.start(handler, s.smtp_intake_host, s.smtp_intake_port)
+            )
+        if s.lmtp_intake_port is not None:
+            self.listeners.append(
+                smtp_intake.start(handler, s.smtp_intake_host, s.lmtp_intake_port, lmtp=True)
+            )
+        for box in s.imap:
+            intake = ImapIntake(box, open_db(s.database_path), self.stop, self.wake_pipeline.set)
+            self._thread(intake.run, f"imap-{box.mailbox}")
+        self._thread(self._pipeline_loop, "pipeline")
+        self._thread(self._sender_loop, "sender")
+        log.info(
+            "gateway ready: database %s, %d IMAP mailbox(es), relays via %s",
+            s.database_path,
+            len(s.imap),
+            f"{s.smarthost.host}:{s.smarthost.port}" if s.smarthost else s.outbox_path,
+        )
+
+    def _thread(self, target, name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self.threads.append(thread)
+
+    def _pipeline_loop(self) -> None:
+        pipeline = Pipeline(
+            open_db(self.settings.database_path), self.rules, self.renderer, self.settings
+        )
+        while not self.stop.is_set():
+            self.wake_pipeline.clear()
+            try:
+                if pipeline.process_batch():
+                    self.wake_sender.set()
+                    continue
+            except Exception:  # e.g. database locked or disk full: say so, wait, retry
+                log.exception("pipeline batch failed; trying again shortly")
+            self.wake_pipeline.wait(1.0)
+
+    def _sender_loop(self) -> None:
+        db = open_db(self.settings.database_path)
+        sender = Sender(db, self.settings, self._delivery_failed)
+        if recovered := sender.recover():
+            log.info("outbox: %d delivery(ies) interrupted by a stop are due again", recovered)
+        while not self.stop.is_set():
+            self.wake_sender.clear()
+            try:
+                if sender.deliver_due():
+                    continue
+                wait = sender.seconds_until_due()
+            except Exception:
+                log.exception("outbox batch failed; trying again shortly")
+                wait = 5.0
+            self.wake_sender.wait(min(wait if wait is not None else 1.0, 1.0))
+
+    def _delivery_failed(self, db, row, error) -> None:
+        alerts.delivery_failed(db, row, error, self.rules(), self.renderer)
+
+    def shutdown(self) -> None:
+        log.info("stopping: intake first, then the workers finish their batch")
+        for listener in self.listeners:
+            listener.stop()
+        self.stop.set()
+        self.wake_pipeline.set()
+        self.wake_sender.set()
+        for thread in self.threads:
+            thread.join(timeout=30)
+        self.handler.close()
+        log.info("stopped")
+
+
+def run(settings: Settings, verbose: bool = False) -> int:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        gateway = Gateway(settings)
+    except RulesError as exc:
+        for problem in exc.problems:
+            log.error("%s", problem)
+        log.error("not started: fix %s (gateway check-rules shows the same)", settings.rules_file)
+        return 2
+    signal.signal(signal.SIGTERM, lambda *_: gateway.stop.set())
+    signal.signal(signal.SIGINT, lambda *_: gateway.stop.set())
+    signal.signal(signal.SIGHUP, lambda *_: gateway.rules.reload())
+    try:
+        gateway.start()
+    except OSError as exc:
+        log.error("cannot start: %s", exc)
+        gateway.shutdown()
+        return 1
+    gateway.stop.wait()
+    gateway.shutdown()
+    return 0

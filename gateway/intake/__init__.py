@@ -1,0 +1,56 @@
+"""Intake: take raw messages in (IMAP, SMTP, LMTP) and store them before acknowledging.
+
+Both adapters are thin: they store the bytes with ``accept()`` (state ``received``) and
+only then answer 250 or move the message on the IMAP server. Parsing and rules run
+later, in the pipeline, so a message that breaks the parser can never block intake.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from sqlite_utils import Database
+
+from gateway.store import event, now, write
+
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+_MESSAGE_ID = re.compile(rb"^message-id:[ \t]*(?:\r?\n[ \t]+)?(<[^<>\s]+>)", re.I | re.M)
+
+
+def message_id_of(raw: bytes) -> str:
+    """The Message-ID from the header block only: a cheap look, not a parse."""
+    end = _HEADER_END.search(raw)
+    head = raw[: end.start()] if end else raw[:65536]
+    found = _MESSAGE_ID.search(head)
+    return found.group(1).decode("ascii", "replace") if found else ""
+
+
+def message_row(raw: bytes, mailbox: str | None, source: str) -> dict:
+    return {
+        "direction": "in",
+        "mailbox": mailbox,
+        "source": source,
+        "received_at": now(),
+        "state": "received",
+        "message_id": message_id_of(raw),
+        "sha256": hashlib.sha256(raw).hexdigest(),
+        "size": len(raw),
+        "attempts": 0,
+        "raw": raw,
+    }
+
+
+def store_rows(db: Database, rows: list[dict]) -> list[int]:
+    """Store a batch of incoming messages; call inside the caller's ``write(db)``."""
+    ids = []
+    for row in rows:
+        ids.append(db["messages"].insert(row).last_pk)
+        event(db, "received", f"{row['source']} ({row['size']} bytes)", message_id=ids[-1])
+    return ids
+
+
+def accept(db: Database, raw: bytes, mailbox: str | None, source: str) -> int:
+    """Store one incoming message durably; after this returns it may be acknowledged."""
+    with write(db):
+        return store_rows(db, [message_row(raw, mailbox, source)])[0]

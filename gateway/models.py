@@ -1,0 +1,96 @@
+"""Plain data passed between the stages: intake -> parse -> decide -> case -> render -> outbox."""
+
+from __future__ import annotations
+
+import email.message
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Outcome(StrEnum):
+    """What the rules decided for an incoming message."""
+
+    RELAY = "relay"
+    TRIAGE = "triage"
+    IGNORE = "ignore"
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str
+    size: int
+
+
+@dataclass(frozen=True)
+class ParsedMessage:
+    """One incoming message, parsed once. Addresses are lower-case."""
+
+    message_id: str
+    subject: str
+    from_addr: str
+    from_name: str
+    to: tuple[str, ...]
+    cc: tuple[str, ...]
+    date: str
+    in_reply_to: str
+    references: tuple[str, ...]
+    headers: dict[str, tuple[str, ...]]  # lower-case name -> values, in order
+    body: str  # the text body, or text made from the HTML body
+    new_text: str  # body without quoted text or forwarded blocks
+    attachments: tuple[Attachment, ...]
+    content_type: str
+    defects: tuple[str, ...]
+    size: int
+    message: email.message.Message = field(repr=False, compare=False)
+
+    def header(self, name: str) -> str:
+        """The first value of a header, or '' (names are case-insensitive)."""
+        values = self.headers.get(name.lower())
+        return values[0] if values else ""
+
+
+@dataclass
+class Decision:
+    """What the rules made of a message, and why: printed by ``gateway classify``."""
+
+    decision: Outcome
+    flow: str | None = None
+    to: list[str] = field(default_factory=list)
+    cc: list[str] = field(default_factory=list)
+    municipality: str | None = None
+    kind: str = "avvik"
+    urgent: bool = False
+    external_ref: str | None = None
+    rules: list[str] = field(default_factory=list)  # names of the rules that matched
+    misses: list[str] = field(default_factory=list)  # names of the rules checked, not matched
+    reason: str = ""
+    sender_party: str | None = None  # party key of the sender ("municipality:Vennesla")
+    receiving_party: str | None = None
+
+    def as_json(self) -> dict:
+        return {
+            "decision": str(self.decision),
+            "flow": self.flow,
+            "to": sorted(self.to),
+            "cc": sorted(self.cc),
+            "municipality": self.municipality,
+            "kind": self.kind,
+            "urgent": self.urgent,
+            "external_ref": self.external_ref,
+            "rules": self.rules,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A rendered message waiting in the outbox."""
+
+    purpose: str  # relay, receipt, triage, alert
+    mail_from: str
+    recipients: tuple[str, ...]
+    raw: bytes
+    message_id: str
+    subject: str = ""
+    case_id: int | None = None

@@ -1,0 +1,256 @@
+"""Deliver the outbox: claim due rows, send a batch over one SMTP connection, record.
+
+States: ``queued`` -> ``sending`` (claimed) -> ``sent``; a temporary failure (4xx, a
+refused connection, a time-out) -> ``retry`` with exponential backoff until
+``deliver_until``; a permanent one (5xx, or out of time) -> ``failed``, and the
+administrators are told through ``on_failed``. Rows left in ``sending`` by a crash go
+back to ``retry`` at start. With no smarthost the transport writes .eml files instead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import smtplib
+import ssl
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from gateway.settings import Settings, Smarthost
+from gateway.store import event, now, write
+
+log = logging.getLogger("gateway.outbox")
+
+SENT, RETRY, FAILED = "sent", "retry", "failed"
+
+
+class TemporaryError(Exception):
+    """Try again later (4xx, network trouble)."""
+
+
+class PermanentError(Exception):
+    """Never going to work (5xx)."""
+
+
+class SmtpTransport:
+    """One SMTP connection for a batch of messages, to the smarthost."""
+
+    def __init__(self, smarthost: Smarthost):
+        self.host = smarthost
+        self.conn: smtplib.SMTP | None = None
+        self._logged = False  # log a failing connection once, not on every retry
+
+    def open(self) -> None:
+        h = self.host
+        try:
+            if h.security == "ssl":
+                conn = smtplib.SMTP_SSL(
+                    h.host, h.port, timeout=h.timeout, context=ssl.create_default_context()
+                )
+            else:
+                conn = smtplib.SMTP(h.host, h.port, timeout=h.timeout)
+                if h.security == "starttls":
+                    conn.starttls(context=ssl.create_default_context())
+            if h.user:
+                conn.login(h.user, h.password)
+        except (OSError, smtplib.SMTPException) as exc:
+            if not self._logged:
+                log.error("cannot connect to smarthost %s:%s: %s", h.host, h.port, exc)
+                self._logged = True
+            raise TemporaryError(f"smarthost {h.host}:{h.port}: {exc}") from exc
+        if self._logged:
+            log.info("smarthost %s:%s reachable again", h.host, h.port)
+        self._logged = False
+        self.conn = conn
+
+    def send(self, mail_from: str, recipients: list[str], raw: bytes) -> str:
+        """Send one message; returns a note (refused recipients) or raises."""
+        if self.conn is None:
+            self.open()
+        try:
+            refused = self.conn.sendmail(mail_from, recipients, raw)
+        except smtplib.SMTPRecipientsRefused as exc:
+            codes = [code for code, _ in exc.recipients.values()]
+            kind = TemporaryError if any(400 <= c < 500 for c in codes) else PermanentError
+            raise kind(f"all recipients refused: {_refusals(exc.recipients)}") from exc
+        except smtplib.SMTPResponseException as exc:
+            text = exc.smtp_error.decode("utf-8", "replace")
+            kind = TemporaryError if 400 <= exc.smtp_code < 500 else PermanentError
+            self._reset()
+            raise kind(f"{exc.smtp_code} {text}") from exc
+        except (OSError, smtplib.SMTPException) as exc:
+            self.close()
+            raise TemporaryError(f"connection lost: {exc}") from exc
+        return f"refused: {_refusals(refused)}" if refused else ""
+
+    def _reset(self) -> None:
+        try:
+            self.conn.rset()
+        except (OSError, smtplib.SMTPException):
+            self.close()
+
+    def close(self) -> None:
+        if self.conn is not None:
+            try:
+                self.conn.quit()
+            except (OSError, smtplib.SMTPException):
+                pass
+        self.conn = None
+
+
+def _refusals(refused: dict) -> str:
+    return "; ".join(
+        f"{rcpt} {code} {msg.decode('utf-8', 'replace') if isinstance(msg, bytes) else msg}"
+        for rcpt, (code, msg) in refused.items()
+    )
+
+
+class FolderTransport:
+    """No smarthost: write each message as an .eml file, for demos and first setup."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        log.warning("no smarthost configured: outgoing mail is written to %s", folder)
+
+    def open(self) -> None:
+        pass
+
+    def send(self, mail_from: str, recipients: list[str], raw: bytes, name: str = "") -> str:
+        path = self.folder / f"{name or 'message'}.eml"
+        tmp = path.with_suffix(".tmp")
+        envelope = f"X-Envelope-From: {mail_from}\r\nX-Envelope-To: {', '.join(recipients)}\r\n"
+        with open(tmp, "wb") as fh:
+            fh.write(envelope.encode() + raw)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        return ""
+
+    def close(self) -> None:
+        pass
+
+
+class Sender:
+    """Delivers due outbox rows in batches. ``on_failed(db, row, error)`` tells admins."""
+
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        on_failed: Callable[[Database, dict, str], None] | None = None,
+    ):
+        self.db, self.settings, self.on_failed = db, settings, on_failed
+        if settings.smarthost is not None:
+            self.transport = SmtpTransport(settings.smarthost)
+        else:
+            self.transport = FolderTransport(settings.outbox_path)
+
+    def recover(self) -> int:
+        """At start: rows a crash left in ``sending`` are due again."""
+        with write(self.db):
+            cur = self.db.execute(
+                "UPDATE outbox SET state = 'retry', next_attempt_at = ? WHERE state = 'sending'",
+                [now()],
+            )
+        return cur.rowcount
+
+    def _claim(self, limit: int) -> list[dict]:
+        with write(self.db):
+            rows = list(
+                self.db.query(
+                    "SELECT o.*, m.raw FROM outbox o JOIN messages m ON m.id = o.message_id "
+                    "WHERE o.state IN ('queued', 'retry') AND o.next_attempt_at <= ? "
+                    "ORDER BY o.id LIMIT ?",
+                    [now(), limit],
+                )
+            )
+            if rows:
+                self.db.execute(
+                    f"UPDATE outbox SET state = 'sending', attempts = attempts + 1 WHERE id IN "
+                    f"({','.join('?' * len(rows))})",
+                    [r["id"] for r in rows],
+                )
+        return rows
+
+    def deliver_due(self) -> int:
+        """Send what is due now; returns how many rows were handled."""
+        rows = self._claim(self.settings.send_batch_size)
+        if not rows:
+            return 0
+        results = []
+        try:
+            for row in rows:
+                results.append(self._send(row))
+        finally:
+            self.transport.close()
+            results += [(RETRY, "not tried: the batch was interrupted")] * (
+                len(rows) - len(results)
+            )
+            self._record(rows, results)
+        return len(rows)
+
+    def _send(self, row: dict) -> tuple[str, str]:
+        recipients = json.loads(row["recipients"])
+        try:
+            if isinstance(self.transport, FolderTransport):
+                note = self.transport.send(
+                    row["mail_from"], recipients, row["raw"], f"{row['id']:06d}-{row['purpose']}"
+                )
+            else:
+                note = self.transport.send(row["mail_from"], recipients, row["raw"])
+            return SENT, note
+        except TemporaryError as exc:
+            return RETRY, str(exc)
+        except PermanentError as exc:
+            return FAILED, str(exc)
+
+    def _record(self, rows: list[dict], results: list[tuple[str, str]]) -> None:
+        with write(self.db):
+            for row, (state, note) in zip(rows, results, strict=True):
+                self._record_one(row, state, note)
+
+    def _record_one(self, row: dict, state: str, note: str) -> None:
+        s = self.settings
+        stamp = dt.datetime.now(dt.UTC)
+        if state == RETRY and stamp.isoformat() >= row["deliver_until"]:
+            state, note = FAILED, f"gave up after {row['attempts'] + 1} attempts: {note}"
+        update: dict = {"state": state, "last_error": note or None}
+        if state == SENT:
+            update["sent_at"] = now()
+        elif state == RETRY:
+            delay = min(s.retry_base_seconds * 2 ** row["attempts"], s.retry_max_seconds)
+            update["next_attempt_at"] = (stamp + dt.timedelta(seconds=delay)).isoformat(
+                timespec="milliseconds"
+            )
+        self.db["outbox"].update(row["id"], update)
+        self.db["messages"].update(row["message_id"], {"state": state})
+        kind = {"sent": "delivered", "retry": "delivery-retry", "failed": "delivery-failed"}[state]
+        event(
+            self.db,
+            kind,
+            f"{row['purpose']} to {', '.join(json.loads(row['recipients']))}"
+            + (f": {note}" if note else ""),
+            case_id=row["case_id"],
+            message_id=row["message_id"],
+        )
+        if state == FAILED:
+            log.error("outbox %s (%s) failed: %s", row["id"], row["purpose"], note)
+            if self.on_failed is not None and row["purpose"] != "alert":
+                self.on_failed(self.db, row, note)
+        elif state == RETRY:
+            log.warning("outbox %s (%s) will be retried: %s", row["id"], row["purpose"], note)
+
+    def seconds_until_due(self) -> float | None:
+        """Seconds until the next row is due (0 if one is due now), None if none waits."""
+        row = self.db.execute(
+            "SELECT MIN(next_attempt_at) FROM outbox WHERE state IN ('queued', 'retry')"
+        ).fetchone()
+        if not row or row[0] is None:
+            return None
+        due = dt.datetime.fromisoformat(row[0]) - dt.datetime.now(dt.UTC)
+        return max(due.total_seconds(), 0.0)

@@ -1,0 +1,107 @@
+"""Parse raw bytes once, with mail-parser, into a ParsedMessage the rules can read.
+
+Parsing is tolerant: mail-parser (on top of the stdlib email package) keeps going on
+broken MIME and records defects, which we keep with the message. Only a message that
+cannot be read at all raises ``UnparseableMessage``; the pipeline quarantines it.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import re
+
+import mailparser
+
+from gateway.models import Attachment, ParsedMessage
+from gateway.text import html_to_text, new_text
+
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]+")
+_MSGID = re.compile(r"<[^<>\s]+>")
+
+
+class UnparseableMessage(Exception):
+    """The bytes are not a message we can read; the reason goes to quarantine."""
+
+
+def _clean(value: str) -> str:
+    """One line of header text: control characters (CR, LF, NUL) become spaces."""
+    return _CONTROL.sub(" ", value or "").strip()
+
+
+def _addresses(values: list[str]) -> tuple[str, ...]:
+    found = []
+    for _name, addr in email.utils.getaddresses([_clean(v) for v in values]):
+        addr = addr.strip().lower()
+        if "@" in addr and addr not in found:
+            found.append(addr)
+    return tuple(found)
+
+
+def _headers(msg) -> dict[str, tuple[str, ...]]:
+    out: dict[str, list[str]] = {}
+    for name, value in msg.items():
+        out.setdefault(name.lower(), []).append(_clean(str(value)))
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def _sender(msg) -> tuple[str, str]:
+    """The From address and display name; '' when From is missing or names several."""
+    pairs = email.utils.getaddresses([_clean(str(v)) for v in msg.get_all("From", [])])
+    addrs = {a.strip().lower() for _n, a in pairs if "@" in a}
+    if len(addrs) != 1:
+        return "", ""
+    name = next(n for n, a in pairs if "@" in a)
+    return addrs.pop(), _clean(name)
+
+
+def _body(mail) -> str:
+    plain = [t for t in mail.text_plain if t and t.strip()]
+    if plain:
+        return "\n".join(plain)
+    html = [t for t in mail.text_html if t and t.strip()]
+    return "\n".join(html_to_text(h) for h in html)
+
+
+def parse(raw: bytes) -> ParsedMessage:
+    """Parse a message; raises UnparseableMessage with a reason when it cannot be read."""
+    if not raw or not raw.strip():
+        raise UnparseableMessage("empty message")
+    try:
+        mail = mailparser.parse_from_bytes(raw)
+    except Exception as exc:  # mail-parser raises many kinds on hostile input
+        raise UnparseableMessage(f"mail-parser failed: {type(exc).__name__}: {exc}") from exc
+    msg = mail.message
+    if not msg.keys():
+        raise UnparseableMessage("no header fields")
+    from_addr, from_name = _sender(msg)
+    body = _body(mail)
+    refs = tuple(_MSGID.findall(" ".join(str(v) for v in msg.get_all("References", []))))
+    irt = _MSGID.findall(str(msg.get("In-Reply-To", "")))
+    mid = _MSGID.findall(str(msg.get("Message-ID", "")))
+    attachments = tuple(
+        Attachment(
+            filename=_clean(a.get("filename") or "unnamed"),
+            content_type=(a.get("mail_content_type") or "application/octet-stream").lower(),
+            size=len(a.get("payload") or ""),
+        )
+        for a in mail.attachments
+    )
+    return ParsedMessage(
+        message_id=mid[0] if mid else "",
+        subject=_clean(mail.subject),
+        from_addr=from_addr,
+        from_name=from_name,
+        to=_addresses(msg.get_all("To", [])),
+        cc=_addresses(msg.get_all("Cc", [])),
+        date=_clean(str(msg.get("Date", ""))),
+        in_reply_to=irt[0] if irt else "",
+        references=refs,
+        headers=_headers(msg),
+        body=body,
+        new_text=new_text(body),
+        attachments=attachments,
+        content_type=msg.get_content_type(),
+        defects=tuple(sorted({d.__class__.__name__ for d in getattr(msg, "defects", [])})),
+        size=len(raw),
+        message=msg,
+    )

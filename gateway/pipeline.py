@@ -1,0 +1,103 @@
+"""The pipeline: take stored messages (state ``received``) through parse -> decide -> case.
+
+A batch is claimed by counting an attempt on each row first (committed), then decided
+in one transaction with a savepoint per message. A message whose handling raises is
+quarantined with the reason; one that keeps killing the process (attempts run out
+before it could be decided) is quarantined on the next start. Nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+
+from sqlite_utils import Database
+
+from gateway.cases import Incoming, record
+from gateway.decide import decide
+from gateway.models import Outcome
+from gateway.parse import UnparseableMessage, parse
+from gateway.render import Renderer
+from gateway.rules.base import RuleSet
+from gateway.settings import Settings
+from gateway.store import event, write
+
+log = logging.getLogger("gateway.pipeline")
+MAX_ATTEMPTS = 3
+
+
+class Pipeline:
+    """Decide what intake stored. ``rules()`` returns the current RuleSet (reloads)."""
+
+    def __init__(
+        self, db: Database, rules: Callable[[], RuleSet], renderer: Renderer, settings: Settings
+    ):
+        self.db, self.rules, self.renderer, self.settings = db, rules, renderer, settings
+
+    def process_batch(self, limit: int = 50) -> int:
+        """Decide up to ``limit`` waiting messages; returns how many were handled."""
+        rows = list(
+            self.db.query(
+                "SELECT id, mailbox, received_at, attempts FROM messages "
+                "WHERE direction = 'in' AND state = 'received' ORDER BY id LIMIT ?",
+                [limit],
+            )
+        )
+        if not rows:
+            return 0
+        with write(self.db):
+            self.db.execute(
+                f"UPDATE messages SET attempts = attempts + 1 WHERE id IN "
+                f"({','.join('?' * len(rows))})",
+                [r["id"] for r in rows],
+            )
+        ruleset = self.rules()
+        with write(self.db):
+            for row in rows:
+                try:
+                    with self.db.atomic():
+                        self._one(row, ruleset)
+                except Exception as exc:  # one bad message must not stop the others
+                    log.exception("message %s failed in the pipeline", row["id"])
+                    with self.db.atomic():
+                        quarantine(
+                            self.db, row["id"], f"pipeline error: {type(exc).__name__}: {exc}"
+                        )
+        return len(rows)
+
+    def _one(self, row: dict, ruleset: RuleSet) -> None:
+        if row["attempts"] + 1 > MAX_ATTEMPTS:
+            quarantine(self.db, row["id"], f"not decided after {MAX_ATTEMPTS} attempts")
+            return
+        raw = self.db.execute("SELECT raw FROM messages WHERE id = ?", [row["id"]]).fetchone()[0]
+        try:
+            parsed = parse(raw)
+        except UnparseableMessage as exc:
+            quarantine(self.db, row["id"], str(exc))
+            return
+        received = dt.datetime.fromisoformat(row["received_at"])
+        decision = decide(parsed, ruleset, row["mailbox"], received)
+        item = Incoming(row["id"], row["mailbox"], received, raw, parsed)
+        reference = record(
+            self.db,
+            item,
+            decision,
+            ruleset,
+            self.renderer,
+            send_receipts=self.settings.send_receipts,
+            deliver_for_hours=self.settings.deliver_for_hours,
+        )
+        if decision.decision is Outcome.RELAY:
+            log.info("relay %s flow %s to %s", reference, decision.flow, decision.receiving_party)
+        else:
+            log.info("%s message %s (%s)", decision.decision, row["id"], decision.rules[-1:])
+
+
+def quarantine(db: Database, row_id: int, reason: str) -> None:
+    """Park a message for a human, raw bytes kept, with the reason."""
+    db["messages"].update(
+        row_id, {"state": "quarantined", "outcome": "quarantine", "reason": reason}
+    )
+    event(db, "quarantined", reason, message_id=row_id)
+    log.warning("quarantined message %s: %s", row_id, reason)

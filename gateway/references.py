@@ -1,0 +1,37 @@
+"""Tracking references (AVVIK-2026-0042): found again in subjects that mail clients mangled.
+
+Replies and forwards stack prefixes in many languages (``SV: VS: RE:``, ``Antw:``,
+``Fwd:``, ``[EXT]``); the reference is looked for after all of them, and anywhere in the
+subject after that, so ``SV: [AVVIK-2026-0042] Trygghetsalarm`` and
+``Re: Fwd: AVVIK-2026-0042`` both find it.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+_PREFIX = re.compile(
+    r"^\s*(?:(?:re|sv|vs|fw|fwd|aw|wg|antw|tr|rv|vb|ynt|odp|r|i)\s*(?:\[\d+\]|\(\d+\))?\s*[:：]"
+    r"|\[ext(?:ern)?\]|\*{3}\s*spam\s*\*{3})\s*",
+    re.IGNORECASE,
+)
+
+
+def strip_prefixes(subject: str) -> str:
+    """The subject without any stacked reply/forward prefixes."""
+    previous = None
+    while previous != subject:
+        previous, subject = subject, _PREFIX.sub("", subject, count=1)
+    return subject.strip()
+
+
+@lru_cache(maxsize=16)
+def _pattern(prefix: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![\w-]){re.escape(prefix)}-(\d{{4}})-(\d{{4,}})(?!\w)", re.IGNORECASE)
+
+
+def find_reference(subject: str, prefix: str = "AVVIK") -> str | None:
+    """The first tracking reference in a subject, normalised (upper-case prefix)."""
+    found = _pattern(prefix).search(strip_prefixes(subject))
+    return f"{prefix.upper()}-{found.group(1)}-{found.group(2)}" if found else None

@@ -1,0 +1,142 @@
+"""Render outgoing mail from jinja2 templates into MIME messages ready for the outbox.
+
+Every word a recipient reads lives in ``templates/`` (Norwegian bokmål); this module only
+builds correct MIME around it: UTF-8, RFC 2047 subjects, attachments carried over, a new
+Message-ID, thread headers, and the marker that keeps the gateway from reading its own
+mail. A deployment's own template folder is tried first; the built-ins stay reachable
+as ``default:<name>``. StrictUndefined makes a missing field an error in the tests,
+never a blank in a message to a municipality.
+"""
+
+from __future__ import annotations
+
+import email.utils
+from email.message import EmailMessage
+from email.policy import SMTP
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from gateway.models import Outgoing, ParsedMessage
+from gateway.rules.own_mail import MARKER
+
+BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+def make_environment(override: Path | None = None) -> jinja2.Environment:
+    builtin = jinja2.FileSystemLoader(BUILTIN_TEMPLATES)
+    loaders: list[jinja2.BaseLoader] = []
+    if override is not None:
+        loaders.append(jinja2.FileSystemLoader(override))
+    loaders += [jinja2.PrefixLoader({"default": builtin}), builtin]
+    return jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        undefined=jinja2.StrictUndefined,
+        autoescape=jinja2.select_autoescape(["html"]),
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+class Renderer:
+    """Templates compiled once; ``message()`` renders one outgoing mail."""
+
+    def __init__(self, gateway_address: str, gateway_name: str, override: Path | None = None):
+        self.env = make_environment(override)
+        self.gateway_address = gateway_address
+        self.gateway_name = gateway_name
+        self.domain = gateway_address.rpartition("@")[2] or "localhost"
+        self._templates: dict[str, jinja2.Template] = {}
+
+    def _template(self, name: str) -> jinja2.Template:
+        if name not in self._templates:
+            self._templates[name] = self.env.get_template(name)
+        return self._templates[name]
+
+    def text(self, name: str, block: str, context: dict[str, Any]) -> str:
+        """One block (``subject`` or ``body``) of a template, rendered."""
+        template = self._template(name)
+        ctx = template.new_context(context)
+        return "".join(template.blocks[block](ctx))
+
+    def message(
+        self,
+        template: str,
+        context: dict[str, Any],
+        *,
+        purpose: str,
+        to: list[str],
+        cc: list[str] = (),
+        reply_to: str | None = None,
+        reference: str | None = None,
+        original: ParsedMessage | None = None,
+        attachments: bool = False,
+        attach_original: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        case_id: int | None = None,
+    ) -> Outgoing:
+        """Render ``template`` into an Outgoing message for the outbox."""
+        subject = " ".join(self.text(template, "subject", context).split())
+        msg = EmailMessage(policy=SMTP)
+        msg["From"] = email.utils.formataddr((self.gateway_name, self.gateway_address))
+        msg["To"] = ", ".join(to)
+        if cc:
+            msg["Cc"] = ", ".join(cc)
+        msg["Subject"] = subject
+        msg["Date"] = email.utils.formatdate(localtime=False)
+        message_id = email.utils.make_msgid(domain=self.domain)
+        msg["Message-ID"] = message_id
+        if reply_to:
+            msg["Reply-To"] = reply_to
+        if original is not None and original.message_id:
+            msg["In-Reply-To"] = original.message_id
+            msg["References"] = " ".join([*original.references[-10:], original.message_id])
+        msg[MARKER] = reference or purpose
+        for name, value in (headers or {}).items():
+            msg[name] = value
+        msg.set_content(self.text(template, "body", context), charset="utf-8")
+        if attachments and original is not None:
+            copy_attachments(original, msg)
+        if attach_original is not None:
+            msg.add_attachment(
+                attach_original, maintype="message", subtype="rfc822", filename="original.eml"
+            )
+        return Outgoing(
+            purpose=purpose,
+            mail_from=self.gateway_address,
+            recipients=tuple(dict.fromkeys([*to, *cc])),
+            raw=msg.as_bytes(policy=SMTP),
+            message_id=message_id,
+            subject=subject,
+            case_id=case_id,
+        )
+
+
+def copy_attachments(original: ParsedMessage, target: EmailMessage) -> int:
+    """Carry the original's attachments over, bytes unchanged; returns how many."""
+    count = 0
+    for part in original.message.walk():
+        if part.is_multipart():
+            continue
+        filename = part.get_filename()
+        if part.get_content_disposition() != "attachment" and not filename:
+            continue
+        payload = part.get_payload(decode=True) or b""
+        maintype, _, subtype = part.get_content_type().partition("/")
+        if maintype == "multipart":
+            continue
+        target.add_attachment(
+            payload,
+            maintype=maintype,
+            subtype=subtype or "octet-stream",
+            filename=_clean_filename(filename),
+        )
+        count += 1
+    return count
+
+
+def _clean_filename(name: str | None) -> str:
+    name = " ".join((name or "vedlegg").split())  # no CR/LF into the relay's headers
+    return name.replace("/", "_").replace("\\", "_")[:200] or "vedlegg"

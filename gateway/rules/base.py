@@ -1,0 +1,114 @@
+"""The contract of a rule, the loaded rule set, and the per-message context rules read.
+
+Modelled on GNU Mailman 3's rules: each rule is a small object with a name, a one-line
+description and ``check()``; the decision loop (gateway/decide.py) records which rules
+matched, so an administrator can always see why a message went where it went.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Protocol
+
+from gateway.hours import ServiceHours
+from gateway.models import Decision, ParsedMessage
+from gateway.rules.parties import Directory, Party
+from gateway.text import find_municipalities, strip_signature
+
+
+class Rule(Protocol):
+    """A named test of a message.
+
+    :param name: unique, kebab-case; shown in ``gateway classify`` and the case log.
+    :param description: one line saying what the rule is for.
+    :param record: whether a hit is recorded with the message (False for helpers).
+    """
+
+    name: str
+    description: str
+    record: bool
+
+    def check(self, ctx: Context) -> bool:
+        """True when the rule matches; on a hit it may append a reason to ``ctx.notes``."""
+        ...
+
+
+@dataclass(frozen=True)
+class Actions:
+    """What a YAML rule does when it matches; None leaves a field as it is."""
+
+    decision: str | None = None
+    flow: str | None = None
+    to: tuple[str, ...] = ()  # party keys, or "municipality" for the case's municipality
+    cc: tuple[str, ...] = ()
+    kind: str | None = None
+    urgent: bool | None = None
+    municipality: str | None = None  # "sender" or "named"
+    reason: str | None = None
+    stop: bool = False
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """A rules.yaml, checked and compiled once at load."""
+
+    path: Path
+    directory: Directory
+    mailboxes: dict[str, str]  # mailbox name -> intake address
+    hours: ServiceHours
+    reference_prefix: str
+    triage_party: str
+    vocabulary: dict[str, re.Pattern[str]]
+    external_refs: tuple[re.Pattern[str], ...]
+    rules: tuple  # YamlRule objects, in order
+    municipality_names: tuple[str, ...]
+    measures_days: int = 10  # working days to the deadline for measures (tiltaksfrist)
+    close_days: int = 20  # working days to the deadline for closing (lukkefrist)
+
+    def mailbox_for(self, address: str) -> str | None:
+        """The mailbox name an intake address belongs to (plus-addressing allowed)."""
+        local, _, domain = address.strip().lower().rpartition("@")
+        local = local.split("+", 1)[0]
+        for name, addr in self.mailboxes.items():
+            if addr == f"{local}@{domain}":
+                return name
+        return None
+
+
+@dataclass
+class Context:
+    """One message being decided: the facts rules read (computed once) and the result."""
+
+    msg: ParsedMessage
+    mailbox: str | None
+    at: dt.datetime
+    ruleset: RuleSet
+    result: Decision
+    notes: list[str] = field(default_factory=list)
+
+    @cached_property
+    def sender(self) -> Party | None:
+        return self.ruleset.directory.sender(self.msg.from_addr)
+
+    @cached_property
+    def text(self) -> str:
+        """Subject and new body text: where rules look for words."""
+        return f"{self.msg.subject}\n{self.msg.new_text}"
+
+    @cached_property
+    def in_service_hours(self) -> bool:
+        return self.ruleset.hours.is_open(self.at)
+
+    @cached_property
+    def named_municipalities(self) -> list[str]:
+        """Municipalities the message names: the subject decides when it names any;
+        otherwise the new body text without the sender's signature."""
+        names = self.ruleset.municipality_names
+        in_subject = find_municipalities(self.msg.subject, names)
+        if in_subject:
+            return in_subject
+        return find_municipalities(strip_signature(self.msg.new_text), names)

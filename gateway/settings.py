@@ -1,0 +1,184 @@
+"""Server settings: a frozen dataclass read from an optional TOML file and the environment.
+
+Rules (who gets what) live in rules.yaml; everything about servers, paths and secrets
+lives here. Shipped defaults run with no file at all: SQLite under ``var/``, the SMTP
+intake on loopback, relays written to ``var/outbox-sent/`` when no smarthost is set.
+Secrets are never written in a file we read as settings: they come from an environment
+variable (``password_env``) or a file of their own (``password_file``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class SettingsError(Exception):
+    """A settings file or variable is wrong; the message names where and what."""
+
+
+@dataclass(frozen=True)
+class ImapMailbox:
+    """One intake mailbox read over IMAP. ``mailbox`` is its name in rules.yaml."""
+
+    mailbox: str
+    host: str
+    user: str
+    port: int = 993
+    security: str = "ssl"  # ssl (implicit TLS), starttls or none (loopback/tests only)
+    password: str = field(default="", repr=False)
+    folder: str = "INBOX"
+    processed_folder: str = "Processed"
+    poll_interval: float = 60.0
+    idle: bool = True
+    batch_size: int = 50
+
+
+@dataclass(frozen=True)
+class Smarthost:
+    """The SMTP server relays are handed to."""
+
+    host: str
+    port: int = 587
+    security: str = "starttls"  # starttls, ssl or none
+    user: str = ""
+    password: str = field(default="", repr=False)
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("var")
+    database: Path | None = None  # default: data_dir / "gateway.db"
+    rules_file: Path = Path("rules.yaml")
+    templates_dir: Path | None = None  # a deployment's own templates, tried first
+    gateway_address: str = "avviksgateway@trygghet-agder.example"
+    gateway_name: str = "Avviksgatewayen"
+    timezone: str = "Europe/Oslo"
+    smtp_intake_host: str = "127.0.0.1"
+    smtp_intake_port: int | None = 2525  # None: no SMTP intake
+    lmtp_intake_port: int | None = None
+    smarthost: Smarthost | None = None
+    outbox_dir: Path | None = None  # default: data_dir / "outbox-sent"
+    imap: tuple[ImapMailbox, ...] = ()
+    send_receipts: bool = True
+    send_batch_size: int = 50
+    retry_base_seconds: float = 60.0
+    retry_max_seconds: float = 3600.0
+    deliver_for_hours: float = 48.0
+
+    @property
+    def database_path(self) -> Path:
+        return self.database or self.data_dir / "gateway.db"
+
+    @property
+    def outbox_path(self) -> Path:
+        return self.outbox_dir or self.data_dir / "outbox-sent"
+
+
+_SECURITY = {"ssl", "starttls", "none"}
+
+
+def _secret(section: dict[str, Any], where: str) -> str:
+    """Read a password from ``password_env`` or ``password_file``; a literal is refused."""
+    if "password" in section:
+        raise SettingsError(
+            f"{where}: 'password' is not allowed in a settings file; "
+            "use password_env (a variable name) or password_file (a path)"
+        )
+    if env := section.pop("password_env", None):
+        if env not in os.environ:
+            raise SettingsError(f"{where}: environment variable {env} (password_env) is not set")
+        return os.environ[env]
+    if path := section.pop("password_file", None):
+        try:
+            return Path(path).read_text().strip()
+        except OSError as exc:
+            raise SettingsError(f"{where}: cannot read password_file {path}: {exc}") from exc
+    return ""
+
+
+def _build(cls: type, data: dict[str, Any], where: str) -> Any:
+    """Make a dataclass from a mapping, refusing keys the dataclass does not have."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise SettingsError(f"{where}: unknown setting(s) {', '.join(unknown)}")
+    try:
+        return cls(**data)
+    except TypeError as exc:
+        raise SettingsError(f"{where}: {exc}") from exc
+
+
+def _check_security(value: str, where: str) -> None:
+    if value not in _SECURITY:
+        raise SettingsError(f"{where}: security must be one of {sorted(_SECURITY)}, not {value!r}")
+
+
+def from_mapping(data: dict[str, Any], where: str = "settings") -> Settings:
+    """Settings from a parsed TOML mapping (see README for the keys)."""
+    data = dict(data)
+    if smart := data.pop("smarthost", None):
+        smart = dict(smart)
+        smart["password"] = _secret(smart, f"{where} [smarthost]")
+        _check_security(smart.get("security", "starttls"), f"{where} [smarthost]")
+        data["smarthost"] = _build(Smarthost, smart, f"{where} [smarthost]")
+    boxes = []
+    for i, box in enumerate(data.pop("imap", [])):
+        box = dict(box)
+        box["password"] = _secret(box, f"{where} [[imap]] #{i + 1}")
+        _check_security(box.get("security", "ssl"), f"{where} [[imap]] #{i + 1}")
+        boxes.append(_build(ImapMailbox, box, f"{where} [[imap]] #{i + 1}"))
+    data["imap"] = tuple(boxes)
+    for key in ("data_dir", "database", "rules_file", "templates_dir", "outbox_dir"):
+        if data.get(key) is not None:
+            data[key] = Path(data[key])
+    return _build(Settings, data, where)
+
+
+# Environment variables that override single values, for containers and systemd units.
+_ENV = {
+    "AVVIK_DATA_DIR": ("data_dir", Path),
+    "AVVIK_DATABASE": ("database", Path),
+    "AVVIK_RULES": ("rules_file", Path),
+    "AVVIK_TEMPLATES": ("templates_dir", Path),
+    "AVVIK_OUTBOX_DIR": ("outbox_dir", Path),
+    "AVVIK_SMTP_PORT": ("smtp_intake_port", int),
+    "AVVIK_LMTP_PORT": ("lmtp_intake_port", int),
+    "AVVIK_GATEWAY_ADDRESS": ("gateway_address", str),
+}
+
+
+def load(path: Path | None = None, environ: dict[str, str] | None = None) -> Settings:
+    """Settings from ``path`` (or $AVVIK_SETTINGS, or ./gateway.toml if present) and env."""
+    environ = os.environ if environ is None else environ
+    if path is None and environ.get("AVVIK_SETTINGS"):
+        path = Path(environ["AVVIK_SETTINGS"])
+    elif path is None and Path("gateway.toml").exists():
+        path = Path("gateway.toml")
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise SettingsError(f"{path}: cannot read settings: {exc}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"{path}: {exc}") from exc
+    settings = from_mapping(data, str(path or "defaults"))
+    overrides: dict[str, Any] = {}
+    for var, (name, kind) in _ENV.items():
+        if var in environ:
+            try:
+                overrides[name] = kind(environ[var])
+            except ValueError as exc:
+                raise SettingsError(f"${var}: {exc}") from exc
+    if host := environ.get("AVVIK_SMARTHOST"):
+        name, _, port = host.partition(":")
+        security = environ.get("AVVIK_SMARTHOST_SECURITY", "starttls")
+        _check_security(security, "$AVVIK_SMARTHOST_SECURITY")
+        overrides["smarthost"] = Smarthost(name, int(port or 587), security=security)
+    return dataclasses.replace(settings, **overrides)

@@ -1,0 +1,141 @@
+"""The case log: plain SQLite tables a person can open and read, through sqlite-utils.
+
+Tables: ``messages`` (every message in and out, raw bytes kept), ``cases``, ``events``
+(what happened, with reasons and the rules that matched), ``outbox`` (deliveries and
+their states), ``reference_numbers`` (gap-free tracking numbers) and ``mailboxes``
+(IMAP UIDVALIDITY and last UID). The states of ``messages`` and ``outbox`` are the
+crash-safety story: a row is stored before anything is acknowledged, and every step
+moves it to a new state inside one transaction, so a restart picks up where it left off.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("avviksgateway")
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    db["messages"].create(
+        {
+            "id": int, "direction": str, "mailbox": str, "source": str, "received_at": str,
+            "state": str, "outcome": str, "reason": str, "case_id": int, "message_id": str,
+            "in_reply_to": str, "refs": str, "from_addr": str, "to_addrs": str, "subject": str,
+            "sha256": str, "size": int, "defects": str, "attempts": int, "raw": bytes,
+        },
+        pk="id",
+        defaults={"attempts": 0},
+    )  # fmt: skip
+    db["messages"].create_index(["state"])
+    db["messages"].create_index(["message_id"])
+    db["messages"].create_index(["sha256"])
+    db["cases"].create(
+        {
+            "id": int, "reference": str, "flow": str, "kind": str, "status": str,
+            "severity": str, "urgent": int, "reporting_party": str, "reporter_address": str,
+            "receiving_party": str, "municipality": str, "mailbox": str, "subject": str,
+            "received_at": str, "measures_due": str, "close_due": str, "external_ref": str,
+            "rule_hits": str, "rule_misses": str, "first_message_id": int,
+        },
+        pk="id",
+    )  # fmt: skip
+    db["cases"].create_index(["reference"], unique=True)
+    db["events"].create(
+        {"id": int, "at": str, "case_id": int, "message_id": int, "kind": str,
+         "detail": str, "rules": str},
+        pk="id",
+    )  # fmt: skip
+    db["events"].create_index(["case_id"])
+    db["outbox"].create(
+        {
+            "id": int, "message_id": int, "case_id": int, "purpose": str, "mail_from": str,
+            "recipients": str, "state": str, "attempts": int, "next_attempt_at": str,
+            "deliver_until": str, "last_error": str, "created_at": str, "sent_at": str,
+        },
+        pk="id",
+        defaults={"attempts": 0},
+    )  # fmt: skip
+    db["outbox"].create_index(["state", "next_attempt_at"])
+    db["reference_numbers"].create({"prefix": str, "year": int, "last": int},
+                                   pk=("prefix", "year"))  # fmt: skip
+    db["mailboxes"].create(
+        {"name": str, "uidvalidity": int, "last_uid": int, "updated_at": str}, pk="name"
+    )
+
+
+def now() -> str:
+    """The current time as stored: ISO 8601 in UTC, to the millisecond."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+
+
+def open_db(path: Path | str | None) -> Database:
+    """Open (creating, readable by its owner only) and migrate the database.
+
+    ``None`` gives an in-memory database, for tests.
+    """
+    if path is None:
+        db = Database(memory=True)
+    else:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        db = Database(path)
+        db.enable_wal()
+    db.execute("PRAGMA busy_timeout = 10000")
+    db.execute("PRAGMA synchronous = NORMAL")
+    migrations.apply(db)
+    return db
+
+
+@contextlib.contextmanager
+def write(db: Database) -> Iterator[Database]:
+    """One write transaction, taken at once (BEGIN IMMEDIATE) so that concurrent
+    writers wait their turn instead of failing when a read turns into a write."""
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.conn.rollback()
+        raise
+    db.conn.execute("COMMIT")
+
+
+def event(
+    db: Database,
+    kind: str,
+    detail: str = "",
+    *,
+    case_id: int | None = None,
+    message_id: int | None = None,
+    rules: list[str] | None = None,
+) -> None:
+    """Append one line to the event log (call inside the caller's transaction)."""
+    db["events"].insert({
+        "at": now(), "case_id": case_id, "message_id": message_id, "kind": kind,
+        "detail": detail, "rules": json.dumps(rules) if rules else None,
+    })  # fmt: skip
+
+
+def next_reference(db: Database, prefix: str, year: int) -> str:
+    """Allocate the next tracking reference, e.g. AVVIK-2026-0042.
+
+    Call inside ``write(db)``: the number is taken in the same transaction as the case,
+    so a rollback gives it back (no gaps) and writers queue (no duplicates).
+    """
+    row = db.execute(
+        "SELECT last FROM reference_numbers WHERE prefix = ? AND year = ?", [prefix, year]
+    ).fetchone()
+    number = (row[0] if row else 0) + 1
+    db["reference_numbers"].upsert({"prefix": prefix, "year": year, "last": number},
+                                   pk=("prefix", "year"))  # fmt: skip
+    return f"{prefix}-{year}-{number:04d}"

@@ -1,0 +1,322 @@
+"""Plain-text helpers for deciding a message: what the sender wrote now, and what it names.
+
+Rules look for words and municipality names only in the *new* text of a message
+(agder.md, "Precise points"): quoted lines, reply/forward blocks and, for the flow c
+target, the sender's signature must not count. Everything here is pure and never raises
+on odd input, because mail from the wild is odd.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from functools import lru_cache
+from html import unescape
+from html.parser import HTMLParser
+
+# --- HTML ------------------------------------------------------------------------------
+
+_BLOCK_TAGS = frozenset(
+    "address article aside blockquote br center dd div dl dt fieldset figure footer form "
+    "h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre section table tr ul".split()
+)
+_PARAGRAPH_TAGS = frozenset("p h1 h2 h3 h4 h5 h6 ul ol table blockquote".split())
+_SKIP_TAGS = frozenset({"script", "style", "title", "template"})
+_WS = re.compile(r"\s+")
+
+
+class _TextExtractor(HTMLParser):
+    """Collects (blockquote depth, line) pairs so quoted HTML stays recognisable as quoted."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.lines: list[tuple[int, str]] = []
+        self._buf: list[str] = []
+        self._depth = 0
+        self._skip = 0
+        self._pre = 0
+
+    def _flush(self, paragraph: bool = False) -> None:
+        text = _WS.sub(" ", "".join(self._buf)).strip()
+        self._buf = []
+        if text:
+            self.lines.append((self._depth, text))
+        if paragraph:
+            self.lines.append((0, ""))
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag in _SKIP_TAGS:
+            self._skip += 1
+        elif tag in ("td", "th"):
+            self._buf.append(" ")
+        elif tag in _BLOCK_TAGS:
+            self._flush()
+            if tag == "blockquote":
+                self._depth += 1
+            elif tag == "pre":
+                self._pre += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIP_TAGS:
+            self._skip = max(0, self._skip - 1)
+        elif tag in _BLOCK_TAGS and tag != "br":
+            self._flush(paragraph=tag in _PARAGRAPH_TAGS)
+            if tag == "blockquote":
+                self._depth = max(0, self._depth - 1)
+            elif tag == "pre":
+                self._pre = max(0, self._pre - 1)
+
+    def handle_data(self, data: str) -> None:
+        if self._skip:
+            return
+        if not self._pre:
+            self._buf.append(data)
+            return
+        first, *rest = data.split("\n")
+        self._buf.append(first)
+        for part in rest:
+            self._flush()
+            self._buf.append(part)
+
+
+def html_to_text(html: str) -> str:
+    """Readable plain text of an HTML body (Outlook sends HTML-only mail).
+
+    Block elements end lines, <blockquote> lines get "> " per level so new_text() drops
+    them, and runs of blank lines collapse to one.
+    """
+    parser = _TextExtractor()
+    try:
+        parser.feed(html)
+        parser.close()
+        parser._flush()
+        lines = parser.lines
+    except Exception:  # broken markup must not stop a report; fall back to tag stripping
+        stripped = re.sub(r"(?is)<(script|style)\b.*?</\1\s*>|<[^>]*>", " ", str(html))
+        lines = [(0, _WS.sub(" ", unescape(stripped)).strip())]
+    out: list[str] = []
+    for depth, text in lines:
+        if text:
+            out.append("> " * depth + text)
+        elif out and out[-1]:
+            out.append("")
+    return "\n".join(out).strip("\n")
+
+
+# --- Quoted text -----------------------------------------------------------------------
+
+_QUOTED = re.compile(r"^\s*>")
+_FORWARD_PHRASE = (
+    r"(?:begin forwarded message|start på videresendt besked|forwarded message"
+    r"|original message|opprinnelig melding|oprindelig meddelelse|ursprungligt meddelande"
+    r"|ursprüngliche nachricht|weitergeleitete nachricht|videresendt melding"
+    r"|videresendt meddelelse|videresendt besked|vidarebefordrat meddelande"
+    r"|vidarebefordrat mejl|vidarebefordrat e-postmeddelande)"
+)
+# "-----Original Message-----", "---------- Forwarded message ---------" (Yahoo puts the
+# headers on the same line), or the phrase alone on its line ("Videresendt melding:").
+_FORWARD = re.compile(rf"\s*(?:-{{2,}}\s*{_FORWARD_PHRASE}\b.*|{_FORWARD_PHRASE}\s*:?\s*)", re.I)
+# Outlook header block: "Fra: ..." followed within 4 lines by "Sendt: ..." ("*From:*" too).
+_FROM_FIELD = re.compile(r"\s*[*_]*(?:from|fra|från|von)[*_]*\s*:[*_]*\s*\S", re.I)
+_DATE_FIELD = re.compile(
+    r"\s*[*_]*(?:sent|sendt|skickat|gesendet|dato|date|datum)[*_]*\s*:[*_]*\s*\S", re.I
+)
+# Attribution lines, matched against one line or up to three joined lines. Each needs a
+# digit (the date) so that a sentence like "Kari skrev i loggen:" is not taken as one.
+_ATTRIBUTION = [
+    re.compile(r"(?:den|d\.)\s.*?\d{1,2}[:.]\d{2}.*?\bskrev\b(?:\s*[^\s:]+){0,10}\s*:", re.I),
+    re.compile(r"(?=.*@)(?=.*\d).*\bskrev\b.*:", re.I),  # Gmail/Outlook: address in line
+    re.compile(r"on\s.*\d.*\bwrote\s*:", re.I),
+    re.compile(r"am\s.*\d.*\bschrieb\b.*:", re.I),
+]
+_JOIN_START = re.compile(r"(?:den|d\.|on|am)\s|.*\d{1,2}[:.]\d{2}", re.I)
+_SEPARATOR = re.compile(r"[\s_\-=*–—]*")
+
+
+def _attribution_lines(lines: list[str], i: int) -> int:
+    """How many lines (1-3) an attribution header starting at line i spans; 0 if none."""
+    parts: list[str] = []
+    for line in lines[i : i + 3]:
+        if not line.strip() or _QUOTED.match(line):
+            break
+        if parts and not _JOIN_START.match(parts[0]):
+            break
+        if parts and parts[-1].rstrip().endswith((".", "!", "?")):
+            break
+        parts.append(line.strip())
+        joined = _WS.sub(" ", " ".join(parts))
+        if any(p.fullmatch(joined) for p in _ATTRIBUTION):
+            return len(parts)
+    return 0
+
+
+def _starts_quote(lines: list[str], i: int) -> bool:
+    """Whether a reply or forward header starts at line i."""
+    line = lines[i]
+    if _FORWARD.fullmatch(line):
+        return True
+    if _FROM_FIELD.match(line):
+        for field_line in lines[i + 1 : i + 5]:
+            if not field_line.strip():
+                break
+            if _DATE_FIELD.match(field_line):
+                return True
+    span = _attribution_lines(lines, i)
+    # A wrapped match whose own tail is a header ("Am heutigen Tage\nAm So., ... schrieb")
+    # starts at the later line.
+    return span == 1 or (
+        span > 1 and not any(_attribution_lines(lines, j) for j in range(i + 1, i + span))
+    )
+
+
+def new_text(body: str) -> str:
+    """The body without quoted text: lines starting with ">" are dropped and everything
+    from a reply or forward header on is cut. Text before the cut is kept as it is
+    (line endings normalised to LF, byte-order marks removed, trailing blank lines and
+    separator lines before a cut stripped)."""
+    lines = body.replace("\r\n", "\n").replace("\r", "\n").replace("\ufeff", "").split("\n")
+    kept: list[str] = []
+    cut = False
+    for i, line in enumerate(lines):
+        if _QUOTED.match(line):
+            continue
+        if _starts_quote(lines, i):
+            cut = True
+            break
+        kept.append(line)
+    while kept and (not kept[-1].strip() or (cut and _SEPARATOR.fullmatch(kept[-1]))):
+        kept.pop()
+    return "\n".join(kept)
+
+
+# --- Signature -------------------------------------------------------------------------
+
+_CLOSING = re.compile(
+    r"\s*(?:med vennlig hilsen|vennlig hilsen|beste hilsen|med venleg helsing"
+    r"|venleg helsing|med venlig hilsen|venlig hilsen|mvh|hilsen|med vänliga hälsningar"
+    r"|med vänlig hälsning|vänliga hälsningar|vänlig hälsning|hälsningar"
+    r"|best regards|kind regards|regards)(?!\w)[\s,.!:;/–-]*(.*)",
+    re.I,
+)
+# "Kristiansand kommune", "Evje og Hornnes kommune": capitalised name, then "kommune".
+_ORG_LINE = re.compile(r"(?:[A-ZÆØÅÄÖÜ][\w.-]*\s+(?:og\s+)?){1,4}kommun(?:e|en)?")
+
+
+def _is_closing(line: str) -> bool:
+    m = _CLOSING.fullmatch(line)
+    if not m:
+        return False
+    rest = m.group(1).strip()
+    # "Hilsen Ole Hansen" signs off; "Hilsen fra alle oss her ..." is a sentence.
+    return not rest or (rest[0].isupper() and len(rest.split()) <= 6)
+
+
+def strip_signature(text: str) -> str:
+    """The text without the sender's signature, so "Kristiansand kommune" under a
+    response-centre message does not name a target.
+
+    Cuts at a "-- " line or a line starting with a closing ("Med vennlig hilsen",
+    "Mvh", "Hilsen Ole"). Failing that, a last paragraph of 2-5 short lines ending in
+    an organisation line ("Operatør" / "Kristiansand kommune") is taken as a signature.
+    """
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    for i, line in enumerate(lines):
+        if line in ("--", "-- ") or _is_closing(line):
+            lines = lines[:i]
+            break
+    while lines and not lines[-1].strip():
+        lines.pop()
+    start = len(lines)
+    while start > 0 and lines[start - 1].strip():
+        start -= 1
+    block = lines[start:]
+    if (
+        2 <= len(block) <= 5
+        and _ORG_LINE.fullmatch(block[-1].strip())
+        and all(
+            len(b.strip()) <= 60 and ":" not in b and not b.rstrip().endswith((".", "!", "?"))
+            for b in block
+        )
+    ):
+        lines = lines[:start]
+        while lines and not lines[-1].strip():
+            lines.pop()
+    return "\n".join(lines)
+
+
+# --- Words and municipalities -----------------------------------------------------------
+
+_NEVER = re.compile(r"(?!x)x")
+
+
+def _phrase(word: str) -> str:
+    """A regex for one word or phrase; whitespace in it matches any run of whitespace."""
+    return r"\s+".join(re.escape(p) for p in unicodedata.normalize("NFC", word).split())
+
+
+@lru_cache(maxsize=256)
+def _word_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
+    alts = sorted({_phrase(w) for w in words if w.strip()}, key=len, reverse=True)
+    if not alts:
+        return _NEVER
+    return re.compile(r"(?<!\w)(?:" + "|".join(alts) + r")(?!\w)", re.I)
+
+
+def word_pattern(words: Iterable[str]) -> re.Pattern[str]:
+    """One pattern matching any of the words as a whole word in any letter case
+    ("HASTER:" matches "haster"); empty input never matches."""
+    return _word_pattern(tuple(words))
+
+
+@lru_cache(maxsize=32)
+def _municipality_pattern(names: tuple[str, ...]) -> re.Pattern[str]:
+    order = sorted(range(len(names)), key=lambda i: len(names[i]), reverse=True)
+    alts = [f"(?P<n{i}>{_phrase(names[i])})" for i in order if names[i].strip()]
+    if not alts:
+        return _NEVER
+    return re.compile(r"(?<!\w)(?:" + "|".join(alts) + r")(?!\w)", re.I)
+
+
+_STREET = re.compile(
+    r"\s+(?:gate|gata|gaten|gatan|vei|veg|veien|vegen|väg|vägen|allé|alle|plass|torg|torget)"
+    r"\s+\d",
+    re.I,
+)
+_FILE_OR_DOMAIN = re.compile(r".*\w\.[A-Za-z0-9]{2,5}")
+_URL = re.compile(r"(?:[a-z][a-z0-9+.-]*://|www\.)|[\w-]+(?:\.[\w-]+)+/", re.I)
+
+
+def _is_name_use(text: str, start: int, end: int) -> bool:
+    """False when the match is part of an address, URL, domain, file name or street."""
+    left = start
+    while left > 0 and not text[left - 1].isspace():
+        left -= 1
+    right = end
+    while right < len(text) and not text[right].isspace():
+        right += 1
+    token = text[left:right].strip("()[]{}<>\"'«»,;:!?")
+    before, after = text[left:start], text[end:right]
+    if "@" in token or _URL.search(token):
+        return False
+    if before.endswith(".") or _FILE_OR_DOMAIN.fullmatch(token.rstrip(".")):
+        return False
+    if after.startswith(".") and len(after) > 1 and after[1].isalnum():
+        return False
+    return not _STREET.match(text, end)
+
+
+def find_municipalities(text: str, names: Iterable[str]) -> list[str]:
+    """The municipalities the text names, as given in names, in order of first mention.
+
+    A name counts only as a whole word in running text: not inside an e-mail address,
+    URL, domain, file name or street address ("Arendal gate 5").
+    """
+    names = tuple(names)
+    text = unicodedata.normalize("NFC", text)
+    found: list[str] = []
+    for m in _municipality_pattern(names).finditer(text):
+        name = names[int(m.lastgroup[1:])]
+        if name not in found and _is_name_use(text, m.start(), m.end()):
+            found.append(name)
+    return found

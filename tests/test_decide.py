@@ -1,0 +1,239 @@
+"""The shipped rules beyond the examples: parties, flows, words, time, automatic mail."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+from conftest import make_mail
+
+OSLO = ZoneInfo("Europe/Oslo")
+SUPPLIER = ["support@leverandor.example"]
+CENTRE = ["avvik.responssenter@kristiansand.kommune.example"]
+ADMINS = ["admin@trygghet-agder.example"]
+ON_CALL = "beredskap@trygghet-agder.example"
+STAFF = "operator.responssenter@kristiansand.kommune.example"
+
+
+def at(*args) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=OSLO)
+
+
+WEEKDAY_NOON = at(2026, 3, 10, 12, 0)
+
+
+@pytest.mark.parametrize(
+    "sender, mailbox, flow, to, municipality",
+    [
+        ("per@ARENDAL.kommune.example", "support", "a", SUPPLIER, "Arendal"),
+        ("per@evje-og-hornnes.kommune.example", "responssenter", "b", CENTRE, "Evje og Hornnes"),
+        ("Responssenter@Kristiansand.Kommune.Example", "support", "d", SUPPLIER, None),
+        ("kari@kristiansand.kommune.example", "support", "a", SUPPLIER, "Kristiansand"),
+        ("kari@kristiansand.kommune.example", "responssenter", "b", CENTRE, "Kristiansand"),
+    ],
+)
+def test_flow_by_mailbox_and_sender(classify, sender, mailbox, flow, to, municipality):
+    d = classify(make_mail(frm=sender), mailbox, WEEKDAY_NOON)
+    assert (str(d.decision), d.flow, d.to, d.municipality) == ("relay", flow, to, municipality)
+
+
+@pytest.mark.parametrize(
+    "sender",
+    [
+        "kari@x.vennesla.kommune.example",  # a subdomain is not the domain
+        "kari@vennesla.kommune.example.evil.example",  # look-alike
+        "kari@vennesla-kommune.example",
+        "responssenter@kristiansand.kommune.example.evil.example",
+        "ops@leverandor.example",  # the supplier writing a new message is no flow
+        "someone@gmail.example",
+    ],
+)
+def test_not_a_party_or_no_flow_goes_to_triage(classify, sender):
+    d = classify(make_mail(frm=sender), "support", WEEKDAY_NOON)
+    assert (str(d.decision), d.to, d.cc, d.flow) == ("triage", ADMINS, [], None)
+
+
+def test_only_from_decides_the_sender_not_reply_to_or_display_name(classify):
+    raw = make_mail(
+        frm='"support@leverandor.example" <x@gmail.example>',
+        headers={
+            "Reply-To": "kari@vennesla.kommune.example",
+            "Sender": "kari@vennesla.kommune.example",
+        },
+    )
+    assert str(classify(raw).decision) == "triage"
+
+
+def test_unknown_mailbox_is_triage(classify):
+    d = classify(make_mail(), None, WEEKDAY_NOON)
+    assert str(d.decision) == "triage"
+
+
+@pytest.mark.parametrize(
+    "subject, body, target",
+    [
+        ("Feil i nøkkelboks – LINDESNES", "Gjelder en bruker.", "Lindesnes"),
+        ("Feil i nøkkelboks", "Gjelder: Vennesla kommune\nBrukeren ble ikke nådd.", "Vennesla"),
+        ("Feil i nøkkelboks", "En bruker i Risør ble ikke nådd.", "Risør"),
+        ("Avvik Åseral", "Gjelder egentlig Valle og Bykle.", "Åseral"),  # the subject decides
+        (
+            "Tilsyn",
+            "Bruker i evje og hornnes.\n\nMvh\nOperatør\nKristiansand kommune",
+            "Evje og Hornnes",
+        ),
+    ],
+)
+def test_flow_c_target_from_subject_then_body(classify, ruleset, subject, body, target):
+    d = classify(make_mail(frm=STAFF, subject=subject, body=body), "responssenter", WEEKDAY_NOON)
+    assert (str(d.decision), d.flow, d.municipality) == ("relay", "c", target)
+    assert d.to == list(ruleset.directory.municipality(target).receivers)
+    assert d.to[0].startswith("kontakt.tt@")
+
+
+@pytest.mark.parametrize(
+    "subject, body",
+    [
+        (
+            "Tilsyn ikke utført",
+            "Ingen kommune nevnt.\n\nHilsen\nResponssenteret\nKristiansand kommune",
+        ),
+        ("Arendal og Froland", "To kommuner i emnet."),
+        ("Tilsyn", "Gjelder brukere i Birkenes og i Iveland."),
+        ("Tilsyn", "Se vedlagt vennesla.pdf og skriv til kontakt.tt@vennesla.kommune.example"),
+        ("Tilsyn", "Brukeren bor i Lindesnesveien 4."),
+        ("Tilsyn", "Ny tekst.\n\n> Gjelder Vennesla kommune\n"),  # quoted text does not count
+    ],
+)
+def test_flow_c_without_exactly_one_municipality_is_triage(classify, subject, body):
+    d = classify(make_mail(frm=STAFF, subject=subject, body=body), "responssenter", WEEKDAY_NOON)
+    assert (str(d.decision), d.to, d.municipality) == ("triage", ADMINS, None)
+
+
+@pytest.mark.parametrize(
+    "subject, body, urgent",
+    [
+        ("HASTER: alarm", "Tekst.", True),
+        ("Alarm", "Dette er en hastesak.", True),
+        ("Alarm", "Kritisk feil på plattformen", True),
+        ("Alarm", "Akutt!", True),
+        ("Alarm", "Ikke kritiske feil.", False),  # whole words only
+        ("Alarm", "Ny tekst.\n\n> Dette haster\n", False),  # quoted
+        ("Alarm", "Ny tekst.\n\nOn Tue, 10 Mar 2026, Ola wrote:\nDette haster\n", False),
+    ],
+)
+def test_urgent_words_in_subject_or_new_text(classify, subject, body, urgent):
+    assert classify(make_mail(subject=subject, body=body)).urgent is urgent
+
+
+@pytest.mark.parametrize(
+    "headers, urgent",
+    [
+        ({"Importance": "High"}, True),
+        ({"X-Priority": "1 (Highest)"}, True),
+        ({"Importance": "normal"}, False),
+        ({"X-Priority": "3"}, False),
+    ],
+)
+def test_urgent_by_importance_header(classify, headers, urgent):
+    assert classify(make_mail(headers=headers)).urgent is urgent
+
+
+@pytest.mark.parametrize(
+    "when, on_call",
+    [
+        (at(2026, 3, 10, 7, 59), True),
+        (at(2026, 3, 10, 8, 0), False),  # [08:00, 15:30)
+        (at(2026, 3, 10, 15, 29), False),
+        (at(2026, 3, 10, 15, 30), True),
+        (at(2026, 3, 14, 12, 0), True),  # Saturday
+        (at(2026, 4, 2, 12, 0), True),  # Maundy Thursday
+        (at(2026, 5, 1, 12, 0), True),  # 1 May
+        (at(2026, 5, 18, 12, 0), False),  # the Monday after 17 May
+        (dt.datetime(2026, 3, 10, 14, 45, tzinfo=dt.UTC), True),  # 15:45 in Oslo
+    ],
+)
+def test_urgent_outside_service_hours_copies_the_on_call(classify, when, on_call):
+    d = classify(make_mail(subject="Haster: alarm"), "support", when)
+    assert (ON_CALL in d.cc) is on_call
+
+
+def test_not_urgent_never_copies_the_on_call(classify):
+    assert classify(make_mail(), "support", at(2026, 3, 14, 3, 0)).cc == []
+
+
+def test_common_interest_only_for_flow_a(classify):
+    body = "Dette er av felles\ninteresse for alle."
+    a = classify(make_mail(body=body), "support")
+    b = classify(make_mail(body=body), "responssenter")
+    assert a.cc == ["driftsdialog@kristiansand.kommune.example"]
+    assert b.cc == []
+
+
+@pytest.mark.parametrize(
+    "text, kind",
+    [
+        ("Forbedringsforslag: SMS-varsel", "forbedringsforslag"),
+        ("FÖRBÄTTRINGSFÖRSLAG om larm", "forbedringsforslag"),
+        ("Avvik i alarm", "avvik"),
+    ],
+)
+def test_improvement_suggestion_is_labelled(classify, text, kind):
+    d = classify(make_mail(subject=text))
+    assert (d.kind, str(d.decision)) == (kind, "relay")
+
+
+@pytest.mark.parametrize(
+    "body, ref",
+    [
+        ("Registrert i TQM 55146.", "TQM 55146"),
+        ("Vår ref: Asys-12345", "Asys-12345"),
+        ("Se Compilo #7781 for detaljer", "Compilo #7781"),
+        ("Ingen referanse.", None),
+        ("Ny tekst.\n\n> TQM 999\n", None),
+    ],
+)
+def test_external_reference_is_kept(classify, body, ref):
+    assert classify(make_mail(body=body)).external_ref == ref
+
+
+@pytest.mark.parametrize(
+    "headers, subject",
+    [
+        ({"Auto-Submitted": "auto-generated"}, "Alarm"),
+        ({"X-Autoreply": "yes"}, "Alarm"),
+        ({"Precedence": "junk"}, "Alarm"),
+        ({"List-Id": "<drift.leverandor.example>"}, "Alarm"),
+        ({}, "Automatisk svar: Alarm"),
+        ({}, "Out of Office: Alarm"),
+        ({}, "Frånvaro: Larm"),
+        ({}, "Undeliverable: Alarm"),
+        ({"X-Avviksgateway": "AVVIK-2026-0001"}, "Alarm"),  # our own mail, come back
+    ],
+)
+def test_automatic_mail_is_ignored(classify, headers, subject):
+    d = classify(make_mail(subject=subject, headers=headers))
+    assert (str(d.decision), d.to, d.cc) == ("ignore", [], [])
+    assert d.rules[0] in ("auto-reply", "bounce", "own-mail")
+
+
+def test_auto_submitted_no_is_not_automatic(classify):
+    d = classify(make_mail(headers={"Auto-Submitted": "no"}))
+    assert str(d.decision) == "relay"
+
+
+def test_bounce_by_null_sender_or_daemon(classify):
+    assert str(classify(make_mail(headers={"Return-Path": "<>"})).decision) == "ignore"
+    assert str(classify(make_mail(frm="MAILER-DAEMON@mx.example")).decision) == "ignore"
+
+
+def test_empty_report_is_decided_by_mailbox_and_sender(classify):
+    d = classify(make_mail(subject="", body=""), "support")
+    assert (str(d.decision), d.flow) == ("relay", "a")
+
+
+def test_rule_hits_and_misses_are_recorded(classify):
+    d = classify(make_mail(subject="Haster"), "support", at(2026, 3, 14, 3, 0))
+    assert d.rules == ["urgent-words", "flow-a", "urgent-outside-service-hours"]
+    assert "automatic-mail" in d.misses and "flow-a" not in d.misses
+    assert "Flow a" in d.reason
