@@ -29,7 +29,7 @@ def make_environment(override: Path | None = None) -> jinja2.Environment:
     loaders: list[jinja2.BaseLoader] = []
     if override is not None:
         loaders.append(jinja2.FileSystemLoader(override))
-    loaders += [jinja2.PrefixLoader({"default": builtin}), builtin]
+    loaders += [jinja2.PrefixLoader({"default": builtin}, delimiter=":"), builtin]
     return jinja2.Environment(
         loader=jinja2.ChoiceLoader(loaders),
         undefined=jinja2.StrictUndefined,
@@ -55,11 +55,18 @@ class Renderer:
             self._templates[name] = self.env.get_template(name)
         return self._templates[name]
 
-    def text(self, name: str, block: str, context: dict[str, Any]) -> str:
-        """One block (``subject`` or ``body``) of a template, rendered."""
+    def parts(self, name: str, context: dict[str, Any]) -> tuple[str, str]:
+        """The ``subject`` and ``body`` blocks of a template, rendered.
+
+        The root render runs once first so that a template that extends another (a
+        deployment's override of ``default:...``) has every block, inherited ones too.
+        """
         template = self._template(name)
         ctx = template.new_context(context)
-        return "".join(template.blocks[block](ctx))
+        for _ in template.root_render_func(ctx):
+            pass
+        subject, body = ("".join(ctx.blocks[b][0](ctx)) for b in ("subject", "body"))
+        return subject, body
 
     def message(
         self,
@@ -78,7 +85,8 @@ class Renderer:
         case_id: int | None = None,
     ) -> Outgoing:
         """Render ``template`` into an Outgoing message for the outbox."""
-        subject = " ".join(self.text(template, "subject", context).split())
+        subject, body = self.parts(template, context)
+        subject = " ".join(subject.split())
         msg = EmailMessage(policy=SMTP)
         msg["From"] = email.utils.formataddr((self.gateway_name, self.gateway_address))
         msg["To"] = ", ".join(to)
@@ -96,7 +104,7 @@ class Renderer:
         msg[MARKER] = reference or purpose
         for name, value in (headers or {}).items():
             msg[name] = value
-        msg.set_content(self.text(template, "body", context), charset="utf-8")
+        msg.set_content(body, charset="utf-8")
         if attachments and original is not None:
             copy_attachments(original, msg)
         if attach_original is not None:

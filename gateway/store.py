@@ -14,6 +14,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -89,7 +90,8 @@ def open_db(path: Path | str | None) -> Database:
         path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists():
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-        db = Database(path)
+        # Opened in one thread, used in another (never by two at once): allow that.
+        db = Database(sqlite3.connect(path, check_same_thread=False))
         db.enable_wal()
     db.execute("PRAGMA busy_timeout = 10000")
     db.execute("PRAGMA synchronous = NORMAL")

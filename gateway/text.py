@@ -125,7 +125,7 @@ _DATE_FIELD = re.compile(
 # Attribution lines, matched against one line or up to three joined lines. Each needs a
 # digit (the date) so that a sentence like "Kari skrev i loggen:" is not taken as one.
 _ATTRIBUTION = [
-    re.compile(r"(?:den|d\.)\s.*?\d{1,2}[:.]\d{2}.*?\bskrev\b(?:\s*[^\s:]+){0,10}\s*:", re.I),
+    re.compile(r"(?:den|d\.)\s.*?\d{1,2}[:.]\d{2}.*?\bskrev\b(?:\s+[^\s:]+){0,10}\s*:", re.I),
     re.compile(r"(?=.*@)(?=.*\d).*\bskrev\b.*:", re.I),  # Gmail/Outlook: address in line
     re.compile(r"on\s.*\d.*\bwrote\s*:", re.I),
     re.compile(r"am\s.*\d.*\bschrieb\b.*:", re.I),
@@ -145,6 +145,8 @@ def _attribution_lines(lines: list[str], i: int) -> int:
         if parts and parts[-1].rstrip().endswith((".", "!", "?")):
             break
         parts.append(line.strip())
+        if sum(map(len, parts)) > 500:  # real headers are short; bounds regex work
+            break
         joined = _WS.sub(" ", " ".join(parts))
         if any(p.fullmatch(joined) for p in _ATTRIBUTION):
             return len(parts)

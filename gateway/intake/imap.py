@@ -84,18 +84,22 @@ class ImapIntake:
                     pass
 
     def _session(self, client: IMAPClient) -> None:
-        c = self.config
-        if not client.folder_exists(c.processed_folder):
-            client.create_folder(c.processed_folder)
-        can_idle = c.idle and client.has_capability("IDLE")
+        can_idle = self.config.idle and client.has_capability("IDLE")
         while not self.stop.is_set():
-            info = client.select_folder(c.folder)
-            self.fetch_new(client, int(info[b"UIDVALIDITY"]))
+            self.poll_once(client)
             if can_idle:
                 self._idle(client)
             else:
                 client.noop()
-                self.stop.wait(c.poll_interval)
+                self.stop.wait(self.config.poll_interval)
+
+    def poll_once(self, client: IMAPClient) -> int:
+        """One round: make sure the processed folder exists, select, fetch what is new."""
+        c = self.config
+        if not client.folder_exists(c.processed_folder):
+            client.create_folder(c.processed_folder)
+        info = client.select_folder(c.folder)
+        return self.fetch_new(client, int(info[b"UIDVALIDITY"]))
 
     def _idle(self, client: IMAPClient) -> None:
         """Wait in IDLE until the server reports a change, the renewal time, or stop."""

@@ -1,0 +1,150 @@
+"""Intake: SMTP/LMTP through aiosmtpd, IMAP against a real Dovecot. Stored before acknowledged."""
+
+from __future__ import annotations
+
+import smtplib
+import threading
+
+import pytest
+from conftest import make_mail
+from servers import free_port
+
+from gateway.intake import message_id_of
+from gateway.intake import smtp as smtp_intake
+from gateway.intake.imap import ImapIntake
+from gateway.settings import ImapMailbox
+from gateway.store import open_db
+
+
+def test_message_id_is_read_from_the_header_block_only():
+    raw = b"Subject: x\r\nMessage-ID:\r\n <abc@example>\r\n\r\nMessage-ID: <body@x>\r\n"
+    assert message_id_of(raw) == "<abc@example>"
+    assert message_id_of(b"Subject: x\n\nMessage-ID: <body@x>\n") == ""
+
+
+@pytest.fixture
+def smtp_listener(db_path, ruleset):
+    handler = smtp_intake.IntakeHandler(db_path, ruleset.mailbox_for)
+    controller = smtp_intake.start(handler, "127.0.0.1", free_port())
+    yield controller
+    controller.stop()
+    handler.close()
+
+
+def test_smtp_intake_stores_before_answering_250(smtp_listener, db_path):
+    raw = make_mail(to="support@trygghet-agder.example")
+    with smtplib.SMTP(smtp_listener.hostname, smtp_listener.port) as client:
+        refused = client.sendmail("kari.nordmann@vennesla.kommune.example",
+                                  ["Support+AVVIK-2026-0001@trygghet-agder.example"], raw)  # fmt: skip
+    assert refused == {}
+    db = open_db(db_path)
+    (row,) = list(db["messages"].rows)
+    assert (row["mailbox"], row["state"], row["direction"]) == ("support", "received", "in")
+    assert row["raw"].startswith(b"Return-Path: <kari.nordmann@vennesla.kommune.example>\r\n")
+    assert row["message_id"] == message_id_of(raw) != ""
+    assert b"Alarmen virker ikke." in row["raw"]
+
+
+def test_smtp_intake_refuses_addresses_that_are_no_mailbox(smtp_listener, db_path):
+    with smtplib.SMTP(smtp_listener.hostname, smtp_listener.port) as client:
+        with pytest.raises(smtplib.SMTPRecipientsRefused) as err:
+            client.sendmail("x@gmail.example", ["someone@trygghet-agder.example"], make_mail())
+    assert err.value.recipients["someone@trygghet-agder.example"][0] == 550
+    assert open_db(db_path)["messages"].count == 0
+
+
+def test_smtp_intake_answers_451_when_it_cannot_store(ruleset, tmp_path):
+    blocked = tmp_path / "file"
+    blocked.write_text("not a directory")
+    handler = smtp_intake.IntakeHandler(blocked / "gateway.db", ruleset.mailbox_for)
+    controller = smtp_intake.start(handler, "127.0.0.1", free_port())
+    try:
+        with smtplib.SMTP(controller.hostname, controller.port) as client:
+            with pytest.raises(smtplib.SMTPDataError) as err:
+                client.sendmail("x@vennesla.kommune.example", ["support@trygghet-agder.example"],
+                                make_mail())  # fmt: skip
+        assert err.value.smtp_code == 451  # the sender keeps it and tries again
+    finally:
+        controller.stop()
+
+
+def test_lmtp_intake_stores_too(db_path, ruleset):
+    handler = smtp_intake.IntakeHandler(db_path, ruleset.mailbox_for)
+    controller = smtp_intake.start(handler, "127.0.0.1", free_port(), lmtp=True)
+    try:
+        with smtplib.LMTP(controller.hostname, controller.port) as client:
+            client.sendmail("kari@vennesla.kommune.example",
+                            ["responssenter@trygghet-agder.example"], make_mail())  # fmt: skip
+    finally:
+        controller.stop()
+        handler.close()
+    assert open_db(db_path)["messages"].get(1)["mailbox"] == "responssenter"
+
+
+def imap_config(dovecot, **kw) -> ImapMailbox:
+    return ImapMailbox(mailbox="support", host=dovecot.host, port=dovecot.port, user="support",
+                       password=dovecot.users["support"], security="none", **kw)  # fmt: skip
+
+
+def test_imap_fetches_in_batches_stores_then_moves(dovecot, db_path):
+    for i in range(7):
+        dovecot.append("support", make_mail(subject=f"Avvik {i}"))
+    db = open_db(db_path)
+    intake = ImapIntake(imap_config(dovecot, batch_size=3), db, threading.Event())
+    client = intake._create_client()
+    assert intake.poll_once(client) == 7
+    client.logout()
+    rows = list(db["messages"].rows_where(order_by="id"))
+    assert [r["state"] for r in rows] == ["received"] * 7
+    assert rows[0]["source"] == "imap support uid 1"
+    assert dovecot.count("support", "INBOX") == 0
+    assert dovecot.count("support", "Processed") == 7
+    state = db["mailboxes"].get("support")
+    assert state["last_uid"] == 7
+
+
+def test_imap_moves_leftovers_stored_before_a_crash_and_does_not_store_twice(dovecot, db_path):
+    dovecot.append("support", make_mail(subject="Avvik"))
+    db = open_db(db_path)
+    intake = ImapIntake(imap_config(dovecot), db, threading.Event())
+    client = intake._create_client()
+    intake._move = lambda client, uids: None  # the crash: stored, never moved
+    intake.poll_once(client)
+    assert dovecot.count("support", "INBOX") == 1
+    del intake._move  # restart
+    assert intake.poll_once(client) == 0
+    client.logout()
+    assert db["messages"].count == 1
+    assert dovecot.count("support", "INBOX") == 0
+
+
+def test_imap_a_new_uidvalidity_reads_the_mailbox_again(dovecot, db_path):
+    db = open_db(db_path)
+    db["mailboxes"].insert({"name": "support", "uidvalidity": 1, "last_uid": 99})
+    dovecot.append("support", make_mail())
+    intake = ImapIntake(imap_config(dovecot), db, threading.Event())
+    client = intake._create_client()
+    assert intake.poll_once(client) == 1
+    assert db["mailboxes"].get("support")["uidvalidity"] != 1
+    client.logout()
+
+
+def test_imap_idle_picks_up_a_new_message_and_reconnects(dovecot, db_path):
+    stop = threading.Event()
+    stored = threading.Event()
+    intake = ImapIntake(imap_config(dovecot, poll_interval=30), open_db(db_path), stop,
+                        stored.set)  # fmt: skip
+    thread = threading.Thread(target=intake.run, daemon=True)
+    thread.start()
+    try:
+        dovecot.append("support", make_mail(subject="første"))
+        assert stored.wait(10), "IDLE did not report the new message"
+        stored.clear()
+        dovecot.stop()  # the server goes away...
+        dovecot.start()  # ...and comes back: intake reconnects by itself
+        dovecot.append("support", make_mail(subject="andre"))
+        assert stored.wait(20), "intake did not reconnect"
+    finally:
+        stop.set()
+        thread.join(10)
+    assert open_db(db_path)["messages"].count == 2

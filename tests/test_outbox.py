@@ -1,0 +1,128 @@
+"""The outbox against a real SMTP server (aiosmtpd on loopback): send, retry, fail, recover."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import make_mail
+from servers import free_port
+
+from gateway.intake import accept
+from gateway.outbox.sender import Sender
+from gateway.pipeline import Pipeline
+from gateway.render import Renderer
+from gateway.settings import Settings, Smarthost
+
+
+def settings_for(sink_port: int, tmp_path) -> Settings:
+    return Settings(
+        data_dir=tmp_path,
+        smarthost=Smarthost("127.0.0.1", sink_port, security="none", timeout=5),
+        retry_base_seconds=0,  # due again at once, so the test needs no clock
+    )
+
+
+def queue_reports(db, ruleset, n: int = 1) -> None:
+    """n reports through the pipeline: 2n outbox rows (relay + receipt)."""
+    for i in range(n):
+        accept(db, make_mail(subject=f"Avvik {i}"), "support", "test")
+    renderer = Renderer("avviksgateway@trygghet-agder.example", "Avviksgatewayen")
+    Pipeline(db, lambda: ruleset, renderer, Settings()).process_batch()
+
+
+def states(db) -> list[str]:
+    return [r["state"] for r in db["outbox"].rows_where(order_by="id")]
+
+
+def test_relay_and_receipt_reach_the_smarthost(fresh_db, ruleset, smtp_sink, tmp_path):
+    queue_reports(fresh_db, ruleset, 3)
+    assert Sender(fresh_db, settings_for(smtp_sink.port, tmp_path)).deliver_due() == 6
+    got = smtp_sink.wait_for(6)
+    assert states(fresh_db) == ["sent"] * 6
+    relays = [m for m in got if m.rcpt_tos == ["support@leverandor.example"]]
+    assert len(relays) == 3
+    assert all(m.mail_from == "avviksgateway@trygghet-agder.example" for m in got)
+    assert {m.message["Subject"].split("] ", 1)[1] for m in relays} == {
+        "Avvik 0", "Avvik 1", "Avvik 2"}  # fmt: skip
+    assert [e["kind"] for e in fresh_db["events"].rows_where("kind = 'delivered'")] == [
+        "delivered"] * 6  # fmt: skip
+
+
+def test_temporary_failure_is_retried_and_delivered_once(fresh_db, ruleset, smtp_sink, tmp_path):
+    queue_reports(fresh_db, ruleset)
+    smtp_sink.fail_next(451, "4.3.0 try later")
+    sender = Sender(fresh_db, settings_for(smtp_sink.port, tmp_path))
+    sender.deliver_due()
+    assert states(fresh_db) == ["retry", "sent"]
+    assert "451" in fresh_db["outbox"].get(1)["last_error"]
+    sender.deliver_due()
+    assert states(fresh_db) == ["sent", "sent"]
+    assert len(smtp_sink.wait_for(2)) == 2
+    assert fresh_db["outbox"].get(1)["attempts"] == 2
+
+
+def test_permanent_failure_marks_failed_and_tells_the_administrators(
+    fresh_db, ruleset, smtp_sink, tmp_path
+):
+    from gateway.alerts import delivery_failed
+
+    queue_reports(fresh_db, ruleset)
+    smtp_sink.fail_next(550, "5.1.1 no such user")
+    renderer = Renderer("avviksgateway@trygghet-agder.example", "Avviksgatewayen")
+    sender = Sender(fresh_db, settings_for(smtp_sink.port, tmp_path),
+                    lambda db, row, err: delivery_failed(db, row, err, ruleset, renderer))  # fmt: skip
+    sender.deliver_due()
+    assert states(fresh_db) == ["failed", "sent", "queued"]  # relay failed, receipt sent, alert
+    sender.deliver_due()
+    alert = smtp_sink.wait_for(2)[-1]
+    assert alert.rcpt_tos == ["admin@trygghet-agder.example"]
+    assert "Levering feilet" in alert.message["Subject"]
+    assert "550" in alert.message.get_body(("plain",)).get_content()
+    assert fresh_db["events"].count_where("kind = 'delivery-failed'") == 1
+
+
+def test_smarthost_down_keeps_mail_queued_until_it_returns(fresh_db, ruleset, tmp_path):
+    from servers import SmtpSink
+
+    port = free_port()
+    queue_reports(fresh_db, ruleset)
+    sender = Sender(fresh_db, settings_for(port, tmp_path))
+    sender.deliver_due()
+    assert states(fresh_db) == ["retry", "retry"]
+    with SmtpSink() as sink:  # the smarthost is back (the settings now point at it)
+        Sender(fresh_db, settings_for(sink.port, tmp_path)).deliver_due()
+        assert len(sink.wait_for(2)) == 2
+    assert states(fresh_db) == ["sent", "sent"]
+
+
+def test_interrupted_deliveries_are_due_again_after_a_restart(
+    fresh_db, ruleset, smtp_sink, tmp_path
+):
+    queue_reports(fresh_db, ruleset)
+    fresh_db.execute("UPDATE outbox SET state = 'sending'")  # as a crash mid-batch leaves it
+    sender = Sender(fresh_db, settings_for(smtp_sink.port, tmp_path))
+    assert sender.deliver_due() == 0
+    assert sender.recover() == 2
+    sender.deliver_due()
+    assert len(smtp_sink.wait_for(2)) == 2 and states(fresh_db) == ["sent", "sent"]
+
+
+def test_without_a_smarthost_mail_is_written_to_the_outbox_folder(fresh_db, ruleset, tmp_path):
+    queue_reports(fresh_db, ruleset)
+    folder = tmp_path / "outbox-sent"
+    Sender(fresh_db, Settings(outbox_dir=folder)).deliver_due()
+    files = sorted(folder.glob("*.eml"))
+    assert [f.name for f in files] == ["000001-relay.eml", "000002-receipt.eml"]
+    assert b"X-Envelope-To: support@leverandor.example" in files[0].read_bytes()
+    assert states(fresh_db) == ["sent", "sent"]
+
+
+@pytest.mark.parametrize("recipients", [["support@leverandor.example"]])
+def test_recipients_come_from_the_rules_not_the_message(fresh_db, ruleset, recipients):
+    raw = make_mail(headers={"Cc": "evil@evil.example", "Bcc": "spy@evil.example"})
+    accept(fresh_db, raw, "support", "test")
+    renderer = Renderer("avviksgateway@trygghet-agder.example", "Avviksgatewayen")
+    Pipeline(fresh_db, lambda: ruleset, renderer, Settings()).process_batch()
+    relay = fresh_db["outbox"].get(1)
+    assert json.loads(relay["recipients"]) == recipients
