@@ -38,7 +38,7 @@ def decide(msg: ParsedMessage, ruleset: RuleSet, mailbox: str | None, at: dt.dat
         if rule.actions.stop:
             break
     _finish(ctx, deciding.description if deciding else "")
-    log.info(
+    log.debug(
         "%s: %s flow=%s rules=%s",
         result.decision.upper(),
         msg.message_id or "-",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,7 +84,7 @@ class Settings:
 _SECURITY = {"ssl", "starttls", "none"}
 
 
-def _secret(section: dict[str, Any], where: str) -> str:
+def _secret(section: dict[str, Any], where: str, environ: Mapping[str, str]) -> str:
     """Read a password from ``password_env`` or ``password_file``; a literal is refused."""
     if "password" in section:
         raise SettingsError(
@@ -91,9 +92,9 @@ def _secret(section: dict[str, Any], where: str) -> str:
             "use password_env (a variable name) or password_file (a path)"
         )
     if env := section.pop("password_env", None):
-        if env not in os.environ:
+        if env not in environ:
             raise SettingsError(f"{where}: environment variable {env} (password_env) is not set")
-        return os.environ[env]
+        return environ[env]
     if path := section.pop("password_file", None):
         try:
             return Path(path).read_text().strip()
@@ -119,18 +120,21 @@ def _check_security(value: str, where: str) -> None:
         raise SettingsError(f"{where}: security must be one of {sorted(_SECURITY)}, not {value!r}")
 
 
-def from_mapping(data: dict[str, Any], where: str = "settings") -> Settings:
+def from_mapping(
+    data: dict[str, Any], where: str = "settings", environ: Mapping[str, str] | None = None
+) -> Settings:
     """Settings from a parsed TOML mapping (see README for the keys)."""
+    environ = os.environ if environ is None else environ
     data = dict(data)
     if smart := data.pop("smarthost", None):
         smart = dict(smart)
-        smart["password"] = _secret(smart, f"{where} [smarthost]")
+        smart["password"] = _secret(smart, f"{where} [smarthost]", environ)
         _check_security(smart.get("security", "starttls"), f"{where} [smarthost]")
         data["smarthost"] = _build(Smarthost, smart, f"{where} [smarthost]")
     boxes = []
     for i, box in enumerate(data.pop("imap", [])):
         box = dict(box)
-        box["password"] = _secret(box, f"{where} [[imap]] #{i + 1}")
+        box["password"] = _secret(box, f"{where} [[imap]] #{i + 1}", environ)
         _check_security(box.get("security", "ssl"), f"{where} [[imap]] #{i + 1}")
         boxes.append(_build(ImapMailbox, box, f"{where} [[imap]] #{i + 1}"))
     data["imap"] = tuple(boxes)
@@ -153,7 +157,7 @@ _ENV = {
 }
 
 
-def load(path: Path | None = None, environ: dict[str, str] | None = None) -> Settings:
+def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
     """Settings from ``path`` (or $AVVIK_SETTINGS, or ./gateway.toml if present) and env."""
     environ = os.environ if environ is None else environ
     if path is None and environ.get("AVVIK_SETTINGS"):
@@ -168,7 +172,7 @@ def load(path: Path | None = None, environ: dict[str, str] | None = None) -> Set
             raise SettingsError(f"{path}: cannot read settings: {exc}") from exc
         except tomllib.TOMLDecodeError as exc:
             raise SettingsError(f"{path}: {exc}") from exc
-    settings = from_mapping(data, str(path or "defaults"))
+    settings = from_mapping(data, str(path or "defaults"), environ)
     overrides: dict[str, Any] = {}
     for var, (name, kind) in _ENV.items():
         if var in environ:

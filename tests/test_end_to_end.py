@@ -69,8 +69,11 @@ def test_imap_report_is_relayed_with_reference_and_receipt(
     reference = subject[1:16]
     assert relay_d.message["Reply-To"] == "support@trygghet-agder.example"
     assert [a.get_filename() for a in relay_d.message.iter_attachments()] == ["logg.pdf"]
-    receipt = next(m for m in got if m.rcpt_tos ==
-                   ["avdelingsleder.responssenter@kristiansand.kommune.example"])  # fmt: skip
+    receipt = next(
+        m
+        for m in got
+        if m.rcpt_tos == ["avdelingsleder.responssenter@kristiansand.kommune.example"]
+    )
     assert reference in receipt.message["Subject"]
     relay_c = next(m for m in got if m.rcpt_tos == ["kontakt.tt@vennesla.kommune.example"])
     assert "nøkkelboks" in relay_c.message["Subject"]
@@ -92,8 +95,11 @@ def test_smtp_intake_report_is_relayed(smtp_sink, gateway_process, tmp_path):
     gateway = gateway_process(settings_toml(tmp_path / "var", port, smtp_sink.port))
     gateway.start()
     with smtplib.SMTP("127.0.0.1", port) as client:
-        client.sendmail("kari.nordmann@vennesla.kommune.example",
-                        ["responssenter@trygghet-agder.example"], make_mail())  # fmt: skip
+        client.sendmail(
+            "kari.nordmann@vennesla.kommune.example",
+            ["responssenter@trygghet-agder.example"],
+            make_mail(),
+        )
     got = smtp_sink.wait_for(2)
     assert {tuple(m.rcpt_tos) for m in got} == {
         ("avvik.responssenter@kristiansand.kommune.example",),
@@ -110,8 +116,11 @@ def test_restart_delivers_what_was_queued_exactly_once(smtp_sink, gateway_proces
     gateway.start()
     with smtplib.SMTP("127.0.0.1", intake_port) as client:
         for i in range(3):
-            client.sendmail("kari.nordmann@vennesla.kommune.example",
-                            ["support@trygghet-agder.example"], make_mail(subject=f"Avvik {i}"))  # fmt: skip
+            client.sendmail(
+                "kari.nordmann@vennesla.kommune.example",
+                ["support@trygghet-agder.example"],
+                make_mail(subject=f"Avvik {i}"),
+            )
     deadline = time.monotonic() + 10
     while gateway.db()["outbox"].count < 6:  # all three decided, six mails queued
         assert time.monotonic() < deadline, gateway.log.read_text()[-2000:]
@@ -140,8 +149,11 @@ def test_run_command_without_settings_starts_on_embedded_defaults(gateway_proces
     gateway = gateway_process(f'data_dir = "{tmp_path / "var"}"\nsmtp_intake_port = {port}\n')
     gateway.start()
     with smtplib.SMTP("127.0.0.1", port) as client:
-        client.sendmail("ole@arendal.kommune.example", ["support@trygghet-agder.example"],
-                        make_mail(frm="ole@arendal.kommune.example"))  # fmt: skip
+        client.sendmail(
+            "ole@arendal.kommune.example",
+            ["support@trygghet-agder.example"],
+            make_mail(frm="ole@arendal.kommune.example"),
+        )
     folder = tmp_path / "var" / "outbox-sent"
     deadline = time.monotonic() + 10
     while len(list(folder.glob("*.eml"))) < 2:

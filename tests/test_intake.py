@@ -34,8 +34,11 @@ def smtp_listener(db_path, ruleset):
 def test_smtp_intake_stores_before_answering_250(smtp_listener, db_path):
     raw = make_mail(to="support@trygghet-agder.example")
     with smtplib.SMTP(smtp_listener.hostname, smtp_listener.port) as client:
-        refused = client.sendmail("kari.nordmann@vennesla.kommune.example",
-                                  ["Support+AVVIK-2026-0001@trygghet-agder.example"], raw)  # fmt: skip
+        refused = client.sendmail(
+            "kari.nordmann@vennesla.kommune.example",
+            ["Support+AVVIK-2026-0001@trygghet-agder.example"],
+            raw,
+        )
     assert refused == {}
     db = open_db(db_path)
     (row,) = list(db["messages"].rows)
@@ -61,8 +64,9 @@ def test_smtp_intake_answers_451_when_it_cannot_store(ruleset, tmp_path):
     try:
         with smtplib.SMTP(controller.hostname, controller.port) as client:
             with pytest.raises(smtplib.SMTPDataError) as err:
-                client.sendmail("x@vennesla.kommune.example", ["support@trygghet-agder.example"],
-                                make_mail())  # fmt: skip
+                client.sendmail(
+                    "x@vennesla.kommune.example", ["support@trygghet-agder.example"], make_mail()
+                )
         assert err.value.smtp_code == 451  # the sender keeps it and tries again
     finally:
         controller.stop()
@@ -73,8 +77,11 @@ def test_lmtp_intake_stores_too(db_path, ruleset):
     controller = smtp_intake.start(handler, "127.0.0.1", free_port(), lmtp=True)
     try:
         with smtplib.LMTP(controller.hostname, controller.port) as client:
-            client.sendmail("kari@vennesla.kommune.example",
-                            ["responssenter@trygghet-agder.example"], make_mail())  # fmt: skip
+            client.sendmail(
+                "kari@vennesla.kommune.example",
+                ["responssenter@trygghet-agder.example"],
+                make_mail(),
+            )
     finally:
         controller.stop()
         handler.close()
@@ -82,8 +89,15 @@ def test_lmtp_intake_stores_too(db_path, ruleset):
 
 
 def imap_config(dovecot, **kw) -> ImapMailbox:
-    return ImapMailbox(mailbox="support", host=dovecot.host, port=dovecot.port, user="support",
-                       password=dovecot.users["support"], security="none", **kw)  # fmt: skip
+    return ImapMailbox(
+        mailbox="support",
+        host=dovecot.host,
+        port=dovecot.port,
+        user="support",
+        password=dovecot.users["support"],
+        security="none",
+        **kw,
+    )
 
 
 def test_imap_fetches_in_batches_stores_then_moves(dovecot, db_path):
@@ -132,8 +146,7 @@ def test_imap_a_new_uidvalidity_reads_the_mailbox_again(dovecot, db_path):
 def test_imap_idle_picks_up_a_new_message_and_reconnects(dovecot, db_path):
     stop = threading.Event()
     stored = threading.Event()
-    intake = ImapIntake(imap_config(dovecot, poll_interval=30), open_db(db_path), stop,
-                        stored.set)  # fmt: skip
+    intake = ImapIntake(imap_config(dovecot, poll_interval=30), open_db(db_path), stop, stored.set)
     thread = threading.Thread(target=intake.run, daemon=True)
     thread.start()
     try:

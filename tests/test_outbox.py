@@ -44,9 +44,13 @@ def test_relay_and_receipt_reach_the_smarthost(fresh_db, ruleset, smtp_sink, tmp
     assert len(relays) == 3
     assert all(m.mail_from == "avviksgateway@trygghet-agder.example" for m in got)
     assert {m.message["Subject"].split("] ", 1)[1] for m in relays} == {
-        "Avvik 0", "Avvik 1", "Avvik 2"}  # fmt: skip
+        "Avvik 0",
+        "Avvik 1",
+        "Avvik 2",
+    }
     assert [e["kind"] for e in fresh_db["events"].rows_where("kind = 'delivered'")] == [
-        "delivered"] * 6  # fmt: skip
+        "delivered"
+    ] * 6
 
 
 def test_temporary_failure_is_retried_and_delivered_once(fresh_db, ruleset, smtp_sink, tmp_path):
@@ -70,8 +74,11 @@ def test_permanent_failure_marks_failed_and_tells_the_administrators(
     queue_reports(fresh_db, ruleset)
     smtp_sink.fail_next(550, "5.1.1 no such user")
     renderer = Renderer("avviksgateway@trygghet-agder.example", "Avviksgatewayen")
-    sender = Sender(fresh_db, settings_for(smtp_sink.port, tmp_path),
-                    lambda db, row, err: delivery_failed(db, row, err, ruleset, renderer))  # fmt: skip
+    sender = Sender(
+        fresh_db,
+        settings_for(smtp_sink.port, tmp_path),
+        lambda db, row, err: delivery_failed(db, row, err, ruleset, renderer),
+    )
     sender.deliver_due()
     assert states(fresh_db) == ["failed", "sent", "queued"]  # relay failed, receipt sent, alert
     sender.deliver_due()

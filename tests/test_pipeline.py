@@ -28,10 +28,13 @@ def outbox(db) -> list[dict]:
         "JOIN messages m ON m.id = o.message_id ORDER BY o.id"
     )
     return [
-        {**r, "recipients": json.loads(r["recipients"]),
-         "mail": email.message_from_bytes(r["raw"], policy=default)}
+        {
+            **r,
+            "recipients": json.loads(r["recipients"]),
+            "mail": email.message_from_bytes(r["raw"], policy=default),
+        }
         for r in rows
-    ]  # fmt: skip
+    ]
 
 
 def test_relay_opens_a_case_and_queues_relay_and_receipt(fresh_db, pipeline):
@@ -46,7 +49,11 @@ def test_relay_opens_a_case_and_queues_relay_and_receipt(fresh_db, pipeline):
     case = next(fresh_db.query("SELECT * FROM cases"))
     assert case["reference"].startswith("AVVIK-20")
     assert (case["flow"], case["status"], case["urgent"], case["municipality"]) == (
-        "a", "registrert", 1, "Vennesla")  # fmt: skip
+        "a",
+        "registrert",
+        1,
+        "Vennesla",
+    )
     assert (case["external_ref"], case["reporting_party"]) == ("TQM 55146", "municipality:Vennesla")
     assert (
         json.loads(case["rule_hits"]) == ["urgent-words", "flow-a"] or "flow-a" in case["rule_hits"]
@@ -164,8 +171,12 @@ def test_html_only_and_latin1_examples_render_readable_relays(fresh_db, pipeline
 def test_templates_fail_loudly_on_a_missing_field():
     renderer = Renderer("gw@trygghet-agder.example", "GW")
     with pytest.raises(jinja2.UndefinedError):
-        renderer.message("receipt.txt.j2", {"reference": "AVVIK-2026-0001"}, purpose="receipt",
-                         to=["x@y.example"])  # fmt: skip
+        renderer.message(
+            "receipt.txt.j2",
+            {"reference": "AVVIK-2026-0001"},
+            purpose="receipt",
+            to=["x@y.example"],
+        )
 
 
 def test_a_deployment_can_override_a_template_and_reach_the_default(tmp_path):
@@ -174,9 +185,15 @@ def test_a_deployment_can_override_a_template_and_reach_the_default(tmp_path):
         "{% block subject %}Kvittering {{ reference }}{% endblock %}"
     )
     renderer = Renderer("gw@trygghet-agder.example", "GW", override=tmp_path)
-    context = {"reference": "AVVIK-2026-0001", "kind": "avvik", "receiving_party": "Leverandøren",
-               "received": "i dag", "measures_due": "01.04.2026", "close_due": "01.05.2026",
-               "subject": "Alarm"}  # fmt: skip
+    context = {
+        "reference": "AVVIK-2026-0001",
+        "kind": "avvik",
+        "receiving_party": "Leverandøren",
+        "received": "i dag",
+        "measures_due": "01.04.2026",
+        "close_due": "01.05.2026",
+        "subject": "Alarm",
+    }
     out = renderer.message("receipt.txt.j2", context, purpose="receipt", to=["x@y.example"])
     mail = email.message_from_bytes(out.raw, policy=default)
     assert mail["Subject"] == "Kvittering AVVIK-2026-0001"

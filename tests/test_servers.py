@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import smtplib
+import socket
 import time
 from collections.abc import Iterator
 from email.message import EmailMessage
@@ -34,8 +35,6 @@ def imap_server(tmp_path: Path) -> Iterator[Dovecot]:
 
 
 def test_free_port_is_bindable_on_loopback() -> None:
-    import socket
-
     port = free_port()
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", port))
@@ -51,7 +50,7 @@ def test_dovecot_append_and_read_back(imap_server: Dovecot) -> None:
     assert imap_server.count("responssenter") == 0
     with imap_server.client("support") as imap:
         imap.select_folder("INBOX")
-        uids = imap.search(["SUBJECT", "melding"], charset="UTF-8") or imap.search("ALL")
+        uids = imap.search(["SUBJECT", "Første"], charset="UTF-8")
         assert len(uids) == 1
         data = imap.fetch(uids, [b"RFC822", b"FLAGS"])[uids[0]]
     assert data[b"RFC822"].replace(b"\r\n", b"\n") == raw.replace(b"\r\n", b"\n")
