@@ -145,6 +145,8 @@ def run(settings: Settings, verbose: bool = False) -> int:
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # aiosmtpd logs every connection (and its own start-up probe) at INFO: too chatty.
+    logging.getLogger("mail.log").setLevel(logging.DEBUG if verbose else logging.WARNING)
     try:
         gateway = Gateway(settings)
     except RulesError as exc:

@@ -10,6 +10,7 @@ never a blank in a message to a municipality.
 
 from __future__ import annotations
 
+import datetime as dt
 import email.utils
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -93,7 +94,7 @@ class Renderer:
         if cc:
             msg["Cc"] = ", ".join(cc)
         msg["Subject"] = subject
-        msg["Date"] = email.utils.formatdate(localtime=False)
+        msg["Date"] = email.utils.format_datetime(dt.datetime.now(dt.UTC))
         message_id = email.utils.make_msgid(domain=self.domain)
         msg["Message-ID"] = message_id
         if reply_to:
@@ -104,7 +105,7 @@ class Renderer:
         msg[MARKER] = reference or purpose
         for name, value in (headers or {}).items():
             msg[name] = value
-        msg.set_content(body, charset="utf-8")
+        msg.set_content(body, charset="utf-8", cte="quoted-printable")
         if attachments and original is not None:
             copy_attachments(original, msg)
         if attach_original is not None:

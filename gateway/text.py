@@ -210,8 +210,11 @@ def _is_closing(line: str) -> bool:
     if not m:
         return False
     rest = m.group(1).strip()
-    # "Hilsen Ole Hansen" signs off; "Hilsen fra alle oss her ..." is a sentence.
-    return not rest or (rest[0].isupper() and len(rest.split()) <= 6)
+    # "Hilsen Ole Hansen" signs off; "Hilsen fra oss ..." and "Hilsen Ole kom i går." do not.
+    words = len(rest.split())
+    return not rest or (
+        rest[0].isupper() and words <= 6 and (words <= 2 or not rest.endswith((".", "!", "?")))
+    )
 
 
 def strip_signature(text: str) -> str:
@@ -285,25 +288,21 @@ _STREET = re.compile(
     r"\s+\d",
     re.I,
 )
-_FILE_OR_DOMAIN = re.compile(r".*\w\.[A-Za-z0-9]{2,5}")
+_TOKEN_START = re.compile(r"\S*")
+_FILE_OR_DOMAIN = re.compile(r".*\w\.(?=\d*[A-Za-z])[A-Za-z0-9]{2,5}")  # not "Lindesnes,12.03"
 _URL = re.compile(r"(?:[a-z][a-z0-9+.-]*://|www\.)|[\w-]+(?:\.[\w-]+)+/", re.I)
 
 
 def _is_name_use(text: str, start: int, end: int) -> bool:
     """False when the match is part of an address, URL, domain, file name or street."""
-    left = start
-    while left > 0 and not text[left - 1].isspace():
-        left -= 1
-    right = end
-    while right < len(text) and not text[right].isspace():
-        right += 1
-    token = text[left:right].strip("()[]{}<>\"'«»,;:!?")
-    before, after = text[left:start], text[end:right]
-    if "@" in token or _URL.search(token):
+    # The surrounding token, bounded so that junk without spaces stays cheap.
+    head = text[max(0, start - 200) : start]
+    before = head.rsplit(None, 1)[-1] if head[-1:].strip() else ""
+    after = _TOKEN_START.match(text, end, end + 200).group()
+    token = (before + text[start:end] + after).strip("()[]{}<>\"'«»,;:!?")
+    if "@" in token or before.endswith(".") or (after[:1] == "." and after[1:2].isalnum()):
         return False
-    if before.endswith(".") or _FILE_OR_DOMAIN.fullmatch(token.rstrip(".")):
-        return False
-    if after.startswith(".") and len(after) > 1 and after[1].isalnum():
+    if _URL.search(token) or _FILE_OR_DOMAIN.fullmatch(token.rstrip(".")):
         return False
     return not _STREET.match(text, end)
 

@@ -63,7 +63,12 @@ def test_every_command_has_help_with_an_example():
 
 def test_readme_documents_every_command():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    for command in ("gateway serve", "gateway classify", "gateway check-rules", "gateway rules test"):
+    for command in (
+        "gateway serve",
+        "gateway classify",
+        "gateway check-rules",
+        "gateway rules test",
+    ):
         assert command in readme, command
 
 
@@ -73,7 +78,11 @@ def test_classify_guesses_the_mailbox_from_the_recipient_and_prints_text():
     result = CliRunner().invoke(cli, ["classify", str(eml), "--at", "2026-02-03T11:45:00+01:00",
                                       "--rules", str(ROOT / "rules.yaml"), "--json"])  # fmt: skip
     got = json.loads(result.output)
-    assert (got["mailbox"], got["flow"], got["external_ref"]) == ("responssenter", "b", "Asys-12345")
+    assert (got["mailbox"], got["flow"], got["external_ref"]) == (
+        "responssenter",
+        "b",
+        "Asys-12345",
+    )
     text = CliRunner().invoke(cli, ["classify", str(eml), "--rules", str(ROOT / "rules.yaml")])
     assert "decision      relay" in text.output
 

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from imapclient import IMAPClient
+from imapclient import IMAPClient, SocketTimeout
 from sqlite_utils import Database
 
 from gateway.intake import message_row, store_rows
@@ -24,6 +24,9 @@ from gateway.store import now, write
 
 log = logging.getLogger("gateway.intake.imap")
 IDLE_RENEW_SECONDS = 25 * 60  # servers may drop an IDLE after 29 minutes (RFC 2177)
+IDLE_CHECK_SECONDS = 1.0  # how often IDLE looks at the stop flag
+LOGIN_TIMEOUT = 15.0
+READ_TIMEOUT = 120.0
 
 
 class ImapIntake:
@@ -43,12 +46,17 @@ class ImapIntake:
         """Connect and log in; the one place that talks to the network (tests inject)."""
         c = self.config
         context = ssl.create_default_context()
+        # Short time-outs until logged in: a server that accepts but never greets or never
+        # answers the login (one that is restarting) must not hold intake for long. After
+        # login, reads get more time, for big messages on slow links.
+        timeout = SocketTimeout(connect=10, read=LOGIN_TIMEOUT)
         client = IMAPClient(
-            c.host, port=c.port, ssl=c.security == "ssl", ssl_context=context, timeout=30
+            c.host, port=c.port, ssl=c.security == "ssl", ssl_context=context, timeout=timeout
         )
         if c.security == "starttls":
             client.starttls(context)
         client.login(c.user, c.password)
+        client.socket().settimeout(READ_TIMEOUT)
         return client
 
     def run(self) -> None:
@@ -102,19 +110,24 @@ class ImapIntake:
         return self.fetch_new(client, int(info[b"UIDVALIDITY"]))
 
     def _idle(self, client: IMAPClient) -> None:
-        """Wait in IDLE until the server reports a change, the renewal time, or stop."""
+        """Wait in IDLE until the server reports a change, the renewal time, or stop.
+
+        imapclient's ``idle_check`` swallows an EOF and returns no responses, so a
+        server that closed the connection would leave us waiting on a dead socket for
+        25 minutes. A check that returns early with nothing means just that: reconnect.
+        """
         client.idle()
-        try:
-            started = time.monotonic()
-            while not self.stop.is_set() and time.monotonic() - started < IDLE_RENEW_SECONDS:
-                responses = client.idle_check(timeout=1)
-                if any(
-                    isinstance(r, tuple) and r[1:2] in ((b"EXISTS",), (b"RECENT",))
-                    for r in responses
-                ):
-                    break
-        finally:
-            client.idle_done()
+        started = time.monotonic()
+        while not self.stop.is_set() and time.monotonic() - started < IDLE_RENEW_SECONDS:
+            check_started = time.monotonic()
+            responses = client.idle_check(timeout=IDLE_CHECK_SECONDS)
+            if not responses and time.monotonic() - check_started < IDLE_CHECK_SECONDS / 2:
+                raise ConnectionError("the server closed the connection during IDLE")
+            if any(
+                isinstance(r, tuple) and r[1:2] in ((b"EXISTS",), (b"RECENT",)) for r in responses
+            ):
+                break
+        client.idle_done()
 
     def _state(self, uidvalidity: int) -> int:
         row = self.db.execute(
