@@ -7,6 +7,7 @@ cannot be read at all raises ``UnparseableMessage``; the pipeline quarantines it
 
 from __future__ import annotations
 
+import email.header
 import email.utils
 import re
 
@@ -23,9 +24,17 @@ class UnparseableMessage(Exception):
     """The bytes are not a message we can read; the reason goes to quarantine."""
 
 
-def _clean(value: str) -> str:
-    """One line of header text: control characters (CR, LF, NUL) become spaces."""
-    return _CONTROL.sub(" ", value or "").strip()
+def _clean(value: object) -> str:
+    """One line of header text: control characters (CR, LF, NUL) become spaces.
+
+    Takes what mail-parser and the stdlib hand back for odd headers too: a Header
+    object (raw 8-bit or undecodable text), a list (a repeated header), or None.
+    """
+    if isinstance(value, (list, tuple)):
+        value = " ".join(_clean(v) for v in value)
+    elif isinstance(value, email.header.Header):
+        value = str(value)
+    return _CONTROL.sub(" ", str(value or "")).strip()
 
 
 def _addresses(values: list[str]) -> tuple[str, ...]:
@@ -40,13 +49,13 @@ def _addresses(values: list[str]) -> tuple[str, ...]:
 def _headers(msg) -> dict[str, tuple[str, ...]]:
     out: dict[str, list[str]] = {}
     for name, value in msg.items():
-        out.setdefault(name.lower(), []).append(_clean(str(value)))
+        out.setdefault(name.lower(), []).append(_clean(value))
     return {k: tuple(v) for k, v in out.items()}
 
 
 def _sender(msg) -> tuple[str, str]:
     """The From address and display name; '' when From is missing or names several."""
-    pairs = email.utils.getaddresses([_clean(str(v)) for v in msg.get_all("From", [])])
+    pairs = email.utils.getaddresses([_clean(v) for v in msg.get_all("From", [])])
     addrs = {a.strip().lower() for _n, a in pairs if "@" in a}
     if len(addrs) != 1:
         return "", ""
@@ -64,10 +73,19 @@ def _body(mail) -> str:
 
 def parse(raw: bytes) -> ParsedMessage:
     """Parse a message; raises UnparseableMessage with a reason when it cannot be read."""
+    try:
+        return _parse(raw)
+    except RecursionError as exc:  # the stdlib recurses on hostile MIME and address lists
+        raise UnparseableMessage("structure nested too deeply to read") from exc
+
+
+def _parse(raw: bytes) -> ParsedMessage:
     if not raw or not raw.strip():
         raise UnparseableMessage("empty message")
     try:
         mail = mailparser.parse_from_bytes(raw)
+    except RecursionError:
+        raise
     except Exception as exc:  # mail-parser raises many kinds on hostile input
         raise UnparseableMessage(f"mail-parser failed: {type(exc).__name__}: {exc}") from exc
     msg = mail.message
@@ -75,9 +93,9 @@ def parse(raw: bytes) -> ParsedMessage:
         raise UnparseableMessage("no header fields")
     from_addr, from_name = _sender(msg)
     body = _body(mail)
-    refs = tuple(_MSGID.findall(" ".join(str(v) for v in msg.get_all("References", []))))
-    irt = _MSGID.findall(str(msg.get("In-Reply-To", "")))
-    mid = _MSGID.findall(str(msg.get("Message-ID", "")))
+    refs = tuple(_MSGID.findall(_clean(msg.get_all("References", []))))
+    irt = _MSGID.findall(_clean(msg.get("In-Reply-To")))
+    mid = _MSGID.findall(_clean(msg.get("Message-ID")))
     attachments = tuple(
         Attachment(
             filename=_clean(a.get("filename") or "unnamed"),
@@ -93,7 +111,7 @@ def parse(raw: bytes) -> ParsedMessage:
         from_name=from_name,
         to=_addresses(msg.get_all("To", [])),
         cc=_addresses(msg.get_all("Cc", [])),
-        date=_clean(str(msg.get("Date", ""))),
+        date=_clean(msg.get("Date")),
         in_reply_to=irt[0] if irt else "",
         references=refs,
         headers=_headers(msg),

@@ -237,3 +237,14 @@ def test_rule_hits_and_misses_are_recorded(classify):
     assert d.rules == ["urgent-words", "flow-a", "urgent-outside-service-hours"]
     assert "automatic-mail" in d.misses and "flow-a" not in d.misses
     assert "Flow a" in d.reason
+
+
+def test_working_days_skip_weekends_and_holidays(ruleset):
+    hours = ruleset.hours
+    # Wednesday before Easter 2026: Maundy Thursday, Good Friday and Easter Monday are holidays.
+    assert hours.add_working_days(dt.date(2026, 4, 1), 1) == dt.date(2026, 4, 7)
+    assert hours.add_working_days(dt.date(2026, 4, 1), 10) == dt.date(2026, 4, 20)
+    # 14 May (Ascension Day) and 25 May (Whit Monday) are not working days; 17 May is a Sunday.
+    assert hours.add_working_days(dt.date(2026, 5, 13), 1) == dt.date(2026, 5, 15)
+    assert hours.add_working_days(dt.date(2026, 5, 22), 1) == dt.date(2026, 5, 26)
+    assert hours.holiday(dt.date(2026, 5, 17)) is not None
