@@ -22,7 +22,7 @@ if (CORPUS / "index.tsv").exists():
 def test_every_corpus_message_is_decided_or_refused_with_a_reason(ruleset):
     at = dt.datetime(2026, 3, 10, 12, tzinfo=dt.UTC)
     outcomes: dict[str, int] = {}
-    for path, category in ROWS:
+    for path, _category in ROWS:
         raw = (CORPUS / path).read_bytes()
         try:
             decision = decide(parse(raw), ruleset, "support", at)
