@@ -18,6 +18,8 @@ from gateway.outbox.queue import enqueue
 from gateway.render import Renderer
 from gateway.rules.base import RuleSet
 from gateway.store import event, next_reference
+from gateway.threads import participants
+from gateway.threads.outlook import thread_index
 
 
 @dataclass(frozen=True)
@@ -44,13 +46,21 @@ def record(
     *,
     send_receipts: bool = True,
     deliver_for_hours: float = 48.0,
+    related_reference: str | None = None,
 ) -> str | None:
     """Write the outcome of one decided message; returns the case reference, if any."""
     msg = item.parsed
     reference = case_id = None
     if decision.decision is Outcome.RELAY:
         reference, case_id = _open_case(
-            db, item, decision, ruleset, renderer, send_receipts, deliver_for_hours
+            db,
+            item,
+            decision,
+            ruleset,
+            renderer,
+            send_receipts,
+            deliver_for_hours,
+            related_reference,
         )
     elif decision.decision is Outcome.TRIAGE:
         note = renderer.message(
@@ -108,12 +118,16 @@ def _open_case(
     renderer: Renderer,
     send_receipts: bool,
     deliver_for_hours: float,
+    related_reference: str | None,
 ):
     msg = item.parsed
     local = ruleset.hours.local(item.received_at)
     reference = next_reference(db, ruleset.reference_prefix, local.year)
-    measures_due = ruleset.hours.add_working_days(local.date(), ruleset.measures_days)
-    close_due = ruleset.hours.add_working_days(local.date(), ruleset.close_days)
+    measures_days, close_days = ruleset.deadline_days(decision.flow)
+    measures_due = ruleset.hours.add_working_days(
+        local.date(), decision.measures_days or measures_days
+    )
+    close_due = ruleset.hours.add_working_days(local.date(), decision.close_days or close_days)
     directory = ruleset.directory
     reporting = directory.parties.get(decision.sender_party or "")
     receiving = directory.parties.get(decision.receiving_party or "")
@@ -140,10 +154,17 @@ def _open_case(
                 "rule_hits": json.dumps(decision.rules),
                 "rule_misses": json.dumps(decision.misses),
                 "first_message_id": item.row_id,
+                "related_reference": related_reference,
+                "updated_at": item.received_at.isoformat(timespec="milliseconds"),
             }
         )
         .last_pk
     )
+    participants.add(db, case_id, msg.from_addr, participants.REPORTER, "reporter")
+    for address in decision.to:
+        participants.add(db, case_id, address, participants.RECEIVER, "receiver")
+    for address in decision.cc:
+        participants.add(db, case_id, address, participants.RECEIVER, "copy")
     context = {
         "reference": reference,
         "flow": decision.flow,
@@ -159,6 +180,11 @@ def _open_case(
         "external_ref": decision.external_ref,
         "text": msg.body,
         "attachments": [a.filename for a in msg.attachments],
+        "related_reference": related_reference,
+    }
+    outlook = {
+        "Thread-Topic": msg.subject or reference,
+        "Thread-Index": thread_index(reference, item.received_at),
     }
     reply_to = ruleset.mailboxes.get(item.mailbox or "")
     relay = renderer.message(
@@ -171,7 +197,7 @@ def _open_case(
         reference=reference,
         original=msg,
         attachments=True,
-        headers={"X-Auto-Response-Suppress": "OOF, AutoReply"},  # no out-of-office loops
+        headers={"X-Auto-Response-Suppress": "OOF, AutoReply"} | outlook,  # no OOF loops
         case_id=case_id,
     )
     enqueue(db, relay, deliver_for_hours)
@@ -192,7 +218,7 @@ def _open_case(
             reference=reference,
             original=msg,
             case_id=case_id,
-            headers={"Auto-Submitted": "auto-replied"},
+            headers={"Auto-Submitted": "auto-replied"} | outlook,
         )
         enqueue(db, receipt, deliver_for_hours)
     return reference, case_id

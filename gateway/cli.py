@@ -13,6 +13,8 @@ from gateway import settings as settings_mod
 from gateway.decide import decide
 from gateway.parse import UnparseableMessage, parse
 from gateway.rules.loader import RulesError, load_rules
+from gateway.store import open_db
+from gateway.threads.reply import thread_decision
 
 COMPARED = ("decision", "flow", "to", "cc", "municipality", "kind", "urgent", "external_ref")
 
@@ -54,15 +56,28 @@ def _ruleset(rules_file: Path | None, settings_file: Path | None = None):
         ) from None
 
 
-def classify_file(path: Path, ruleset, mailbox: str | None, at: dt.datetime) -> dict:
-    """Decide one .eml file; the JSON object ``gateway classify --json`` prints."""
+def classify_file(path: Path, ruleset, mailbox: str | None, at: dt.datetime, db=None) -> dict:
+    """Decide one .eml file; the JSON object ``gateway classify --json`` prints.
+
+    With a case log (``db``), a reply in one of its cases is reported as ``thread`` (or
+    ``hold`` when its sender does not take part in the case), with the case's reference.
+    """
     try:
         msg = parse(path.read_bytes())
     except UnparseableMessage as exc:
         return {"decision": "quarantine", "reason": str(exc)}
     if mailbox is None:
         mailbox = next(filter(None, map(ruleset.mailbox_for, msg.to + msg.cc)), None)
-    return decide(msg, ruleset, mailbox, at).as_json() | {"mailbox": mailbox}
+    decision = decide(msg, ruleset, mailbox, at)
+    if db is not None:
+        decision, _match = thread_decision(db, msg, ruleset, decision)
+    return decision.as_json() | {"mailbox": mailbox}
+
+
+def _case_log(database: Path | None, settings_file: Path | None):
+    """The case log to look replies up in: --database, else the settings' if it exists."""
+    path = database or _settings(settings_file).database_path
+    return open_db(path) if path.exists() else None
 
 
 def _parse_at(value: str | None) -> dt.datetime:
@@ -100,20 +115,26 @@ def serve(settings_file, verbose):
 @click.option("--mailbox", help="Intake mailbox it arrived in (default: from To/Cc).")
 @click.option("--at", "at", help="Arrival time, ISO 8601 (default: now).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option(
+    "--database",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Case log to find replies in (default: the settings' database, if it exists).",
+)
 @rules_option
 @settings_option
-def classify(file, mailbox, at, as_json, rules_file, settings_file):
+def classify(file, mailbox, at, as_json, database, rules_file, settings_file):
     """Decide one message by the rules, without sending or storing anything.
 
     \b
     Example:
         gateway classify message.eml --mailbox support --at 2026-03-10T10:12:00+01:00 --json
     """
-    result = classify_file(file, _ruleset(rules_file, settings_file), mailbox, _parse_at(at))
+    db = _case_log(database, settings_file)
+    result = classify_file(file, _ruleset(rules_file, settings_file), mailbox, _parse_at(at), db)
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
         return
-    for key in (*COMPARED, "rules", "reason"):
+    for key in (*COMPARED, "case", "matched_by", "rules", "reason"):
         value = result.get(key)
         click.echo(f"{key:13} {', '.join(value) if isinstance(value, list) else value}")
 

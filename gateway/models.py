@@ -13,6 +13,8 @@ class Outcome(StrEnum):
     RELAY = "relay"
     TRIAGE = "triage"
     IGNORE = "ignore"
+    THREAD = "thread"  # a reply in an existing case, from someone who takes part in it
+    HOLD = "hold"  # a reply in a case from someone who does not: held for the administrators
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,10 @@ class Decision:
     reason: str = ""
     sender_party: str | None = None  # party key of the sender ("municipality:Vennesla")
     receiving_party: str | None = None
+    case: str | None = None  # the case's reference, for a reply in a thread
+    matched_by: str | None = None  # how the case was found: subject, headers, body, plus-address
+    measures_days: int | None = None  # deadlines set by a rule (e.g. cooperation: 10)
+    close_days: int | None = None
 
     def as_json(self) -> dict:
         return {
@@ -80,7 +86,7 @@ class Decision:
             "external_ref": self.external_ref,
             "rules": self.rules,
             "reason": self.reason,
-        }
+        } | ({"case": self.case, "matched_by": self.matched_by} if self.case else {})
 
 
 @dataclass(frozen=True)

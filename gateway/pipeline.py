@@ -22,6 +22,7 @@ from gateway.render import Renderer
 from gateway.rules.base import RuleSet
 from gateway.settings import Settings
 from gateway.store import event, write
+from gateway.threads.reply import record_reply, thread_decision
 
 log = logging.getLogger("gateway.pipeline")
 MAX_ATTEMPTS = 3
@@ -78,7 +79,11 @@ class Pipeline:
             return
         received = dt.datetime.fromisoformat(row["received_at"])
         decision = decide(parsed, ruleset, row["mailbox"], received)
+        decision, match = thread_decision(self.db, parsed, ruleset, decision)
         item = Incoming(row["id"], row["mailbox"], received, raw, parsed)
+        if decision.decision in (Outcome.THREAD, Outcome.HOLD):
+            record_reply(self.db, item, decision, match, ruleset, self.renderer)
+            return
         reference = record(
             self.db,
             item,
@@ -87,6 +92,7 @@ class Pipeline:
             self.renderer,
             send_receipts=self.settings.send_receipts,
             deliver_for_hours=self.settings.deliver_for_hours,
+            related_reference=match.reference if match else None,
         )
         if decision.decision is Outcome.RELAY:
             log.info("relay %s flow %s to %s", reference, decision.flow, decision.receiving_party)

@@ -84,6 +84,7 @@ class Renderer:
         attach_original: bytes | None = None,
         headers: dict[str, str] | None = None,
         case_id: int | None = None,
+        thread: tuple[str, list[str]] | None = None,
     ) -> Outgoing:
         """Render ``template`` into an Outgoing message for the outbox."""
         subject, body = self.parts(template, context)
@@ -99,7 +100,10 @@ class Renderer:
         msg["Message-ID"] = message_id
         if reply_to:
             msg["Reply-To"] = reply_to
-        if original is not None and original.message_id:
+        if thread is not None:  # (In-Reply-To, References) that the recipient has seen
+            msg["In-Reply-To"] = thread[0]
+            msg["References"] = " ".join(thread[1])
+        elif original is not None and original.message_id:
             msg["In-Reply-To"] = original.message_id
             msg["References"] = " ".join([*original.references[-10:], original.message_id])
         msg[MARKER] = reference or purpose

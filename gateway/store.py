@@ -73,6 +73,20 @@ def m001_initial(db: Database) -> None:
     )
 
 
+@migrations()
+def m002_threads(db: Database) -> None:
+    """Threads: who takes part in a case, the measure that closed it, new text of replies."""
+    db["cases"].add_column("measure", str)
+    db["cases"].add_column("closed_at", str)
+    db["cases"].add_column("updated_at", str)
+    db["cases"].add_column("related_reference", str)  # the closed case a new one follows up
+    db["messages"].add_column("new_text", str)  # a reply without its quoted history
+    db["participants"].create(
+        {"case_id": int, "address": str, "side": str, "role": str, "added_at": str},
+        pk=("case_id", "address"),
+    )
+
+
 def now() -> str:
     """The current time as stored: ISO 8601 in UTC, to the millisecond."""
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")

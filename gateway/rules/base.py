@@ -49,6 +49,8 @@ class Actions:
     urgent: bool | None = None
     municipality: str | None = None  # "sender" or "named"
     reason: str | None = None
+    measures_days: int | None = None  # deadlines in working days, instead of deadlines:
+    close_days: int | None = None
     stop: bool = False
 
 
@@ -66,8 +68,12 @@ class RuleSet:
     external_refs: tuple[re.Pattern[str], ...]
     rules: tuple  # YamlRule objects, in order
     municipality_names: tuple[str, ...]
-    measures_days: int = 10  # working days to the deadline for measures (tiltaksfrist)
-    close_days: int = 20  # working days to the deadline for closing (lukkefrist)
+    # flow (None: default) -> working days to the deadlines (tiltaksfrist, lukkefrist)
+    deadlines: dict = field(default_factory=lambda: {None: (10, 20)})
+    closed_cases: str = "reopen"  # or "new-case": a message in a closed case opens a new one
+
+    def deadline_days(self, flow: str | None) -> tuple[int, int]:
+        return self.deadlines.get(flow, self.deadlines[None])
 
     def mailbox_for(self, address: str) -> str | None:
         """The mailbox name an intake address belongs to (plus-addressing allowed)."""

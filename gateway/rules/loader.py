@@ -35,6 +35,7 @@ TOP_LEVEL = {
     "external_references",
     "rules",
     "deadlines",
+    "closed_cases",
 }
 DECISIONS = {"relay", "triage", "ignore"}
 _NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -188,6 +189,25 @@ def _country(value: Any) -> str:
     return value
 
 
+def _deadlines(spec: Any, problems: _Problems) -> dict:
+    """``measures``/``close`` in working days, with ``flows: {a: {...}}`` overrides."""
+
+    def pair(part: Any, default: tuple[int, int], where: str) -> tuple[int, int]:
+        if not isinstance(part, dict) or set(part) - {"measures", "close", "flows"}:
+            problems.add(_line(part), f"{where}: measures and close, in working days")
+            return default
+        days = (part.get("measures", default[0]), part.get("close", default[1]))
+        if not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in days):
+            problems.add(_line(part), f"{where}: days must be whole numbers above 0")
+            return default
+        return days
+
+    out = {None: pair(spec, (10, 20), "deadlines")}
+    for flow, part in (spec.get("flows") or {}).items() if isinstance(spec, dict) else ():
+        out[str(flow)] = pair(part, out[None], f"deadlines: flow {flow}")
+    return out
+
+
 def _actions(spec: Any, where: str, line: int, names: Names, problems: _Problems) -> Actions:
     if not isinstance(spec, dict) or not spec:
         problems.add(line, f"{where}: 'then' must be a mapping of actions")
@@ -214,6 +234,9 @@ def _actions(spec: Any, where: str, line: int, names: Names, problems: _Problems
     for key in ("urgent", "stop"):
         if key in values and not isinstance(values[key], bool):
             add(key, f"{key} must be true or false")
+    for key in ("measures_days", "close_days"):
+        if key in values and (not isinstance(values[key], int) or values[key] < 1):
+            add(key, f"{key} must be a whole number of working days")
     if values.get("decision") == "relay" and not values["to"]:
         add("decision", "a relay needs 'to'")
     return Actions(**values)
@@ -298,10 +321,10 @@ def load_rules(path: Path | str) -> RuleSet:
     names = Names(frozenset(keys), frozenset(mailboxes), vocabulary)
     rules = _rules(data, names, problems)
     hours = _hours(data.get("service_hours"), problems)
-    deadlines = data.get("deadlines") or {}
-    days = {k: deadlines.get(k, d) for k, d in (("measures", 10), ("close", 20))}
-    if set(deadlines) - set(days) or not all(isinstance(v, int) and v > 0 for v in days.values()):
-        problems.add(_line(data, "deadlines"), "deadlines: measures and close, in working days")
+    deadlines = _deadlines(data.get("deadlines") or {}, problems)
+    closed_cases = str(data.get("closed_cases", "reopen"))
+    if closed_cases not in ("reopen", "new-case"):
+        problems.add(_line(data, "closed_cases"), "closed_cases: 'reopen' or 'new-case'")
     if problems.items:
         raise RulesError(problems.items)
     return RuleSet(
@@ -314,8 +337,8 @@ def load_rules(path: Path | str) -> RuleSet:
         vocabulary=vocabulary,
         external_refs=tuple(refs),
         rules=rules,
-        measures_days=days["measures"],
-        close_days=days["close"],
+        deadlines=deadlines,
+        closed_cases=closed_cases,
         municipality_names=tuple(
             str(n) for n in (data.get("municipalities") or {}).get("names", {})
         ),
