@@ -161,3 +161,56 @@ def test_run_command_without_settings_starts_on_embedded_defaults(gateway_proces
         time.sleep(0.05)
     assert gateway.stop() == 0
     assert "outgoing mail is written to" in gateway.log.read_text()
+
+
+def test_thread_round_trip_through_dovecot(
+    dovecot, smtp_sink, gateway_process, monkeypatch, tmp_path
+):
+    """report -> relay -> supplier answers (SV: [ref]) -> reporter gets it -> reporter answers
+    with only In-Reply-To -> supplier gets it -> supplier closes with a measure -> reporter
+    told -> the case is closed in the database."""
+    monkeypatch.setenv("TEST_IMAP_PASSWORD", dovecot.users["support"])
+    gateway = gateway_process(settings_toml(tmp_path / "var", free_port(), smtp_sink.port, dovecot))
+    gateway.start()
+    wait_for_log(gateway, "support: connected")
+    reporter, supplier = "kari.nordmann@vennesla.kommune.example", "support@leverandor.example"
+
+    def answer(to_msg, frm, body, subject=None, references=True):
+        headers = {"In-Reply-To": to_msg["Message-ID"]}
+        if references:
+            headers["References"] = to_msg["Message-ID"]
+        return make_mail(
+            frm=frm,
+            to="support@trygghet-agder.example",
+            body=body,
+            subject=subject or f"SV: {to_msg['Subject']}",
+            headers=headers,
+        )
+
+    def next_to(address, n):
+        got = smtp_sink.wait_for(n, timeout=15)
+        return [m for m in got if address in m.rcpt_tos][-1].message
+
+    dovecot.append("support", make_mail(frm=reporter, subject="Alarmen piper"))
+    relay = next_to(supplier, 2)
+    reference = relay["X-Avviksgateway"]
+
+    dovecot.append("support", answer(relay, supplier, "Vi sender en tekniker i dag."))
+    to_reporter = next_to(reporter, 3)
+    assert reference in to_reporter["Subject"]
+    assert "Vi sender en tekniker i dag." in to_reporter.get_body(("plain",)).get_content()
+
+    dovecot.append(
+        "support", answer(to_reporter, reporter, "Takk!", subject="Re: alarmen", references=False)
+    )
+    to_supplier = next_to(supplier, 4)
+    assert "Takk!" in to_supplier.get_body(("plain",)).get_content()
+    assert reference in to_supplier["Subject"]
+
+    dovecot.append("support", answer(to_supplier, supplier, "#lukk Byttet høyttaler.\n"))
+    notice = next_to(reporter, 5)
+    assert "Byttet høyttaler." in notice.get_body(("plain",)).get_content()
+    assert gateway.stop() == 0
+    case = next(gateway.db().query("SELECT * FROM cases WHERE reference = ?", [reference]))
+    assert (case["status"], case["measure"]) == ("lukket", "Byttet høyttaler.")
+    assert dovecot.count("support", "INBOX") == 0
