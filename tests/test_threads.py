@@ -324,3 +324,14 @@ def test_command_parsing():
         ("close", "Nytt batteri"),
     ]
     assert [e.why for e in errors] == ["ukjent kommando #flyt", "ukjent status «ferdig»"]
+
+
+def test_anyone_of_the_receiving_party_may_answer_but_not_of_the_reporters_party(talk):
+    ref, relay = open_case(talk)
+    assert (
+        talk.send(reply(relay, "tekniker.ola@leverandor.example", "Fikset."))["outcome"] == "thread"
+    )
+    ((purpose, to, _),) = talk.outgoing()
+    assert to == [REPORTER]
+    # A colleague of the reporter, not on Cc, is not part of the case: held.
+    assert talk.send(reply(relay, "per@vennesla.kommune.example", "Hei"))["outcome"] == "hold"

@@ -24,6 +24,7 @@ class CaseMatch:
     case_id: int
     reference: str
     status: str
+    receiving_party: str | None
     matched_by: str  # subject, headers, body or plus-address
 
 
@@ -35,45 +36,40 @@ def _body_pattern(prefix: str) -> re.Pattern[str]:
     )
 
 
+_CASE = "SELECT c.id, c.reference, c.status, c.receiving_party FROM cases c"
+
+
+def _match(row: dict | None, matched_by: str) -> CaseMatch | None:
+    if row is None:
+        return None
+    return CaseMatch(row["id"], row["reference"], row["status"], row["receiving_party"], matched_by)
+
+
 def _case(db: Database, reference: str) -> dict | None:
-    rows = list(
-        db.query("SELECT id, reference, status FROM cases WHERE reference = ?", [reference.upper()])
-    )
-    return rows[0] if rows else None
+    return next(db.query(f"{_CASE} WHERE c.reference = ?", [reference.upper()]), None)
 
 
 def find_case(db: Database, msg: ParsedMessage, prefix: str) -> tuple[CaseMatch | None, str | None]:
     """The case this message belongs to (or None), and a reference it named that is not
     in the case log (for triage: a reference to a case that does not exist)."""
     missing = None
-    reference = find_reference(msg.subject, prefix)
-    if reference:
-        if case := _case(db, reference):
-            return CaseMatch(case["id"], case["reference"], case["status"], "subject"), None
+    if reference := find_reference(msg.subject, prefix):
+        if match := _match(_case(db, reference), "subject"):
+            return match, None
         missing = reference
-    ids = [i for i in (msg.in_reply_to, *msg.references) if i]
-    if ids:
-        rows = list(
-            db.query(
-                "SELECT c.id, c.reference, c.status FROM messages m "
-                "JOIN cases c ON c.id = m.case_id "
-                f"WHERE m.message_id IN ({','.join('?' * len(ids))}) ORDER BY m.id DESC LIMIT 1",
-                ids,
-            )
-        )
-        if rows:
-            return CaseMatch(
-                rows[0]["id"], rows[0]["reference"], rows[0]["status"], "headers"
-            ), None
+    if ids := [i for i in (msg.in_reply_to, *msg.references) if i]:
+        row = next(db.query(
+            f"{_CASE} JOIN messages m ON c.id = m.case_id WHERE m.message_id IN "
+            f"({','.join('?' * len(ids))}) ORDER BY m.id DESC LIMIT 1", ids), None)  # fmt: skip
+        if match := _match(row, "headers"):
+            return match, None
     for found in _body_pattern(prefix).finditer(msg.body):
-        if case := _case(db, found.group(1)):
-            return CaseMatch(case["id"], case["reference"], case["status"], "body"), None
+        if match := _match(_case(db, found.group(1)), "body"):
+            return match, None
     for address in (*msg.to, *msg.cc):
         local = address.partition("@")[0]
         if "+" in local and (reference := find_reference(local.split("+", 1)[1], prefix)):
-            if case := _case(db, reference):
-                return CaseMatch(
-                    case["id"], case["reference"], case["status"], "plus-address"
-                ), None
+            if match := _match(_case(db, reference), "plus-address"):
+                return match, None
             missing = missing or reference
     return None, missing

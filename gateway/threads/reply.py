@@ -74,7 +74,7 @@ def thread_decision(
         return decision, None
     if match.status == "lukket" and ruleset.closed_cases == "new-case":
         return decision, match  # a new case, decided by the rules, that refers to the old one
-    side = participants.side_of(db, match.case_id, msg.from_addr)
+    side = sender_side(db, match, msg.from_addr, ruleset)
     base = {
         "case": match.reference,
         "matched_by": match.matched_by,
@@ -97,6 +97,17 @@ def thread_decision(
     who = side or "admin"
     why = f"A reply in {match.reference} (found by {match.matched_by}) from the {who} side."
     return dataclasses.replace(decision, decision=Outcome.THREAD, to=to, reason=why, **base), match
+
+
+def sender_side(db: Database, match: CaseMatch, address: str, ruleset: RuleSet) -> str | None:
+    """The side a sender writes from: as a participant, or as anyone of the receiving
+    party (the supplier's technicians write from their own addresses)."""
+    if side := participants.side_of(db, match.case_id, address):
+        return side
+    party = ruleset.directory.sender(address)
+    if party is not None and match.receiving_party and party.key == match.receiving_party:
+        return RECEIVER
+    return None
 
 
 def _gateway_addresses(ruleset: RuleSet, renderer: Renderer) -> set[str]:
@@ -133,7 +144,15 @@ def record_reply(
         _hold(db, item, decision, ruleset, renderer)
         return
     case = db["cases"].get(case_id)
-    side = participants.side_of(db, case_id, msg.from_addr)
+    side = sender_side(db, match, msg.from_addr, ruleset)
+    if side and participants.add(db, case_id, msg.from_addr, side, "party"):
+        event(
+            db,
+            "participant-added",
+            f"{msg.from_addr} ({side} side, of the receiving party)",
+            case_id=case_id,
+            message_id=item.row_id,
+        )
     gateway = _gateway_addresses(ruleset, renderer)
     for address in (*msg.to, *msg.cc):
         if side and address not in gateway and participants.add(db, case_id, address, side, "cc"):
