@@ -17,6 +17,7 @@ from gateway.models import Decision, Outcome, ParsedMessage
 from gateway.outbox.queue import enqueue
 from gateway.render import Renderer
 from gateway.rules.base import RuleSet
+from gateway.safety import is_executable
 from gateway.store import event, next_reference
 from gateway.threads import participants
 from gateway.threads.outlook import thread_index
@@ -179,7 +180,8 @@ def _open_case(
         "close_due": close_due.strftime("%d.%m.%Y"),
         "external_ref": decision.external_ref,
         "text": msg.body,
-        "attachments": [a.filename for a in msg.attachments],
+        "attachments": [a.filename for a in msg.attachments if not is_executable(a.filename)],
+        "withheld": [a.filename for a in msg.attachments if is_executable(a.filename)],
         "related_reference": related_reference,
     }
     outlook = {

@@ -16,12 +16,14 @@ from sqlite_utils import Database
 
 from gateway.cases import Incoming, record
 from gateway.decide import decide
+from gateway.faults import fault
 from gateway.models import Outcome
 from gateway.parse import UnparseableMessage, parse
 from gateway.render import Renderer
 from gateway.rules.base import RuleSet
+from gateway.safety import duplicate_of, link_bounce, mark_duplicate, quarantine, too_large
 from gateway.settings import Settings
-from gateway.store import event, write
+from gateway.store import write
 from gateway.threads.reply import record_reply, thread_decision
 
 log = logging.getLogger("gateway.pipeline")
@@ -40,7 +42,7 @@ class Pipeline:
         """Decide up to ``limit`` waiting messages; returns how many were handled."""
         rows = list(
             self.db.query(
-                "SELECT id, mailbox, received_at, attempts FROM messages "
+                "SELECT id, mailbox, received_at, attempts, size, sha256 FROM messages "
                 "WHERE direction = 'in' AND state = 'received' ORDER BY id LIMIT ?",
                 [limit],
             )
@@ -65,11 +67,16 @@ class Pipeline:
                         quarantine(
                             self.db, row["id"], f"pipeline error: {type(exc).__name__}: {exc}"
                         )
+        fault("after-decide")
         return len(rows)
 
     def _one(self, row: dict, ruleset: RuleSet) -> None:
         if row["attempts"] + 1 > MAX_ATTEMPTS:
             quarantine(self.db, row["id"], f"not decided after {MAX_ATTEMPTS} attempts")
+            return
+        limit = self.settings.max_message_bytes
+        if row["size"] > limit:
+            too_large(self.db, row, limit, ruleset, self.renderer)
             return
         raw = self.db.execute("SELECT raw FROM messages WHERE id = ?", [row["id"]]).fetchone()[0]
         try:
@@ -77,9 +84,14 @@ class Pipeline:
         except UnparseableMessage as exc:
             quarantine(self.db, row["id"], str(exc))
             return
+        if original := duplicate_of(self.db, row, parsed):
+            mark_duplicate(self.db, row["id"], parsed, original)
+            return
         received = dt.datetime.fromisoformat(row["received_at"])
         decision = decide(parsed, ruleset, row["mailbox"], received)
-        decision, match = thread_decision(self.db, parsed, ruleset, decision)
+        decision, match = thread_decision(
+            self.db, parsed, ruleset, decision, self.settings.loop_limit_per_hour
+        )
         item = Incoming(row["id"], row["mailbox"], received, raw, parsed)
         if decision.decision in (Outcome.THREAD, Outcome.HOLD):
             record_reply(self.db, item, decision, match, ruleset, self.renderer)
@@ -94,16 +106,9 @@ class Pipeline:
             deliver_for_hours=self.settings.deliver_for_hours,
             related_reference=match.reference if match else None,
         )
+        if "bounce" in decision.rules:  # after record(): it links the bounce to its case
+            link_bounce(self.db, item, ruleset, self.renderer)
         if decision.decision is Outcome.RELAY:
             log.info("relay %s flow %s to %s", reference, decision.flow, decision.receiving_party)
         else:
             log.info("%s message %s (%s)", decision.decision, row["id"], decision.rules[-1:])
-
-
-def quarantine(db: Database, row_id: int, reason: str) -> None:
-    """Park a message for a human, raw bytes kept, with the reason."""
-    db["messages"].update(
-        row_id, {"state": "quarantined", "outcome": "quarantine", "reason": reason}
-    )
-    event(db, "quarantined", reason, message_id=row_id)
-    log.warning("quarantined message %s: %s", row_id, reason)

@@ -128,13 +128,21 @@ class Renderer:
 
 
 def copy_attachments(original: ParsedMessage, target: EmailMessage) -> int:
-    """Carry the original's attachments over, bytes unchanged; returns how many."""
+    """Carry the original's attachments over, bytes unchanged; returns how many.
+
+    Executable files (and macro-enabled Office files) are not carried: they stay with
+    the case in the message log, and the relay's text says they were held back.
+    """
+    from gateway.safety import is_executable
+
     count = 0
     for part in original.message.walk():
         if part.is_multipart():
             continue
         filename = part.get_filename()
         if part.get_content_disposition() != "attachment" and not filename:
+            continue
+        if is_executable(filename or ""):
             continue
         payload = part.get_payload(decode=True) or b""
         maintype, _, subtype = part.get_content_type().partition("/")

@@ -68,6 +68,8 @@ class Settings:
     imap: tuple[ImapMailbox, ...] = ()
     send_receipts: bool = True
     send_batch_size: int = 50
+    max_message_bytes: int = 40 * 1024 * 1024  # larger: quarantined, the sender told
+    loop_limit_per_hour: int = 10  # messages from one address into one case, then held
     retry_base_seconds: float = 60.0
     retry_max_seconds: float = 3600.0
     deliver_for_hours: float = 48.0

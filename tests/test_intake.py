@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import smtplib
 import threading
+import time
 
 import pytest
 from conftest import make_mail
@@ -181,3 +182,47 @@ def test_idle_on_a_closed_connection_raises_so_that_intake_reconnects(db_path):
     intake = ImapIntake(ImapMailbox("support", "h", "u"), open_db(db_path), threading.Event())
     with pytest.raises(ConnectionError, match="closed the connection during IDLE"):
         intake._idle(_DeadIdleClient())
+
+
+def test_imap_leaves_mail_on_the_server_while_the_database_is_locked(dovecot, db_path):
+    import sqlite3
+
+    dovecot.append("support", make_mail())
+    db = open_db(db_path)
+    db.execute("PRAGMA busy_timeout = 100")
+    locker = sqlite3.connect(db_path, isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")  # another process holds the database (or the disk is full)
+    intake = ImapIntake(imap_config(dovecot), db, threading.Event())
+    client = intake._create_client()
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        intake.poll_once(client)
+    assert dovecot.count("support", "INBOX") == 1  # not acknowledged: still on the server
+    locker.execute("ROLLBACK")
+    assert intake.poll_once(client) == 1
+    assert dovecot.count("support", "INBOX") == 0
+    client.logout()
+
+
+def test_imap_intake_waits_and_retries_when_it_cannot_store(dovecot, db_path, caplog):
+    import sqlite3
+
+    dovecot.append("support", make_mail())
+    db = open_db(db_path)
+    db.execute("PRAGMA busy_timeout = 50")
+    locker = sqlite3.connect(db_path, isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")
+    stop, stored = threading.Event(), threading.Event()
+    intake = ImapIntake(imap_config(dovecot), db, stop, stored.set)
+    thread = threading.Thread(target=intake.run, daemon=True)
+    with caplog.at_level("ERROR", logger="gateway.intake.imap"):
+        thread.start()
+        deadline = time.monotonic() + 10
+        while "they stay on the server" not in caplog.text:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        locker.execute("ROLLBACK")
+        assert stored.wait(15)
+    stop.set()
+    thread.join(10)
+    assert caplog.text.count("they stay on the server") <= 4  # backoff, not a busy loop
+    assert dovecot.count("support", "INBOX") == 0

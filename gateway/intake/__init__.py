@@ -12,6 +12,7 @@ import re
 
 from sqlite_utils import Database
 
+from gateway.faults import fault
 from gateway.store import event, now, write
 
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
@@ -53,4 +54,6 @@ def store_rows(db: Database, rows: list[dict]) -> list[int]:
 def accept(db: Database, raw: bytes, mailbox: str | None, source: str) -> int:
     """Store one incoming message durably; after this returns it may be acknowledged."""
     with write(db):
-        return store_rows(db, [message_row(raw, mailbox, source)])[0]
+        row_id = store_rows(db, [message_row(raw, mailbox, source)])[0]
+    fault("after-store")
+    return row_id

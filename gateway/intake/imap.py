@@ -9,7 +9,9 @@ starts again from zero. A dropped connection is reopened with backoff.
 
 from __future__ import annotations
 
+import errno
 import logging
+import sqlite3
 import ssl
 import threading
 import time
@@ -18,6 +20,7 @@ from collections.abc import Callable
 from imapclient import IMAPClient, SocketTimeout
 from sqlite_utils import Database
 
+from gateway.faults import fault
 from gateway.intake import message_row, store_rows
 from gateway.settings import ImapMailbox
 from gateway.store import now, write
@@ -27,6 +30,10 @@ IDLE_RENEW_SECONDS = 25 * 60  # servers may drop an IDLE after 29 minutes (RFC 2
 IDLE_CHECK_SECONDS = 1.0  # how often IDLE looks at the stop flag
 LOGIN_TIMEOUT = 15.0
 READ_TIMEOUT = 120.0
+
+
+def _is_disk_error(exc: OSError) -> bool:
+    return exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO)
 
 
 class ImapIntake:
@@ -82,6 +89,21 @@ class ImapIntake:
             )
             try:
                 self._session(client)
+            except (sqlite3.Error, OSError) as exc:
+                if not isinstance(exc, sqlite3.Error) and not _is_disk_error(exc):
+                    log.warning("%s: connection lost: %s", self.config.mailbox, exc)
+                    continue
+                # Database locked or disk full: nothing was moved on the server, so the
+                # messages are fetched again on the next round. Wait, do not spin.
+                log.error(
+                    "%s: cannot store messages (%s); they stay on the server, "
+                    "trying again in %.0f s",
+                    self.config.mailbox,
+                    exc,
+                    backoff,
+                )
+                self.stop.wait(backoff)
+                backoff = min(backoff * 2, 300.0)
             except Exception as exc:
                 log.warning("%s: connection lost: %s", self.config.mailbox, exc)
             finally:
@@ -161,6 +183,7 @@ class ImapIntake:
                 rows.append(message_row(bytes(data), c.mailbox, f"imap {c.mailbox} uid {uid}"))
                 done.append(uid)
             self._store(rows, uidvalidity, batch[-1])
+            fault("after-store")
             stored += len(rows)
             if rows:
                 self.on_stored()

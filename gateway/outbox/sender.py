@@ -20,6 +20,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from gateway.faults import fault
 from gateway.settings import Settings, Smarthost
 from gateway.store import event, now, write
 
@@ -178,20 +179,32 @@ class Sender:
         return rows
 
     def deliver_due(self) -> int:
-        """Send what is due now; returns how many rows were handled."""
+        """Send what is due now; returns how many rows were handled.
+
+        Each delivery is recorded as soon as the server has taken it, so a crash can
+        repeat at most the one message in flight (same Message-ID, so the receiving
+        client sees it once); rows not reached are due again at once.
+        """
         rows = self._claim(self.settings.send_batch_size)
         if not rows:
             return 0
-        results = []
+        fault("before-send")
+        done = 0
         try:
             for row in rows:
-                results.append(self._send(row))
+                state, note = self._send(row)
+                fault("after-send")
+                with write(self.db):
+                    self._record_one(row, state, note)
+                done += 1
         finally:
             self.transport.close()
-            results += [(RETRY, "not tried: the batch was interrupted")] * (
-                len(rows) - len(results)
-            )
-            self._record(rows, results)
+            if done < len(rows):
+                with write(self.db):
+                    for row in rows[done:]:
+                        self.db["outbox"].update(
+                            row["id"], {"state": RETRY, "next_attempt_at": now()}
+                        )
         return len(rows)
 
     def _send(self, row: dict) -> tuple[str, str]:
@@ -208,11 +221,6 @@ class Sender:
             return RETRY, str(exc)
         except PermanentError as exc:
             return FAILED, str(exc)
-
-    def _record(self, rows: list[dict], results: list[tuple[str, str]]) -> None:
-        with write(self.db):
-            for row, (state, note) in zip(rows, results, strict=True):
-                self._record_one(row, state, note)
 
     def _record_one(self, row: dict, state: str, note: str) -> None:
         s = self.settings

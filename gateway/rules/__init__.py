@@ -2,6 +2,7 @@
 
 from gateway.rules.auto_reply import AutoReply
 from gateway.rules.bounce import Bounce
+from gateway.rules.dmarc import DmarcFail
 from gateway.rules.own_mail import OwnMail
 
-BUILTIN = {rule.name: rule for rule in (AutoReply(), Bounce(), OwnMail())}
+BUILTIN = {rule.name: rule for rule in (AutoReply(), Bounce(), OwnMail(), DmarcFail())}

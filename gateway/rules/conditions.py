@@ -149,7 +149,8 @@ def compile_condition(key: str, value: Any, names: Names) -> Check:
         wanted = _in_set(value, {"none", "one", "many"}, what)
         return lambda ctx: _count(len(ctx.named_municipalities)) in wanted
     if key == "builtin":
-        rules = [BUILTIN[n] for n in sorted(_in_set(value, set(BUILTIN), what))]
+        _in_set(value, set(BUILTIN), what)  # checks the names
+        rules = [BUILTIN[str(n)] for n in dict.fromkeys(_many(value, what))]  # in YAML order
         return lambda ctx: any(_builtin_hit(rule, ctx) for rule in rules)
     if key == "any":
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):

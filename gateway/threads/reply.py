@@ -52,7 +52,7 @@ def admin_addresses(ruleset: RuleSet) -> set[str]:
 
 
 def thread_decision(
-    db: Database, msg: ParsedMessage, ruleset: RuleSet, decision: Decision
+    db: Database, msg: ParsedMessage, ruleset: RuleSet, decision: Decision, loop_limit: int = 10
 ) -> tuple[Decision, CaseMatch | None]:
     """The decision for a message that may belong to a case (see module docstring)."""
     if decision.decision is Outcome.IGNORE:
@@ -92,11 +92,29 @@ def thread_decision(
         return dataclasses.replace(
             decision, decision=Outcome.HOLD, to=admins, reason=why, **base
         ), match
+    recent = db.execute(
+        "SELECT COUNT(*) FROM messages WHERE direction = 'in' AND case_id = ? AND from_addr = ? "
+        "AND outcome = 'thread' AND received_at > ?",
+        [match.case_id, msg.from_addr, _hour_ago()],
+    ).fetchone()[0]
+    if recent >= loop_limit:
+        admins = sorted(ruleset.directory[ruleset.triage_party].receivers)
+        why = (
+            f"Loop brake: {msg.from_addr} has written {recent} messages into "
+            f"{match.reference} in the last hour (limit {loop_limit}); held."
+        )
+        return dataclasses.replace(
+            decision, decision=Outcome.HOLD, to=admins, reason=why, **base
+        ), match
     sides = [participants.other(side)] if side else [REPORTER, RECEIVER]
     to = sorted({a for s in sides for a in participants.addresses(db, match.case_id, s)})
     who = side or "admin"
     why = f"A reply in {match.reference} (found by {match.matched_by}) from the {who} side."
     return dataclasses.replace(decision, decision=Outcome.THREAD, to=to, reason=why, **base), match
+
+
+def _hour_ago() -> str:
+    return (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).isoformat(timespec="milliseconds")
 
 
 def sender_side(db: Database, match: CaseMatch, address: str, ruleset: RuleSet) -> str | None:
