@@ -74,14 +74,35 @@ def quarantine(db: Database, row_id: int, reason: str) -> None:
 
 def duplicate_of(db: Database, row: dict, msg: ParsedMessage) -> int | None:
     """An earlier incoming message that is this one again: the same bytes, or the same
-    Message-ID from the same sender (fetched twice, or sent to both mailboxes)."""
-    found = db.execute(
+    Message-ID from the same sender with the same body (fetched twice, sent to both
+    mailboxes, resent by an MTA; only the transport headers differ). The same
+    Message-ID with another body is kept: a reused id must not lose a report."""
+    same_bytes = db.execute(
         "SELECT id FROM messages WHERE direction = 'in' AND id < ? AND state = 'done' "
-        "AND outcome != 'duplicate' AND (sha256 = ? OR (message_id = ? AND message_id != '' "
-        "AND from_addr = ?)) ORDER BY id LIMIT 1",
-        [row["id"], row["sha256"], msg.message_id, msg.from_addr],
+        "AND outcome != 'duplicate' AND sha256 = ? ORDER BY id LIMIT 1",
+        [row["id"], row["sha256"]],
     ).fetchone()
-    return found[0] if found else None
+    if same_bytes:
+        return same_bytes[0]
+    if not msg.message_id:
+        return None
+    candidates = db.execute(
+        "SELECT id, raw FROM messages WHERE direction = 'in' AND id < ? AND state = 'done' "
+        "AND outcome != 'duplicate' AND message_id = ? AND from_addr = ? ORDER BY id LIMIT 5",
+        [row["id"], msg.message_id, msg.from_addr],
+    ).fetchall()
+    if candidates:
+        mine = _body(db.execute("SELECT raw FROM messages WHERE id = ?", [row["id"]]).fetchone()[0])
+        for other_id, other_raw in candidates:
+            if other_raw is not None and _body(other_raw) == mine:
+                return other_id
+    return None
+
+
+def _body(raw: bytes) -> bytes:
+    """The bytes after the header block, line endings normalised."""
+    parts = re.split(rb"\r?\n\r?\n", raw, maxsplit=1)
+    return parts[1].replace(b"\r\n", b"\n").strip() if len(parts) == 2 else b""
 
 
 def mark_duplicate(db: Database, row_id: int, msg: ParsedMessage, original: int) -> None:

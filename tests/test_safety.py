@@ -249,3 +249,14 @@ def test_the_real_world_corpus_through_the_whole_pipeline(fresh_db, ruleset):
     assert not list(fresh_db["messages"].rows_where("reason LIKE 'pipeline error%'"))
     assert fresh_db["cases"].count == 0  # none of these strangers is relayed to a party
     print(states)
+
+
+def test_same_message_id_and_sender_with_another_body_is_kept(fresh_db, ruleset):
+    first = make_mail(body="Første melding.")
+    second = make_mail(body="En annen melding.")
+    mid = email.message_from_bytes(first)["Message-ID"].encode()
+    second = second.replace(email.message_from_bytes(second)["Message-ID"].encode(), mid)
+    accept(fresh_db, first, "support", "t")
+    accept(fresh_db, second, "support", "t")
+    run(fresh_db, ruleset)
+    assert fresh_db["cases"].count == 2
