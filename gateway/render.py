@@ -10,6 +10,7 @@ never a blank in a message to a municipality.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import email.utils
 from email.message import EmailMessage
@@ -130,6 +131,8 @@ class Renderer:
 def copy_attachments(original: ParsedMessage, target: EmailMessage) -> int:
     """Carry the original's attachments over, bytes unchanged; returns how many.
 
+    A base64 or quoted-printable part is carried as it was encoded: its payload text is
+    reused, not decoded and encoded again, so a 25 MB attachment costs no extra copies.
     Executable files (and macro-enabled Office files) are not carried: they stay with
     the case in the message log, and the relay's text says they were held back.
     """
@@ -137,25 +140,32 @@ def copy_attachments(original: ParsedMessage, target: EmailMessage) -> int:
 
     count = 0
     for part in original.message.walk():
-        if part.is_multipart():
+        if part.is_multipart() or part.get_content_maintype() == "multipart":
             continue
         filename = part.get_filename()
         if part.get_content_disposition() != "attachment" and not filename:
             continue
         if is_executable(filename or ""):
             continue
-        payload = part.get_payload(decode=True) or b""
-        maintype, _, subtype = part.get_content_type().partition("/")
-        if maintype == "multipart":
-            continue
-        target.add_attachment(
-            payload,
-            maintype=maintype,
-            subtype=subtype or "octet-stream",
-            filename=_clean_filename(filename),
-        )
+        if not target.is_multipart():
+            target.make_mixed()
+        target.attach(_attachment_part(part, _clean_filename(filename)))
         count += 1
     return count
+
+
+def _attachment_part(part, filename: str) -> EmailMessage:
+    cte = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
+    copy = EmailMessage(policy=SMTP)
+    copy["Content-Type"] = part.get_content_type()
+    copy.add_header("Content-Disposition", "attachment", filename=filename)
+    if cte in ("base64", "quoted-printable"):
+        copy["Content-Transfer-Encoding"] = cte
+        copy.set_payload(part.get_payload(decode=False))  # the encoded text, shared
+    else:  # 7bit/8bit/binary/missing: encode the bytes, which always travels safely
+        copy["Content-Transfer-Encoding"] = "base64"
+        copy.set_payload(base64.encodebytes(part.get_payload(decode=True) or b"").decode("ascii"))
+    return copy
 
 
 def _clean_filename(name: str | None) -> str:
