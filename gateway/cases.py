@@ -94,6 +94,7 @@ def record(
             "subject": msg.subject,
             "in_reply_to": msg.in_reply_to,
             "refs": " ".join(msg.references),
+            "new_text": msg.new_text,
             "defects": ", ".join(msg.defects) or None,
         },
     )

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import click
 
-from gateway import quarantine
 from gateway import settings as settings_mod
 from gateway.decide import decide
 from gateway.parse import UnparseableMessage, parse
@@ -205,106 +204,8 @@ def rules_test(folder, rules_file, settings_file):
     sys.exit(1 if differences else 0)
 
 
-def database_option(fn):
-    return click.option(
-        "--database",
-        type=click.Path(dir_okay=False, path_type=Path),
-        help="The case log (default: the settings' database).",
-    )(fn)
-
-
-def _open_case_log(database: Path | None, settings_file: Path | None):
-    path = database or _settings(settings_file).database_path
-    if not path.exists():
-        raise click.ClickException(
-            f"{path}: no case log here (start the gateway once, or --database)"
-        )
-    return open_db(path)
-
-
-@cli.group(name="quarantine")
-def quarantine_group():
-    """Messages parked for a human: list, show, release or drop them."""
-
-
-@quarantine_group.command(name="list")
-@database_option
-@settings_option
-def quarantine_list(database, settings_file):
-    """List quarantined messages with their reasons.
-
-    \b
-    Example:
-        gateway quarantine list
-    """
-    rows = quarantine.list_quarantined(_open_case_log(database, settings_file))
-    for row in rows:
-        click.echo(
-            f"{row['id']:>6}  {row['received_at'][:19]}  {row['mailbox'] or '-':13} "
-            f"{(row['from_addr'] or '-')[:40]:40}  {row['reason']}"
-        )
-    click.echo(f"{len(rows)} message(s) in quarantine")
-
-
-@quarantine_group.command(name="show")
-@click.argument("message_id", type=int)
-@click.option("--raw", is_flag=True, help="Print the whole raw message.")
-@database_option
-@settings_option
-def quarantine_show(message_id, raw, database, settings_file):
-    """Show one quarantined message: where it came from, why, and its header.
-
-    \b
-    Example:
-        gateway quarantine show 42 --raw
-    """
-    try:
-        row = quarantine.get(_open_case_log(database, settings_file), message_id)
-    except quarantine.NotQuarantined as exc:
-        raise click.ClickException(str(exc)) from None
-    for key in ("id", "received_at", "mailbox", "source", "from_addr", "subject", "size", "reason"):
-        click.echo(f"{key:12} {row[key]}")
-    data = row["raw"] or b""
-    click.echo("")
-    click.echo((data if raw else data.split(b"\n\n", 1)[0][:4000]).decode("utf-8", "replace"))
-
-
-@quarantine_group.command(name="release")
-@click.argument("message_id", type=int)
-@database_option
-@settings_option
-def quarantine_release(message_id, database, settings_file):
-    """Give a message back to the pipeline, to be decided again.
-
-    \b
-    Example:
-        gateway quarantine release 42
-    """
-    try:
-        quarantine.release(_open_case_log(database, settings_file), message_id)
-    except quarantine.NotQuarantined as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"message {message_id} released: the running gateway decides it again")
-
-
-@quarantine_group.command(name="drop")
-@click.argument("message_id", type=int)
-@click.option("--why", required=True, help="Why it is dropped (kept in the case log).")
-@database_option
-@settings_option
-def quarantine_drop(message_id, why, database, settings_file):
-    """Drop a message for good: the record and the reason stay, the bytes go.
-
-    \b
-    Example:
-        gateway quarantine drop 42 --why "spam"
-    """
-    try:
-        quarantine.drop(_open_case_log(database, settings_file), message_id, why)
-    except quarantine.NotQuarantined as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"message {message_id} dropped")
-
-
 def main():  # pragma: no cover - console entry point
     cli()
+
+
+from gateway import cli_log  # noqa: E402,F401 - registers the case-log commands on cli

@@ -210,3 +210,28 @@ def test_header_injection_through_the_subject_is_impossible(fresh_db, pipeline):
     assert relay["mail"]["Bcc"] is None
     assert b"\nBcc:" not in relay["raw"]
     assert relay["recipients"] == ["support@leverandor.example"]
+
+
+def test_cases_commands_show_the_case_its_messages_and_events(db_path, ruleset):
+    from click.testing import CliRunner
+
+    from gateway.cli import cli
+    from gateway.store import open_db
+
+    db = open_db(db_path)
+    accept(db, make_mail(body="Alarmen er død.\n"), "support", "test")
+    Pipeline(
+        db, lambda: ruleset, Renderer("gw@trygghet-agder.example", "GW"), Settings()
+    ).process_batch()
+    reference = next(db.query("SELECT reference FROM cases"))["reference"]
+    opts = ["--database", str(db_path)]
+    listed = CliRunner().invoke(cli, ["cases", "list", *opts])
+    assert reference in listed.output and "1 case(s)" in listed.output
+    shown = CliRunner().invoke(cli, ["cases", "show", reference, *opts])
+    assert "flow              a" in shown.output and "Alarmen er død." in shown.output
+    assert "relay-queued" in shown.output
+    original = CliRunner().invoke(cli, ["cases", "show", reference, "--original", *opts])
+    assert "Alarmen er død." in original.output
+    assert db["events"].count_where("kind = 'original-viewed'") == 1
+    missing = CliRunner().invoke(cli, ["cases", "show", "AVVIK-1999-0001", *opts])
+    assert missing.exit_code == 1 and "no case" in missing.output

@@ -1,0 +1,196 @@
+"""``gateway cases`` and ``gateway quarantine``: reading and tending the case log."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from gateway import caselog, quarantine
+from gateway.cli import _settings, cli, settings_option
+from gateway.store import open_db
+
+
+def database_option(fn):
+    return click.option(
+        "--database",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="The case log (default: the settings' database).",
+    )(fn)
+
+
+def _open_case_log(database: Path | None, settings_file: Path | None):
+    path = database or _settings(settings_file).database_path
+    if not path.exists():
+        raise click.ClickException(
+            f"{path}: no case log here (start the gateway once, or --database)"
+        )
+    return open_db(path)
+
+
+@cli.group(name="quarantine")
+def quarantine_group():
+    """Messages parked for a human: list, show, release or drop them."""
+
+
+@quarantine_group.command(name="list")
+@database_option
+@settings_option
+def quarantine_list(database, settings_file):
+    """List quarantined messages with their reasons.
+
+    \b
+    Example:
+        gateway quarantine list
+    """
+    rows = quarantine.list_quarantined(_open_case_log(database, settings_file))
+    for row in rows:
+        click.echo(
+            f"{row['id']:>6}  {row['received_at'][:19]}  {row['mailbox'] or '-':13} "
+            f"{(row['from_addr'] or '-')[:40]:40}  {row['reason']}"
+        )
+    click.echo(f"{len(rows)} message(s) in quarantine")
+
+
+@quarantine_group.command(name="show")
+@click.argument("message_id", type=int)
+@click.option("--raw", is_flag=True, help="Print the whole raw message.")
+@database_option
+@settings_option
+def quarantine_show(message_id, raw, database, settings_file):
+    """Show one quarantined message: where it came from, why, and its header.
+
+    \b
+    Example:
+        gateway quarantine show 42 --raw
+    """
+    try:
+        row = quarantine.get(_open_case_log(database, settings_file), message_id)
+    except quarantine.NotQuarantined as exc:
+        raise click.ClickException(str(exc)) from None
+    for key in ("id", "received_at", "mailbox", "source", "from_addr", "subject", "size", "reason"):
+        click.echo(f"{key:12} {row[key]}")
+    data = row["raw"] or b""
+    click.echo("")
+    click.echo((data if raw else data.split(b"\n\n", 1)[0][:4000]).decode("utf-8", "replace"))
+
+
+@quarantine_group.command(name="release")
+@click.argument("message_id", type=int)
+@database_option
+@settings_option
+def quarantine_release(message_id, database, settings_file):
+    """Give a message back to the pipeline, to be decided again.
+
+    \b
+    Example:
+        gateway quarantine release 42
+    """
+    try:
+        quarantine.release(_open_case_log(database, settings_file), message_id)
+    except quarantine.NotQuarantined as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"message {message_id} released: the running gateway decides it again")
+
+
+@quarantine_group.command(name="drop")
+@click.argument("message_id", type=int)
+@click.option("--why", required=True, help="Why it is dropped (kept in the case log).")
+@database_option
+@settings_option
+def quarantine_drop(message_id, why, database, settings_file):
+    """Drop a message for good: the record and the reason stay, the bytes go.
+
+    \b
+    Example:
+        gateway quarantine drop 42 --why "spam"
+    """
+    try:
+        quarantine.drop(_open_case_log(database, settings_file), message_id, why)
+    except quarantine.NotQuarantined as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"message {message_id} dropped")
+
+
+@cli.group(name="cases")
+def cases_group():
+    """Read the case log: list cases, show one with its messages and events."""
+
+
+@cases_group.command(name="list")
+@click.option("--status", help="Only cases with this status (registrert, lukket ...).")
+@click.option("--limit", default=50, show_default=True, help="How many, newest first.")
+@database_option
+@settings_option
+def cases_list(status, limit, database, settings_file):
+    """List the newest cases.
+
+    \b
+    Example:
+        gateway cases list --status "under behandling"
+    """
+    rows = caselog.list_cases(_open_case_log(database, settings_file), status, limit)
+    for r in rows:
+        click.echo(
+            f"{r['reference']}  {r['flow'] or '-'}  {r['status']:16} "
+            f"{'HASTER ' if r['urgent'] else ''}{r['municipality'] or '-':16} "
+            f"{r['receiving_party'] or '-':20} {r['received_at'][:16]}  frist {r['close_due']}"
+        )
+    click.echo(f"{len(rows)} case(s)")
+
+
+@cases_group.command(name="show")
+@click.argument("reference")
+@click.option(
+    "--original",
+    is_flag=True,
+    help="Show the messages as they arrived, personal data included (logged).",
+)
+@database_option
+@settings_option
+def cases_show(reference, original, database, settings_file):
+    """Show a case: its fields, messages and events. Text is shown de-identified as
+    stored, unless --original is given.
+
+    \b
+    Example:
+        gateway cases show AVVIK-2026-0042
+    """
+    db = _open_case_log(database, settings_file)
+    try:
+        case = caselog.get_case(db, reference)
+    except caselog.NoSuchCase as exc:
+        raise click.ClickException(str(exc)) from None
+    for key in (
+        "reference",
+        "flow",
+        "kind",
+        "status",
+        "severity",
+        "urgent",
+        "reporting_party",
+        "receiving_party",
+        "municipality",
+        "subject",
+        "received_at",
+        "measures_due",
+        "close_due",
+        "external_ref",
+        "measure",
+        "related_reference",
+    ):
+        if case.get(key) not in (None, ""):
+            click.echo(f"{key:17} {case[key]}")
+    for m in case["messages"]:
+        click.echo(
+            f"\n--- message {m['id']} ({m['direction']}, {m['outcome']}) "
+            f"{m['received_at'][:16]} {m['from_addr'] or ''} -> {m['to_addrs'] or ''}"
+        )
+        if original and m["direction"] == "in":
+            caselog.record_original_view(db, case["id"], m["id"])
+            click.echo(caselog.original_text(db, m["id"]) or "(the original is purged)")
+        elif m["new_text"]:
+            click.echo(m["new_text"])
+    click.echo("\n--- events")
+    for e in case["events"]:
+        click.echo(f"{e['at'][:19]}  {e['kind']:18} {e['detail']}")
