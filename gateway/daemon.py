@@ -12,6 +12,7 @@ SIGHUP reloads rules.yaml, keeping the old rules when the new file is broken.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 
@@ -141,6 +142,14 @@ class Gateway:
 
 
 def run(settings: Settings, verbose: bool = False) -> int:
+    previous = os.umask(0o077)  # whatever the gateway writes is for its own user only
+    try:
+        return _run(settings, verbose)
+    finally:
+        os.umask(previous)
+
+
+def _run(settings: Settings, verbose: bool) -> int:
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -101,7 +101,7 @@ def open_db(path: Path | str | None) -> Database:
         db = Database(memory=True)
     else:
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # the case log is private
         if not path.exists():
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
         # Opened in one thread, used in another (never by two at once): allow that.

@@ -115,7 +115,7 @@ class FolderTransport:
 
     def __init__(self, folder: Path):
         self.folder = folder
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         log.warning("no smarthost configured: outgoing mail is written to %s", folder)
 
     def open(self) -> None:
@@ -125,7 +125,7 @@ class FolderTransport:
         path = self.folder / f"{name or 'message'}.eml"
         tmp = path.with_suffix(".tmp")
         envelope = f"X-Envelope-From: {mail_from}\r\nX-Envelope-To: {', '.join(recipients)}\r\n"
-        with open(tmp, "wb") as fh:
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as fh:
             fh.write(envelope.encode() + raw)
             fh.flush()
             os.fsync(fh.fileno())
