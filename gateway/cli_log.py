@@ -194,3 +194,35 @@ def cases_show(reference, original, database, settings_file):
     click.echo("\n--- events")
     for e in case["events"]:
         click.echo(f"{e['at'][:19]}  {e['kind']:18} {e['detail']}")
+
+
+@cli.command(name="purge")
+@click.option("--dry-run", is_flag=True, help="Count what would be purged; change nothing.")
+@click.option(
+    "--rules",
+    "rules_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Rules file with the retention time (default: the settings').",
+)
+@database_option
+@settings_option
+def purge_command(dry_run, rules_file, database, settings_file):
+    """Purge raw messages and texts past retention (rules.yaml privacy: retention_days).
+
+    The gateway does this by itself once a day; this runs it now.
+
+    \b
+    Example:
+        gateway purge --dry-run
+    """
+    from gateway.cli import _ruleset
+    from gateway.retention import purge
+
+    days = _ruleset(rules_file, settings_file).privacy.retention_days
+    report = purge(_open_case_log(database, settings_file), days, dry_run=dry_run)
+    verb = "would purge" if dry_run else "purged"
+    click.echo(
+        f"{verb} {report.cases} closed case(s) and {report.messages} message(s), "
+        f"{report.bytes / 2**20:.1f} MB, closed or received before {report.cutoff[:10]} "
+        f"({days} days)"
+    )

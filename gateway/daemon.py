@@ -22,6 +22,7 @@ from gateway.intake.imap import ImapIntake
 from gateway.outbox.sender import Sender
 from gateway.pipeline import Pipeline
 from gateway.render import Renderer
+from gateway.retention import purge
 from gateway.rules.loader import RulesError, load_rules
 from gateway.settings import Settings
 from gateway.store import open_db
@@ -82,6 +83,7 @@ class Gateway:
             intake = ImapIntake(box, open_db(s.database_path), self.stop, self.wake_pipeline.set)
             self._thread(intake.run, f"imap-{box.mailbox}")
         self._thread(self._pipeline_loop, "pipeline")
+        self._thread(self._purge_loop, "retention")
         self._thread(self._sender_loop, "sender")
         log.info(
             "gateway ready: database %s, %d IMAP mailbox(es), relays via %s",
@@ -124,6 +126,16 @@ class Gateway:
                 log.exception("outbox batch failed; trying again shortly")
                 wait = 5.0
             self.wake_sender.wait(min(wait if wait is not None else 1.0, 1.0))
+
+    def _purge_loop(self) -> None:
+        """Purge past retention at start and then once a day (issue 8 brings schedules)."""
+        db = open_db(self.settings.database_path)
+        while not self.stop.is_set():
+            try:
+                purge(db, self.rules().privacy.retention_days)
+            except Exception:
+                log.exception("retention purge failed; trying again tomorrow")
+            self.stop.wait(24 * 3600)
 
     def _delivery_failed(self, db, row, error) -> None:
         alerts.delivery_failed(db, row, error, self.rules(), self.renderer)

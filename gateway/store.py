@@ -87,6 +87,14 @@ def m002_threads(db: Database) -> None:
     )
 
 
+@migrations()
+def m003_retention(db: Database) -> None:
+    """When a case's texts were purged after its retention time."""
+    db["cases"].add_column("purged_at", str)
+    db["messages"].create_index(["case_id"])
+    db["messages"].create_index(["received_at"])
+
+
 def now() -> str:
     """The current time as stored: ISO 8601 in UTC, to the millisecond."""
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")

@@ -55,6 +55,17 @@ class Actions:
 
 
 @dataclass(frozen=True)
+class PrivacyPolicy:
+    """rules.yaml ``privacy:``: who gets de-identified relays, and how long texts are kept."""
+
+    redact_for: frozenset[str] = frozenset()  # party keys
+    phone_numbers: bool = True
+    email_addresses: bool = True
+    keep_original: bool = False  # the case log keeps only the de-identified text
+    retention_days: int = 365  # after closing (or arrival, outside a case), texts are purged
+
+
+@dataclass(frozen=True)
 class RuleSet:
     """A rules.yaml, checked and compiled once at load."""
 
@@ -71,6 +82,7 @@ class RuleSet:
     # flow (None: default) -> working days to the deadlines (tiltaksfrist, lukkefrist)
     deadlines: dict = field(default_factory=lambda: {None: (10, 20)})
     closed_cases: str = "reopen"  # or "new-case": a message in a closed case opens a new one
+    privacy: PrivacyPolicy = field(default_factory=PrivacyPolicy)
 
     def deadline_days(self, flow: str | None) -> tuple[int, int]:
         return self.deadlines.get(flow, self.deadlines[None])

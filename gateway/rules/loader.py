@@ -19,7 +19,7 @@ import yaml
 
 from gateway.hours import WEEKDAYS, ServiceHours
 from gateway.rules import BUILTIN
-from gateway.rules.base import Actions, Context, RuleSet
+from gateway.rules.base import Actions, Context, PrivacyPolicy, RuleSet
 from gateway.rules.conditions import Check, ConditionError, Names, compile_condition
 from gateway.rules.parties import MUNICIPALITY, Directory, Party
 from gateway.text import word_pattern
@@ -36,6 +36,7 @@ TOP_LEVEL = {
     "rules",
     "deadlines",
     "closed_cases",
+    "privacy",
 }
 DECISIONS = {"relay", "triage", "ignore"}
 _NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -208,6 +209,36 @@ def _deadlines(spec: Any, problems: _Problems) -> dict:
     return out
 
 
+def _privacy(spec: Any, parties: set[str], problems: _Problems) -> PrivacyPolicy:
+    if not spec:
+        return PrivacyPolicy()
+    if not isinstance(spec, dict):
+        problems.add(_line(spec), "privacy: expected a mapping")
+        return PrivacyPolicy()
+    values: dict[str, Any] = {}
+    for key, value in spec.items():
+        where = f"privacy: {key}"
+        if key == "redact_for":
+            names = [value] if isinstance(value, str) else list(value or [])
+            for name in names:
+                if name not in parties:
+                    problems.add(_line(spec, key), f"{where}: unknown party {name!r}")
+            values[key] = frozenset(str(n) for n in names)
+        elif key in ("phone_numbers", "email_addresses", "keep_original"):
+            if not isinstance(value, bool):
+                problems.add(_line(spec, key), f"{where}: true or false")
+            values[key] = bool(value)
+        elif key == "retention_days":
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                problems.add(_line(spec, key), f"{where}: a whole number of days")
+            values[key] = value
+        else:
+            problems.add(_line(spec, key), f"privacy: unknown key {key!r}")
+    return PrivacyPolicy(
+        **{k: v for k, v in values.items() if k in PrivacyPolicy.__dataclass_fields__}
+    )
+
+
 def _actions(spec: Any, where: str, line: int, names: Names, problems: _Problems) -> Actions:
     if not isinstance(spec, dict) or not spec:
         problems.add(line, f"{where}: 'then' must be a mapping of actions")
@@ -322,6 +353,7 @@ def load_rules(path: Path | str) -> RuleSet:
     rules = _rules(data, names, problems)
     hours = _hours(data.get("service_hours"), problems)
     deadlines = _deadlines(data.get("deadlines") or {}, problems)
+    privacy = _privacy(data.get("privacy"), set(directory.parties), problems)
     closed_cases = str(data.get("closed_cases", "reopen"))
     if closed_cases not in ("reopen", "new-case"):
         problems.add(_line(data, "closed_cases"), "closed_cases: 'reopen' or 'new-case'")
@@ -339,6 +371,7 @@ def load_rules(path: Path | str) -> RuleSet:
         rules=rules,
         deadlines=deadlines,
         closed_cases=closed_cases,
+        privacy=privacy,
         municipality_names=tuple(
             str(n) for n in (data.get("municipalities") or {}).get("names", {})
         ),

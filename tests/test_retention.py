@@ -1,0 +1,86 @@
+"""Retention: closed cases past their keeping time lose their texts, nothing else does."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from click.testing import CliRunner
+from conftest import ROOT, make_mail
+
+from gateway.cli import cli
+from gateway.intake import accept
+from gateway.pipeline import Pipeline
+from gateway.render import Renderer
+from gateway.retention import purge
+from gateway.settings import Settings
+from gateway.store import open_db
+
+NOW = dt.datetime.now(dt.UTC)
+
+
+def seeded(db, ruleset):
+    """Three cases (closed long ago, closed lately, open long ago) and an old triage."""
+    for subject in ("Gammel lukket", "Ny lukket", "Gammel åpen"):
+        accept(db, make_mail(subject=subject), "support", "t")
+    accept(db, make_mail(frm="x@gmail.example", subject="Gammel triage"), "support", "t")
+    Pipeline(
+        db, lambda: ruleset, Renderer("gw@trygghet-agder.example", "GW"), Settings()
+    ).process_batch()
+    old = (NOW - dt.timedelta(days=500)).isoformat(timespec="milliseconds")
+    recent = (NOW - dt.timedelta(days=10)).isoformat(timespec="milliseconds")
+    db.execute("UPDATE messages SET received_at = ?", [old])
+    db.execute(
+        "UPDATE cases SET status = 'lukket', closed_at = ? WHERE subject = 'Gammel lukket'", [old]
+    )
+    db.execute(
+        "UPDATE cases SET status = 'lukket', closed_at = ? WHERE subject = 'Ny lukket'", [recent]
+    )
+
+
+def test_purge_removes_exactly_the_old_closed_cases_texts(fresh_db, ruleset):
+    seeded(fresh_db, ruleset)
+    before = {r["subject"]: r for r in fresh_db["cases"].rows}
+    dry = purge(fresh_db, 365, dry_run=True, today=NOW)
+    # The report, its relay and receipt; the triaged message and the note to the admins.
+    assert dry.cases == 1 and dry.messages == 5
+    assert fresh_db["cases"].count_where("purged_at IS NOT NULL") == 0  # dry: nothing changed
+
+    report = purge(fresh_db, 365, today=NOW)
+    assert (report.cases, report.messages) == (1, 5)
+    old = fresh_db["cases"].get(before["Gammel lukket"]["id"])
+    assert old["subject"] is None and old["purged_at"]
+    # What statistics need stays.
+    for key in (
+        "reference",
+        "flow",
+        "kind",
+        "status",
+        "received_at",
+        "reporting_party",
+        "receiving_party",
+        "municipality",
+        "close_due",
+    ):
+        assert old[key] == before["Gammel lukket"][key]
+    gone = list(fresh_db["messages"].rows_where("case_id = ?", [old["id"]]))
+    assert len(gone) == 3 and all(m["raw"] is None and m["subject"] is None for m in gone)
+    kept = list(
+        fresh_db["messages"].rows_where(
+            "case_id IN (?, ?)", [before["Ny lukket"]["id"], before["Gammel åpen"]["id"]]
+        )
+    )
+    assert len(kept) == 6 and all(m["raw"] is not None for m in kept)
+    triage = next(fresh_db["messages"].rows_where("direction = 'in' AND outcome = 'triage'"))
+    assert triage["raw"] is None
+    assert fresh_db["events"].count_where("kind = 'purged'") == 2
+    assert purge(fresh_db, 365, today=NOW).messages == 0  # nothing twice
+
+
+def test_purge_command(db_path, ruleset):
+    db = open_db(db_path)
+    seeded(db, ruleset)
+    rules = ["--database", str(db_path), "--rules", str(ROOT / "rules.yaml")]
+    dry = CliRunner().invoke(cli, ["purge", "--dry-run", *rules])
+    assert dry.exit_code == 0 and "would purge 1 closed case(s)" in dry.output
+    done = CliRunner().invoke(cli, ["purge", *rules])
+    assert "purged 1 closed case(s) and 5 message(s)" in done.output
