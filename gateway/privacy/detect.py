@@ -1,0 +1,245 @@
+"""Find personal data in free text: Nordic identity numbers, phone numbers, e-mail addresses.
+
+Identity numbers are accepted only when python-stdnum's check digits (and the date they encode)
+hold, so random 10-12 digit numbers rarely match. Phone numbers have no checksum; they are
+matched only in common Norwegian notations and filtered by the numbering plan (phonenumbers)
+and by context, because a plain 8-digit run is more often an id, amount or date than a phone.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import phonenumbers
+from phonenumbers import PhoneNumberType
+from stdnum import luhn
+from stdnum.exceptions import ValidationError
+from stdnum.no import fodselsnummer
+from stdnum.se import personnummer
+
+KINDS = (
+    "fodselsnummer",
+    "d-nummer",
+    "personnummer",
+    "samordningsnummer",
+    "telefonnummer",
+    "e-postadresse",
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str
+    start: int
+    end: int
+    text: str
+
+
+# A space inside a number may be a no-break space, also as an HTML entity in raw HTML bodies.
+_SP = r"(?:[ \u00a0\u202f]|&nbsp;|&\#160;)"
+_SP1 = r"[ \u00a0\u202f]"  # fixed width, for look-behind
+# Stand-alone: no digit next to the number, and not the tail/head of a decimal like 3.1415...
+_NUM_START = r"(?<!\d)(?<!\d[.,])"
+_NUM_END = r"(?!\d)(?![.,]\d)"
+
+_NO_ID = re.compile(rf"{_NUM_START}(\d{{6}})(?:{_SP}|-)?(\d{{5}}){_NUM_END}")
+# Swedish numbers have one Luhn digit only, so also refuse tokens like message ids and hex.
+_SE_ID = re.compile(
+    rf"{_NUM_START}(?<![^\W\d_])(?<![^\W_][.])(\d{{8}}|\d{{6}})({_SP}|[-+])?(\d{{4}})"
+    rf"{_NUM_END}(?![^\W\d_])(?![.@][^\W_])"
+)
+
+
+def _norwegian_kind(digits: str) -> str | None:
+    """Kind of a valid Norwegian number (stdnum accepts D- and H-numbers), else None."""
+    if digits[0] in "89":
+        # FH-number (felles hjelpenummer, used in health care for people without a
+        # fødselsnummer): no date, same check digits. stdnum rejects it, so check by hand.
+        ok = digits[9] == fodselsnummer.calc_check_digit1(digits)
+        ok = ok and digits[10] == fodselsnummer.calc_check_digit2(digits)
+        return "fodselsnummer" if ok else None
+    if not fodselsnummer.is_valid(digits):
+        return None
+    return "d-nummer" if int(digits[:2]) > 40 else "fodselsnummer"
+
+
+def _swedish_kind(date: str, sep: str, serial: str) -> str | None:
+    """Kind of a valid Swedish number, else None.
+
+    stdnum.se.personnummer rejects samordningsnummer (day + 60) as an invalid date, so the
+    date is checked with the day moved back and the Luhn digit on the number as written.
+    """
+    if len(date) == 8 and date[:2] not in ("18", "19", "20"):
+        return None
+    if not luhn.is_valid(date[-6:] + serial):
+        return None
+    day = int(date[-2:])
+    kind = "samordningsnummer" if 61 <= day <= 91 else "personnummer"
+    if kind == "samordningsnummer":
+        date = f"{date[:-2]}{day - 60:02d}"
+    try:
+        born = personnummer.get_birth_date(date + (sep if sep == "+" else "-") + serial)
+    except ValidationError:
+        return None
+    return kind if born <= datetime.date.today() else None
+
+
+def _id_findings(text: str) -> list[Finding]:
+    found = []
+    for m in _NO_ID.finditer(text):
+        kind = _norwegian_kind(m.group(1) + m.group(2))
+        if kind:
+            found.append(Finding(kind, m.start(), m.end(), m.group()))
+    for m in _SE_ID.finditer(text):
+        kind = _swedish_kind(m.group(1), m.group(2) or "", m.group(3))
+        if kind:
+            found.append(Finding(kind, m.start(), m.end(), m.group()))
+    return found
+
+
+# Norwegian subscriber numbers: 8 digits starting 2-9, optionally after +47/0047.
+_PHONE = re.compile(
+    rf"""
+    (?<![\w+.\#@=&%$€£§<])(?<!\D[/-])  # not glued to a word, reference, amount, path or id
+    (?<!\d:)(?<!\d{_SP1})              # not a time, not the next group of a digit sequence
+    (?<![0-9a-fA-F]\d{_SP1})(?<!\d[a-fA-F]{_SP1})     # not inside a hex dump
+    (?P<prefix>\(?(?:\+|00)47\)?{_SP}?)?
+    (?P<number>[2-9]\d{{7}}|[2-9]\d\d{_SP}\d\d{_SP}\d{{3}}|[2-9]\d{_SP}\d\d{_SP}\d\d{_SP}\d\d)
+    (?![\w@%€$£>])(?![/-]\D)(?![.:]\d)(?![.@]\w)
+    (?!{_SP1}(?:\d|[a-fA-F]\d))
+    """,
+    re.VERBOSE,
+)
+# Phone words near a number win over the label and amount rules below.
+_PHONE_WORDS = re.compile(r"tlf|telef|mobil|\bmob\b|phone|\btel\b|fax|faks|sms|\bring", re.I)
+_AMOUNT_BEFORE = re.compile(r"(?:\b(?:kr|nok|sek|dkk|eur|usd|gbp)|[$€£])[.:\s]*$", re.I)
+# A label such as "Ordrenummer:", "Saksnr", "TID :" or "Invoice #" names an identifier.
+_LABEL_BEFORE = re.compile(
+    r"(?:nummer|nr|number|kode|code|\b(?:no|id|tid|uid|pid|ref|order|ordre|faktura|invoice"
+    r"|sak|case|ticket|serial|versjon|version|sum|total|beløp))[.:#\s]*$",
+    re.I,
+)
+# Punctuation between numbers makes a list of ids or a decimal, unless a phone word says so.
+_DIGIT_BEFORE = re.compile(r"\d[^\w\s]{1,2}$")
+_DIGIT_AFTER = re.compile(r"[^\w\s]{1,2}\d")
+_UNIT_AFTER = re.compile(r"\s*(?:kr\b|nok\b|,-|\.-|bytes?\b|octets?\b|[kmg]i?b\b)", re.I)
+_PERSONAL_LINES = {
+    PhoneNumberType.FIXED_LINE,
+    PhoneNumberType.MOBILE,
+    PhoneNumberType.FIXED_LINE_OR_MOBILE,
+}
+
+
+def _is_date(digits: str) -> bool:
+    """True for DDMMYYYY or YYYYMMDD in 1900-2099: common in ids and file names."""
+    for year, month, day in (
+        (digits[4:], digits[2:4], digits[:2]),
+        (digits[:4], digits[4:6], digits[6:]),
+    ):
+        try:
+            datetime.date(int(year), int(month), int(day))
+        except ValueError:
+            continue
+        if 1900 <= int(year) <= 2099:
+            return True
+    return False
+
+
+def _context_says_not_phone(text: str, start: int, end: int) -> bool:
+    line_start = text.rfind("\n", 0, start) + 1
+    # Collapse padding so a label in a wide, column-aligned form stays in view.
+    before = re.sub(r"\s+", " ", text[max(line_start, start - 200) : start])[-30:]
+    if _PHONE_WORDS.search(before):
+        return False
+    return bool(
+        _DIGIT_BEFORE.search(text, max(0, start - 3), start)  # "(22001)(71702078)", "5,2"
+        or _DIGIT_AFTER.match(text, end, end + 3)
+        or _AMOUNT_BEFORE.search(before)
+        or _LABEL_BEFORE.search(before)
+        or _UNIT_AFTER.match(text, end, end + 10)
+    )
+
+
+def _phone_findings(text: str) -> list[Finding]:
+    found = []
+    for m in _PHONE.finditer(text):
+        digits = re.sub(r"\D", "", m.group("number").replace("&#160;", " "))
+        prefixed = m.group("prefix") is not None
+        if not prefixed and digits == m.group("number") and _is_date(digits):
+            continue
+        if _context_says_not_phone(text, m.start(), m.end()):
+            continue
+        number = phonenumbers.parse(digits, "NO")
+        if not phonenumbers.is_valid_number(number):
+            continue
+        # Service numbers (8xx) belong to businesses, not persons.
+        if phonenumbers.number_type(number) not in _PERSONAL_LINES:
+            continue
+        found.append(Finding("telefonnummer", m.start(), m.end(), m.group()))
+    return found
+
+
+_EMAIL = re.compile(r"(?<![\w.%+'-])[\w%+'-]+(?:\.[\w%+'-]+)*@(?:[\w-]+\.)+[^\W\d_]{2,}(?![\w-])")
+
+
+def _is_known(address: str, exact: set[str], domains: set[str]) -> bool:
+    address = address.lower()
+    return address in exact or address.rpartition("@")[2] in domains
+
+
+def _email_findings(text: str, known_addresses: Iterable[str]) -> list[Finding]:
+    exact: set[str] = set()
+    domains: set[str] = set()
+    for entry in known_addresses:
+        entry = entry.strip().lower()
+        if entry.startswith("*@"):
+            domains.add(entry[2:])
+        elif entry:
+            exact.add(entry)
+    return [
+        Finding("e-postadresse", m.start(), m.end(), m.group())
+        for m in _EMAIL.finditer(text)
+        if not _is_known(m.group(), exact, domains)
+    ]
+
+
+def _merge(text: str, findings: list[Finding]) -> list[Finding]:
+    """Sort and merge overlapping findings into one span so no part of either leaks.
+
+    The merged finding takes the kind of its longest member (e.g. an identity number used as
+    the local part of an e-mail address becomes one e-mail finding).
+    """
+    merged: list[Finding] = []
+    for f in sorted(findings, key=lambda f: (f.start, -(f.end - f.start))):
+        if merged and f.start < merged[-1].end:
+            last = merged[-1]
+            longest = max(last, f, key=lambda x: x.end - x.start)
+            end = max(last.end, f.end)
+            merged[-1] = Finding(longest.kind, last.start, end, text[last.start : end])
+        else:
+            merged.append(f)
+    return merged
+
+
+def find_personal_data(
+    text: str,
+    *,
+    known_addresses: Iterable[str] = (),
+    phones: bool = True,
+    emails: bool = True,
+) -> list[Finding]:
+    """Return personal data in `text`, sorted by start and non-overlapping.
+
+    Identity numbers are always searched. `known_addresses` lists addresses that are not
+    personal data for this purpose (the parties' own mailboxes); `*@domain` allows any
+    address at exactly that domain (not its subdomains). Comparison is case-insensitive.
+    """
+    found = _id_findings(text)
+    if phones:
+        found += _phone_findings(text)
+    if emails:
+        found += _email_findings(text, known_addresses)
+    return _merge(text, found)
