@@ -15,6 +15,7 @@ from sqlite_utils import Database
 
 from gateway.models import Decision, Outcome, ParsedMessage
 from gateway.outbox.queue import enqueue
+from gateway.privacy.policy import Deidentified, deidentify, needs_redaction
 from gateway.render import Renderer
 from gateway.rules.base import RuleSet
 from gateway.safety import is_executable
@@ -52,7 +53,10 @@ def record(
     """Write the outcome of one decided message; returns the case reference, if any."""
     msg = item.parsed
     reference = case_id = None
+    shown = None  # the de-identified message, when a receiver must not see personal data
     if decision.decision is Outcome.RELAY:
+        if needs_redaction(ruleset, decision.to + decision.cc):
+            shown = deidentify(msg, ruleset)
         reference, case_id = _open_case(
             db,
             item,
@@ -62,6 +66,7 @@ def record(
             send_receipts,
             deliver_for_hours,
             related_reference,
+            shown,
         )
     elif decision.decision is Outcome.TRIAGE:
         note = renderer.message(
@@ -82,6 +87,7 @@ def record(
             attach_original=item.raw,
         )
         enqueue(db, note, deliver_for_hours)
+    keep = shown is None or ruleset.privacy.keep_original
     db["messages"].update(
         item.row_id,
         {
@@ -91,10 +97,10 @@ def record(
             "case_id": case_id,
             "from_addr": msg.from_addr,
             "to_addrs": ", ".join(msg.to),
-            "subject": msg.subject,
+            "subject": msg.subject if keep else shown.subject,
             "in_reply_to": msg.in_reply_to,
             "refs": " ".join(msg.references),
-            "new_text": msg.new_text,
+            "new_text": msg.new_text if keep else shown.new_text,
             "defects": ", ".join(msg.defects) or None,
         },
     )
@@ -121,8 +127,11 @@ def _open_case(
     send_receipts: bool,
     deliver_for_hours: float,
     related_reference: str | None,
+    shown: Deidentified | None,
 ):
     msg = item.parsed
+    subject, text = (shown.subject, shown.text) if shown else (msg.subject, msg.body)
+    skip = shown.skip if shown else frozenset()
     local = ruleset.hours.local(item.received_at)
     reference = next_reference(db, ruleset.reference_prefix, local.year)
     measures_days, close_days = ruleset.deadline_days(decision.flow)
@@ -148,7 +157,7 @@ def _open_case(
                 "receiving_party": decision.receiving_party,
                 "municipality": decision.municipality,
                 "mailbox": item.mailbox,
-                "subject": msg.subject,
+                "subject": msg.subject if not shown or ruleset.privacy.keep_original else subject,
                 "received_at": item.received_at.isoformat(timespec="milliseconds"),
                 "measures_due": measures_due.isoformat(),
                 "close_due": close_due.isoformat(),
@@ -172,7 +181,7 @@ def _open_case(
         "flow": decision.flow,
         "kind": decision.kind,
         "urgent": decision.urgent,
-        "subject": msg.subject,
+        "subject": subject,
         "reporter": msg.from_addr,
         "reporting_party": reporting.name if reporting else msg.from_addr,
         "receiving_party": receiving.name if receiving else ", ".join(decision.to),
@@ -180,13 +189,19 @@ def _open_case(
         "measures_due": measures_due.strftime("%d.%m.%Y"),
         "close_due": close_due.strftime("%d.%m.%Y"),
         "external_ref": decision.external_ref,
-        "text": msg.body,
-        "attachments": [a.filename for a in msg.attachments if not is_executable(a.filename)],
+        "text": text,
+        "attachments": [
+            a.filename
+            for a in msg.attachments
+            if not is_executable(a.filename) and a.filename not in skip
+        ],
         "withheld": [a.filename for a in msg.attachments if is_executable(a.filename)],
+        "personal_withheld": shown.withheld if shown else [],
+        "removed": shown.summary() if shown else "",
         "related_reference": related_reference,
     }
     outlook = {
-        "Thread-Topic": msg.subject or reference,
+        "Thread-Topic": subject or reference,
         "Thread-Index": thread_index(reference, item.received_at),
     }
     reply_to = ruleset.mailboxes.get(item.mailbox or "")
@@ -202,8 +217,18 @@ def _open_case(
         attachments=True,
         headers={"X-Auto-Response-Suppress": "OOF, AutoReply"} | outlook,  # no OOF loops
         case_id=case_id,
+        skip=skip,
     )
     enqueue(db, relay, deliver_for_hours)
+    if shown and (shown.findings or shown.withheld):
+        event(
+            db,
+            "redacted",
+            f"{shown.summary() or 'no text findings'}; "
+            f"{len(shown.withheld)} attachment(s) held back",
+            case_id=case_id,
+            message_id=item.row_id,
+        )
     event(
         db,
         "relay-queued",

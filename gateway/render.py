@@ -86,6 +86,7 @@ class Renderer:
         headers: dict[str, str] | None = None,
         case_id: int | None = None,
         thread: tuple[str, list[str]] | None = None,
+        skip: frozenset[str] = frozenset(),
     ) -> Outgoing:
         """Render ``template`` into an Outgoing message for the outbox."""
         subject, body = self.parts(template, context)
@@ -112,7 +113,7 @@ class Renderer:
             msg[name] = value
         msg.set_content(body, charset="utf-8", cte="quoted-printable")
         if attachments and original is not None:
-            copy_attachments(original, msg)
+            copy_attachments(original, msg, skip)
         if attach_original is not None:
             msg.add_attachment(
                 attach_original, maintype="message", subtype="rfc822", filename="original.eml"
@@ -128,7 +129,9 @@ class Renderer:
         )
 
 
-def copy_attachments(original: ParsedMessage, target: EmailMessage) -> int:
+def copy_attachments(
+    original: ParsedMessage, target: EmailMessage, skip: frozenset[str] = frozenset()
+) -> int:
     """Carry the original's attachments over, bytes unchanged; returns how many.
 
     A base64 or quoted-printable part is carried as it was encoded: its payload text is
@@ -145,7 +148,7 @@ def copy_attachments(original: ParsedMessage, target: EmailMessage) -> int:
         filename = part.get_filename()
         if part.get_content_disposition() != "attachment" and not filename:
             continue
-        if is_executable(filename or ""):
+        if is_executable(filename or "") or (filename or "vedlegg") in skip:
             continue
         if not target.is_multipart():
             target.make_mixed()

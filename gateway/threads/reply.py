@@ -18,6 +18,8 @@ from sqlite_utils import Database
 from gateway.cases import Incoming, local_time
 from gateway.models import Decision, Outcome, ParsedMessage
 from gateway.outbox.queue import enqueue
+from gateway.privacy.policy import deidentify, known_addresses, needs_redaction
+from gateway.privacy.redact import redact_text
 from gateway.references import strip_prefixes
 from gateway.render import Renderer
 from gateway.rules.base import RuleSet
@@ -143,6 +145,14 @@ def record_reply(
     """Write a thread reply (or hold it), in the caller's transaction."""
     msg, case_id = item.parsed, match.case_id
     new = reply_text(msg.body)
+    policy = ruleset.privacy
+    if not policy.keep_original and match.receiving_party in policy.redact_for:
+        new = redact_text(
+            new,
+            known_addresses=known_addresses(ruleset),
+            phones=policy.phone_numbers,
+            emails=policy.email_addresses,
+        )[0]
     db["messages"].update(
         item.row_id,
         {
@@ -219,18 +229,36 @@ def record_reply(
         )
     relayed = bool(without_commands(msg.new_text) or not commands) and bool(decision.to)
     if relayed:
+        shown = deidentify(msg, ruleset) if needs_redaction(ruleset, decision.to) else None
+        subject, text = (shown.subject, shown.text) if shown else (msg.subject, msg.body)
         _send(
             db,
             renderer,
             "reply.txt.j2",
-            context | {"text": msg.body, "subject": _subject(msg.subject, case["reference"])},
+            context
+            | {
+                "text": text,
+                "subject": _subject(subject, case["reference"]),
+                "removed": shown.summary() if shown else "",
+                "personal_withheld": shown.withheld if shown else [],
+            },
             "reply",
             decision.to,
             case,
             item,
             ruleset,
             attachments=True,
+            skip=shown.skip if shown else frozenset(),
         )
+        if shown and (shown.findings or shown.withheld):
+            event(
+                db,
+                "redacted",
+                f"{shown.summary() or 'no text findings'}; "
+                f"{len(shown.withheld)} attachment(s) held back",
+                case_id=case_id,
+                message_id=item.row_id,
+            )
     if changes and not (relayed and side == RECEIVER):  # the relay shows them already
         reporters = participants.addresses(db, case_id, REPORTER)
         _send(db, renderer, "status.txt.j2", context, "status", reporters, case, item, ruleset)
@@ -352,6 +380,7 @@ def _send(
     item: Incoming,
     ruleset: RuleSet,
     attachments: bool = False,
+    skip: frozenset[str] = frozenset(),
 ) -> None:
     if not to:
         return
@@ -371,6 +400,7 @@ def _send(
         reply_to=ruleset.mailboxes.get(case["mailbox"] or ""),
         original=item.parsed,
         attachments=attachments,
+        skip=skip,
         case_id=case["id"],
         thread=(last[0] if last else first, [i for i in (first, last and last[0]) if i]),
         headers={
