@@ -85,6 +85,7 @@ def test_imap_report_is_relayed_with_reference_and_receipt(
     assert gateway.stop() == 0
     log = gateway.log.read_text()
     assert "Mottaksplattformen" not in log  # never a message body in the log
+    assert "Plattformen nede" not in log and "nøkkelboks" not in log  # nor a subject
     assert f"relay {reference} flow d" in log
     print(f"APPEND to relay in the sink: {elapsed:.3f} s")
     assert elapsed < 10

@@ -193,6 +193,8 @@ def test_a_deployment_can_override_a_template_and_reach_the_default(tmp_path):
         "measures_due": "01.04.2026",
         "close_due": "01.05.2026",
         "subject": "Alarm",
+        "removed": "",
+        "personal_withheld": [],
     }
     out = renderer.message("receipt.txt.j2", context, purpose="receipt", to=["x@y.example"])
     mail = email.message_from_bytes(out.raw, policy=default)
