@@ -226,3 +226,86 @@ def purge_command(dry_run, rules_file, database, settings_file):
         f"{report.bytes / 2**20:.1f} MB, closed or received before {report.cutoff[:10]} "
         f"({days} days)"
     )
+
+
+@cli.group(name="triage")
+def triage_group():
+    """What the rules left to the administrators: list it, decide it."""
+
+
+@triage_group.command(name="list")
+@database_option
+@settings_option
+def triage_list(database, settings_file):
+    """List triaged and held messages waiting for a decision.
+
+    \b
+    Example:
+        gateway triage list
+    """
+    from gateway.triage import waiting
+
+    rows = waiting(_open_case_log(database, settings_file))
+    for r in rows:
+        click.echo(
+            f"{r['id']:>6}  {r['received_at'][:16]}  {r['outcome']:6} "
+            f"{(r['from_addr'] or '-')[:36]:36}  {r['reason']}"
+        )
+    click.echo(f"{len(rows)} message(s) waiting")
+
+
+@triage_group.command(name="decide")
+@click.argument("message_id", type=int)
+@click.option("--flow", help="Decide as this flow (a-d), from its sender and mailbox.")
+@click.option("--send", "send_to", help="Relay to this receiver (a known party's address).")
+@click.option("--ignore", "ignore_why", help="Do not relay; the reason is kept.")
+@click.option("--case", "case_ref", help="Add the message to this case (AVVIK-2026-0042).")
+@click.option(
+    "--rules",
+    "rules_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Rules file (default: the settings').",
+)
+@database_option
+@settings_option
+def triage_decide(
+    message_id, flow, send_to, ignore_why, case_ref, rules_file, database, settings_file
+):
+    """Decide a triaged message; the running gateway sends what it queues.
+
+    \b
+    Example:
+        gateway triage decide 17 --flow b
+        gateway triage decide 18 --send kontakt.tt@vennesla.kommune.example
+    """
+    import getpass
+
+    from gateway.cli import _ruleset
+    from gateway.render import Renderer
+    from gateway.store import write
+    from gateway.triage import TriageError, decide_triaged
+
+    chosen = [
+        (a, v)
+        for a, v in (("flow", flow), ("send", send_to), ("ignore", ignore_why), ("case", case_ref))
+        if v
+    ]
+    if len(chosen) != 1:
+        raise click.UsageError("give exactly one of --flow, --send, --ignore, --case")
+    settings = _settings(settings_file)
+    db = _open_case_log(database, settings_file)
+    renderer = Renderer(settings.gateway_address, settings.gateway_name, settings.templates_dir)
+    try:
+        with write(db):
+            summary = decide_triaged(
+                db,
+                message_id,
+                *chosen[0],
+                _ruleset(rules_file, settings_file),
+                renderer,
+                settings,
+                f"cli:{getpass.getuser()}",
+            )
+    except TriageError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(summary)

@@ -13,18 +13,27 @@ import logging
 from collections.abc import Callable
 
 from sqlite_utils import Database
+from sqlite_utils.db import NotFoundError
 
 from gateway.cases import Incoming, record
 from gateway.decide import decide
 from gateway.faults import fault
 from gateway.models import Outcome
+from gateway.outbox.queue import enqueue
 from gateway.parse import UnparseableMessage, parse
 from gateway.render import Renderer
 from gateway.rules.base import RuleSet
 from gateway.safety import duplicate_of, link_bounce, mark_duplicate, quarantine, too_large
 from gateway.settings import Settings
-from gateway.store import write
-from gateway.threads.reply import record_reply, thread_decision
+from gateway.store import event, write
+from gateway.threads.reply import admin_addresses, record_reply, thread_decision
+from gateway.triage import (
+    TriageError,
+    decide_triaged,
+    note_number,
+    parse_decision,
+    refuse_triage_command,
+)
 
 log = logging.getLogger("gateway.pipeline")
 MAX_ATTEMPTS = 3
@@ -89,6 +98,13 @@ class Pipeline:
             return
         received = dt.datetime.fromisoformat(row["received_at"])
         decision = decide(parsed, ruleset, row["mailbox"], received)
+        number = note_number(parsed.subject)
+        if number is not None and decision.decision is not Outcome.IGNORE:
+            item = Incoming(row["id"], row["mailbox"], received, raw, parsed)
+            if parsed.from_addr in admin_addresses(ruleset):
+                self._admin_decision(item, number, ruleset)
+                return
+            decision = refuse_triage_command(decision, ruleset)
         decision, match = thread_decision(
             self.db, parsed, ruleset, decision, self.settings.loop_limit_per_hour
         )
@@ -112,3 +128,37 @@ class Pipeline:
             log.info("relay %s flow %s to %s", reference, decision.flow, decision.receiving_party)
         else:
             log.info("%s message %s (%s)", decision.decision, row["id"], decision.rules[-1:])
+
+    def _admin_decision(self, item: Incoming, number: int, ruleset: RuleSet) -> None:
+        """An administrator's answer to a triage note: carry out the decision in it."""
+        who = item.parsed.from_addr
+        try:
+            action, value = parse_decision(item.parsed.new_text)
+            with self.db.atomic():
+                summary = decide_triaged(
+                    self.db, number, action, value, ruleset, self.renderer, self.settings, who
+                )
+            outcome, reason = "admin", f"triage decision by {who}: {summary}"
+        except (TriageError, NotFoundError) as exc:
+            why = str(exc) if isinstance(exc, TriageError) else f"melding {number} finnes ikke"
+            outcome, reason = "admin", f"triage decision by {who} refused: {why}"
+            error = self.renderer.message(
+                "triage_error.txt.j2",
+                {"number": number, "error": why},
+                purpose="notice",
+                to=[who],
+                original=item.parsed,
+            )
+            enqueue(self.db, error)
+        self.db["messages"].update(
+            item.row_id,
+            {
+                "state": "done",
+                "outcome": outcome,
+                "reason": reason,
+                "from_addr": who,
+                "subject": item.parsed.subject,
+            },
+        )
+        event(self.db, "admin", reason, message_id=item.row_id)
+        log.info("triage decision for message %s by an administrator", number)

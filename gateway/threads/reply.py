@@ -192,6 +192,8 @@ def record_reply(
                 message_id=item.row_id,
             )
     commands, errors = parse_commands(msg.new_text)
+    if side is None and msg.from_addr not in admin_addresses(ruleset):
+        commands, errors = [], []  # added to the case by an administrator: text, no commands
     if (commands or errors) and side == REPORTER:
         errors = [
             CommandError(c.verb, "bare mottakeren av saken kan endre den") for c in commands
