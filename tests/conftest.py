@@ -156,3 +156,7 @@ def gateway_process(tmp_path):
         if process.proc is not None:
             process.proc.kill()
             process.proc.wait()
+        if process.log.exists():  # shown by pytest only when the test failed
+            print(
+                f"--- gateway log ({process.log}):\n{process.log.read_text(errors='replace')[-6000:]}"
+            )

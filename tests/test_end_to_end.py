@@ -56,10 +56,10 @@ def test_imap_report_is_relayed_with_reference_and_receipt(
 
     started = time.monotonic()
     dovecot.append("support", (EXAMPLES / "013.eml").read_bytes())  # flow d, with a PDF
-    got = smtp_sink.wait_for(2, timeout=15)
+    got = smtp_sink.wait_for(2, timeout=30)
     elapsed = time.monotonic() - started
     dovecot.append("responssenter", (EXAMPLES / "010.eml").read_bytes())  # flow c: Vennesla
-    got = smtp_sink.wait_for(4, timeout=15)
+    got = smtp_sink.wait_for(4, timeout=30)
 
     relay_d = next(m for m in got if m.rcpt_tos == ["support@leverandor.example"])
     subject = relay_d.message["Subject"]
@@ -189,7 +189,7 @@ def test_thread_round_trip_through_dovecot(
         )
 
     def next_to(address, n):
-        got = smtp_sink.wait_for(n, timeout=15)
+        got = smtp_sink.wait_for(n, timeout=30)
         return [m for m in got if address in m.rcpt_tos][-1].message
 
     dovecot.append("support", make_mail(frm=reporter, subject="Alarmen piper"))
