@@ -157,6 +157,5 @@ def gateway_process(tmp_path):
             process.proc.kill()
             process.proc.wait()
         if process.log.exists():  # shown by pytest only when the test failed
-            print(
-                f"--- gateway log ({process.log}):\n{process.log.read_text(errors='replace')[-6000:]}"
-            )
+            tail = process.log.read_text(errors="replace")[-6000:]
+            print(f"--- gateway log ({process.log}):\n{tail}")
