@@ -16,7 +16,7 @@ import os
 import signal
 import threading
 
-from gateway import alerts
+from gateway import alerts, logs
 from gateway.intake import smtp as smtp_intake
 from gateway.intake.imap import ImapIntake
 from gateway.outbox.sender import Sender
@@ -36,11 +36,27 @@ class Rules:
     def __init__(self, settings: Settings):
         self.path = settings.rules_file
         self.current = load_rules(self.path)
+        self.mtime = self._mtime()
+
+    def _mtime(self) -> float | None:
+        try:
+            return self.path.stat().st_mtime
+        except OSError:
+            return None
+
+    def reload_if_changed(self) -> bool:
+        """Reload when the file changed on disk (an editor saved it); True if reloaded."""
+        mtime = self._mtime()
+        if mtime is None or mtime == self.mtime:
+            return False
+        self.mtime = mtime
+        return self.reload()
 
     def __call__(self):
         return self.current
 
     def reload(self) -> bool:
+        self.mtime = self._mtime()
         try:
             self.current = load_rules(self.path)
         except RulesError as exc:
@@ -84,6 +100,7 @@ class Gateway:
             self._thread(intake.run, f"imap-{box.mailbox}")
         self._thread(self._pipeline_loop, "pipeline")
         self._thread(self._purge_loop, "retention")
+        self._thread(self._watch_rules, "rules-watch")
         self._thread(self._sender_loop, "sender")
         log.info(
             "gateway ready: database %s, %d IMAP mailbox(es), relays via %s",
@@ -127,6 +144,11 @@ class Gateway:
                 wait = 5.0
             self.wake_sender.wait(min(wait if wait is not None else 1.0, 1.0))
 
+    def _watch_rules(self) -> None:
+        """rules.yaml saved: reload it (the old rules stay when the new file is broken)."""
+        while not self.stop.wait(2.0):
+            self.rules.reload_if_changed()
+
     def _purge_loop(self) -> None:
         """Purge past retention at start and then once a day (issue 8 brings schedules)."""
         db = open_db(self.settings.database_path)
@@ -162,12 +184,7 @@ def run(settings: Settings, verbose: bool = False) -> int:
 
 
 def _run(settings: Settings, verbose: bool) -> int:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # aiosmtpd logs every connection (and its own start-up probe) at INFO: too chatty.
-    logging.getLogger("mail.log").setLevel(logging.DEBUG if verbose else logging.WARNING)
+    logs.setup(settings.log_format, verbose)
     try:
         gateway = Gateway(settings)
     except RulesError as exc:

@@ -67,6 +67,7 @@ class Settings:
     outbox_dir: Path | None = None  # default: data_dir / "outbox-sent"
     imap: tuple[ImapMailbox, ...] = ()
     send_receipts: bool = True
+    log_format: str = "text"  # or "json": one JSON object per line, for the journal
     send_batch_size: int = 50
     max_message_bytes: int = 40 * 1024 * 1024  # larger: quarantined, the sender told
     loop_limit_per_hour: int = 10  # messages from one address into one case, then held
@@ -156,6 +157,7 @@ _ENV = {
     "AVVIK_SMTP_PORT": ("smtp_intake_port", int),
     "AVVIK_LMTP_PORT": ("lmtp_intake_port", int),
     "AVVIK_GATEWAY_ADDRESS": ("gateway_address", str),
+    "AVVIK_LOG_FORMAT": ("log_format", str),
 }
 
 
@@ -187,4 +189,7 @@ def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> 
         security = environ.get("AVVIK_SMARTHOST_SECURITY", "starttls")
         _check_security(security, "$AVVIK_SMARTHOST_SECURITY")
         overrides["smarthost"] = Smarthost(name, int(port or 587), security=security)
-    return dataclasses.replace(settings, **overrides)
+    settings = dataclasses.replace(settings, **overrides)
+    if settings.log_format not in ("text", "json"):
+        raise SettingsError(f"log_format must be 'text' or 'json', not {settings.log_format!r}")
+    return settings
