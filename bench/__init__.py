@@ -1,0 +1,1 @@
+"""The gateway's benchmark (run it with ``.venv/bin/python -m bench``; see README.md)."""

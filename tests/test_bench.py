@@ -1,0 +1,72 @@
+"""The benchmark (bench/) still runs: a quick smoke run through the real Dovecot, gateway
+and sink, in which every report must be relayed and the JSON must have its keys.
+
+No timing is asserted: how fast this machine is says nothing about the code.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import ROOT, dovecot_available
+
+pytestmark = pytest.mark.skipif(
+    not dovecot_available(), reason="dovecot is not installed (make test installs it)"
+)
+
+SMALL, LARGE, TRIALS = 20, 5, 5  # what --quick runs
+
+
+def test_quick_benchmark_relays_every_report(tmp_path):
+    output = tmp_path / "bench.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--output", str(output)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert "reports/s" in proc.stdout  # the table
+    result = json.loads(output.read_text())
+    assert set(result) >= {
+        "date",
+        "machine",
+        "config",
+        "gateway",
+        "throughput",
+        "pickup",
+        "memory",
+        "targets",
+        "seconds",
+    }
+    assert result["machine"]["cores"] >= 1
+
+    for key, n in (("small", SMALL), ("large", LARGE)):
+        case = result["throughput"][key]
+        ceiling, gateway = case["ceiling"], case["gateway"]
+        assert case["n"] == n and "ratio" in case
+        for side in (ceiling, gateway):
+            assert set(side) >= {"n", "mb", "seconds", "reports_per_s", "mb_per_s"}
+        # The bare loop forwards each report once; the gateway relays it and sends a receipt.
+        assert (ceiling["sink_messages"], ceiling["relays"]) == (n, n)
+        assert (gateway["sink_messages"], gateway["relays"], gateway["receipts"]) == (2 * n, n, n)
+        assert (gateway["processed"], gateway["inbox_left"]) == (n, 0)
+        assert gateway["database"]["cases_by_flow"] == {"a": n}
+        assert gateway["database"]["outbox_by_state"] == {"sent": 2 * n}
+        assert set(gateway) >= {"idle_rss_mb", "peak_rss_mb"}
+
+    for side in ("bare", "gateway"):
+        pickup = result["pickup"][side]
+        assert pickup["trials"] == len(pickup["samples_ms"]) == TRIALS
+        assert set(pickup) >= {"p50_ms", "p95_ms"}
+    assert result["pickup"]["gateway"]["processed"] == TRIALS
+
+    assert set(result["memory"]) >= {"idle_rss_mb", "large_run_peak_rss_mb"}  # no big in --quick
+
+    names = {t["name"] for t in result["targets"]}
+    assert {"ratio 5-20 KB", "ratio 1 MB", "pickup p95 ms", "pickup p50 - bare p50 ms"} <= names
+    assert all(set(t) == {"name", "target", "value", "met"} for t in result["targets"])
