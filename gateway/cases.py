@@ -19,7 +19,8 @@ from gateway.privacy.policy import Deidentified, deidentify, needs_redaction
 from gateway.render import Renderer
 from gateway.rules.base import RuleSet
 from gateway.safety import is_executable
-from gateway.store import event, next_reference
+from gateway.store import event, insert, next_reference
+from gateway.store import update as store_update
 from gateway.threads import participants
 from gateway.threads.outlook import thread_index
 
@@ -88,7 +89,9 @@ def record(
         )
         enqueue(db, note, deliver_for_hours)
     keep = shown is None or ruleset.privacy.keep_original
-    db["messages"].update(
+    store_update(
+        db,
+        "messages",
         item.row_id,
         {
             "state": "done",
@@ -142,34 +145,32 @@ def _open_case(
     directory = ruleset.directory
     reporting = directory.parties.get(decision.sender_party or "")
     receiving = directory.parties.get(decision.receiving_party or "")
-    case_id = (
-        db["cases"]
-        .insert(
-            {
-                "reference": reference,
-                "flow": decision.flow,
-                "kind": decision.kind,
-                "status": "registrert",
-                "severity": None,
-                "urgent": int(decision.urgent),
-                "reporting_party": decision.sender_party,
-                "reporter_address": msg.from_addr,
-                "receiving_party": decision.receiving_party,
-                "municipality": decision.municipality,
-                "mailbox": item.mailbox,
-                "subject": msg.subject if not shown or ruleset.privacy.keep_original else subject,
-                "received_at": item.received_at.isoformat(timespec="milliseconds"),
-                "measures_due": measures_due.isoformat(),
-                "close_due": close_due.isoformat(),
-                "external_ref": decision.external_ref,
-                "rule_hits": json.dumps(decision.rules),
-                "rule_misses": json.dumps(decision.misses),
-                "first_message_id": item.row_id,
-                "related_reference": related_reference,
-                "updated_at": item.received_at.isoformat(timespec="milliseconds"),
-            }
-        )
-        .last_pk
+    case_id = insert(
+        db,
+        "cases",
+        {
+            "reference": reference,
+            "flow": decision.flow,
+            "kind": decision.kind,
+            "status": "registrert",
+            "severity": None,
+            "urgent": int(decision.urgent),
+            "reporting_party": decision.sender_party,
+            "reporter_address": msg.from_addr,
+            "receiving_party": decision.receiving_party,
+            "municipality": decision.municipality,
+            "mailbox": item.mailbox,
+            "subject": msg.subject if not shown or ruleset.privacy.keep_original else subject,
+            "received_at": item.received_at.isoformat(timespec="milliseconds"),
+            "measures_due": measures_due.isoformat(),
+            "close_due": close_due.isoformat(),
+            "external_ref": decision.external_ref,
+            "rule_hits": json.dumps(decision.rules),
+            "rule_misses": json.dumps(decision.misses),
+            "first_message_id": item.row_id,
+            "related_reference": related_reference,
+            "updated_at": item.received_at.isoformat(timespec="milliseconds"),
+        },
     )
     participants.add(db, case_id, msg.from_addr, participants.REPORTER, "reporter")
     for address in decision.to:

@@ -26,6 +26,7 @@ from gateway.rules.base import RuleSet
 from gateway.safety import duplicate_of, link_bounce, mark_duplicate, quarantine, too_large
 from gateway.settings import Settings
 from gateway.store import event, write
+from gateway.store import update as store_update
 from gateway.threads.reply import admin_addresses, record_reply, thread_decision
 from gateway.triage import (
     TriageError,
@@ -150,7 +151,9 @@ class Pipeline:
                 original=item.parsed,
             )
             enqueue(self.db, error)
-        self.db["messages"].update(
+        store_update(
+            self.db,
+            "messages",
             item.row_id,
             {
                 "state": "done",

@@ -18,6 +18,7 @@ from gateway.references import find_reference
 from gateway.render import Renderer
 from gateway.rules.base import RuleSet
 from gateway.store import event
+from gateway.store import update as store_update
 
 log = logging.getLogger("gateway.safety")
 
@@ -65,8 +66,8 @@ def is_executable(filename: str) -> bool:
 
 def quarantine(db: Database, row_id: int, reason: str) -> None:
     """Park a message for a human, raw bytes kept, with the reason."""
-    db["messages"].update(
-        row_id, {"state": "quarantined", "outcome": "quarantine", "reason": reason}
+    store_update(
+        db, "messages", row_id, {"state": "quarantined", "outcome": "quarantine", "reason": reason}
     )
     event(db, "quarantined", reason, message_id=row_id)
     log.warning("quarantined message %s: %s", row_id, reason)
@@ -107,7 +108,9 @@ def _body(raw: bytes) -> bytes:
 
 def mark_duplicate(db: Database, row_id: int, msg: ParsedMessage, original: int) -> None:
     reason = f"duplicate of message {original} ({msg.message_id or 'same bytes'}): dropped"
-    db["messages"].update(
+    store_update(
+        db,
+        "messages",
         row_id,
         {
             "state": "done",
@@ -187,7 +190,7 @@ def link_bounce(db: Database, item, ruleset: RuleSet, renderer: Renderer) -> Non
                 break
     if case_id is None:
         return
-    db["messages"].update(item.row_id, {"case_id": case_id})
+    store_update(db, "messages", item.row_id, {"case_id": case_id})
     already = db.execute(
         "SELECT 1 FROM events WHERE case_id = ? AND kind = 'bounce' AND detail LIKE ?",
         [case_id, f"%{row[2] if row else ''}%"],

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import json
 import os
 import sqlite3
@@ -134,6 +135,24 @@ def write(db: Database) -> Iterator[Database]:
     db.conn.execute("COMMIT")
 
 
+@functools.lru_cache(maxsize=64)
+def _insert_sql(table: str, columns: tuple[str, ...]) -> str:
+    names = ", ".join(f"[{c}]" for c in columns)
+    return f"INSERT INTO [{table}] ({names}) VALUES ({', '.join('?' * len(columns))})"
+
+
+def insert(db: Database, table: str, row: dict) -> int:
+    """Insert one row; returns its id. Plain SQL, cached per shape: the hot path writes
+    several rows per message, and sqlite-utils checks the table's schema on each."""
+    return db.conn.execute(_insert_sql(table, tuple(row)), list(row.values())).lastrowid
+
+
+def update(db: Database, table: str, row_id: int, values: dict) -> None:
+    """Update one row by id, in plain SQL (see ``insert``)."""
+    sets = ", ".join(f"[{c}] = ?" for c in values)
+    db.conn.execute(f"UPDATE [{table}] SET {sets} WHERE id = ?", [*values.values(), row_id])
+
+
 def event(
     db: Database,
     kind: str,
@@ -144,7 +163,7 @@ def event(
     rules: list[str] | None = None,
 ) -> None:
     """Append one line to the event log (call inside the caller's transaction)."""
-    db["events"].insert({
+    insert(db, "events", {
         "at": now(), "case_id": case_id, "message_id": message_id, "kind": kind,
         "detail": detail, "rules": json.dumps(rules) if rules else None,
     })  # fmt: skip

@@ -13,7 +13,7 @@ import re
 from sqlite_utils import Database
 
 from gateway.faults import fault
-from gateway.store import event, now, write
+from gateway.store import event, insert, now, write
 
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 _MESSAGE_ID = re.compile(rb"^message-id:[ \t]*(?:\r?\n[ \t]+)?(<[^<>\s]+>)", re.I | re.M)
@@ -46,7 +46,7 @@ def store_rows(db: Database, rows: list[dict]) -> list[int]:
     """Store a batch of incoming messages; call inside the caller's ``write(db)``."""
     ids = []
     for row in rows:
-        ids.append(db["messages"].insert(row).last_pk)
+        ids.append(insert(db, "messages", row))
         event(db, "received", f"{row['source']} ({row['size']} bytes)", message_id=ids[-1])
     return ids
 

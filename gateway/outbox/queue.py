@@ -9,7 +9,7 @@ import json
 from sqlite_utils import Database
 
 from gateway.models import Outgoing
-from gateway.store import now
+from gateway.store import insert, now
 
 
 def enqueue(db: Database, out: Outgoing, deliver_for_hours: float = 48.0) -> int:
@@ -20,42 +20,16 @@ def enqueue(db: Database, out: Outgoing, deliver_for_hours: float = 48.0) -> int
     """
     stamp = now()
     until = dt.datetime.now(dt.UTC) + dt.timedelta(hours=deliver_for_hours)
-    message_row = (
-        db["messages"]
-        .insert(
-            {
-                "direction": "out",
-                "source": out.purpose,
-                "received_at": stamp,
-                "state": "queued",
-                "outcome": out.purpose,
-                "case_id": out.case_id,
-                "message_id": out.message_id,
-                "from_addr": out.mail_from,
-                "to_addrs": ", ".join(out.recipients),
-                "subject": out.subject,
-                "sha256": hashlib.sha256(out.raw).hexdigest(),
-                "size": len(out.raw),
-                "raw": out.raw,
-            }
-        )
-        .last_pk
-    )
-    return (
-        db["outbox"]
-        .insert(
-            {
-                "message_id": message_row,
-                "case_id": out.case_id,
-                "purpose": out.purpose,
-                "mail_from": out.mail_from,
-                "recipients": json.dumps(list(out.recipients)),
-                "state": "queued",
-                "attempts": 0,
-                "next_attempt_at": stamp,
-                "deliver_until": until.isoformat(timespec="milliseconds"),
-                "created_at": stamp,
-            }
-        )
-        .last_pk
-    )
+    message_row = insert(db, "messages", {
+        "direction": "out", "source": out.purpose, "received_at": stamp, "state": "queued",
+        "outcome": out.purpose, "case_id": out.case_id, "message_id": out.message_id,
+        "from_addr": out.mail_from, "to_addrs": ", ".join(out.recipients),
+        "subject": out.subject, "sha256": hashlib.sha256(out.raw).hexdigest(),
+        "size": len(out.raw), "attempts": 0, "raw": out.raw,
+    })  # fmt: skip
+    return insert(db, "outbox", {
+        "message_id": message_row, "case_id": out.case_id, "purpose": out.purpose,
+        "mail_from": out.mail_from, "recipients": json.dumps(list(out.recipients)),
+        "state": "queued", "attempts": 0, "next_attempt_at": stamp,
+        "deliver_until": until.isoformat(timespec="milliseconds"), "created_at": stamp,
+    })  # fmt: skip

@@ -23,6 +23,7 @@ from sqlite_utils import Database
 from gateway.faults import fault
 from gateway.settings import Settings, Smarthost
 from gateway.store import event, now, write
+from gateway.store import update as store_update
 
 log = logging.getLogger("gateway.outbox")
 
@@ -164,7 +165,7 @@ class Sender:
         with write(self.db):
             rows = list(
                 self.db.query(
-                    "SELECT o.*, m.raw FROM outbox o JOIN messages m ON m.id = o.message_id "
+                    "SELECT o.* FROM outbox o "
                     "WHERE o.state IN ('queued', 'retry') AND o.next_attempt_at <= ? "
                     "ORDER BY o.id LIMIT ?",
                     [now(), limit],
@@ -209,13 +210,16 @@ class Sender:
 
     def _send(self, row: dict) -> tuple[str, str]:
         recipients = json.loads(row["recipients"])
+        # The bytes of one message at a time, not of the whole batch.
+        raw = self.db.execute("SELECT raw FROM messages WHERE id = ?",
+                              [row["message_id"]]).fetchone()[0]  # fmt: skip
         try:
             if isinstance(self.transport, FolderTransport):
                 note = self.transport.send(
-                    row["mail_from"], recipients, row["raw"], f"{row['id']:06d}-{row['purpose']}"
+                    row["mail_from"], recipients, raw, f"{row['id']:06d}-{row['purpose']}"
                 )
             else:
-                note = self.transport.send(row["mail_from"], recipients, row["raw"])
+                note = self.transport.send(row["mail_from"], recipients, raw)
             return SENT, note
         except TemporaryError as exc:
             return RETRY, str(exc)
@@ -235,8 +239,8 @@ class Sender:
             update["next_attempt_at"] = (stamp + dt.timedelta(seconds=delay)).isoformat(
                 timespec="milliseconds"
             )
-        self.db["outbox"].update(row["id"], update)
-        self.db["messages"].update(row["message_id"], {"state": state})
+        store_update(self.db, "outbox", row["id"], update)
+        store_update(self.db, "messages", row["message_id"], {"state": state})
         kind = {"sent": "delivered", "retry": "delivery-retry", "failed": "delivery-failed"}[state]
         event(
             self.db,

@@ -78,8 +78,11 @@ def deidentify(msg: ParsedMessage, ruleset: RuleSet) -> Deidentified:
         return redact(text, found) if found else text
 
     subject, text = clean(msg.subject), clean(msg.body)
-    found = find_personal_data(msg.new_text, **options)  # a part of the body: not counted again
-    new_text = redact(msg.new_text, found) if found else msg.new_text
+    if msg.new_text == msg.body:  # a new report: the new text is the whole body
+        new_text = text
+    else:  # a reply: its new text is a part of the body, not counted again
+        found = find_personal_data(msg.new_text, **options)
+        new_text = redact(msg.new_text, found) if found else msg.new_text
     withheld, skip = [], set()
     for part in msg.message.walk():
         name = part.get_filename()

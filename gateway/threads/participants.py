@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
-from gateway.store import now
+from gateway.store import insert, now
 
 REPORTER, RECEIVER = "reporter", "receiver"
 
@@ -19,8 +19,10 @@ def add(db: Database, case_id: int, address: str, side: str, role: str) -> bool:
     address = address.strip().lower()
     if not address or side_of(db, case_id, address) is not None:
         return False
-    db["participants"].insert(
-        {"case_id": case_id, "address": address, "side": side, "role": role, "added_at": now()}
+    insert(
+        db,
+        "participants",
+        {"case_id": case_id, "address": address, "side": side, "role": role, "added_at": now()},
     )
     return True
 

@@ -24,6 +24,7 @@ from gateway.references import strip_prefixes
 from gateway.render import Renderer
 from gateway.rules.base import RuleSet
 from gateway.store import event, now
+from gateway.store import update as store_update
 from gateway.text import new_text
 from gateway.threads import participants
 from gateway.threads.commands import Command, CommandError, parse_commands, without_commands
@@ -153,7 +154,9 @@ def record_reply(
             phones=policy.phone_numbers,
             emails=policy.email_addresses,
         )[0]
-    db["messages"].update(
+    store_update(
+        db,
+        "messages",
         item.row_id,
         {
             "state": "done",
@@ -311,7 +314,7 @@ def _set(db, case: dict, values: dict, row_id: int, why: str) -> list[str]:
                 case_id=case["id"],
                 message_id=row_id,
             )
-    db["cases"].update(case["id"], {**values, "updated_at": now()})
+    store_update(db, "cases", case["id"], {**values, "updated_at": now()})
     case.update(values)
     return changes
 

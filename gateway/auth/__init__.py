@@ -1,0 +1,35 @@
+"""OAuth2 sign-in (XOAUTH2) for IMAP intake and the SMTP smarthost: Microsoft 365 and Google.
+
+Tokens come from MSAL (Entra ID client credentials) and google-auth (service account or
+refresh token), are cached on disk with mode 0600 and renewed before they expire.
+"""
+
+from gateway.auth.config import AuthConfigError, OAuthSettings, build_provider, parse_oauth
+from gateway.auth.google import GoogleProvider
+from gateway.auth.login import imap_login, smtp_login
+from gateway.auth.microsoft import MicrosoftProvider
+from gateway.auth.tokens import (
+    AuthError,
+    Token,
+    TokenCache,
+    TokenProvider,
+    xoauth2_raw,
+    xoauth2_string,
+)
+
+__all__ = [
+    "AuthConfigError",
+    "AuthError",
+    "GoogleProvider",
+    "MicrosoftProvider",
+    "OAuthSettings",
+    "Token",
+    "TokenCache",
+    "TokenProvider",
+    "build_provider",
+    "imap_login",
+    "parse_oauth",
+    "smtp_login",
+    "xoauth2_raw",
+    "xoauth2_string",
+]

@@ -1,0 +1,156 @@
+"""OAuth2 settings of one IMAP mailbox or the smarthost, and the provider they make.
+
+``parse_oauth`` takes the keys below out of a ``[[imap]]`` or ``[smarthost]`` table (what is
+left is for the existing dataclasses), so gateway/settings.py only needs to call it and keep
+the result. Secrets follow the settings rule: never literally in the file, only by
+``*_env`` (a variable name) or ``*_file`` (a path).
+
+    auth = "oauth2-microsoft"            # or "oauth2-google"; "password" (default): no OAuth2
+    tenant_id = "..."; client_id = "..."
+    client_secret_env = "AVVIK_M365_SECRET"      # or client_secret_file, or:
+    certificate_file = "/etc/avvik/app.pem"      # PEM key + certificate, or .pfx
+    certificate_thumbprint = "..."               # optional; taken from the certificate
+    certificate_passphrase_env = "..."           # optional
+    authority_url = "https://login.microsoftonline.us"   # optional, national clouds
+    service_account_file = "/etc/avvik/sa.json"  # Google, with the mailbox user as subject
+    refresh_token_env = "..."  (or _file), client_id, client_secret_env, token_uri  # Google
+    scopes = ["..."]; token_cache = "var/tokens/intake.json"; ca_file = "..."
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gateway.auth.google import GMAIL_SCOPE, GOOGLE_TOKEN_URI, GoogleProvider
+from gateway.auth.microsoft import OUTLOOK_SCOPE, MicrosoftProvider
+from gateway.auth.tokens import TokenProvider
+
+AUTH_KINDS = ("password", "oauth2-microsoft", "oauth2-google")
+
+
+class AuthConfigError(ValueError):
+    """An OAuth2 setting is wrong; the message names where and what."""
+
+
+@dataclass(frozen=True)
+class OAuthSettings:
+    kind: str  # oauth2-microsoft or oauth2-google
+    user: str  # the mailbox address: XOAUTH2 user, and the Google service account subject
+    tenant_id: str = ""
+    client_id: str = ""
+    client_secret: str = field(default="", repr=False)
+    certificate_file: Path | None = None
+    certificate_thumbprint: str = ""
+    certificate_passphrase: str = field(default="", repr=False)
+    authority_url: str = ""
+    service_account_file: Path | None = None
+    refresh_token: str = field(default="", repr=False)
+    token_uri: str = GOOGLE_TOKEN_URI
+    scopes: tuple[str, ...] = ()
+    token_cache: Path | None = None
+    ca_file: Path | None = None
+
+
+def _secret(section: dict[str, Any], name: str, where: str, environ: Mapping[str, str]) -> str:
+    if name in section:
+        raise AuthConfigError(
+            f"{where}: '{name}' is not allowed in a settings file; "
+            f"use {name}_env (a variable name) or {name}_file (a path)"
+        )
+    if env := section.pop(f"{name}_env", None):
+        if env not in environ:
+            raise AuthConfigError(f"{where}: environment variable {env} ({name}_env) is not set")
+        return environ[env]
+    if path := section.pop(f"{name}_file", None):
+        try:
+            return Path(path).read_text().strip()
+        except OSError as exc:
+            raise AuthConfigError(f"{where}: cannot read {name}_file {path}: {exc}") from exc
+    return ""
+
+
+def parse_oauth(
+    section: dict[str, Any], where: str, environ: Mapping[str, str] | None = None
+) -> OAuthSettings | None:
+    """Pop the OAuth2 keys from ``section`` (changed in place); None for password logins."""
+    environ = os.environ if environ is None else environ
+    kind = section.pop("auth", "password")
+    if kind not in AUTH_KINDS:
+        raise AuthConfigError(f"{where}: auth must be one of {', '.join(AUTH_KINDS)}, not {kind!r}")
+    if kind == "password":
+        return None
+    values: dict[str, Any] = {"kind": kind, "user": str(section.get("user", ""))}
+    for name in ("client_secret", "certificate_passphrase", "refresh_token"):
+        values[name] = _secret(section, name, where, environ)
+    for name in ("tenant_id", "client_id", "certificate_thumbprint", "authority_url", "token_uri"):
+        if name in section:
+            values[name] = str(section.pop(name))
+    for name in ("certificate_file", "service_account_file", "token_cache", "ca_file"):
+        if name in section:
+            values[name] = Path(section.pop(name))
+    if "scopes" in section:
+        values["scopes"] = tuple(section.pop("scopes"))
+    oauth = OAuthSettings(**values)
+    _check(oauth, where)
+    return oauth
+
+
+def _check(o: OAuthSettings, where: str) -> None:
+    if not o.user:
+        raise AuthConfigError(f"{where}: OAuth2 needs user (the mailbox address)")
+    if o.kind == "oauth2-microsoft":
+        if not o.tenant_id or not o.client_id:
+            raise AuthConfigError(f"{where}: auth = {o.kind} needs tenant_id and client_id")
+        if bool(o.client_secret) == bool(o.certificate_file):
+            raise AuthConfigError(
+                f"{where}: auth = {o.kind} needs client_secret_env/_file or certificate_file "
+                "(one of them)"
+            )
+    elif bool(o.service_account_file) == bool(o.refresh_token):
+        raise AuthConfigError(
+            f"{where}: auth = {o.kind} needs service_account_file or refresh_token_env/_file "
+            "(one of them)"
+        )
+    elif o.refresh_token and (not o.client_id or not o.client_secret):
+        raise AuthConfigError(f"{where}: a refresh token needs client_id and client_secret_env")
+
+
+def build_provider(o: OAuthSettings, default_cache: Path | None = None) -> TokenProvider:
+    """The provider for these settings; the token is cached in ``o.token_cache`` or else in
+    ``default_cache`` (e.g. ``data_dir / "tokens" / f"{mailbox}.json"``, data_dir is 0700)."""
+    cache = o.token_cache or default_cache
+    verify: bool | str = str(o.ca_file) if o.ca_file else True
+    if o.kind == "oauth2-microsoft":
+        return MicrosoftProvider(
+            o.tenant_id,
+            o.client_id,
+            client_secret=o.client_secret or None,
+            certificate_path=o.certificate_file,
+            certificate_thumbprint=o.certificate_thumbprint or None,
+            authority_url=o.authority_url or None,
+            scopes=o.scopes or (OUTLOOK_SCOPE,),
+            cache_path=cache,
+            certificate_passphrase=o.certificate_passphrase or None,
+            verify=verify,
+        )
+    if o.service_account_file:
+        return GoogleProvider(
+            service_account_file=o.service_account_file,
+            subject=o.user,
+            scopes=o.scopes or (GMAIL_SCOPE,),
+            cache_path=cache,
+            verify=verify,
+        )
+    return GoogleProvider(
+        refresh_token=o.refresh_token,
+        client_id=o.client_id,
+        client_secret=o.client_secret,
+        token_uri=o.token_uri,
+        scopes=o.scopes or (GMAIL_SCOPE,),
+        cache_path=cache,
+        verify=verify,
+    )
