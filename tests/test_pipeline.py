@@ -44,6 +44,8 @@ def test_relay_opens_a_case_and_queues_relay_and_receipt(fresh_db, pipeline):
         attachments=[("logg.pdf", b"%PDF-1.4 test", "application/pdf")],
     )
     row = accept(fresh_db, raw, "support", "test")
+    # Arrived on a Tuesday at noon in Oslo: inside service hours, so no on-call copy.
+    fresh_db.execute("UPDATE messages SET received_at = '2026-03-10T11:00:00.000+00:00'")
     assert pipeline.process_batch() == 1
 
     case = next(fresh_db.query("SELECT * FROM cases"))

@@ -198,10 +198,12 @@ class CachedProvider(ABC):
         with self._lock:
             now = self._clock()
             if not force_refresh:
-                for candidate in (self._memory, self.cache.load() if self.cache else None):
-                    if candidate is not None and candidate.fresh(self.refresh_margin, now):
-                        self._memory = candidate
-                        return candidate.access_token
+                if self._memory is not None and self._memory.fresh(self.refresh_margin, now):
+                    return self._memory.access_token
+                saved = self.cache.load() if self.cache is not None else None
+                if saved is not None and saved.fresh(self.refresh_margin, now):
+                    self._memory = saved  # left by an earlier run or another process
+                    return saved.access_token
             fetched = self._fetch()
             self._memory = fetched
             log.info(
