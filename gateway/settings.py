@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gateway.auth.config import AuthConfigError, OAuthSettings, parse_oauth
+
 
 class SettingsError(Exception):
     """A settings file or variable is wrong; the message names where and what."""
@@ -37,6 +39,7 @@ class ImapMailbox:
     poll_interval: float = 60.0
     idle: bool = True
     batch_size: int = 50
+    oauth: OAuthSettings | None = None  # XOAUTH2 (Microsoft 365, Google) instead of a password
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,7 @@ class Smarthost:
     user: str = ""
     password: str = field(default="", repr=False)
     timeout: float = 30.0
+    oauth: OAuthSettings | None = None
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,23 @@ def _secret(section: dict[str, Any], where: str, environ: Mapping[str, str]) -> 
     return ""
 
 
+def _oauth(section: dict[str, Any], where: str, environ: Mapping[str, str]):
+    """The OAuth2 keys of a section (auth = "oauth2-microsoft" ...), taken out of it."""
+    try:
+        return parse_oauth(section, where, environ)
+    except AuthConfigError as exc:
+        raise SettingsError(str(exc)) from exc
+
+
+def _token_cache(section, default: Path):
+    """OAuth2 tokens are cached under data_dir (0700) unless token_cache says elsewhere."""
+    if section.oauth is None or section.oauth.token_cache is not None:
+        return section
+    return dataclasses.replace(
+        section, oauth=dataclasses.replace(section.oauth, token_cache=default)
+    )
+
+
 def _build(cls: type, data: dict[str, Any], where: str) -> Any:
     """Make a dataclass from a mapping, refusing keys the dataclass does not have."""
     names = {f.name for f in dataclasses.fields(cls)}
@@ -131,15 +152,21 @@ def from_mapping(
     data = dict(data)
     if smart := data.pop("smarthost", None):
         smart = dict(smart)
+        smart["oauth"] = _oauth(smart, f"{where} [smarthost]", environ)
         smart["password"] = _secret(smart, f"{where} [smarthost]", environ)
         _check_security(smart.get("security", "starttls"), f"{where} [smarthost]")
         data["smarthost"] = _build(Smarthost, smart, f"{where} [smarthost]")
     boxes = []
     for i, box in enumerate(data.pop("imap", [])):
         box = dict(box)
+        box["oauth"] = _oauth(box, f"{where} [[imap]] #{i + 1}", environ)
         box["password"] = _secret(box, f"{where} [[imap]] #{i + 1}", environ)
         _check_security(box.get("security", "ssl"), f"{where} [[imap]] #{i + 1}")
         boxes.append(_build(ImapMailbox, box, f"{where} [[imap]] #{i + 1}"))
+    data_dir = Path(data.get("data_dir", "var"))
+    boxes = [_token_cache(b, data_dir / "tokens" / f"{b.mailbox}.json") for b in boxes]
+    if isinstance(data.get("smarthost"), Smarthost):
+        data["smarthost"] = _token_cache(data["smarthost"], data_dir / "tokens" / "smarthost.json")
     data["imap"] = tuple(boxes)
     for key in ("data_dir", "database", "rules_file", "templates_dir", "outbox_dir"):
         if data.get(key) is not None:

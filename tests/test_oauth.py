@@ -395,3 +395,46 @@ def test_settings_section_to_provider(oauth, tmp_path):
             },
             "x",
         )
+
+
+def test_imap_intake_signs_in_with_xoauth2_from_the_settings(oauth, imap, tmp_path):
+    """The gateway's own intake, configured as an administrator would, reads over XOAUTH2."""
+    import threading
+
+    from conftest import make_mail
+
+    from gateway.intake.imap import ImapIntake
+    from gateway.settings import from_mapping
+    from gateway.store import open_db
+
+    tenant, client = ms_app(oauth)
+    settings = from_mapping(
+        {
+            "data_dir": str(tmp_path / "var"),
+            "imap": [
+                {
+                    "mailbox": "support",
+                    "host": imap.host,
+                    "port": imap.port,
+                    "user": USER,
+                    "security": "none",
+                    "auth": "oauth2-microsoft",
+                    "tenant_id": tenant,
+                    "client_id": client,
+                    "client_secret_env": "AVVIK_TEST_SECRET",
+                    "authority_url": oauth.authority_url,
+                    "ca_file": oauth.ca_file,
+                }
+            ],
+        },
+        "test",
+        {"AVVIK_TEST_SECRET": "first-s3cret-value"},
+    )
+    box = settings.imap[0]
+    assert box.oauth.token_cache == tmp_path / "var" / "tokens" / "support.json"
+    imap.append(USER, make_mail(subject="Via OAuth2"))
+    intake = ImapIntake(box, open_db(tmp_path / "var" / "gateway.db"), threading.Event())
+    client_ = intake._create_client()
+    assert intake.poll_once(client_) == 1
+    client_.logout()
+    assert os.stat(box.oauth.token_cache).st_mode & 0o777 == 0o600

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from imapclient import IMAPClient, SocketTimeout
 from sqlite_utils import Database
 
+from gateway.auth import build_provider, imap_login
 from gateway.faults import fault
 from gateway.intake import message_row, store_rows
 from gateway.settings import ImapMailbox
@@ -48,6 +49,8 @@ class ImapIntake:
     ):
         self.config, self.db, self.stop, self.on_stored = config, db, stop, on_stored
         self.connected = False
+        # Built once: it keeps the token (and its cache on disk) between connections.
+        self.provider = build_provider(config.oauth) if config.oauth else None
 
     def _create_client(self) -> IMAPClient:
         """Connect and log in; the one place that talks to the network (tests inject)."""
@@ -62,7 +65,10 @@ class ImapIntake:
         )
         if c.security == "starttls":
             client.starttls(context)
-        client.login(c.user, c.password)
+        if self.provider is not None:
+            imap_login(client, c.user, self.provider)  # XOAUTH2, one refresh on refusal
+        else:
+            client.login(c.user, c.password)
         client.socket().settimeout(READ_TIMEOUT)
         return client
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from gateway.auth import AuthError, build_provider, smtp_login
 from gateway.faults import fault
 from gateway.settings import Settings, Smarthost
 from gateway.store import event, now, write
@@ -44,6 +45,7 @@ class SmtpTransport:
     def __init__(self, smarthost: Smarthost):
         self.host = smarthost
         self.conn: smtplib.SMTP | None = None
+        self.provider = build_provider(smarthost.oauth) if smarthost.oauth else None
         self._logged = False  # log a failing connection once, not on every retry
 
     def open(self) -> None:
@@ -57,9 +59,11 @@ class SmtpTransport:
                 conn = smtplib.SMTP(h.host, h.port, timeout=h.timeout)
                 if h.security == "starttls":
                     conn.starttls(context=ssl.create_default_context())
-            if h.user:
+            if self.provider is not None:
+                smtp_login(conn, h.user, self.provider)  # XOAUTH2
+            elif h.user:
                 conn.login(h.user, h.password)
-        except (OSError, smtplib.SMTPException) as exc:
+        except (OSError, smtplib.SMTPException, AuthError) as exc:
             if not self._logged:
                 log.error("cannot connect to smarthost %s:%s: %s", h.host, h.port, exc)
                 self._logged = True
