@@ -30,6 +30,7 @@ log = logging.getLogger("gateway.intake.imap")
 IDLE_RENEW_SECONDS = 25 * 60  # servers may drop an IDLE after 29 minutes (RFC 2177)
 IDLE_CHECK_SECONDS = 1.0  # how often IDLE looks at the stop flag
 LOGIN_TIMEOUT = 15.0
+BATCH_BYTES = 8 * 1024 * 1024
 READ_TIMEOUT = 120.0
 
 
@@ -178,8 +179,7 @@ class ImapIntake:
         last = self._state(uidvalidity)
         uids = sorted(u for u in client.search(["UID", f"{last + 1}:*"]) if u > last)
         stored = 0
-        for start in range(0, len(uids), c.batch_size):
-            batch = uids[start : start + c.batch_size]
+        for batch in self._batches(client, uids):
             fetched = client.fetch(batch, ["BODY.PEEK[]"])
             rows, done = [], []
             for uid in batch:
@@ -196,6 +196,25 @@ class ImapIntake:
             self._move(client, done)  # only after the batch is stored
         self._move_leftovers(client, last)
         return stored
+
+    def _batches(self, client: IMAPClient, uids: list[int]) -> list[list[int]]:
+        """Batches of at most ``batch_size`` messages and about BATCH_BYTES: fifty small
+        reports in one round trip, but never fifty 25 MB messages in memory at once."""
+        if not uids:
+            return []
+        sizes = client.fetch(uids, ["RFC822.SIZE"])
+        batches: list[list[int]] = [[]]
+        total = 0
+        for uid in uids:
+            size = int(sizes.get(uid, {}).get(b"RFC822.SIZE", 0))
+            if batches[-1] and (
+                len(batches[-1]) >= self.config.batch_size or total + size > BATCH_BYTES
+            ):
+                batches.append([])
+                total = 0
+            batches[-1].append(uid)
+            total += size
+        return batches
 
     def _store(self, rows: list[dict], uidvalidity: int, last_uid: int) -> None:
         with write(self.db):
