@@ -78,7 +78,7 @@ class SmtpTransport:
         if self.conn is None:
             self.open()
         try:
-            refused = self.conn.sendmail(mail_from, recipients, raw)
+            refused = _sendmail(self.conn, mail_from, recipients, raw)
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
             kind = TemporaryError if any(400 <= c < 500 for c in codes) else PermanentError
@@ -106,6 +106,44 @@ class SmtpTransport:
             except (OSError, smtplib.SMTPException):
                 pass
         self.conn = None
+
+
+def _sendmail(conn: smtplib.SMTP, mail_from: str, recipients: list[str], raw: bytes) -> dict:
+    """``conn.sendmail``, without its two whole-message copies when none is needed.
+
+    smtplib rewrites line endings and doubles leading dots into new copies of the
+    message. What the renderer makes already has CRLF line endings and, nearly always,
+    no line starting with a dot: then the bytes go to the socket as they are.
+    """
+    clean = raw.count(b"\n") == raw.count(b"\r\n") and b"\n." not in raw and raw[:1] != b"."
+    if not clean:
+        return conn.sendmail(mail_from, recipients, raw)
+    conn.ehlo_or_helo_if_needed()
+    options = [f"SIZE={len(raw)}"] if conn.does_esmtp and conn.has_extn("size") else []
+    code, resp = conn.mail(mail_from, options)
+    if code != 250:
+        conn.rset()
+        raise smtplib.SMTPSenderRefused(code, resp, mail_from)
+    refused = {}
+    for rcpt in recipients:
+        code, resp = conn.rcpt(rcpt)
+        if code not in (250, 251):
+            refused[rcpt] = (code, resp)
+    if len(refused) == len(recipients):
+        conn.rset()
+        raise smtplib.SMTPRecipientsRefused(refused)
+    conn.putcmd("data")
+    code, resp = conn.getreply()
+    if code != 354:
+        conn.rset()
+        raise smtplib.SMTPDataError(code, resp)
+    conn.send(raw if raw.endswith(b"\r\n") else raw + b"\r\n")
+    conn.send(b".\r\n")
+    code, resp = conn.getreply()
+    if code != 250:
+        conn.rset()
+        raise smtplib.SMTPDataError(code, resp)
+    return refused
 
 
 def _refusals(refused: dict) -> str:
