@@ -133,3 +133,22 @@ def test_recipients_come_from_the_rules_not_the_message(fresh_db, ruleset, recip
     Pipeline(fresh_db, lambda: ruleset, renderer, Settings()).process_batch()
     relay = fresh_db["outbox"].get(1)
     assert json.loads(relay["recipients"]) == recipients
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"Hei\r\nvanlig tekst\r\n",  # clean CRLF: straight to the socket
+        b"Hei\r\n.linje med punktum foerst\r\n..to\r\n",  # dot-stuffing needed: smtplib does it
+        b"Hei\nbare LF\n.punktum\n",  # bare LF: smtplib fixes the line endings
+    ],
+)
+def test_what_the_server_receives_is_what_was_queued(smtp_sink, body):
+    from gateway.outbox.sender import SmtpTransport
+
+    raw = b"Subject: test\r\nMessage-ID: <t@x>\r\n\r\n" + body
+    transport = SmtpTransport(Smarthost("127.0.0.1", smtp_sink.port, security="none"))
+    assert transport.send("a@trygghet-agder.example", ["b@leverandor.example"], raw) == ""
+    transport.close()
+    (got,) = smtp_sink.wait_for(1)
+    assert got.data.replace(b"\r\n", b"\n").rstrip() == raw.replace(b"\r\n", b"\n").rstrip()

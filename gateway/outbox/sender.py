@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import logging
 import os
+import re
 import smtplib
 import ssl
 from collections.abc import Callable
@@ -115,8 +116,11 @@ def _sendmail(conn: smtplib.SMTP, mail_from: str, recipients: list[str], raw: by
     message. What the renderer makes already has CRLF line endings and, nearly always,
     no line starting with a dot: then the bytes go to the socket as they are.
     """
-    clean = raw.count(b"\n") == raw.count(b"\r\n") and b"\n." not in raw and raw[:1] != b"."
-    if not clean:
+    if raw.count(b"\n") != raw.count(b"\r\n"):
+        # smtplib doubles leading dots but leaves bare LF alone, and the server only
+        # unstuffs after CRLF: make every line end in CRLF first.
+        raw = re.sub(rb"\r?\n", b"\r\n", raw)
+    if b"\n." in raw or raw[:1] == b".":
         return conn.sendmail(mail_from, recipients, raw)
     conn.ehlo_or_helo_if_needed()
     options = [f"SIZE={len(raw)}"] if conn.does_esmtp and conn.has_extn("size") else []
