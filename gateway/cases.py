@@ -7,6 +7,7 @@ a crash there is either all of it or none of it, and the message is simply decid
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from dataclasses import dataclass
@@ -40,6 +41,66 @@ def local_time(ruleset: RuleSet, at: dt.datetime) -> str:
     return ruleset.hours.local(at).strftime("%d.%m.%Y kl. %H:%M")
 
 
+def to_admins(
+    decision: Decision, ruleset: RuleSet, why: str, outcome: Outcome = Outcome.TRIAGE, **fields
+) -> Decision:
+    """The decision turned into one for the administrators (triage or hold), with why."""
+    admins = sorted(ruleset.directory[ruleset.triage_party].receivers)
+    return dataclasses.replace(
+        decision,
+        decision=outcome,
+        flow=None,
+        to=admins,
+        cc=[],
+        municipality=None,
+        reason=why,
+        **fields,
+    )
+
+
+def triage_note(
+    db: Database,
+    item: Incoming,
+    decision: Decision,
+    ruleset: RuleSet,
+    renderer: Renderer,
+    deliver_for_hours: float = 48.0,
+) -> None:
+    """Queue the note that asks the administrators to decide, the original attached."""
+    msg = item.parsed
+    note = renderer.message(
+        "triage.txt.j2",
+        {
+            "message_number": item.row_id,
+            "subject": msg.subject,
+            "mailbox": item.mailbox,
+            "sender": msg.from_addr or "(ingen avsender)",
+            "reason": decision.reason,
+            "received": local_time(ruleset, item.received_at),
+            "rules": decision.rules,
+            "text": msg.body,
+        },
+        purpose="triage",
+        to=decision.to,
+        original=msg,
+        attach_original=item.raw,
+    )
+    enqueue(db, note, deliver_for_hours)
+
+
+def redacted_event(db: Database, shown: Deidentified, case_id: int, row_id: int) -> None:
+    """On record that personal data was removed: counts and kinds, never the data."""
+    if shown.findings or shown.withheld:
+        event(
+            db,
+            "redacted",
+            f"{shown.summary() or 'no text findings'}; "
+            f"{len(shown.withheld)} attachment(s) held back",
+            case_id=case_id,
+            message_id=row_id,
+        )
+
+
 def record(
     db: Database,
     item: Incoming,
@@ -70,24 +131,7 @@ def record(
             shown,
         )
     elif decision.decision is Outcome.TRIAGE:
-        note = renderer.message(
-            "triage.txt.j2",
-            {
-                "message_number": item.row_id,
-                "subject": msg.subject,
-                "mailbox": item.mailbox,
-                "sender": msg.from_addr or "(ingen avsender)",
-                "reason": decision.reason,
-                "received": local_time(ruleset, item.received_at),
-                "rules": decision.rules,
-                "text": msg.body,
-            },
-            purpose="triage",
-            to=decision.to,
-            original=msg,
-            attach_original=item.raw,
-        )
-        enqueue(db, note, deliver_for_hours)
+        triage_note(db, item, decision, ruleset, renderer, deliver_for_hours)
     keep = shown is None or ruleset.privacy.keep_original
     store_update(
         db,
@@ -221,15 +265,8 @@ def _open_case(
         skip=skip,
     )
     enqueue(db, relay, deliver_for_hours)
-    if shown and (shown.findings or shown.withheld):
-        event(
-            db,
-            "redacted",
-            f"{shown.summary() or 'no text findings'}; "
-            f"{len(shown.withheld)} attachment(s) held back",
-            case_id=case_id,
-            message_id=item.row_id,
-        )
+    if shown:
+        redacted_event(db, shown, case_id, item.row_id)
     event(
         db,
         "relay-queued",

@@ -15,7 +15,7 @@ import re
 
 from sqlite_utils import Database
 
-from gateway.cases import Incoming, record
+from gateway.cases import Incoming, record, to_admins
 from gateway.decide import decide
 from gateway.models import Decision, Outcome
 from gateway.parse import parse
@@ -62,17 +62,8 @@ def parse_decision(text: str) -> tuple[str, str]:
 def refuse_triage_command(decision: Decision, ruleset: RuleSet) -> Decision:
     """An answer to a triage note from someone who is not an administrator: never obeyed,
     never relayed (it may quote the triaged message); the administrators see it."""
-    admins = sorted(ruleset.directory[ruleset.triage_party].receivers)
     why = "An answer to a triage note from someone who is not an administrator: refused."
-    return dataclasses.replace(
-        decision,
-        decision=Outcome.TRIAGE,
-        flow=None,
-        to=admins,
-        cc=[],
-        municipality=None,
-        reason=why,
-    )
+    return to_admins(decision, ruleset, why)
 
 
 def waiting(db: Database) -> list[dict]:

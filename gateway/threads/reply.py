@@ -15,7 +15,7 @@ import logging
 from mailparser_reply import EmailReplyParser
 from sqlite_utils import Database
 
-from gateway.cases import Incoming, local_time
+from gateway.cases import Incoming, local_time, redacted_event, to_admins, triage_note
 from gateway.models import Decision, Outcome, ParsedMessage
 from gateway.outbox.queue import enqueue
 from gateway.privacy.policy import deidentify, known_addresses, needs_redaction
@@ -63,17 +63,8 @@ def thread_decision(
     match, missing = find_case(db, msg, ruleset.reference_prefix)
     if match is None:
         if missing:
-            admins = sorted(ruleset.directory[ruleset.triage_party].receivers)
             why = f"The message names {missing}, which is not in the case log."
-            return dataclasses.replace(
-                decision,
-                decision=Outcome.TRIAGE,
-                flow=None,
-                to=admins,
-                cc=[],
-                municipality=None,
-                reason=why,
-            ), None
+            return to_admins(decision, ruleset, why), None
         return decision, None
     if match.status == "lukket" and ruleset.closed_cases == "new-case":
         return decision, match  # a new case, decided by the rules, that refers to the old one
@@ -86,29 +77,24 @@ def thread_decision(
         "cc": [],
         "external_ref": None,
     }
+    held = {"case": match.reference, "matched_by": match.matched_by, "external_ref": None}
     if side is None and msg.from_addr not in admin_addresses(ruleset):
-        admins = sorted(ruleset.directory[ruleset.triage_party].receivers)
         why = (
             f"A reply in {match.reference} (found by {match.matched_by}) from "
             f"{msg.from_addr or 'no sender'}, who does not take part in the case."
         )
-        return dataclasses.replace(
-            decision, decision=Outcome.HOLD, to=admins, reason=why, **base
-        ), match
+        return to_admins(decision, ruleset, why, Outcome.HOLD, **held), match
     recent = db.execute(
         "SELECT COUNT(*) FROM messages WHERE direction = 'in' AND case_id = ? AND from_addr = ? "
         "AND outcome = 'thread' AND received_at > ?",
         [match.case_id, msg.from_addr, _hour_ago()],
     ).fetchone()[0]
     if recent >= loop_limit:
-        admins = sorted(ruleset.directory[ruleset.triage_party].receivers)
         why = (
             f"Loop brake: {msg.from_addr} has written {recent} messages into "
             f"{match.reference} in the last hour (limit {loop_limit}); held."
         )
-        return dataclasses.replace(
-            decision, decision=Outcome.HOLD, to=admins, reason=why, **base
-        ), match
+        return to_admins(decision, ruleset, why, Outcome.HOLD, **held), match
     sides = [participants.other(side)] if side else [REPORTER, RECEIVER]
     to = sorted({a for s in sides for a in participants.addresses(db, match.case_id, s)})
     who = side or "admin"
@@ -255,15 +241,8 @@ def record_reply(
             attachments=True,
             skip=shown.skip if shown else frozenset(),
         )
-        if shown and (shown.findings or shown.withheld):
-            event(
-                db,
-                "redacted",
-                f"{shown.summary() or 'no text findings'}; "
-                f"{len(shown.withheld)} attachment(s) held back",
-                case_id=case_id,
-                message_id=item.row_id,
-            )
+        if shown:
+            redacted_event(db, shown, case_id, item.row_id)
     if changes and not (relayed and side == RECEIVER):  # the relay shows them already
         reporters = participants.addresses(db, case_id, REPORTER)
         _send(db, renderer, "status.txt.j2", context, "status", reporters, case, item, ruleset)
@@ -277,25 +256,7 @@ def record_reply(
 
 
 def _hold(db, item: Incoming, decision: Decision, ruleset: RuleSet, renderer: Renderer) -> None:
-    msg = item.parsed
-    note = renderer.message(
-        "triage.txt.j2",
-        {
-            "message_number": item.row_id,
-            "subject": msg.subject,
-            "mailbox": item.mailbox,
-            "sender": msg.from_addr or "(ingen avsender)",
-            "reason": decision.reason,
-            "received": local_time(ruleset, item.received_at),
-            "rules": decision.rules,
-            "text": msg.body,
-        },
-        purpose="triage",
-        to=decision.to,
-        original=msg,
-        attach_original=item.raw,
-    )
-    enqueue(db, note)
+    triage_note(db, item, decision, ruleset, renderer)
     event(db, "held", decision.reason, case_id=None, message_id=item.row_id)
     log.warning("held message %s: not a participant of %s", item.row_id, decision.case)
 
