@@ -309,3 +309,42 @@ def triage_decide(
     except TriageError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(summary)
+
+
+@cli.command(name="status")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@database_option
+@settings_option
+def status_command(as_json, database, settings_file):
+    """Show per mailbox whether it is connected and its last fetch, what waits, the
+    outbox queue and the last failures.
+
+    \b
+    Example:
+        gateway status
+    """
+    import json
+
+    from gateway.health import status
+
+    report = status(_open_case_log(database, settings_file))
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+        return
+    for box in report["mailboxes"]:
+        state = "connected" if box["connected"] else "NOT connected"
+        click.echo(
+            f"mailbox {box['name']:14} {state:14} last fetch {box['last_fetch_at'] or '-'}"
+            + (
+                f"  last error {box['last_error_at']}: {box['last_error']}"
+                if box["last_error"]
+                else ""
+            )
+        )
+    click.echo(
+        f"waiting to be decided: {report['waiting']}   triage/held: {report['triage']}   "
+        f"quarantined: {report['quarantined']}"
+    )
+    click.echo("outbox: " + ", ".join(f"{k} {v}" for k, v in report["outbox"].items()))
+    for failure in report["last_failures"]:
+        click.echo(f"  {failure['at'][:19]}  {failure['kind']:16} {failure['detail'][:100]}")

@@ -29,46 +29,93 @@ migrations = Migrations("avviksgateway")
 def m001_initial(db: Database) -> None:
     db["messages"].create(
         {
-            "id": int, "direction": str, "mailbox": str, "source": str, "received_at": str,
-            "state": str, "outcome": str, "reason": str, "case_id": int, "message_id": str,
-            "in_reply_to": str, "refs": str, "from_addr": str, "to_addrs": str, "subject": str,
-            "sha256": str, "size": int, "defects": str, "attempts": int, "raw": bytes,
+            "id": int,
+            "direction": str,
+            "mailbox": str,
+            "source": str,
+            "received_at": str,
+            "state": str,
+            "outcome": str,
+            "reason": str,
+            "case_id": int,
+            "message_id": str,
+            "in_reply_to": str,
+            "refs": str,
+            "from_addr": str,
+            "to_addrs": str,
+            "subject": str,
+            "sha256": str,
+            "size": int,
+            "defects": str,
+            "attempts": int,
+            "raw": bytes,
         },
         pk="id",
         defaults={"attempts": 0},
-    )  # fmt: skip
+    )
     db["messages"].create_index(["state"])
     db["messages"].create_index(["message_id"])
     db["messages"].create_index(["sha256"])
     db["cases"].create(
         {
-            "id": int, "reference": str, "flow": str, "kind": str, "status": str,
-            "severity": str, "urgent": int, "reporting_party": str, "reporter_address": str,
-            "receiving_party": str, "municipality": str, "mailbox": str, "subject": str,
-            "received_at": str, "measures_due": str, "close_due": str, "external_ref": str,
-            "rule_hits": str, "rule_misses": str, "first_message_id": int,
+            "id": int,
+            "reference": str,
+            "flow": str,
+            "kind": str,
+            "status": str,
+            "severity": str,
+            "urgent": int,
+            "reporting_party": str,
+            "reporter_address": str,
+            "receiving_party": str,
+            "municipality": str,
+            "mailbox": str,
+            "subject": str,
+            "received_at": str,
+            "measures_due": str,
+            "close_due": str,
+            "external_ref": str,
+            "rule_hits": str,
+            "rule_misses": str,
+            "first_message_id": int,
         },
         pk="id",
-    )  # fmt: skip
+    )
     db["cases"].create_index(["reference"], unique=True)
     db["events"].create(
-        {"id": int, "at": str, "case_id": int, "message_id": int, "kind": str,
-         "detail": str, "rules": str},
+        {
+            "id": int,
+            "at": str,
+            "case_id": int,
+            "message_id": int,
+            "kind": str,
+            "detail": str,
+            "rules": str,
+        },
         pk="id",
-    )  # fmt: skip
+    )
     db["events"].create_index(["case_id"])
     db["outbox"].create(
         {
-            "id": int, "message_id": int, "case_id": int, "purpose": str, "mail_from": str,
-            "recipients": str, "state": str, "attempts": int, "next_attempt_at": str,
-            "deliver_until": str, "last_error": str, "created_at": str, "sent_at": str,
+            "id": int,
+            "message_id": int,
+            "case_id": int,
+            "purpose": str,
+            "mail_from": str,
+            "recipients": str,
+            "state": str,
+            "attempts": int,
+            "next_attempt_at": str,
+            "deliver_until": str,
+            "last_error": str,
+            "created_at": str,
+            "sent_at": str,
         },
         pk="id",
         defaults={"attempts": 0},
-    )  # fmt: skip
+    )
     db["outbox"].create_index(["state", "next_attempt_at"])
-    db["reference_numbers"].create({"prefix": str, "year": int, "last": int},
-                                   pk=("prefix", "year"))  # fmt: skip
+    db["reference_numbers"].create({"prefix": str, "year": int, "last": int}, pk=("prefix", "year"))
     db["mailboxes"].create(
         {"name": str, "uidvalidity": int, "last_uid": int, "updated_at": str}, pk="name"
     )
@@ -94,6 +141,15 @@ def m003_retention(db: Database) -> None:
     db["cases"].add_column("purged_at", str)
     db["messages"].create_index(["case_id"])
     db["messages"].create_index(["received_at"])
+
+
+@migrations()
+def m004_mailbox_health(db: Database) -> None:
+    """What ``gateway status`` shows per mailbox: connected, last fetch, last error."""
+    db["mailboxes"].add_column("connected", int)
+    db["mailboxes"].add_column("last_fetch_at", str)
+    db["mailboxes"].add_column("last_error", str)
+    db["mailboxes"].add_column("last_error_at", str)
 
 
 def now() -> str:
@@ -153,6 +209,13 @@ def update(db: Database, table: str, row_id: int, values: dict) -> None:
     db.conn.execute(f"UPDATE [{table}] SET {sets} WHERE id = ?", [*values.values(), row_id])
 
 
+def update_where(db: Database, table: str, key: str, value: object, values: dict) -> None:
+    """Update the rows whose ``key`` is ``value`` (tables keyed by name, not id)."""
+    if values:
+        sets = ", ".join(f"[{c}] = ?" for c in values)
+        db.conn.execute(f"UPDATE [{table}] SET {sets} WHERE [{key}] = ?", [*values.values(), value])
+
+
 def event(
     db: Database,
     kind: str,
@@ -163,10 +226,18 @@ def event(
     rules: list[str] | None = None,
 ) -> None:
     """Append one line to the event log (call inside the caller's transaction)."""
-    insert(db, "events", {
-        "at": now(), "case_id": case_id, "message_id": message_id, "kind": kind,
-        "detail": detail, "rules": json.dumps(rules) if rules else None,
-    })  # fmt: skip
+    insert(
+        db,
+        "events",
+        {
+            "at": now(),
+            "case_id": case_id,
+            "message_id": message_id,
+            "kind": kind,
+            "detail": detail,
+            "rules": json.dumps(rules) if rules else None,
+        },
+    )
 
 
 def next_reference(db: Database, prefix: str, year: int) -> str:
@@ -179,6 +250,7 @@ def next_reference(db: Database, prefix: str, year: int) -> str:
         "SELECT last FROM reference_numbers WHERE prefix = ? AND year = ?", [prefix, year]
     ).fetchone()
     number = (row[0] if row else 0) + 1
-    db["reference_numbers"].upsert({"prefix": prefix, "year": year, "last": number},
-                                   pk=("prefix", "year"))  # fmt: skip
+    db["reference_numbers"].upsert(
+        {"prefix": prefix, "year": year, "last": number}, pk=("prefix", "year")
+    )
     return f"{prefix}-{year}-{number:04d}"

@@ -226,3 +226,32 @@ def test_imap_intake_waits_and_retries_when_it_cannot_store(dovecot, db_path, ca
     thread.join(10)
     assert caplog.text.count("they stay on the server") <= 4  # backoff, not a busy loop
     assert dovecot.count("support", "INBOX") == 0
+
+
+def test_status_shows_the_mailbox_connected_then_lost(dovecot, db_path):
+    from click.testing import CliRunner
+
+    from gateway.cli import cli
+
+    stop, stored = threading.Event(), threading.Event()
+    intake = ImapIntake(imap_config(dovecot), open_db(db_path), stop, stored.set)
+    thread = threading.Thread(target=intake.run, daemon=True)
+    thread.start()
+    try:
+        dovecot.append("support", make_mail())
+        assert stored.wait(10)
+        shown = CliRunner().invoke(cli, ["status", "--database", str(db_path)])
+        assert "mailbox support" in shown.output and " connected " in shown.output
+        assert "waiting to be decided: 1" in shown.output
+        dovecot.stop()
+        deadline = time.monotonic() + 15
+        while open_db(db_path)["mailboxes"].get("support")["connected"]:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        thread.join(10)
+    box = open_db(db_path)["mailboxes"].get("support")
+    assert box["last_fetch_at"] and box["last_error"]
+    shown = CliRunner().invoke(cli, ["status", "--database", str(db_path)])
+    assert "NOT connected" in shown.output and "last error" in shown.output

@@ -24,7 +24,7 @@ from gateway.auth import build_provider, imap_login
 from gateway.faults import fault
 from gateway.intake import message_row, store_rows
 from gateway.settings import ImapMailbox
-from gateway.store import now, write
+from gateway.store import now, update_where, write
 
 log = logging.getLogger("gateway.intake.imap")
 IDLE_RENEW_SECONDS = 25 * 60  # servers may drop an IDLE after 29 minutes (RFC 2177)
@@ -73,6 +73,16 @@ class ImapIntake:
         client.socket().settimeout(READ_TIMEOUT)
         return client
 
+    def _health(self, **values) -> None:
+        """Record the mailbox's state for ``gateway status`` (best effort: never fails intake)."""
+        try:
+            with write(self.db):
+                self.db.execute("INSERT OR IGNORE INTO mailboxes (name) VALUES (?)",
+                                [self.config.mailbox])  # fmt: skip
+                update_where(self.db, "mailboxes", "name", self.config.mailbox, values)
+        except sqlite3.Error:
+            pass
+
     def run(self) -> None:
         """Fetch, then wait (IDLE or poll), until stopped; reconnect with backoff."""
         backoff = 1.0
@@ -80,6 +90,8 @@ class ImapIntake:
             try:
                 client = self._create_client()
             except Exception as exc:
+                self._health(connected=0, last_error=f"cannot connect: {exc}"[:500],
+                             last_error_at=now())  # fmt: skip
                 log.error(
                     "%s: cannot connect to %s: %s (again in %.0f s)",
                     self.config.mailbox,
@@ -91,6 +103,7 @@ class ImapIntake:
                 backoff = min(backoff * 2, 300.0)
                 continue
             self.connected, backoff = True, 1.0
+            self._health(connected=1)
             log.info(
                 "%s: connected to %s:%s", self.config.mailbox, self.config.host, self.config.port
             )
@@ -99,6 +112,7 @@ class ImapIntake:
             except (sqlite3.Error, OSError) as exc:
                 if not isinstance(exc, sqlite3.Error) and not _is_disk_error(exc):
                     log.warning("%s: connection lost: %s", self.config.mailbox, exc)
+                    self._health(last_error=f"connection lost: {exc}"[:500], last_error_at=now())
                     continue
                 # Database locked or disk full: nothing was moved on the server, so the
                 # messages are fetched again on the next round. Wait, do not spin.
@@ -113,8 +127,10 @@ class ImapIntake:
                 backoff = min(backoff * 2, 300.0)
             except Exception as exc:
                 log.warning("%s: connection lost: %s", self.config.mailbox, exc)
+                self._health(last_error=f"connection lost: {exc}"[:500], last_error_at=now())
             finally:
                 self.connected = False
+                self._health(connected=0)
                 try:
                     client.logout()
                 except Exception:
@@ -226,6 +242,7 @@ class ImapIntake:
                     "uidvalidity": uidvalidity,
                     "last_uid": last_uid,
                     "updated_at": now(),
+                    "last_fetch_at": now(),
                 },
                 pk="name",
             )
