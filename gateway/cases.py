@@ -41,6 +41,36 @@ def local_time(ruleset: RuleSet, at: dt.datetime) -> str:
     return ruleset.hours.local(at).strftime("%d.%m.%Y kl. %H:%M")
 
 
+def finish_message(
+    db: Database,
+    item: Incoming,
+    decision: Decision,
+    case_id: int | None,
+    subject: str,
+    new_text: str,
+) -> None:
+    """Write the end state of a decided message, with what the case log may show of it."""
+    msg = item.parsed
+    store_update(
+        db,
+        "messages",
+        item.row_id,
+        {
+            "state": "done",
+            "outcome": str(decision.decision),
+            "reason": decision.reason,
+            "case_id": case_id,
+            "from_addr": msg.from_addr,
+            "to_addrs": ", ".join(msg.to),
+            "subject": subject,
+            "in_reply_to": msg.in_reply_to,
+            "refs": " ".join(msg.references),
+            "new_text": new_text,
+            "defects": ", ".join(msg.defects) or None,
+        },
+    )
+
+
 def to_admins(
     decision: Decision, ruleset: RuleSet, why: str, outcome: Outcome = Outcome.TRIAGE, **fields
 ) -> Decision:
@@ -133,23 +163,13 @@ def record(
     elif decision.decision is Outcome.TRIAGE:
         triage_note(db, item, decision, ruleset, renderer, deliver_for_hours)
     keep = shown is None or ruleset.privacy.keep_original
-    store_update(
+    finish_message(
         db,
-        "messages",
-        item.row_id,
-        {
-            "state": "done",
-            "outcome": str(decision.decision),
-            "reason": decision.reason,
-            "case_id": case_id,
-            "from_addr": msg.from_addr,
-            "to_addrs": ", ".join(msg.to),
-            "subject": msg.subject if keep else shown.subject,
-            "in_reply_to": msg.in_reply_to,
-            "refs": " ".join(msg.references),
-            "new_text": msg.new_text if keep else shown.new_text,
-            "defects": ", ".join(msg.defects) or None,
-        },
+        item,
+        decision,
+        case_id,
+        msg.subject if keep else shown.subject,
+        msg.new_text if keep else shown.new_text,
     )
     detail = f"{decision.decision}: {decision.reason}"
     if decision.decision is not Outcome.RELAY:

@@ -119,7 +119,7 @@ def test_a_reply_to_the_supplier_is_de_identified(fresh_db, ruleset):
     ((_, relay, _),) = sent(fresh_db, "relay")
     accept(
         fresh_db,
-        make_mail(subject=f"SV: {relay['Subject']}", body=f"Det gjelder {FNR}."),
+        make_mail(subject=f"SV: {relay['Subject']} {FNR}", body=f"Det gjelder {FNR}."),
         "support",
         "t",
     )
@@ -127,7 +127,7 @@ def test_a_reply_to_the_supplier_is_de_identified(fresh_db, ruleset):
     ((to, answer, raw),) = sent(fresh_db, "reply")
     assert to == ["support@leverandor.example"] and FNR.encode() not in raw
     stored = list(fresh_db["messages"].rows_where("direction = 'in'", order_by="id"))[-1]
-    assert FNR not in stored["new_text"]
+    assert FNR not in stored["new_text"] and FNR not in stored["subject"]
 
 
 def test_keep_original_keeps_the_case_log_text(fresh_db, ruleset):

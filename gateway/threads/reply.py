@@ -15,7 +15,14 @@ import logging
 from mailparser_reply import EmailReplyParser
 from sqlite_utils import Database
 
-from gateway.cases import Incoming, local_time, redacted_event, to_admins, triage_note
+from gateway.cases import (
+    Incoming,
+    finish_message,
+    local_time,
+    redacted_event,
+    to_admins,
+    triage_note,
+)
 from gateway.models import Decision, Outcome, ParsedMessage
 from gateway.outbox.queue import enqueue
 from gateway.privacy.policy import deidentify, known_addresses, needs_redaction
@@ -131,32 +138,16 @@ def record_reply(
 ) -> None:
     """Write a thread reply (or hold it), in the caller's transaction."""
     msg, case_id = item.parsed, match.case_id
-    new = reply_text(msg.body)
+    new, subject = reply_text(msg.body), msg.subject
     policy = ruleset.privacy
     if not policy.keep_original and match.receiving_party in policy.redact_for:
-        new = redact_text(
-            new,
-            known_addresses=known_addresses(ruleset),
-            phones=policy.phone_numbers,
-            emails=policy.email_addresses,
-        )[0]
-    store_update(
-        db,
-        "messages",
-        item.row_id,
-        {
-            "state": "done",
-            "outcome": str(decision.decision),
-            "reason": decision.reason,
-            "case_id": case_id,
-            "from_addr": msg.from_addr,
-            "to_addrs": ", ".join(msg.to),
-            "subject": msg.subject,
-            "in_reply_to": msg.in_reply_to,
-            "new_text": new,
-            "refs": " ".join(msg.references),
-        },
-    )
+        options = {
+            "known_addresses": known_addresses(ruleset),
+            "phones": policy.phone_numbers,
+            "emails": policy.email_addresses,
+        }
+        new, subject = (redact_text(t, **options)[0] for t in (new, subject))
+    finish_message(db, item, decision, case_id, subject, new)
     if decision.decision is Outcome.HOLD:
         _hold(db, item, decision, ruleset, renderer)
         return
