@@ -152,6 +152,53 @@ def m004_mailbox_health(db: Database) -> None:
     db["mailboxes"].add_column("last_error_at", str)
 
 
+@migrations()
+def m005_follow_up(db: Database) -> None:
+    """Follow-up after the relay: scheduled job runs, alerts, reviews and reminders.
+
+    ``job_runs`` has one row per job and due time: a gateway claims a run by inserting
+    it, so a restart neither misses nor repeats one, and two gateways never both run it.
+    ``alerts`` has one row per condition (a mailbox unreachable, a login refused, the
+    outbox failing): raised once, recovered once, whatever the retries in between.
+    """
+    db["job_runs"].create(
+        {
+            "job": str,
+            "due_at": str,
+            "started_at": str,
+            "finished_at": str,
+            "result": str,
+            "detail": str,
+            "host": str,
+        },
+        pk=("job", "due_at"),
+    )
+    db["alerts"].create(
+        {
+            "key": str,
+            "kind": str,
+            "state": str,
+            "since": str,
+            "raised_at": str,
+            "recovered_at": str,
+            "detail": str,
+            "updated_at": str,
+        },
+        pk="key",
+    )
+    for column in (
+        "first_answer_at",  # the receiving side's first message in the case
+        "assessed_at",  # the on-call duty's last #vurdert
+        "measures_reminded_at",
+        "close_reminded_at",
+        "escalate_due",  # a date: escalated when still open then (cooperation)
+        "escalated_at",
+        "review_due_at",  # post-incident review of an urgent case, opened when it closed
+        "review_done_at",
+    ):
+        db["cases"].add_column(column, str)
+
+
 def now() -> str:
     """The current time as stored: ISO 8601 in UTC, to the millisecond."""
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
