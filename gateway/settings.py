@@ -78,6 +78,15 @@ class Settings:
     retry_base_seconds: float = 60.0
     retry_max_seconds: float = 3600.0
     deliver_for_hours: float = 48.0
+    # Monitoring: an alert when a mailbox cannot be read, or the outbox cannot deliver,
+    # for this long (a refused login at once); checked every monitor_interval seconds.
+    alert_after_minutes: float = 15.0
+    monitor_interval: float = 30.0
+    # The outbox-failing alert goes straight to this SMTP server (else the smarthost, on a
+    # connection of its own), since the outbox itself is what is broken.
+    alert_smarthost: Smarthost | None = None
+    metrics_port: int | None = None  # Prometheus /metrics; None: off
+    metrics_host: str = "127.0.0.1"
 
     @property
     def database_path(self) -> Path:
@@ -144,18 +153,24 @@ def _check_security(value: str, where: str) -> None:
         raise SettingsError(f"{where}: security must be one of {sorted(_SECURITY)}, not {value!r}")
 
 
+def _smarthost(section: dict[str, Any], where: str, environ: Mapping[str, str]) -> Smarthost:
+    """A ``[smarthost]`` or ``[alert_smarthost]`` table, secrets taken from env or file."""
+    section = dict(section)
+    section["oauth"] = _oauth(section, where, environ)
+    section["password"] = _secret(section, where, environ)
+    _check_security(section.get("security", "starttls"), where)
+    return _build(Smarthost, section, where)
+
+
 def from_mapping(
     data: dict[str, Any], where: str = "settings", environ: Mapping[str, str] | None = None
 ) -> Settings:
     """Settings from a parsed TOML mapping (see README for the keys)."""
     environ = os.environ if environ is None else environ
     data = dict(data)
-    if smart := data.pop("smarthost", None):
-        smart = dict(smart)
-        smart["oauth"] = _oauth(smart, f"{where} [smarthost]", environ)
-        smart["password"] = _secret(smart, f"{where} [smarthost]", environ)
-        _check_security(smart.get("security", "starttls"), f"{where} [smarthost]")
-        data["smarthost"] = _build(Smarthost, smart, f"{where} [smarthost]")
+    for key in ("smarthost", "alert_smarthost"):
+        if section := data.pop(key, None):
+            data[key] = _smarthost(section, f"{where} [{key}]", environ)
     boxes = []
     for i, box in enumerate(data.pop("imap", [])):
         box = dict(box)
@@ -165,8 +180,9 @@ def from_mapping(
         boxes.append(_build(ImapMailbox, box, f"{where} [[imap]] #{i + 1}"))
     data_dir = Path(data.get("data_dir", "var"))
     boxes = [_token_cache(b, data_dir / "tokens" / f"{b.mailbox}.json") for b in boxes]
-    if isinstance(data.get("smarthost"), Smarthost):
-        data["smarthost"] = _token_cache(data["smarthost"], data_dir / "tokens" / "smarthost.json")
+    for key in ("smarthost", "alert_smarthost"):
+        if isinstance(data.get(key), Smarthost):
+            data[key] = _token_cache(data[key], data_dir / "tokens" / f"{key}.json")
     data["imap"] = tuple(boxes)
     for key in ("data_dir", "database", "rules_file", "templates_dir", "outbox_dir"):
         if data.get(key) is not None:
@@ -185,7 +201,12 @@ _ENV = {
     "AVVIK_LMTP_PORT": ("lmtp_intake_port", int),
     "AVVIK_GATEWAY_ADDRESS": ("gateway_address", str),
     "AVVIK_LOG_FORMAT": ("log_format", str),
+    "AVVIK_ALERT_AFTER_MINUTES": ("alert_after_minutes", float),
+    "AVVIK_METRICS_PORT": ("metrics_port", int),
+    "AVVIK_METRICS_HOST": ("metrics_host", str),
 }
+# AVVIK_SMARTHOST=host:port (with AVVIK_SMARTHOST_SECURITY), and the same for alerts.
+_SMARTHOST_ENV = {"AVVIK_SMARTHOST": "smarthost", "AVVIK_ALERT_SMARTHOST": "alert_smarthost"}
 
 
 def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
@@ -211,12 +232,23 @@ def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> 
                 overrides[name] = kind(environ[var])
             except ValueError as exc:
                 raise SettingsError(f"${var}: {exc}") from exc
-    if host := environ.get("AVVIK_SMARTHOST"):
-        name, _, port = host.partition(":")
-        security = environ.get("AVVIK_SMARTHOST_SECURITY", "starttls")
-        _check_security(security, "$AVVIK_SMARTHOST_SECURITY")
-        overrides["smarthost"] = Smarthost(name, int(port or 587), security=security)
+    for var, key in _SMARTHOST_ENV.items():
+        if host := environ.get(var):
+            name, _, port = host.partition(":")
+            security = environ.get(f"{var}_SECURITY", "starttls")
+            _check_security(security, f"${var}_SECURITY")
+            try:
+                overrides[key] = Smarthost(name, int(port or 587), security=security)
+            except ValueError as exc:
+                raise SettingsError(f"${var}: {exc}") from exc
     settings = dataclasses.replace(settings, **overrides)
+    _check_values(settings)
+    return settings
+
+
+def _check_values(settings: Settings) -> None:
+    """Values a type alone does not rule out."""
     if settings.log_format not in ("text", "json"):
         raise SettingsError(f"log_format must be 'text' or 'json', not {settings.log_format!r}")
-    return settings
+    if settings.alert_after_minutes <= 0 or settings.monitor_interval <= 0:
+        raise SettingsError("alert_after_minutes and monitor_interval must be more than 0")
