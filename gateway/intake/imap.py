@@ -18,9 +18,10 @@ import time
 from collections.abc import Callable
 
 from imapclient import IMAPClient, SocketTimeout
+from imapclient.exceptions import LoginError
 from sqlite_utils import Database
 
-from gateway.auth import build_provider, imap_login
+from gateway.auth import AuthError, build_provider, imap_login
 from gateway.faults import fault
 from gateway.intake import message_row, store_rows
 from gateway.settings import ImapMailbox
@@ -32,10 +33,21 @@ IDLE_CHECK_SECONDS = 1.0  # how often IDLE looks at the stop flag
 LOGIN_TIMEOUT = 15.0
 BATCH_BYTES = 8 * 1024 * 1024
 READ_TIMEOUT = 120.0
+# How ``mailboxes.last_error`` starts when the server or the token server refused us: the
+# monitor alerts at once then, since waiting does not mend an expired secret.
+LOGIN_REFUSED = "login refused"
 
 
 def _is_disk_error(exc: OSError) -> bool:
     return exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO)
+
+
+def _is_login_refused(exc: Exception) -> bool:
+    """The password or token was refused, as opposed to a server we could not reach (an
+    unreachable token server, or Dovecot's "[UNAVAILABLE]" answer, is a network matter)."""
+    if isinstance(exc, AuthError):
+        return not exc.transient
+    return isinstance(exc, LoginError) and "UNAVAILABLE" not in str(exc)
 
 
 class ImapIntake:
@@ -90,11 +102,13 @@ class ImapIntake:
             try:
                 client = self._create_client()
             except Exception as exc:
-                self._health(connected=0, last_error=f"cannot connect: {exc}"[:500],
+                what = LOGIN_REFUSED + " by" if _is_login_refused(exc) else "cannot connect to"
+                self._health(connected=0, last_error=f"{what} {self.config.host}: {exc}"[:500],
                              last_error_at=now())  # fmt: skip
                 log.error(
-                    "%s: cannot connect to %s: %s (again in %.0f s)",
+                    "%s: %s %s: %s (again in %.0f s)",
                     self.config.mailbox,
+                    what,
                     self.config.host,
                     exc,
                     backoff,
@@ -140,6 +154,7 @@ class ImapIntake:
         can_idle = self.config.idle and client.has_capability("IDLE")
         while not self.stop.is_set():
             self.poll_once(client)
+            self._health(last_fetch_at=now())  # read successfully, new mail or not
             if can_idle:
                 self._idle(client)
             else:
