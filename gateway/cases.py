@@ -206,6 +206,11 @@ def _open_case(
         local.date(), decision.measures_days or measures_days
     )
     close_due = ruleset.hours.add_working_days(local.date(), decision.close_days or close_days)
+    escalate_due = (
+        ruleset.hours.add_working_days(local.date(), decision.escalate_days)
+        if decision.escalate_days
+        else None
+    )
     directory = ruleset.directory
     reporting = directory.parties.get(decision.sender_party or "")
     receiving = directory.parties.get(decision.receiving_party or "")
@@ -228,6 +233,7 @@ def _open_case(
             "received_at": item.received_at.isoformat(timespec="milliseconds"),
             "measures_due": measures_due.isoformat(),
             "close_due": close_due.isoformat(),
+            "escalate_due": escalate_due.isoformat() if escalate_due else None,
             "external_ref": decision.external_ref,
             "rule_hits": json.dumps(decision.rules),
             "rule_misses": json.dumps(decision.misses),

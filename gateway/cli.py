@@ -208,4 +208,5 @@ def main():  # pragma: no cover - console entry point
     cli()
 
 
-from gateway import cli_log  # noqa: E402,F401 - registers the case-log commands on cli
+# The other command groups register themselves on cli when imported.
+from gateway import cli_jobs, cli_log  # noqa: E402,F401

@@ -52,7 +52,7 @@ def _apply(actions: Actions, ctx: Context) -> None:
     result = ctx.result
     if actions.decision:
         result.decision = Outcome(actions.decision)
-    for name in ("flow", "kind", "urgent", "measures_days", "close_days"):
+    for name in ("flow", "kind", "urgent", "measures_days", "close_days", "escalate_days"):
         if getattr(actions, name) is not None:
             setattr(result, name, getattr(actions, name))
     if actions.municipality == "sender" and ctx.sender is not None:

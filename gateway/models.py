@@ -73,6 +73,7 @@ class Decision:
     matched_by: str | None = None  # how the case was found: subject, headers, body, plus-address
     measures_days: int | None = None  # deadlines set by a rule (e.g. cooperation: 10)
     close_days: int | None = None
+    escalate_days: int | None = None  # still open this many working days: escalated
 
     def as_json(self) -> dict:
         return {

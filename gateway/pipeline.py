@@ -18,6 +18,7 @@ from sqlite_utils.db import NotFoundError
 from gateway.cases import Incoming, record
 from gateway.decide import decide
 from gateway.faults import fault
+from gateway.followup import commands as follow_up
 from gateway.models import Outcome
 from gateway.outbox.queue import enqueue
 from gateway.parse import UnparseableMessage, parse
@@ -106,6 +107,16 @@ class Pipeline:
                 self._admin_decision(item, number, ruleset)
                 return
             decision = refuse_triage_command(decision, ruleset)
+        if (
+            decision.decision is not Outcome.IGNORE
+            and follow_up.is_follow_up(parsed.new_text)
+            and follow_up.may_command(ruleset, parsed.from_addr)
+        ):
+            item = Incoming(row["id"], row["mailbox"], received, raw, parsed)
+            reason = follow_up.handle(self.db, item, ruleset, self.renderer)
+            event(self.db, "command", reason, message_id=row["id"])
+            log.info("follow-up command(s) from %s: %s", parsed.from_addr, reason)
+            return
         decision, match = thread_decision(
             self.db, parsed, ruleset, decision, self.settings.loop_limit_per_hour
         )

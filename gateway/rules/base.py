@@ -17,6 +17,7 @@ from typing import Protocol
 from gateway.hours import ServiceHours
 from gateway.models import Decision, ParsedMessage
 from gateway.rules.parties import Directory, Party
+from gateway.scheduler.config import FollowUp
 from gateway.text import find_municipalities, strip_signature
 
 
@@ -51,6 +52,7 @@ class Actions:
     reason: str | None = None
     measures_days: int | None = None  # deadlines in working days, instead of deadlines:
     close_days: int | None = None
+    escalate_days: int | None = None  # still open after this: escalated (follow_up)
     stop: bool = False
 
 
@@ -83,6 +85,7 @@ class RuleSet:
     deadlines: dict = field(default_factory=lambda: {None: (10, 20)})
     closed_cases: str = "reopen"  # or "new-case": a message in a closed case opens a new one
     privacy: PrivacyPolicy = field(default_factory=PrivacyPolicy)
+    follow_up: FollowUp = field(default_factory=FollowUp)
 
     def deadline_days(self, flow: str | None) -> tuple[int, int]:
         return self.deadlines.get(flow, self.deadlines[None])

@@ -22,6 +22,7 @@ from gateway.rules import BUILTIN
 from gateway.rules.base import Actions, Context, PrivacyPolicy, RuleSet
 from gateway.rules.conditions import Check, ConditionError, Names, compile_condition
 from gateway.rules.parties import MUNICIPALITY, Directory, Party
+from gateway.scheduler.config import parse_follow_up
 from gateway.text import word_pattern
 
 TOP_LEVEL = {
@@ -37,6 +38,7 @@ TOP_LEVEL = {
     "deadlines",
     "closed_cases",
     "privacy",
+    "follow_up",
 }
 DECISIONS = {"relay", "triage", "ignore"}
 _NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -265,7 +267,7 @@ def _actions(spec: Any, where: str, line: int, names: Names, problems: _Problems
     for key in ("urgent", "stop"):
         if key in values and not isinstance(values[key], bool):
             add(key, f"{key} must be true or false")
-    for key in ("measures_days", "close_days"):
+    for key in ("measures_days", "close_days", "escalate_days"):
         if key in values and (not isinstance(values[key], int) or values[key] < 1):
             add(key, f"{key} must be a whole number of working days")
     if values.get("decision") == "relay" and not values["to"]:
@@ -357,6 +359,7 @@ def load_rules(path: Path | str) -> RuleSet:
     closed_cases = str(data.get("closed_cases", "reopen"))
     if closed_cases not in ("reopen", "new-case"):
         problems.add(_line(data, "closed_cases"), "closed_cases: 'reopen' or 'new-case'")
+    follow_up = parse_follow_up(data.get("follow_up"), set(directory.parties), _line, problems.add)
     if problems.items:
         raise RulesError(problems.items)
     return RuleSet(
@@ -372,6 +375,7 @@ def load_rules(path: Path | str) -> RuleSet:
         deadlines=deadlines,
         closed_cases=closed_cases,
         privacy=privacy,
+        follow_up=follow_up,
         municipality_names=tuple(
             str(n) for n in (data.get("municipalities") or {}).get("names", {})
         ),

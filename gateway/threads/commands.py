@@ -58,6 +58,24 @@ SEVERITY_ALIASES = {
     "high": "høy",
 }
 
+# The on-call duty's commands (gateway/followup/commands.py): refused from anyone else.
+FOLLOW_UP = {
+    "vurdert": "assess",
+    "vurdering": "assess",
+    "bedömd": "assess",
+    "bedömning": "assess",
+    "assessed": "assess",
+    "haster": "urgent",
+    "hastesak": "urgent",
+    "brådskande": "urgent",
+    "urgent": "urgent",
+    "gjennomgått": "reviewed",
+    "gjennomgatt": "reviewed",
+    "genomgången": "reviewed",
+    "genomgått": "reviewed",
+    "reviewed": "reviewed",
+}
+FOLLOW_UP_ONLY = "bare beredskapsvakten og administratorene kan bruke denne kommandoen"
 _LINE = re.compile(r"^\s*#([^\W\d_]+)\b[ \t:]*(.*)$", re.MULTILINE)
 
 
@@ -80,7 +98,9 @@ def parse_commands(text: str) -> tuple[list[Command], list[CommandError]]:
         word, rest = found.group(1).lower(), " ".join(found.group(2).split())
         line = found.group(0).strip()
         verb = VERBS.get(word)
-        if verb is None:
+        if word in FOLLOW_UP:
+            errors.append(CommandError(line, FOLLOW_UP_ONLY))
+        elif verb is None:
             errors.append(CommandError(line, f"ukjent kommando #{word}"))
         elif verb == "close":
             if rest:

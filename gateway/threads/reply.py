@@ -23,6 +23,7 @@ from gateway.cases import (
     to_admins,
     triage_note,
 )
+from gateway.followup import review
 from gateway.models import Decision, Outcome, ParsedMessage
 from gateway.outbox.queue import enqueue
 from gateway.privacy.policy import deidentify, known_addresses, needs_redaction
@@ -183,6 +184,11 @@ def record_reply(
     changes += _apply(db, case, commands, item.row_id)
     if side == RECEIVER and case["status"] == "registrert" and not commands:
         changes += _set(db, case, {"status": "under behandling"}, item.row_id, "første svar")
+    if side == RECEIVER and not case.get("first_answer_at"):
+        answered = item.received_at.isoformat(timespec="milliseconds")
+        store_update(db, "cases", case_id, {"first_answer_at": answered})
+    if case["status"] == "lukket" and case["urgent"]:
+        review.open_review(db, db["cases"].get(case_id), ruleset, renderer, item.row_id)
     event(
         db,
         "thread",

@@ -1,0 +1,78 @@
+"""``gateway jobs``: the scheduled follow-up jobs, their next run and last result."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import click
+
+from gateway.cli import _ruleset, _settings, cli, rules_option, settings_option
+from gateway.cli_log import _open_case_log, database_option
+from gateway.render import Renderer
+from gateway.scheduler.config import JOBS
+from gateway.scheduler.runner import Runner
+
+
+def _runner(database, settings_file, rules_file) -> Runner:
+    settings = _settings(settings_file)
+    ruleset = _ruleset(rules_file, settings_file)
+    renderer = Renderer(settings.gateway_address, settings.gateway_name, settings.templates_dir)
+    return Runner(_open_case_log(database, settings_file), lambda: ruleset, renderer, settings)
+
+
+def _local(runner: Runner, at: dt.datetime | str | None) -> str:
+    if at is None:
+        return "-"
+    at = dt.datetime.fromisoformat(at) if isinstance(at, str) else at
+    return runner.rules().hours.local(at).strftime("%Y-%m-%d %H:%M")
+
+
+@cli.group(name="jobs", invoke_without_command=True)
+@database_option
+@settings_option
+@rules_option
+@click.pass_context
+def jobs_group(ctx, database, settings_file, rules_file):
+    """The scheduled jobs (rules.yaml follow_up: schedules): next run, last result.
+
+    Times are local (the service hours' time zone).
+
+    \b
+    Example:
+        gateway jobs
+    """
+    ctx.obj = (database, settings_file, rules_file)
+    if ctx.invoked_subcommand is not None:
+        return
+    runner = _runner(database, settings_file, rules_file)
+    now = dt.datetime.now(dt.UTC)
+    follow_up = runner.rules().follow_up
+    click.echo(f"{'job':<16}{'next run':<18}{'last run':<18}{'result':<8}detail")
+    for job in JOBS:
+        last = runner.last_run(job) or {}
+        if job not in follow_up.schedules:
+            click.echo(f"{job:<16}{'(no schedule)':<18}{_local(runner, last.get('due_at')):<18}")
+            continue
+        click.echo(
+            f"{job:<16}{_local(runner, runner.next_run(job, now)):<18}"
+            f"{_local(runner, last.get('due_at')):<18}{last.get('result', '-'):<8}"
+            f"{last.get('detail') or ''}"
+        )
+
+
+@jobs_group.command(name="run")
+@click.argument("name", type=click.Choice(JOBS))
+@click.pass_obj
+def jobs_run(obj, name):
+    """Run one job now; its mail goes out through the outbox of the running gateway.
+
+    \b
+    Example:
+        gateway jobs run review-digest
+    """
+    runner = _runner(*obj)
+    runner.run(name, dt.datetime.now(dt.UTC))
+    last = runner.last_run(name)
+    click.echo(f"{name}: {last['result']}: {last['detail']}")
+    if last["result"] != "ok":
+        raise SystemExit(1)

@@ -1,0 +1,204 @@
+"""rules.yaml ``follow_up:``: who reviews, who is told, and when each job runs.
+
+A schedule is a list of entries such as ``{days: working-days, at: "19:00"}``. ``days``
+is ``working-days`` (service days that are not public holidays), ``days-off`` (weekends
+and public holidays), ``every-day``, or a list of weekdays; ``day_of_month`` makes it
+monthly. Times are local, in the service hours' time zone, and the holiday calendar is
+the one service hours use, so "working day" means the same everywhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+
+from gateway.hours import WEEKDAYS, ServiceHours
+
+JOBS = (
+    "review-digest",
+    "reminders",
+    "overdue-list",
+    "escalation",
+    "monthly-report",
+    "retention",
+)
+DAY_CLASSES = ("working-days", "days-off", "every-day")
+FLOWS = ("a", "b", "c", "d")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One line of a schedule: at these local times, on these days."""
+
+    days: str | tuple[str, ...] = "every-day"
+    times: tuple[dt.time, ...] = (dt.time(7, 0),)
+    day_of_month: int | None = None
+
+    def describe(self) -> str:
+        days = self.days if isinstance(self.days, str) else ",".join(self.days)
+        if self.day_of_month:
+            days = f"day {self.day_of_month} of the month"
+        return f"{days} at {', '.join(t.strftime('%H:%M') for t in self.times)}"
+
+
+class DayTrigger(BaseTrigger):
+    """An APScheduler trigger: cron times, on the days a calendar class allows."""
+
+    def __init__(self, entries: tuple[Entry, ...], hours: ServiceHours):
+        self.hours = hours
+        self.parts = [
+            (entry, CronTrigger(**_cron(entry, time), timezone=hours.zone))
+            for entry in entries
+            for time in entry.times
+        ]
+
+    def _allowed(self, entry: Entry, at: dt.datetime) -> bool:
+        day = self.hours.local(at).date()
+        if entry.days == "working-days":
+            return self.hours.is_working_day(day)
+        if entry.days == "days-off":
+            return not self.hours.is_working_day(day)
+        return True  # every-day, or weekdays already in the cron fields
+
+    def get_next_fire_time(self, previous_fire_time, now):
+        start = now if previous_fire_time is None else max(now, previous_fire_time)
+        if previous_fire_time is not None and start <= previous_fire_time:
+            start = previous_fire_time + dt.timedelta(seconds=1)
+        best = None
+        for entry, cron in self.parts:
+            at = cron.get_next_fire_time(None, start)
+            for _ in range(400):  # a year of days: enough to pass any run of holidays
+                if at is None or self._allowed(entry, at):
+                    break
+                at = cron.get_next_fire_time(None, at + dt.timedelta(seconds=1))
+            if at is not None and (best is None or at < best):
+                best = at
+        return best
+
+
+def _cron(entry: Entry, time: dt.time) -> dict:
+    fields: dict[str, Any] = {"hour": time.hour, "minute": time.minute, "second": 0}
+    if entry.day_of_month:
+        fields["day"] = entry.day_of_month
+    if isinstance(entry.days, tuple):
+        fields["day_of_week"] = ",".join(entry.days)
+    return fields
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """The ``follow_up:`` section, checked."""
+
+    on_call: str | None = None  # party key: gets digests, may write #vurdert/#haster/...
+    management: tuple[str, ...] = ()  # addresses of the monthly report
+    remind_before: int = 2  # working days before a deadline
+    escalate_to: dict[str, str] = field(default_factory=dict)  # flow -> party key
+    catch_up_hours: float = 6.0  # a run missed while stopped is made up within this
+    schedules: dict[str, tuple[Entry, ...]] = field(default_factory=dict)
+
+    def trigger(self, job: str, hours: ServiceHours) -> DayTrigger | None:
+        entries = self.schedules.get(job)
+        return DayTrigger(entries, hours) if entries else None
+
+
+Problem = Callable[[int, str], None]
+
+
+def parse_follow_up(
+    spec: Any, parties: set[str], line_of: Callable[[Any, str | None], int], add: Problem
+) -> FollowUp:
+    """Check ``follow_up:``; each problem is reported with its line through ``add``."""
+    if spec is None:
+        return FollowUp()
+    if not isinstance(spec, dict):
+        add(line_of(spec, None), "follow_up: expected a mapping")
+        return FollowUp()
+    known = {"on_call", "management", "remind_before", "escalate_to", "catch_up_hours"}
+    for key in set(spec) - known - {"schedules"}:
+        add(line_of(spec, key), f"follow_up: unknown key {key!r}")
+    on_call = spec.get("on_call")
+    if on_call is not None and on_call not in parties:
+        add(line_of(spec, "on_call"), f"follow_up: on_call: unknown party {on_call!r}")
+    management = spec.get("management") or []
+    management = [management] if isinstance(management, str) else management
+    if not all(isinstance(a, str) and "@" in a for a in management):
+        add(line_of(spec, "management"), "follow_up: management: a list of addresses")
+    remind = spec.get("remind_before", 2)
+    if not isinstance(remind, int) or remind < 0:
+        add(line_of(spec, "remind_before"), "follow_up: remind_before: working days (0 or more)")
+        remind = 2
+    escalate = spec.get("escalate_to") or {}
+    if not isinstance(escalate, dict):
+        add(line_of(spec, "escalate_to"), "follow_up: escalate_to: a mapping flow: party")
+        escalate = {}
+    for flow, party in escalate.items():
+        if str(flow) not in FLOWS or party not in parties:
+            add(line_of(escalate, flow), f"follow_up: escalate_to: {flow}: {party!r} is unknown")
+    catch_up = spec.get("catch_up_hours", 6.0)
+    if not isinstance(catch_up, int | float) or catch_up < 0:
+        add(line_of(spec, "catch_up_hours"), "follow_up: catch_up_hours: a number of hours")
+        catch_up = 6.0
+    return FollowUp(
+        on_call=on_call,
+        management=tuple(str(a).lower() for a in management),
+        remind_before=remind,
+        escalate_to={str(k): str(v) for k, v in escalate.items()},
+        catch_up_hours=float(catch_up),
+        schedules=_schedules(spec.get("schedules") or {}, line_of, add),
+    )
+
+
+def _schedules(spec: Any, line_of, add: Problem) -> dict[str, tuple[Entry, ...]]:
+    if not isinstance(spec, dict):
+        add(line_of(spec, None), "follow_up: schedules: a mapping job: entries")
+        return {}
+    out = {}
+    for job, entries in spec.items():
+        line = line_of(spec, job)
+        if job not in JOBS:
+            add(line, f"follow_up: schedules: unknown job {job!r} (known: {', '.join(JOBS)})")
+            continue
+        entries = entries if isinstance(entries, list) else [entries]
+        out[job] = tuple(e for e in (_entry(e, job, line, add) for e in entries) if e)
+    return out
+
+
+def _entry(spec: Any, job: str, line: int, add: Problem) -> Entry | None:
+    where = f"follow_up: schedules: {job}"
+    if not isinstance(spec, dict):
+        add(line, f"{where}: each entry is a mapping like {{days: working-days, at: '19:00'}}")
+        return None
+    if unknown := set(spec) - {"days", "at", "day_of_month"}:
+        add(line, f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}")
+    days = spec.get("days", "every-day")
+    if isinstance(days, list):
+        if not days or any(str(d).lower()[:3] not in WEEKDAYS for d in days):
+            add(line, f"{where}: days: weekdays like [mon, tue]")
+            return None
+        days = tuple(str(d).lower()[:3] for d in days)
+    elif days not in DAY_CLASSES:
+        add(line, f"{where}: days: one of {', '.join(DAY_CLASSES)}, or a list of weekdays")
+        return None
+    times = spec.get("at", "07:00")
+    times = times if isinstance(times, list) else [times]
+    parsed = []
+    for value in times:
+        if isinstance(value, int):  # YAML 1.1 reads an unquoted 19:00 as 1140 minutes
+            value = f"{value // 60:02d}:{value % 60:02d}"
+        try:
+            parsed.append(dt.time.fromisoformat(str(value)))
+        except ValueError:
+            add(line, f"{where}: at: {value!r} is not a time like '19:00' (quote it)")
+            return None
+    day_of_month = spec.get("day_of_month")
+    if day_of_month is not None and (
+        not isinstance(day_of_month, int) or not 1 <= day_of_month <= 28
+    ):
+        add(line, f"{where}: day_of_month: 1 to 28")
+        return None
+    return Entry(days=days, times=tuple(parsed), day_of_month=day_of_month)
