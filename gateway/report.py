@@ -1,0 +1,249 @@
+"""The monthly report to management: an HTML mail with the figures, a chart and the CSV.
+
+The chart is a PNG (matplotlib, Agg) carried inside the mail as a ``multipart/related``
+part and referenced by ``cid:``: Outlook shows it without fetching anything, where it
+blocks ``data:`` URIs and remote images. The figures come from ``gateway.stats``, so the
+report holds no subject, text or address, only counts and times.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import io
+import secrets
+from collections.abc import Sequence
+from email.message import EmailMessage
+from email.policy import SMTP
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+from sqlite_utils import Database
+
+from gateway.models import Outgoing
+from gateway.render import Renderer
+from gateway.rules.base import RuleSet
+from gateway.rules.own_mail import MARKER
+from gateway.stats import Row, Times, figures, to_csv
+
+FLOWS = ("a", "b", "c", "d")
+CSV_DIMENSIONS = ["month", "flow", "party"]
+# The chart's words: what management reads (the tables' words are in the templates).
+CHART_TEXT = {
+    "months": "jan feb mar apr mai jun jul aug sep okt nov des".split(),
+    "flows_title": "Nye avvik per måned og flyt",
+    "flows_axis": "Antall avvik",
+    "close_title": "Tid til lukking per mottaker, {month} (arbeidstimer)",
+    "median": "Median",
+    "p90": "90-persentil",
+    "values": "median {median} · 90-pst. {p90}",
+    "none": "Ingen avvik lukket i måneden",
+}
+
+
+def monthly_report(
+    db: Database,
+    ruleset: RuleSet,
+    renderer: Renderer,
+    month: dt.date,
+    to: Sequence[str] | None = None,
+    now: dt.datetime | None = None,
+) -> Outgoing:
+    """The report for the month of ``month``, addressed to ``to`` (default: the
+    management addresses of rules.yaml), ready for ``outbox.queue.enqueue``."""
+    recipients = list(to if to is not None else _management(ruleset))
+    if not recipients:
+        raise ValueError("no management address to send the monthly report to")
+    first = month.replace(day=1)
+    last = _next_month(first) - dt.timedelta(days=1)
+    year_ago = _next_month(first.replace(year=first.year - 1))
+
+    def rows(by: list[str], start: dt.date = first) -> list[Row]:
+        return figures(db, ruleset, start, last, by, now)
+
+    trend, parties = rows(["month", "flow"], year_ago), rows(["party"])
+    context = {
+        "year": first.year,
+        "month": first.month,
+        "total": cells(rows([])[0]),
+        "flows": [{"flow": r.key["flow"], **cells(r)} for r in rows(["flow"])],
+        "parties": [{"party": r.key["party"], **cells(r)} for r in parties],
+        "trend": _pivot(trend, year_ago, first),
+        "trend_flows": _flows(trend),
+        "hours": ruleset.hours,
+        "chart_cid": f"avviksdiagram.{secrets.token_hex(6)}@{renderer.domain}",
+        "csv_name": f"avviksstatistikk-{first:%Y-%m}.csv",
+    }
+    png = chart_png(context["trend"], context["trend_flows"], parties, first, _flow_label(renderer))
+    subject, text = renderer.parts("monthly_report.txt.j2", context)
+    html = renderer.env.get_template("monthly_report.html.j2").render(context)
+    csv_text = to_csv(rows(CSV_DIMENSIONS), CSV_DIMENSIONS)
+    return _message(renderer, recipients, " ".join(subject.split()), text, html, png, context,
+                    csv_text)  # fmt: skip
+
+
+def _management(ruleset: RuleSet) -> tuple[str, ...]:
+    follow_up = getattr(ruleset, "follow_up", None)
+    return tuple(getattr(follow_up, "management", ()) or ())
+
+
+def _next_month(day: dt.date) -> dt.date:
+    return (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+
+
+def _number(value: float | None) -> str:
+    """Norwegian notation: decimal comma, a dash for no value."""
+    return "–" if value is None else f"{value:.1f}".replace(".", ",")
+
+
+def _time_cells(times: Times) -> dict:
+    return {
+        stat: {
+            "working": _number(getattr(times, f"working_{stat}")),
+            "calendar": _number(getattr(times, f"calendar_{stat}")),
+        }
+        for stat in ("median", "p90")
+    }
+
+
+def cells(row: Row) -> dict:
+    """One row of figures as the templates print them."""
+    share = row.on_time_share
+    return {
+        "opened": row.opened,
+        "suggestions": row.suggestions,
+        "closed": row.closed,
+        "on_time": "–" if share is None else f"{share:.0%}".replace("%", " %"),
+        "open_at_end": row.open_at_end,
+        "overdue": row.overdue,
+        "answer": _time_cells(row.answer),
+        "close": _time_cells(row.close),
+    }
+
+
+def _flows(trend: list[Row]) -> list[str]:
+    seen = {r.key["flow"] for r in trend}
+    return [*FLOWS, *sorted(seen - set(FLOWS))]
+
+
+def _pivot(trend: list[Row], first: dt.date, last: dt.date) -> list[dict]:
+    """Deviations opened per month and flow, every month from ``first`` to ``last``."""
+    months, day = [], first
+    while day <= last:
+        months.append(day)
+        day = _next_month(day)
+    out = []
+    for m in months:
+        mine = [r for r in trend if r.key["month"] == f"{m:%Y-%m}"]
+        counts = {r.key["flow"]: r.opened for r in mine}
+        out.append(
+            {
+                "year": m.year,
+                "month": m.month,
+                "counts": counts,
+                "suggestions": sum(r.suggestions for r in mine),
+            }
+        )
+    return out
+
+
+def _flow_label(renderer: Renderer):
+    """The flows' names from templates/_labels.j2, shared with the relays."""
+    labels = renderer.env.get_template("_labels.j2").module
+    return lambda flow: str(labels.flow(flow))
+
+
+def chart_png(
+    trend: list[dict], flows: list[str], parties: list[Row], month: dt.date, flow_label
+) -> bytes:
+    """Two charts in one PNG: deviations per month per flow (stacked), and the median and
+    90th percentile time to close per receiving party in the month (working hours)."""
+    fig = Figure(figsize=(8, 7.5), dpi=100, layout="constrained")
+    FigureCanvasAgg(fig)
+    top, bottom = fig.subplots(2, 1, height_ratios=[3, 2])
+    _flows_chart(top, trend, flows, flow_label)
+    _close_chart(bottom, parties, month)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def _flows_chart(ax, trend: list[dict], flows: list[str], flow_label) -> None:
+    names = CHART_TEXT["months"]
+    x = [f"{names[m['month'] - 1]}\n{m['year']}" for m in trend]
+    base = [0] * len(trend)
+    for flow in flows:
+        heights = [m["counts"].get(flow, 0) for m in trend]
+        ax.bar(x, heights, bottom=base, label=flow_label(flow))
+        base = [b + h for b, h in zip(base, heights, strict=True)]
+    ax.set_title(CHART_TEXT["flows_title"], loc="left", fontweight="bold")
+    ax.set_ylabel(CHART_TEXT["flows_axis"])
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.tick_params(axis="x", labelsize=8)
+    ax.legend(loc="upper left", fontsize=8, frameon=False)
+    ax.set_ylim(0, max(max(base, default=0), 1) * 1.45)  # room for the legend
+    ax.spines[["top", "right"]].set_visible(False)
+
+
+def _close_chart(ax, parties: list[Row], month: dt.date) -> None:
+    month_name = f"{CHART_TEXT['months'][month.month - 1]} {month.year}"
+    ax.set_title(CHART_TEXT["close_title"].format(month=month_name), loc="left",
+                 fontweight="bold")  # fmt: skip
+    ax.spines[["top", "right"]].set_visible(False)
+    closed = [r for r in parties if r.close.count]
+    if not closed:
+        ax.text(0.5, 0.5, CHART_TEXT["none"], ha="center", va="center", transform=ax.transAxes)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        return
+    names = [r.key["party"] for r in closed]
+    p90 = [r.close.working_p90 for r in closed]
+    median = [r.close.working_median for r in closed]
+    ax.barh(names, p90, height=0.6, color="#c6dbef", label=CHART_TEXT["p90"])
+    ax.barh(names, median, height=0.3, color="#2171b5", label=CHART_TEXT["median"])
+    for y, (m, p) in enumerate(zip(median, p90, strict=True)):
+        label = CHART_TEXT["values"].format(median=_number(m), p90=_number(p))
+        ax.text(p, y, f"  {label}", va="center", fontsize=8)
+    ax.set_ylim(max(len(names), 3) - 0.5, -0.5)  # thin bars, the first party on top
+    ax.set_xlim(0, max(max(p90), 1.0) * 1.5)
+    ax.legend(loc="lower right", fontsize=8, frameon=False)
+
+
+def _message(
+    renderer: Renderer,
+    recipients: list[str],
+    subject: str,
+    text: str,
+    html: str,
+    png: bytes,
+    context: dict,
+    csv_text: str,
+) -> Outgoing:
+    """multipart/mixed: [alternative: [plain, related: [html, png]], csv]."""
+    msg = EmailMessage(policy=SMTP)
+    msg["From"] = email.utils.formataddr((renderer.gateway_name, renderer.gateway_address))
+    msg["To"] = ", ".join(recipients)
+    msg["Subject"] = subject
+    msg["Date"] = email.utils.format_datetime(dt.datetime.now(dt.UTC))
+    message_id = email.utils.make_msgid(domain=renderer.domain)
+    msg["Message-ID"] = message_id
+    msg[MARKER] = "report"
+    msg.set_content(text, charset="utf-8", cte="quoted-printable")
+    msg.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
+    msg.get_payload()[1].add_related(
+        png, "image", "png", cid=f"<{context['chart_cid']}>", disposition="inline",
+        filename="avviksstatistikk.png",
+    )  # fmt: skip
+    msg.add_attachment(
+        csv_text.encode("utf-8-sig"),  # the byte order mark makes Excel read it as UTF-8
+        "text", "csv", filename=context["csv_name"], params={"charset": "utf-8"},
+    )  # fmt: skip
+    return Outgoing(
+        purpose="report",
+        mail_from=renderer.gateway_address,
+        recipients=tuple(dict.fromkeys(recipients)),
+        raw=msg.as_bytes(policy=SMTP),
+        message_id=message_id,
+        subject=subject,
+    )
