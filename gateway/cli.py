@@ -209,4 +209,4 @@ def main():  # pragma: no cover - console entry point
 
 
 # The other command groups register themselves on cli when imported.
-from gateway import cli_jobs, cli_log  # noqa: E402,F401
+from gateway import cli_jobs, cli_log, cli_stats  # noqa: E402,F401

@@ -308,3 +308,16 @@ def test_schedules_with_mistakes_are_reported_with_their_lines(tmp_path):
     nobody_line = next(i for i, line in enumerate(lines, 1) if "b: nobody" in line)
     assert f"rules.yaml:{days_line}: follow_up: schedules: reminders: days" in problems
     assert f"rules.yaml:{nobody_line}: follow_up: escalate_to: b: 'nobody'" in problems
+
+
+def test_the_monthly_report_job_sends_last_month_to_management(fresh_db, ruleset):
+    talk = Conversation(fresh_db, ruleset)
+    at(talk, local(2026, 5, 12, 10, 0), make_mail(frm=REPORTER, subject="Alarm uten lyd"))
+    talk.outgoing()
+    runner = runner_for(fresh_db, ruleset)
+    with time_machine.travel(local(2026, 6, 1, 6, 0), tick=False):
+        assert runner.tick(local(2026, 6, 1, 6, 0)) == ["monthly-report", "retention"]
+    ((to, report),) = mails(talk, "report")
+    assert to == ["ledelse@trygghet-agder.example"]
+    assert "2026" in report["Subject"] and report.get_content_type() == "multipart/mixed"
+    assert runner.last_run("monthly-report")["detail"].startswith("report for 2026-05")

@@ -21,5 +21,5 @@ def monthly_report_job(ctx: JobContext) -> str:
     if not to:
         return "no management address in follow_up: nothing sent"
     month = previous_month(local_date(ctx.ruleset, ctx.now))
-    enqueue(ctx.db, monthly_report(ctx.db, ctx.ruleset, ctx.renderer, month, to=to))
+    enqueue(ctx.db, monthly_report(ctx.db, ctx.ruleset, ctx.renderer, month, to=to, now=ctx.now))
     return f"report for {month:%Y-%m} to {', '.join(to)}"
