@@ -317,7 +317,7 @@ def triage_decide(
 @settings_option
 def status_command(as_json, database, settings_file):
     """Show per mailbox whether it is connected and its last fetch, what waits, the
-    outbox queue and the last failures.
+    outbox queue, the last failures and the alerts raised.
 
     \b
     Example:
@@ -348,3 +348,11 @@ def status_command(as_json, database, settings_file):
     click.echo("outbox: " + ", ".join(f"{k} {v}" for k, v in report["outbox"].items()))
     for failure in report["last_failures"]:
         click.echo(f"  {failure['at'][:19]}  {failure['kind']:16} {failure['detail'][:100]}")
+    for alert in report["alerts"]:
+        told = f"raised {alert['raised_at'][:19]}" if alert["state"] == "raised" else "not yet told"
+        click.echo(
+            f"ALERT {alert['key']:20} since {alert['since'][:19]} ({told}): "
+            f"{(alert['detail'] or '')[:100]}"
+        )
+    if not report["alerts"]:
+        click.echo("alerts: none raised")

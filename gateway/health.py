@@ -1,4 +1,5 @@
-"""What ``gateway status`` shows: mailboxes, what waits, the outbox, the last failures."""
+"""What ``gateway status`` shows: mailboxes, what waits, the outbox, the last failures,
+and the alerts (gateway/monitor.py) not yet recovered."""
 
 from __future__ import annotations
 
@@ -35,6 +36,13 @@ def status(db: Database) -> dict:
                 f"SELECT at, kind, detail FROM events WHERE kind IN "
                 f"({','.join('?' * len(FAILURES))}) ORDER BY id DESC LIMIT 5",
                 FAILURES,
+            )
+        ),
+        # raised: the administrators were told; failing: seen, not yet for long enough
+        "alerts": list(
+            db.query(
+                "SELECT key, kind, state, since, raised_at, detail FROM alerts "
+                "WHERE state IN ('raised', 'failing') ORDER BY state DESC, key"
             )
         ),
     }
