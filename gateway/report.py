@@ -50,9 +50,9 @@ def monthly_report(
     to: Sequence[str] | None = None,
     now: dt.datetime | None = None,
 ) -> Outgoing:
-    """The report for the month of ``month``, addressed to ``to`` (default: the
-    management addresses of rules.yaml), ready for ``outbox.queue.enqueue``."""
-    recipients = list(to if to is not None else _management(ruleset))
+    """The report for the month of ``month``, addressed to ``to`` (default: rules.yaml's
+    ``follow_up: management``), ready for ``outbox.queue.enqueue``."""
+    recipients = list(to if to is not None else ruleset.follow_up.management)
     if not recipients:
         raise ValueError("no management address to send the monthly report to")
     first = month.replace(day=1)
@@ -81,11 +81,6 @@ def monthly_report(
     csv_text = to_csv(rows(CSV_DIMENSIONS), CSV_DIMENSIONS)
     return _message(renderer, recipients, " ".join(subject.split()), text, html, png, context,
                     csv_text)  # fmt: skip
-
-
-def _management(ruleset: RuleSet) -> tuple[str, ...]:
-    follow_up = getattr(ruleset, "follow_up", None)
-    return tuple(getattr(follow_up, "management", ()) or ())
 
 
 def _next_month(day: dt.date) -> dt.date:

@@ -178,6 +178,11 @@ def test_a_month_without_cases_still_makes_a_report(ruleset):
     assert report.purpose == "report" and report.recipients == (MANAGEMENT,)
 
 
+def test_the_report_goes_to_the_management_of_rules_yaml_by_default(db, ruleset):
+    report = monthly_report(db, ruleset, renderer(), dt.date(2026, 4, 1), now=AFTER)
+    assert report.recipients == ("ledelse@trygghet-agder.example",)
+
+
 def test_without_a_management_address_no_report_is_made(db, ruleset):
     with pytest.raises(ValueError, match="management address"):
         monthly_report(db, ruleset, renderer(), dt.date(2026, 4, 1), [], AFTER)
