@@ -17,9 +17,10 @@ import os
 import signal
 import threading
 
-from gateway import alerts, logs
+from gateway import alerts, logs, metrics
 from gateway.intake import smtp as smtp_intake
 from gateway.intake.imap import ImapIntake
+from gateway.monitor import Monitor
 from gateway.outbox.sender import Sender
 from gateway.pipeline import Pipeline
 from gateway.render import Renderer
@@ -81,6 +82,7 @@ class Gateway:
         self.wake_sender = threading.Event()
         self.threads: list[threading.Thread] = []
         self.listeners = []
+        self.metrics = None  # the /metrics server, when metrics_port is set
 
     def start(self) -> None:
         s = self.settings
@@ -103,6 +105,10 @@ class Gateway:
         self._thread(self._purge_loop, "retention")
         self._thread(self._watch_rules, "rules-watch")
         self._thread(self._sender_loop, "sender")
+        self._thread(self._monitor_loop, "monitor")
+        if s.metrics_port is not None:
+            self.metrics = metrics.serve(s.database_path, s.metrics_host, s.metrics_port)
+            log.info("metrics on http://%s:%s/metrics", s.metrics_host, s.metrics_port)
         log.info(
             "gateway ready: database %s, %d IMAP mailbox(es), relays via %s",
             s.database_path,
@@ -145,6 +151,14 @@ class Gateway:
                 wait = 5.0
             self.wake_sender.wait(min(wait if wait is not None else 1.0, 1.0))
 
+    def _monitor_loop(self) -> None:
+        """Alerts for a mailbox not read, a login refused, an outbox failing (own renderer:
+        this thread renders while the pipeline does)."""
+        s = self.settings
+        renderer = Renderer(s.gateway_address, s.gateway_name, s.templates_dir)
+        db = open_db(s.database_path)
+        Monitor(db, s, self.rules, renderer, on_queued=self.wake_sender.set).run(self.stop)
+
     def _watch_rules(self) -> None:
         """rules.yaml saved: reload it (the old rules stay when the new file is broken)."""
         while not self.stop.wait(2.0):
@@ -167,6 +181,9 @@ class Gateway:
         log.info("stopping: intake first, then the workers finish their batch")
         for listener in self.listeners:
             listener.stop()
+        if self.metrics is not None:
+            self.metrics.shutdown()
+            self.metrics.server_close()
         self.stop.set()
         self.wake_pipeline.set()
         self.wake_sender.set()
