@@ -26,7 +26,7 @@ from gateway.cli import cli
 from gateway.intake.imap import LOGIN_REFUSED
 from gateway.monitor import Monitor, Observation, step
 from gateway.render import Renderer
-from gateway.settings import ImapMailbox, Settings, Smarthost
+from gateway.settings import ImapMailbox, Settings, SettingsError, Smarthost, load
 from gateway.store import insert, open_db, write
 
 T0 = dt.datetime(2026, 3, 10, 9, 0, tzinfo=dt.UTC)
@@ -131,6 +131,27 @@ def test_a_restart_counts_anew_but_what_was_told_stays_told(monitor, ruleset):
     third = Monitor(db, monitor.settings, lambda: ruleset, monitor.renderer, started=minutes(80))
     set_mailbox(db, connected=True)
     assert third.check(minutes(80)) == [("mailbox:support", "recovered")]
+
+
+def test_monitoring_settings_from_toml_and_environment(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no ./gateway.toml of the working tree
+    path = tmp_path / "gateway.toml"
+    path.write_text(
+        'alert_after_minutes = 5\nmetrics_port = 9464\n[alert_smarthost]\nhost = "mta.local"\n'
+        'port = 25\nsecurity = "none"\nuser = "gw"\npassword_env = "ALERT_PW"\n'
+    )
+    s = load(path, environ={"ALERT_PW": "s3cret", "AVVIK_METRICS_HOST": "::1"})
+    assert (s.alert_after_minutes, s.monitor_interval) == (5, 30.0)
+    assert (s.metrics_host, s.metrics_port) == ("::1", 9464)
+    assert s.alert_smarthost.password == "s3cret" and "s3cret" not in repr(s)
+    assert s.smarthost is None and Settings().metrics_port is None
+    env = {"AVVIK_ALERT_SMARTHOST": "127.0.0.1:2526", "AVVIK_ALERT_SMARTHOST_SECURITY": "none"}
+    assert load(path, environ={**env, "ALERT_PW": "x"}).alert_smarthost.port == 2526
+    path.write_text('[alert_smarthost]\nhost = "mta.local"\npassword = "literal"\n')
+    with pytest.raises(SettingsError, match="password_env"):
+        load(path, environ={})
+    with pytest.raises(SettingsError, match="more than 0"):
+        load(None, environ={"AVVIK_ALERT_AFTER_MINUTES": "0"})
 
 
 def test_state_machine_unknown_keeps_the_state():
