@@ -134,8 +134,8 @@ def test_a_restart_counts_anew_but_what_was_told_stays_told(monitor, ruleset):
 
 
 def test_monitoring_settings_from_toml_and_environment(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)  # no ./gateway.toml of the working tree
-    path = tmp_path / "gateway.toml"
+    monkeypatch.chdir(tmp_path)  # no ./gateway.toml here, for load(None)
+    path = tmp_path / "monitoring.toml"
     path.write_text(
         'alert_after_minutes = 5\nmetrics_port = 9464\n[alert_smarthost]\nhost = "mta.local"\n'
         'port = 25\nsecurity = "none"\nuser = "gw"\npassword_env = "ALERT_PW"\n'
