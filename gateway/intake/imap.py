@@ -38,6 +38,15 @@ READ_TIMEOUT = 120.0
 LOGIN_REFUSED = "login refused"
 
 
+def _quiet_imaplib(client: IMAPClient) -> None:
+    """imapclient sets imaplib's debug level to 5 to route its messages to logging, and at
+    that level imaplib formats the repr() of every literal it reads, twice, whether or not
+    debug logging is on: for a 25 MB message, about 100 MB of text made and thrown away."""
+    imap = getattr(client, "_imap", None)
+    if imap is not None and getattr(imap, "debug", 0):
+        imap.debug = 0
+
+
 def _is_disk_error(exc: OSError) -> bool:
     return exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO)
 
@@ -210,19 +219,22 @@ class ImapIntake:
         last = self._state(uidvalidity)
         uids = sorted(u for u in client.search(["UID", f"{last + 1}:*"]) if u > last)
         stored = 0
+        _quiet_imaplib(client)
         for batch in self._batches(client, uids):
             fetched = client.fetch(batch, ["BODY.PEEK[]"])
             rows, done = [], []
             for uid in batch:
-                data = fetched.get(uid, {}).get(b"BODY[]")
+                data = fetched.pop(uid, {}).get(b"BODY[]")
                 if data is None:  # expunged meanwhile by someone else
                     continue
                 rows.append(message_row(bytes(data), c.mailbox, f"imap {c.mailbox} uid {uid}"))
                 done.append(uid)
+            fetched = data = None  # the batch lives on in rows only
             self._store(rows, uidvalidity, batch[-1])
             fault("after-store")
             stored += len(rows)
-            if rows:
+            del rows  # stored: the pipeline reads them from the database, not from here
+            if done:
                 self.on_stored()
             self._move(client, done)  # only after the batch is stored
         self._move_leftovers(client, last)

@@ -8,6 +8,7 @@ import json
 
 from sqlite_utils import Database
 
+from gateway.intake import insert_with_blob
 from gateway.models import Outgoing
 from gateway.store import insert, now
 
@@ -20,7 +21,7 @@ def enqueue(db: Database, out: Outgoing, deliver_for_hours: float = 48.0) -> int
     """
     stamp = now()
     until = dt.datetime.now(dt.UTC) + dt.timedelta(hours=deliver_for_hours)
-    message_row = insert(db, "messages", {
+    message_row = insert_with_blob(db, "messages", {
         "direction": "out", "source": out.purpose, "received_at": stamp, "state": "queued",
         "outcome": out.purpose, "case_id": out.case_id, "message_id": out.message_id,
         "from_addr": out.mail_from, "to_addrs": ", ".join(out.recipients),

@@ -16,13 +16,14 @@ import os
 import re
 import smtplib
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from sqlite_utils import Database
 
 from gateway.auth import AuthError, build_provider, smtp_login
 from gateway.faults import fault
+from gateway.intake import BLOB_BYTES
 from gateway.settings import Settings, Smarthost
 from gateway.store import event, now, write
 from gateway.store import update as store_update
@@ -30,6 +31,32 @@ from gateway.store import update as store_update
 log = logging.getLogger("gateway.outbox")
 
 SENT, RETRY, FAILED = "sent", "retry", "failed"
+CHUNK = 1 << 20  # bytes read from the database and written to the socket at a time
+
+
+class Stored:
+    """The raw bytes of a big stored message, read from the database a piece at a time
+    when sent, so that a 25 MB relay never has to be in memory whole."""
+
+    def __init__(self, db: Database, row_id: int, size: int):
+        self.db, self.row_id, self.size = db, row_id, size
+
+    def chunks(self) -> Iterator[bytes]:
+        with self.db.conn.blobopen("messages", "raw", self.row_id, readonly=True) as blob:
+            while data := blob.read(CHUNK):
+                yield data
+
+    def lines(self) -> Iterator[bytes]:
+        """The bytes in pieces of whole lines (each but the last ends in LF)."""
+        rest = b""
+        for chunk in self.chunks():
+            data = rest + chunk if rest else chunk
+            cut = data.rfind(b"\n") + 1
+            if cut:
+                yield data[:cut]
+            rest = data[cut:]
+        if rest:
+            yield rest
 
 
 class TemporaryError(Exception):
@@ -74,7 +101,7 @@ class SmtpTransport:
         self._logged = False
         self.conn = conn
 
-    def send(self, mail_from: str, recipients: list[str], raw: bytes) -> str:
+    def send(self, mail_from: str, recipients: list[str], raw: bytes | Stored) -> str:
         """Send one message; returns a note (refused recipients) or raises."""
         if self.conn is None:
             self.open()
@@ -109,21 +136,33 @@ class SmtpTransport:
         self.conn = None
 
 
-def _sendmail(conn: smtplib.SMTP, mail_from: str, recipients: list[str], raw: bytes) -> dict:
+def _sendmail(
+    conn: smtplib.SMTP, mail_from: str, recipients: list[str], raw: bytes | Stored
+) -> dict:
     """``conn.sendmail``, without its two whole-message copies when none is needed.
 
     smtplib rewrites line endings and doubles leading dots into new copies of the
     message. What the renderer makes already has CRLF line endings and, nearly always,
-    no line starting with a dot: then the bytes go to the socket as they are.
+    no line starting with a dot: then the bytes go to the socket as they are. A big
+    stored message is streamed from the database with the same rewriting, line by line.
     """
+    if isinstance(raw, Stored):
+        return _send_stored(conn, mail_from, recipients, raw)
     if raw.count(b"\n") != raw.count(b"\r\n"):
         # smtplib doubles leading dots but leaves bare LF alone, and the server only
         # unstuffs after CRLF: make every line end in CRLF first.
         raw = re.sub(rb"\r?\n", b"\r\n", raw)
     if b"\n." in raw or raw[:1] == b".":
         return conn.sendmail(mail_from, recipients, raw)
+    refused = _envelope(conn, mail_from, recipients, len(raw))
+    conn.send(raw if raw.endswith(b"\r\n") else raw + b"\r\n")
+    return _end_data(conn, refused)
+
+
+def _envelope(conn: smtplib.SMTP, mail_from: str, recipients: list[str], size: int) -> dict:
+    """MAIL, RCPT and DATA as ``sendmail`` does them; returns the refused recipients."""
     conn.ehlo_or_helo_if_needed()
-    options = [f"SIZE={len(raw)}"] if conn.does_esmtp and conn.has_extn("size") else []
+    options = [f"SIZE={size}"] if conn.does_esmtp and conn.has_extn("size") else []
     code, resp = conn.mail(mail_from, options)
     if code != 250:
         conn.rset()
@@ -141,13 +180,37 @@ def _sendmail(conn: smtplib.SMTP, mail_from: str, recipients: list[str], raw: by
     if code != 354:
         conn.rset()
         raise smtplib.SMTPDataError(code, resp)
-    conn.send(raw if raw.endswith(b"\r\n") else raw + b"\r\n")
+    return refused
+
+
+def _end_data(conn: smtplib.SMTP, refused: dict) -> dict:
     conn.send(b".\r\n")
     code, resp = conn.getreply()
     if code != 250:
         conn.rset()
         raise smtplib.SMTPDataError(code, resp)
     return refused
+
+
+def _send_stored(conn: smtplib.SMTP, mail_from: str, recipients: list[str], raw: Stored) -> dict:
+    """A stored message, streamed: the same bytes on the wire as ``_sendmail`` sends for
+    it (CRLF line endings, leading dots doubled, a final CRLF), read in pieces of whole
+    lines. SIZE is the size with CRLF line endings, as for a message in memory."""
+    bare_lf = sum(piece.count(b"\n") - piece.count(b"\r\n") for piece in raw.lines())
+    refused = _envelope(conn, mail_from, recipients, raw.size + bare_lf)
+    last = b""
+    for piece in raw.lines():
+        if bare_lf:
+            piece = re.sub(rb"\r?\n", b"\r\n", piece)
+        if piece[:1] == b".":
+            piece = b"." + piece
+        if b"\n." in piece:
+            piece = piece.replace(b"\n.", b"\n..")
+        conn.send(piece)
+        last = piece[-2:]
+    if last != b"\r\n":
+        conn.send(b"\r\n")
+    return _end_data(conn, refused)
 
 
 def _refusals(refused: dict) -> str:
@@ -168,12 +231,16 @@ class FolderTransport:
     def open(self) -> None:
         pass
 
-    def send(self, mail_from: str, recipients: list[str], raw: bytes, name: str = "") -> str:
+    def send(
+        self, mail_from: str, recipients: list[str], raw: bytes | Stored, name: str = ""
+    ) -> str:
         path = self.folder / f"{name or 'message'}.eml"
         tmp = path.with_suffix(".tmp")
         envelope = f"X-Envelope-From: {mail_from}\r\nX-Envelope-To: {', '.join(recipients)}\r\n"
         with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as fh:
-            fh.write(envelope.encode() + raw)
+            fh.write(envelope.encode())
+            for chunk in raw.chunks() if isinstance(raw, Stored) else [raw]:
+                fh.write(chunk)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -256,9 +323,14 @@ class Sender:
 
     def _send(self, row: dict) -> tuple[str, str]:
         recipients = json.loads(row["recipients"])
-        # The bytes of one message at a time, not of the whole batch.
-        raw = self.db.execute("SELECT raw FROM messages WHERE id = ?",
-                              [row["message_id"]]).fetchone()[0]  # fmt: skip
+        # The bytes of one message at a time, not of the whole batch; a big one is read
+        # from the database piece by piece as it is sent.
+        size, raw = self.db.execute(
+            "SELECT length(raw), CASE WHEN length(raw) < ? THEN raw END FROM messages WHERE id = ?",
+            [BLOB_BYTES, row["message_id"]],
+        ).fetchone()
+        if raw is None and size is not None:
+            raw = Stored(self.db, row["message_id"], size)
         try:
             if isinstance(self.transport, FolderTransport):
                 note = self.transport.send(
