@@ -11,6 +11,7 @@ import email.header
 import email.message
 import email.utils
 import re
+import uuid
 from email.parser import BytesFeedParser
 
 import mailparser
@@ -21,20 +22,111 @@ from gateway.text import html_to_text, new_text
 _CHUNK = 1 << 20
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]+")
 _MSGID = re.compile(r"<[^<>\s]+>")
+# Long runs of base64 lines (an attachment's body) in a message from LAZY_BYTES on are
+# kept out of the stdlib parser, which would make a str per line, and read from the raw
+# bytes when the part's payload is asked for (see _Part).
+LAZY_BYTES = 256 * 1024
+_RUN_BYTES = 64 * 1024
+_BASE64_RUN = re.compile(rb"(?:^[A-Za-z0-9+/=]{16,998}\r?\n){64,}+", re.M)
 
 
 class UnparseableMessage(Exception):
     """The bytes are not a message we can read; the reason goes to quarantine."""
 
 
+class _Part(email.message.Message):
+    """A message part as the stdlib parser makes it, with two differences that change
+    no result: its payload may stay in the raw bytes (``_lazy``: raw, start, end) until
+    it is asked for, and ``get_payload()`` returns ASCII text without first encoding a
+    copy of it to look for surrogate escapes (ASCII text has none)."""
+
+    _lazy: tuple[bytes, int, int] | None = None
+
+    @property
+    def _payload(self):
+        if self._lazy is not None:
+            raw, start, end = self._lazy
+            return str(memoryview(raw)[start:end], "ascii", "surrogateescape")
+        return self.__dict__.get("_stored_payload")
+
+    @_payload.setter
+    def _payload(self, value) -> None:
+        self.__dict__["_stored_payload"] = value
+        self._lazy = None
+
+    def is_multipart(self) -> bool:
+        return self._lazy is None and isinstance(self.__dict__.get("_stored_payload"), list)
+
+    def get_payload(self, i=None, decode=False):
+        if i is None and not decode and not self.is_multipart():
+            payload = self._payload
+            if isinstance(payload, str) and payload.isascii():
+                return payload
+        return super().get_payload(i, decode)
+
+
+def _feed(parser: BytesFeedParser, view: memoryview) -> None:
+    for start in range(0, len(view), _CHUNK):
+        parser.feed(view[start : start + _CHUNK].tobytes())
+
+
 def _message_from_bytes(raw: bytes) -> email.message.Message:
     """The stdlib parse, fed in 1 MB chunks: ``message_from_bytes`` splits the whole text
-    at once and peaks at about eight times the message size; this stays near three."""
-    parser = BytesFeedParser()
-    view = memoryview(raw)
-    for start in range(0, len(raw), _CHUNK):
-        parser.feed(view[start : start + _CHUNK].tobytes())
+    at once and peaks at about eight times the message size; this stays near three, and
+    near one for a message whose size is in base64 attachments (``_lazy_parse``)."""
+    if len(raw) >= LAZY_BYTES and (msg := _lazy_parse(raw)) is not None:
+        return msg
+    parser = BytesFeedParser(_factory=_Part)
+    _feed(parser, memoryview(raw))
     return parser.close()
+
+
+def _lazy_parse(raw: bytes) -> email.message.Message | None:
+    """Parse with each long run of base64 lines replaced by a placeholder line, then give
+    each part whose payload is a placeholder the run's place in ``raw`` instead.
+
+    A run's lines hold no colon, start with no space or dash, and are not "From " lines,
+    so the parser treats the placeholder as it would the lines (as body text); the line
+    break after the run stays, for the parser to give to a boundary as usual. A
+    placeholder inside longer text is put back as text. None, for a plain parse, when a
+    placeholder landed anywhere else (a preamble or epilogue)."""
+    runs = []
+    for m in _BASE64_RUN.finditer(raw):
+        if m.end() - m.start() >= _RUN_BYTES:
+            eol = 2 if raw[m.end() - 2 : m.end()] == b"\r\n" else 1
+            runs.append((m.start(), m.end() - eol))
+    key = f"AVVIKLAZY{uuid.uuid4().hex}"
+    if not runs or key.encode("ascii") in raw:
+        return None
+    parser = BytesFeedParser(_factory=_Part)
+    view = memoryview(raw)
+    done = 0
+    for i, (start, end) in enumerate(runs):
+        _feed(parser, view[done:start])
+        parser.feed(f"{key}N{i}X".encode("ascii"))
+        done = end
+    _feed(parser, view[done:])
+    msg = parser.close()
+    token = re.compile(re.escape(key) + r"N(\d+)X")
+    whole = re.compile(re.escape(key) + r"N(\d+)X(\r\n|\r|\n)?")
+    placed = 0
+    for part in msg.walk():
+        payload = part.__dict__.get("_stored_payload")
+        if not isinstance(payload, str) or key not in payload:
+            continue
+        if found := whole.fullmatch(payload):  # the run, and the line break after it
+            start, end = runs[int(found.group(1))]
+            end += len(found.group(2) or "")
+            part._lazy = (raw, start, end)
+            part.__dict__["_stored_payload"] = None
+            placed += 1
+        else:
+            placed += len(token.findall(payload))
+            part._payload = token.sub(
+                lambda m: str(view[slice(*runs[int(m.group(1))])], "ascii", "surrogateescape"),
+                payload,
+            )
+    return msg if placed == len(runs) else None
 
 
 def _clean(value: object) -> str:

@@ -13,6 +13,9 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import email.utils
+import io
+import re
+import uuid
 from email.message import EmailMessage
 from email.policy import SMTP
 from pathlib import Path
@@ -24,6 +27,13 @@ from gateway.models import Outgoing, ParsedMessage
 from gateway.rules.own_mail import MARKER
 
 BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+# Carried attachments from this size on are not run through the generator, which writes
+# them line by line into several buffers: a placeholder is, and the encoded text goes
+# into the finished bytes in its place, with the same CRLF line endings (see _splice).
+SPLICE_CHARS = 64 * 1024
+_SPLICE_PIECE = 1 << 20
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")  # what email.generator takes for a line break
+Splice = str | tuple[bytes, int, int]  # encoded text, or its place in an original's raw bytes
 
 
 def make_environment(override: Path | None = None) -> jinja2.Environment:
@@ -91,6 +101,59 @@ class Renderer:
         """Render ``template`` into an Outgoing message for the outbox."""
         subject, body = self.parts(template, context)
         subject = " ".join(subject.split())
+        message_id = email.utils.make_msgid(domain=self.domain)
+        build = dict(
+            subject=subject,
+            body=body,
+            message_id=message_id,
+            to=to,
+            cc=cc,
+            reply_to=reply_to,
+            reference=reference,
+            purpose=purpose,
+            original=original,
+            attachments=attachments,
+            attach_original=attach_original,
+            headers=headers,
+            thread=thread,
+            skip=skip,
+        )
+        splices: dict[str, Splice] = {}
+        msg = self._build(**build, splices=splices)
+        raw = msg.as_bytes(policy=SMTP)
+        if splices:
+            raw = _splice(msg, raw, splices)
+            if raw is None:  # a boundary the generator chose occurs in an attachment
+                raw = self._build(**build, splices=None).as_bytes(policy=SMTP)
+        return Outgoing(
+            purpose=purpose,
+            mail_from=self.gateway_address,
+            recipients=tuple(dict.fromkeys([*to, *cc])),
+            raw=raw,
+            message_id=message_id,
+            subject=subject,
+            case_id=case_id,
+        )
+
+    def _build(
+        self,
+        *,
+        subject: str,
+        body: str,
+        message_id: str,
+        to: list[str],
+        cc: list[str],
+        reply_to: str | None,
+        reference: str | None,
+        purpose: str,
+        original: ParsedMessage | None,
+        attachments: bool,
+        attach_original: bytes | None,
+        headers: dict[str, str] | None,
+        thread: tuple[str, list[str]] | None,
+        skip: frozenset[str],
+        splices: dict[str, Splice] | None,
+    ) -> EmailMessage:
         msg = EmailMessage(policy=SMTP)
         msg["From"] = email.utils.formataddr((self.gateway_name, self.gateway_address))
         msg["To"] = ", ".join(to)
@@ -98,7 +161,6 @@ class Renderer:
             msg["Cc"] = ", ".join(cc)
         msg["Subject"] = subject
         msg["Date"] = email.utils.format_datetime(dt.datetime.now(dt.UTC))
-        message_id = email.utils.make_msgid(domain=self.domain)
         msg["Message-ID"] = message_id
         if reply_to:
             msg["Reply-To"] = reply_to
@@ -113,29 +175,67 @@ class Renderer:
             msg[name] = value
         msg.set_content(body, charset="utf-8", cte="quoted-printable")
         if attachments and original is not None:
-            copy_attachments(original, msg, skip)
+            copy_attachments(original, msg, skip, splices)
         if attach_original is not None:
             msg.add_attachment(
                 attach_original, maintype="message", subtype="rfc822", filename="original.eml"
             )
-        return Outgoing(
-            purpose=purpose,
-            mail_from=self.gateway_address,
-            recipients=tuple(dict.fromkeys([*to, *cc])),
-            raw=msg.as_bytes(policy=SMTP),
-            message_id=message_id,
-            subject=subject,
-            case_id=case_id,
-        )
+        return msg
+
+
+def _splice(msg: EmailMessage, raw: bytes, splices: dict[str, Splice]) -> bytes | None:
+    """``raw`` with each placeholder replaced by what the generator would have written
+    for its payload: the text with every line break (CRLF, CR or LF) made CRLF, in ASCII
+    with surrogate escapes. None when a MIME boundary occurs in a payload (the generator
+    picks boundaries that do not occur in the text, and did not see these payloads)."""
+    boundaries = [p.get_boundary() for p in msg.walk() if p.is_multipart()]
+    texts = [payload for payload in splices.values() if isinstance(payload, str)]
+    if any(b and b in text for b in boundaries for text in texts):
+        return None  # (a run of base64 lines has no line starting with "--")
+    places = sorted((raw.index(token.encode("ascii")), token) for token in splices)
+    out = io.BytesIO()
+    done = 0
+    for at, token in places:
+        out.write(raw[done:at])
+        _write_payload(out, splices[token])
+        done = at + len(token)
+    out.write(raw[done:])
+    return out.getvalue()
+
+
+def _write_payload(out: io.BytesIO, payload: Splice) -> None:
+    if not isinstance(payload, str):  # ASCII base64 lines in the raw bytes of the original
+        raw, start, end = payload
+        crlf = raw.count(b"\r\n", start, end)
+        if raw.count(b"\n", start, end) == crlf and raw.count(b"\r", start, end) == crlf:
+            out.write(memoryview(raw)[start:end])
+            return
+        payload = str(memoryview(raw)[start:end], "ascii")
+    crlf = payload.count("\r\n")
+    clean = payload.count("\n") == crlf and payload.count("\r") == crlf
+    start = 0
+    while start < len(payload):
+        end = start + _SPLICE_PIECE
+        if payload[end - 1 : end] == "\r":  # never split a CRLF between two pieces
+            end += 1
+        piece = payload[start:end]
+        if not clean:
+            piece = _LINE_BREAK.sub("\r\n", piece)
+        out.write(piece.encode("ascii", "surrogateescape"))
+        start = end
 
 
 def copy_attachments(
-    original: ParsedMessage, target: EmailMessage, skip: frozenset[str] = frozenset()
+    original: ParsedMessage,
+    target: EmailMessage,
+    skip: frozenset[str] = frozenset(),
+    splices: dict[str, Splice] | None = None,
 ) -> int:
     """Carry the original's attachments over, bytes unchanged; returns how many.
 
     A base64 or quoted-printable part is carried as it was encoded: its payload text is
     reused, not decoded and encoded again, so a 25 MB attachment costs no extra copies.
+    Given ``splices``, a big payload is put there under a placeholder, for ``_splice``.
     Executable files (and macro-enabled Office files) are not carried: they stay with
     the case in the message log, and the relay's text says they were held back.
     """
@@ -152,23 +252,43 @@ def copy_attachments(
             continue
         if not target.is_multipart():
             target.make_mixed()
-        target.attach(_attachment_part(part, _clean_filename(filename)))
+        target.attach(_attachment_part(part, _clean_filename(filename), splices))
         count += 1
     return count
 
 
-def _attachment_part(part, filename: str) -> EmailMessage:
+def _attachment_part(part, filename: str, splices: dict[str, Splice] | None = None) -> EmailMessage:
     cte = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
     copy = EmailMessage(policy=SMTP)
     copy["Content-Type"] = part.get_content_type()
     copy.add_header("Content-Disposition", "attachment", filename=filename)
     if cte in ("base64", "quoted-printable"):
         copy["Content-Transfer-Encoding"] = cte
-        copy.set_payload(part.get_payload(decode=False))  # the encoded text, shared
+        lazy = getattr(part, "_lazy", None)  # still in the raw bytes (see parse._Part)
+        if lazy is not None and splices is not None:
+            token = f"AVVIKSPLICE{uuid.uuid4().hex}"
+            splices[token] = lazy
+            copy.set_payload(token)
+            return copy
+        payload = _encoded_payload(part)  # the encoded text, shared
     else:  # 7bit/8bit/binary/missing: encode the bytes, which always travels safely
         copy["Content-Transfer-Encoding"] = "base64"
-        copy.set_payload(base64.encodebytes(part.get_payload(decode=True) or b"").decode("ascii"))
+        payload = base64.encodebytes(part.get_payload(decode=True) or b"").decode("ascii")
+    if splices is not None and isinstance(payload, str) and len(payload) >= SPLICE_CHARS:
+        token = f"AVVIKSPLICE{uuid.uuid4().hex}"
+        splices[token] = payload
+        payload = token
+    copy.set_payload(payload)
     return copy
+
+
+def _encoded_payload(part):
+    """``part.get_payload(decode=False)``; for ASCII text (which cannot hold surrogate
+    escapes) the stored text itself, without get_payload's check, which encodes a copy."""
+    payload = part._payload
+    if isinstance(payload, str) and payload.isascii():
+        return payload
+    return part.get_payload(decode=False)
 
 
 def _clean_filename(name: str | None) -> str:
