@@ -5,8 +5,10 @@ listener(s), the pipeline (decides what intake stored) and the sender (delivers 
 outbox). Intake wakes the pipeline, the pipeline wakes the sender, so a message goes
 through in milliseconds rather than at the next poll. On SIGTERM intake stops first,
 the workers finish the batch they hold, and nothing stored is lost: what was not
-decided or sent yet is still in its state in the database for the next start.
-SIGHUP reloads rules.yaml, keeping the old rules when the new file is broken.
+decided or sent yet is still in its state in the database for the next start. The
+scheduler (APScheduler's own thread) runs the follow-up jobs of rules.yaml; the
+monitor thread raises alerts. SIGHUP reloads rules.yaml, keeping the old rules when
+the new file is broken.
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ from gateway.monitor import Monitor
 from gateway.outbox.sender import Sender
 from gateway.pipeline import Pipeline
 from gateway.render import Renderer
-from gateway.retention import purge
 from gateway.rules.loader import RulesError, load_rules
+from gateway.scheduler.runner import Runner, Scheduler
 from gateway.settings import Settings
 from gateway.store import open_db
 
@@ -83,6 +85,7 @@ class Gateway:
         self.threads: list[threading.Thread] = []
         self.listeners = []
         self.metrics = None  # the /metrics server, when metrics_port is set
+        self.scheduler: Scheduler | None = None
 
     def start(self) -> None:
         s = self.settings
@@ -102,10 +105,13 @@ class Gateway:
             intake = ImapIntake(box, open_db(s.database_path), self.stop, self.wake_pipeline.set)
             self._thread(intake.run, f"imap-{box.mailbox}")
         self._thread(self._pipeline_loop, "pipeline")
-        self._thread(self._purge_loop, "retention")
         self._thread(self._watch_rules, "rules-watch")
         self._thread(self._sender_loop, "sender")
         self._thread(self._monitor_loop, "monitor")
+        self.scheduler = Scheduler(
+            Runner(open_db(s.database_path), self.rules, self._renderer(), s), self.wake_sender.set
+        )
+        self.scheduler.start()  # its own thread; makes up a run missed while stopped
         if s.metrics_port is not None:
             self.metrics = metrics.serve(s.database_path, s.metrics_host, s.metrics_port)
             log.info("metrics on http://%s:%s/metrics", s.metrics_host, s.metrics_port)
@@ -151,11 +157,16 @@ class Gateway:
                 wait = 5.0
             self.wake_sender.wait(min(wait if wait is not None else 1.0, 1.0))
 
+    def _renderer(self) -> Renderer:
+        """A renderer of its own for a thread that renders while the pipeline does."""
+        s = self.settings
+        return Renderer(s.gateway_address, s.gateway_name, s.templates_dir)
+
     def _monitor_loop(self) -> None:
         """Alerts for a mailbox not read, a login refused, an outbox failing (own renderer:
         this thread renders while the pipeline does)."""
         s = self.settings
-        renderer = Renderer(s.gateway_address, s.gateway_name, s.templates_dir)
+        renderer = self._renderer()
         db = open_db(s.database_path)
         Monitor(db, s, self.rules, renderer, on_queued=self.wake_sender.set).run(self.stop)
 
@@ -163,16 +174,6 @@ class Gateway:
         """rules.yaml saved: reload it (the old rules stay when the new file is broken)."""
         while not self.stop.wait(2.0):
             self.rules.reload_if_changed()
-
-    def _purge_loop(self) -> None:
-        """Purge past retention at start and then once a day (issue 8 brings schedules)."""
-        db = open_db(self.settings.database_path)
-        while not self.stop.is_set():
-            try:
-                purge(db, self.rules().privacy.retention_days)
-            except Exception:
-                log.exception("retention purge failed; trying again tomorrow")
-            self.stop.wait(24 * 3600)
 
     def _delivery_failed(self, db, row, error) -> None:
         alerts.delivery_failed(db, row, error, self.rules(), self.renderer)
@@ -184,6 +185,8 @@ class Gateway:
         if self.metrics is not None:
             self.metrics.shutdown()
             self.metrics.server_close()
+        if self.scheduler is not None:
+            self.scheduler.shutdown()
         self.stop.set()
         self.wake_pipeline.set()
         self.wake_sender.set()

@@ -321,3 +321,34 @@ def test_the_monthly_report_job_sends_last_month_to_management(fresh_db, ruleset
     assert to == ["ledelse@trygghet-agder.example"]
     assert "2026" in report["Subject"] and report.get_content_type() == "multipart/mixed"
     assert runner.last_run("monthly-report")["detail"].startswith("report for 2026-05")
+
+
+def test_gateway_serve_runs_the_scheduler_and_makes_up_a_missed_run(
+    gateway_process, smtp_sink, tmp_path
+):
+    """The daemon: a digest due five minutes before the start is sent once at start."""
+    from servers import free_port
+    from test_end_to_end import settings_toml
+
+    due = (dt.datetime.now(OSLO) - dt.timedelta(minutes=5)).strftime("%H:%M")
+    source = (ROOT / "rules.yaml").read_text(encoding="utf-8")
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        source.replace(
+            '      - {days: working-days, at: "19:00"}\n'
+            '      - {days: days-off, at: ["09:00", "19:00"]}',
+            f'      - {{days: every-day, at: "{due}"}}',
+        ),
+        encoding="utf-8",
+    )
+    settings = settings_toml(tmp_path / "var", free_port(), smtp_sink.port)
+    gateway = gateway_process(f'rules_file = "{rules}"\n' + settings)
+    gateway.start()
+    (got,) = smtp_sink.wait_for(1)
+    assert got.rcpt_tos == [ON_CALL] and got.message["Subject"].startswith("Til gjennomgang")
+    gateway.stop()
+    gateway.start()  # a restart does not send it again
+    assert gateway.stop() == 0
+    db = gateway.db()
+    runs = list(db.query("SELECT result FROM job_runs WHERE job = 'review-digest'"))
+    assert runs == [{"result": "ok"}] and len(smtp_sink.messages) == 1

@@ -90,6 +90,10 @@ def _cron(entry: Entry, time: dt.time) -> dict:
     return fields
 
 
+# Purging past retention is the law, not a choice: it runs when no schedule says when.
+DEFAULT_SCHEDULES = {"retention": (Entry("every-day", (dt.time(3, 0),)),)}
+
+
 @dataclass(frozen=True)
 class FollowUp:
     """The ``follow_up:`` section, checked."""
@@ -114,10 +118,10 @@ def parse_follow_up(
 ) -> FollowUp:
     """Check ``follow_up:``; each problem is reported with its line through ``add``."""
     if spec is None:
-        return FollowUp()
+        return FollowUp(schedules=dict(DEFAULT_SCHEDULES))
     if not isinstance(spec, dict):
         add(line_of(spec, None), "follow_up: expected a mapping")
-        return FollowUp()
+        return FollowUp(schedules=dict(DEFAULT_SCHEDULES))
     known = {"on_call", "management", "remind_before", "escalate_to", "catch_up_hours"}
     for key in set(spec) - known - {"schedules"}:
         add(line_of(spec, key), f"follow_up: unknown key {key!r}")
@@ -149,7 +153,7 @@ def parse_follow_up(
         remind_before=remind,
         escalate_to={str(k): str(v) for k, v in escalate.items()},
         catch_up_hours=float(catch_up),
-        schedules=_schedules(spec.get("schedules") or {}, line_of, add),
+        schedules=DEFAULT_SCHEDULES | _schedules(spec.get("schedules") or {}, line_of, add),
     )
 
 
