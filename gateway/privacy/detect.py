@@ -45,10 +45,14 @@ _SP1 = r"[ \u00a0\u202f]"  # fixed width, for look-behind
 _NUM_START = r"(?<!\d)(?<!\d[.,])"
 _NUM_END = r"(?!\d)(?![.,]\d)"
 
-_NO_ID = re.compile(rf"{_NUM_START}(\d{{6}})(?:{_SP}|-)?(\d{{5}}){_NUM_END}")
+# The look-behinds of _NUM_START are checked after the first digit (each one a character
+# longer), so the regex engine only tries positions where a digit is: the same matches,
+# several times faster on a long text with few numbers.
+_FIRST_DIGIT = r"\d(?<!\d\d)(?<!\d[.,]\d)"
+_NO_ID = re.compile(rf"({_FIRST_DIGIT}\d{{5}})(?:{_SP}|-)?(\d{{5}}){_NUM_END}")
 # Swedish numbers have one Luhn digit only, so also refuse tokens like message ids and hex.
 _SE_ID = re.compile(
-    rf"{_NUM_START}(?<![^\W\d_])(?<![^\W_][.])(\d{{8}}|\d{{6}})({_SP}|[-+])?(\d{{4}})"
+    rf"({_FIRST_DIGIT}(?<![^\W\d_]\d)(?<![^\W_][.]\d)(?:\d{{7}}|\d{{5}}))({_SP}|[-+])?(\d{{4}})"
     rf"{_NUM_END}(?![^\W\d_])(?![.@][^\W_])"
 )
 
@@ -191,6 +195,8 @@ def _is_known(address: str, exact: set[str], domains: set[str]) -> bool:
 
 
 def _email_findings(text: str, known_addresses: Iterable[str]) -> list[Finding]:
+    if "@" not in text:  # no address can match: skip the scan
+        return []
     exact: set[str] = set()
     domains: set[str] = set()
     for entry in known_addresses:
