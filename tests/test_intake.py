@@ -165,6 +165,43 @@ def test_imap_idle_picks_up_a_new_message_and_reconnects(dovecot, db_path):
     assert open_db(db_path)["messages"].count == 2
 
 
+def test_imap_a_message_arriving_during_the_fetch_is_not_left_for_the_next_idle(
+    dovecot, db_path
+):
+    """The server announces it in the answer to FETCH, not again in IDLE: without a look
+    at what it said meanwhile, the message would wait 25 minutes for the IDLE renewal."""
+    stop, stored = threading.Event(), threading.Event()
+    intake = ImapIntake(imap_config(dovecot, poll_interval=300), open_db(db_path), stop, stored.set)
+    create, raced = intake._create_client, []
+
+    def client_whose_first_search_races_a_new_message():
+        client = create()
+        search = client.search
+
+        def racing_search(criteria):
+            found = search(criteria)
+            if not raced:
+                raced.append(True)
+                dovecot.append("support", make_mail(subject="under henting"))
+            return found
+
+        client.search = racing_search
+        return client
+
+    intake._create_client = client_whose_first_search_races_a_new_message
+    dovecot.append("support", make_mail(subject="først"))
+    thread = threading.Thread(target=intake.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while open_db(db_path)["messages"].count < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert open_db(db_path)["messages"].count == 2, "the second message waited for IDLE"
+    finally:
+        stop.set()
+        thread.join(10)
+
+
 class _DeadIdleClient:
     """A connection the server closed: idle_check returns nothing, at once (imapclient)."""
 

@@ -47,6 +47,18 @@ def _quiet_imaplib(client: IMAPClient) -> None:
         imap.debug = 0
 
 
+def _arrived_meanwhile(client: IMAPClient) -> bool:
+    """True when the server reported new mail while we searched and fetched.
+
+    A message that arrives after SEARCH is announced (``* N EXISTS``) in the answer to
+    the next command, FETCH or MOVE, and imaplib keeps it aside; the server will not
+    announce it again in IDLE, so without this check it would wait for the next IDLE
+    renewal, 25 minutes later.
+    """
+    pending = client._imap.untagged_responses
+    return bool(pending.pop("EXISTS", None) or pending.pop("RECENT", None))
+
+
 def _is_disk_error(exc: OSError) -> bool:
     return exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO)
 
@@ -164,6 +176,8 @@ class ImapIntake:
         while not self.stop.is_set():
             self.poll_once(client)
             self._health(last_fetch_at=now())  # read successfully, new mail or not
+            if _arrived_meanwhile(client):
+                continue  # told during the fetch, not again in IDLE: read it now
             if can_idle:
                 self._idle(client)
             else:
@@ -176,6 +190,7 @@ class ImapIntake:
         if not client.folder_exists(c.processed_folder):
             client.create_folder(c.processed_folder)
         info = client.select_folder(c.folder)
+        client._imap.untagged_responses.clear()  # so that _arrived_meanwhile sees only news
         return self.fetch_new(client, int(info[b"UIDVALIDITY"]))
 
     def _idle(self, client: IMAPClient) -> None:
@@ -203,7 +218,7 @@ class ImapIntake:
             "SELECT uidvalidity, last_uid FROM mailboxes WHERE name = ?", [self.config.mailbox]
         ).fetchone()
         if row is None or row[0] != uidvalidity:
-            if row is not None:
+            if row is not None and row[0] is not None:  # not a row made by _health
                 log.warning(
                     "%s: UIDVALIDITY changed (%s -> %s): reading all again",
                     self.config.mailbox,
