@@ -28,7 +28,7 @@ from gateway.pipeline import Pipeline
 from gateway.render import Renderer
 from gateway.rules.loader import RulesError, load_rules
 from gateway.scheduler.runner import Runner, Scheduler
-from gateway.settings import Settings
+from gateway.settings import Settings, reread_mailbox
 from gateway.store import open_db
 
 log = logging.getLogger("gateway")
@@ -102,7 +102,13 @@ class Gateway:
                 smtp_intake.start(handler, s.smtp_intake_host, s.lmtp_intake_port, lmtp=True)
             )
         for box in s.imap:
-            intake = ImapIntake(box, open_db(s.database_path), self.stop, self.wake_pipeline.set)
+            intake = ImapIntake(
+                box,
+                open_db(s.database_path),
+                self.stop,
+                self.wake_pipeline.set,
+                reread=lambda name=box.mailbox: reread_mailbox(s, name),
+            )
             self._thread(intake.run, f"imap-{box.mailbox}")
         self._thread(self._pipeline_loop, "pipeline")
         self._thread(self._watch_rules, "rules-watch")

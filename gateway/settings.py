@@ -87,6 +87,7 @@ class Settings:
     alert_smarthost: Smarthost | None = None
     metrics_port: int | None = None  # Prometheus /metrics; None: off
     metrics_host: str = "127.0.0.1"
+    source: Path | None = None  # the file read, so that secrets can be read again
 
     @property
     def database_path(self) -> Path:
@@ -241,9 +242,20 @@ def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> 
                 overrides[key] = Smarthost(name, int(port or 587), security=security)
             except ValueError as exc:
                 raise SettingsError(f"${var}: {exc}") from exc
-    settings = dataclasses.replace(settings, **overrides)
+    settings = dataclasses.replace(settings, **overrides, source=Path(path) if path else None)
     _check_values(settings)
     return settings
+
+
+def reread_mailbox(settings: Settings, mailbox: str) -> ImapMailbox | None:
+    """The IMAP settings of one mailbox read again, with its secrets (``*_file``,
+    ``*_env``): after a refused login, a secret the administrator has replaced is used
+    without a restart. None when they cannot be read (the old ones stay in use)."""
+    try:
+        fresh = load(settings.source) if settings.source else None
+    except SettingsError:
+        return None
+    return next((box for box in (fresh.imap if fresh else ()) if box.mailbox == mailbox), None)
 
 
 def _check_values(settings: Settings) -> None:

@@ -80,11 +80,24 @@ class ImapIntake:
         db: Database,
         stop: threading.Event,
         on_stored: Callable[[], None] = lambda: None,
+        reread: Callable[[], ImapMailbox | None] = lambda: None,
     ):
         self.config, self.db, self.stop, self.on_stored = config, db, stop, on_stored
+        self.reread = reread  # the settings read again after a refused login
         self.connected = False
         # Built once: it keeps the token (and its cache on disk) between connections.
         self.provider = build_provider(config.oauth) if config.oauth else None
+
+    def _new_credentials(self) -> bool:
+        """Read the settings again; True (and use them) when the credentials changed, e.g.
+        an administrator wrote a new client secret to its ``*_file``."""
+        fresh = self.reread()
+        if fresh is None or fresh == self.config:
+            return False
+        log.warning("%s: new credentials in the settings; logging in with them", fresh.mailbox)
+        self.config = fresh
+        self.provider = build_provider(fresh.oauth) if fresh.oauth else None
+        return True
 
     def _create_client(self) -> IMAPClient:
         """Connect and log in; the one place that talks to the network (tests inject)."""
@@ -136,6 +149,8 @@ class ImapIntake:
                 )
                 self.stop.wait(backoff)
                 backoff = min(backoff * 2, 300.0)
+                if _is_login_refused(exc) and self._new_credentials():
+                    backoff = 1.0
                 continue
             self.connected, backoff = True, 1.0
             self._health(connected=1)
