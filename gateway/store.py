@@ -199,6 +199,14 @@ def m005_follow_up(db: Database) -> None:
         db["cases"].add_column(column, str)
 
 
+@migrations()
+def m006_indexes_for_status_and_metrics(db: Database) -> None:
+    """``gateway status``, the metrics scrape and the follow-up jobs count by these."""
+    db["messages"].create_index(["direction", "mailbox", "state", "outcome"])
+    db["events"].create_index(["kind"])
+    db["cases"].create_index(["status"])
+
+
 def now() -> str:
     """The current time as stored: ISO 8601 in UTC, to the millisecond."""
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
