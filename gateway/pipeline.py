@@ -19,11 +19,12 @@ from gateway.cases import Incoming, record
 from gateway.decide import decide
 from gateway.faults import fault
 from gateway.followup import commands as follow_up
-from gateway.models import Outcome
+from gateway.models import Decision, Outcome, ParsedMessage
 from gateway.outbox.queue import enqueue
 from gateway.parse import UnparseableMessage, parse
 from gateway.render import Renderer
-from gateway.rules.base import RuleSet
+from gateway.rules import BUILTIN
+from gateway.rules.base import Context, RuleSet
 from gateway.safety import duplicate_of, link_bounce, mark_duplicate, quarantine, too_large
 from gateway.settings import Settings
 from gateway.store import event, write
@@ -39,6 +40,13 @@ from gateway.triage import (
 
 log = logging.getLogger("gateway.pipeline")
 MAX_ATTEMPTS = 3
+
+
+def _forged(msg: ParsedMessage, mailbox: str | None, at: dt.datetime, ruleset: RuleSet) -> bool:
+    """An administrator's or the on-call duty's address is no proof by itself: a message
+    whose sender domain failed DMARC at our mail server may not give commands."""
+    context = Context(msg, mailbox, at, ruleset, Decision(Outcome.TRIAGE))
+    return BUILTIN["dmarc-fail"].check(context)
 
 
 class Pipeline:
@@ -101,14 +109,16 @@ class Pipeline:
         received = dt.datetime.fromisoformat(row["received_at"])
         decision = decide(parsed, ruleset, row["mailbox"], received)
         number = note_number(parsed.subject)
+        trusted = not _forged(parsed, row["mailbox"], received, ruleset)
         if number is not None and decision.decision is not Outcome.IGNORE:
             item = Incoming(row["id"], row["mailbox"], received, raw, parsed)
-            if parsed.from_addr in admin_addresses(ruleset):
+            if trusted and parsed.from_addr in admin_addresses(ruleset):
                 self._admin_decision(item, number, ruleset)
                 return
             decision = refuse_triage_command(decision, ruleset)
         if (
             decision.decision is not Outcome.IGNORE
+            and trusted
             and follow_up.is_follow_up(parsed.new_text)
             and follow_up.may_command(ruleset, parsed.from_addr)
         ):

@@ -352,3 +352,14 @@ def test_gateway_serve_runs_the_scheduler_and_makes_up_a_missed_run(
     db = gateway.db()
     runs = list(db.query("SELECT result FROM job_runs WHERE job = 'review-digest'"))
     assert runs == [{"result": "ok"}] and len(smtp_sink.messages) == 1
+
+
+def test_a_forged_on_call_address_gives_no_commands(fresh_db, ruleset):
+    """From: the on-call duty, but the domain failed DMARC at our mail server."""
+    talk = Conversation(fresh_db, ruleset)
+    ref, digest = digest_with_one_case(talk, runner_for(fresh_db, ruleset))
+    forged = {"Authentication-Results": "mx.trygghet-agder.example; dmarc=fail "
+              "header.from=trygghet-agder.example"}  # fmt: skip
+    msg = at(talk, local(2026, 5, 11, 19, 20), reply(digest, ON_CALL, "#haster\n", headers=forged))
+    assert msg["outcome"] == "triage" and talk.case(ref)["urgent"] == 0
+    assert [p for p, _, _ in talk.outgoing()] == ["triage"]
