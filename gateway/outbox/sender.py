@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import smtplib
+import socket
 import ssl
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -96,6 +97,10 @@ class SmtpTransport:
                 log.error("cannot connect to smarthost %s:%s: %s", h.host, h.port, exc)
                 self._logged = True
             raise TemporaryError(f"smarthost {h.host}:{h.port}: {exc}") from exc
+        try:  # each message goes out in few writes: never hold the last one back (Nagle)
+            conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except (AttributeError, OSError):
+            pass
         if self._logged:
             log.info("smarthost %s:%s reachable again", h.host, h.port)
         self._logged = False
@@ -155,7 +160,12 @@ def _sendmail(
     if b"\n." in raw or raw[:1] == b".":
         return conn.sendmail(mail_from, recipients, raw)
     refused = _envelope(conn, mail_from, recipients, len(raw))
-    conn.send(raw if raw.endswith(b"\r\n") else raw + b"\r\n")
+    end = b".\r\n" if raw.endswith(b"\r\n") else b"\r\n.\r\n"
+    if len(raw) < BLOB_BYTES:
+        conn.send(raw + end)  # one write: the terminator must not wait for an ACK
+    else:
+        conn.send(raw)
+        conn.send(end)
     return _end_data(conn, refused)
 
 
@@ -184,7 +194,7 @@ def _envelope(conn: smtplib.SMTP, mail_from: str, recipients: list[str], size: i
 
 
 def _end_data(conn: smtplib.SMTP, refused: dict) -> dict:
-    conn.send(b".\r\n")
+    """The server's answer to the data, which ended with the ".\r\n" just sent."""
     code, resp = conn.getreply()
     if code != 250:
         conn.rset()
@@ -198,18 +208,18 @@ def _send_stored(conn: smtplib.SMTP, mail_from: str, recipients: list[str], raw:
     lines. SIZE is the size with CRLF line endings, as for a message in memory."""
     bare_lf = sum(piece.count(b"\n") - piece.count(b"\r\n") for piece in raw.lines())
     refused = _envelope(conn, mail_from, recipients, raw.size + bare_lf)
-    last = b""
+    held = b""  # the last piece goes out together with the terminator
     for piece in raw.lines():
+        if held:
+            conn.send(held)
         if bare_lf:
             piece = re.sub(rb"\r?\n", b"\r\n", piece)
         if piece[:1] == b".":
             piece = b"." + piece
         if b"\n." in piece:
             piece = piece.replace(b"\n.", b"\n..")
-        conn.send(piece)
-        last = piece[-2:]
-    if last != b"\r\n":
-        conn.send(b"\r\n")
+        held = piece
+    conn.send(held + (b".\r\n" if held.endswith(b"\r\n") else b"\r\n.\r\n"))
     return _end_data(conn, refused)
 
 
