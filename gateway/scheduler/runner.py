@@ -39,7 +39,7 @@ class JobContext:
     renderer: Renderer
     settings: Settings
     now: dt.datetime
-    since: dt.datetime | None  # the previous run's due time, if any
+    since: dt.datetime | None  # when the previous run ran (its clock), if any
 
 
 Job = Callable[[JobContext], str]
@@ -81,8 +81,8 @@ class Runner:
     def last_run(self, job: str) -> dict | None:
         return next(
             self.db.query(
-                "SELECT due_at, finished_at, result, detail FROM job_runs WHERE job = ? "
-                "ORDER BY due_at DESC LIMIT 1",
+                "SELECT due_at, started_at, finished_at, result, detail FROM job_runs "
+                "WHERE job = ? ORDER BY due_at DESC LIMIT 1",
                 [job],
             ),
             None,
@@ -117,9 +117,11 @@ class Runner:
         """Claim ``(job, due)`` and run it; False when it was run already (by anyone)."""
         now = now or due
         last = self.last_run(job)
-        since = dt.datetime.fromisoformat(last["due_at"]) if last else None
+        # The previous run's own clock, not its due time: a run made up late covered
+        # everything until it ran, and the next one must not list that again.
+        since = dt.datetime.fromisoformat(last["started_at"]) if last else None
         ctx = JobContext(self.db, self.rules(), self.renderer, self.settings, now, since)
-        started = _stamp(dt.datetime.now(dt.UTC))
+        started = _stamp(now)
         try:
             with write(self.db):
                 claimed = self.db.execute(
