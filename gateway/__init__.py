@@ -1,0 +1,16 @@
+"""avviksgateway: deviation reports by e-mail between municipalities, a response centre
+and a supplier. The data flow is the folder layout: intake -> parse -> decide -> cases
+-> render -> outbox, with threads, follow-up and the scheduler beside it."""
+
+import sys
+
+# sqlite-utils imports numpy when it is installed (matplotlib, for the monthly report's
+# chart, brings it), only to accept numpy values in inserts, which the gateway never
+# makes. That is 15 MB of resident memory in a daemon that runs for months; the chart
+# loads numpy itself when it is drawn.
+if "sqlite_utils" not in sys.modules and "numpy" not in sys.modules:
+    sys.modules["numpy"] = None  # type: ignore[assignment]  # "not installed", for now
+    try:
+        import sqlite_utils  # noqa: F401
+    finally:
+        del sys.modules["numpy"]

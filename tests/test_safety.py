@@ -48,7 +48,9 @@ def test_the_same_message_twice_makes_one_case_and_one_relay(fresh_db, ruleset):
     run(fresh_db, ruleset)
     assert fresh_db["cases"].count == 1
     assert len(outbox(fresh_db, "relay")) == 1
-    outcomes = [r["outcome"] for r in fresh_db["messages"].rows_where("direction = 'in'")]
+    outcomes = [
+        r["outcome"] for r in fresh_db["messages"].rows_where("direction = 'in'", order_by="id")
+    ]
     assert outcomes == ["relay", "duplicate", "duplicate"]
     assert len(list(fresh_db["events"].rows_where("kind = 'duplicate'"))) == 2
 

@@ -5,9 +5,7 @@ refresh token), are cached on disk with mode 0600 and renewed before they expire
 """
 
 from gateway.auth.config import AuthConfigError, OAuthSettings, build_provider, parse_oauth
-from gateway.auth.google import GoogleProvider
 from gateway.auth.login import imap_login, smtp_login
-from gateway.auth.microsoft import MicrosoftProvider
 from gateway.auth.tokens import (
     AuthError,
     Token,
@@ -33,3 +31,16 @@ __all__ = [
     "xoauth2_raw",
     "xoauth2_string",
 ]
+
+
+def __getattr__(name: str):
+    """The providers load their libraries on first use (see gateway/auth/config.py)."""
+    if name == "GoogleProvider":
+        from gateway.auth.google import GoogleProvider
+
+        return GoogleProvider
+    if name == "MicrosoftProvider":
+        from gateway.auth.microsoft import MicrosoftProvider
+
+        return MicrosoftProvider
+    raise AttributeError(name)

@@ -25,9 +25,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gateway.auth.google import GMAIL_SCOPE, GOOGLE_TOKEN_URI, GoogleProvider
-from gateway.auth.microsoft import OUTLOOK_SCOPE, MicrosoftProvider
 from gateway.auth.tokens import TokenProvider
+
+# The provider modules load MSAL or google-auth (with requests and cryptography): tens of
+# MB that a gateway signing in with passwords never needs. They load when first used.
+GMAIL_SCOPE = "https://mail.google.com/"
+GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
+OUTLOOK_SCOPE = "https://outlook.office365.com/.default"
 
 AUTH_KINDS = ("password", "oauth2-microsoft", "oauth2-google")
 
@@ -122,6 +126,9 @@ def _check(o: OAuthSettings, where: str) -> None:
 def build_provider(o: OAuthSettings, default_cache: Path | None = None) -> TokenProvider:
     """The provider for these settings; the token is cached in ``o.token_cache`` or else in
     ``default_cache`` (e.g. ``data_dir / "tokens" / f"{mailbox}.json"``, data_dir is 0700)."""
+    from gateway.auth.google import GoogleProvider
+    from gateway.auth.microsoft import MicrosoftProvider
+
     cache = o.token_cache or default_cache
     verify: bool | str = str(o.ca_file) if o.ca_file else True
     if o.kind == "oauth2-microsoft":

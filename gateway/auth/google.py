@@ -25,6 +25,7 @@ from google.auth.transport.requests import Request
 from google.oauth2 import credentials as user_credentials
 from google.oauth2 import service_account
 
+from gateway.auth.config import GMAIL_SCOPE, GOOGLE_TOKEN_URI
 from gateway.auth.http import TokenSession
 from gateway.auth.tokens import (
     DEFAULT_REFRESH_MARGIN,
@@ -34,9 +35,6 @@ from gateway.auth.tokens import (
     cache_key,
     scrub,
 )
-
-GMAIL_SCOPE = "https://mail.google.com/"
-GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
 
 
 class GoogleProvider(CachedProvider):

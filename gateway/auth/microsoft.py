@@ -21,6 +21,7 @@ import msal
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from gateway.auth.config import OUTLOOK_SCOPE
 from gateway.auth.http import TokenSession
 from gateway.auth.tokens import (
     DEFAULT_REFRESH_MARGIN,
@@ -31,7 +32,6 @@ from gateway.auth.tokens import (
     scrub,
 )
 
-OUTLOOK_SCOPE = "https://outlook.office365.com/.default"
 PUBLIC_CLOUD = "https://login.microsoftonline.com"
 
 # What an administrator should look at, by OAuth2 error code (Entra's AADSTS text follows).
