@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
+from gateway.store import get_raw
+
 
 class NoSuchCase(LookupError):
     """No case has that reference."""
@@ -43,11 +45,11 @@ def original_text(db: Database, message_id: int) -> str | None:
     """The body of a stored message as it arrived (None once purged)."""
     from gateway.parse import UnparseableMessage, parse
 
-    raw = db.execute("SELECT raw FROM messages WHERE id = ?", [message_id]).fetchone()
-    if not raw or raw[0] is None:
+    raw = get_raw(db, message_id)
+    if raw is None:
         return None
     try:
-        return parse(raw[0]).body
+        return parse(raw).body
     except UnparseableMessage:
         return None
 

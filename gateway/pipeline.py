@@ -27,7 +27,7 @@ from gateway.rules import BUILTIN
 from gateway.rules.base import Context, RuleSet
 from gateway.safety import duplicate_of, link_bounce, mark_duplicate, quarantine, too_large
 from gateway.settings import Settings
-from gateway.store import event, write
+from gateway.store import event, get_raw, write
 from gateway.store import update as store_update
 from gateway.threads.reply import admin_addresses, record_reply, thread_decision
 from gateway.triage import (
@@ -97,7 +97,10 @@ class Pipeline:
         if row["size"] > limit:
             too_large(self.db, row, limit, ruleset, self.renderer)
             return
-        raw = self.db.execute("SELECT raw FROM messages WHERE id = ?", [row["id"]]).fetchone()[0]
+        raw = get_raw(self.db, row["id"])
+        if raw is None:
+            quarantine(self.db, row["id"], "the raw bytes are missing from raw_messages")
+            return
         try:
             parsed = parse(raw)
         except UnparseableMessage as exc:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
-from gateway.store import event, write
+from gateway.store import drop_raw, event, get_raw, write
 
 COLUMNS = "id, received_at, mailbox, from_addr, subject, size, reason"
 
@@ -24,13 +24,13 @@ def list_quarantined(db: Database) -> list[dict]:
 def get(db: Database, row_id: int) -> dict:
     rows = list(
         db.query(
-            f"SELECT {COLUMNS}, source, raw FROM messages WHERE id = ? AND state = 'quarantined'",
+            f"SELECT {COLUMNS}, source FROM messages WHERE id = ? AND state = 'quarantined'",
             [row_id],
         )
     )
     if not rows:
         raise NotQuarantined(f"message {row_id} is not in quarantine")
-    return rows[0]
+    return rows[0] | {"raw": get_raw(db, row_id)}
 
 
 def release(db: Database, row_id: int, who: str = "cli") -> None:
@@ -45,7 +45,6 @@ def drop(db: Database, row_id: int, why: str, who: str = "cli") -> None:
     """End it: state ``dropped`` with the reason; the raw bytes are removed."""
     get(db, row_id)
     with write(db):
-        db["messages"].update(
-            row_id, {"state": "dropped", "outcome": "dropped", "reason": why, "raw": None}
-        )
+        db["messages"].update(row_id, {"state": "dropped", "outcome": "dropped", "reason": why})
+        drop_raw(db, "id = ?", [row_id])
         event(db, "dropped", f"{why} (by {who})", message_id=row_id)

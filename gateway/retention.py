@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from gateway.store import event, now, write
+from gateway.store import drop_raw, event, now, write
 
 log = logging.getLogger("gateway.retention")
 
@@ -48,17 +48,17 @@ def purge(
     )
     params = [*cases, cutoff]
     messages, size = db.execute(
-        f"SELECT COUNT(*), COALESCE(SUM(LENGTH(raw)), 0) FROM messages WHERE {scope} "
-        "AND (raw IS NOT NULL OR subject IS NOT NULL OR new_text IS NOT NULL)",
+        "SELECT COUNT(*), COALESCE(SUM(LENGTH(r.raw)), 0) FROM messages "
+        f"LEFT JOIN raw_messages r ON r.id = messages.id WHERE {scope} "
+        "AND (r.raw IS NOT NULL OR subject IS NOT NULL OR new_text IS NOT NULL)",
         params,
     ).fetchone()
     report = PurgeReport(len(cases), messages, size, cutoff)
     if dry_run or not (cases or messages):
         return report
     with write(db):
-        db.execute(
-            f"UPDATE messages SET raw = NULL, subject = NULL, new_text = NULL WHERE {scope}", params
-        )
+        db.execute(f"UPDATE messages SET subject = NULL, new_text = NULL WHERE {scope}", params)
+        drop_raw(db, scope, params)
         for case_id in cases:
             db["cases"].update(case_id, {"subject": None, "measure": None, "purged_at": now()})
             event(

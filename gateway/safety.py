@@ -17,7 +17,7 @@ from gateway.outbox.queue import enqueue
 from gateway.references import find_reference
 from gateway.render import Renderer
 from gateway.rules.base import RuleSet
-from gateway.store import event
+from gateway.store import event, get_raw
 from gateway.store import update as store_update
 
 log = logging.getLogger("gateway.safety")
@@ -88,12 +88,13 @@ def duplicate_of(db: Database, row: dict, msg: ParsedMessage) -> int | None:
     if not msg.message_id:
         return None
     candidates = db.execute(
-        "SELECT id, raw FROM messages WHERE direction = 'in' AND id < ? AND state = 'done' "
-        "AND outcome != 'duplicate' AND message_id = ? AND from_addr = ? ORDER BY id LIMIT 5",
+        "SELECT m.id, r.raw FROM messages m LEFT JOIN raw_messages r ON r.id = m.id "
+        "WHERE m.direction = 'in' AND m.id < ? AND m.state = 'done' AND m.outcome != 'duplicate' "
+        "AND m.message_id = ? AND m.from_addr = ? ORDER BY m.id LIMIT 5",
         [row["id"], msg.message_id, msg.from_addr],
     ).fetchall()
     if candidates:
-        mine = _body(db.execute("SELECT raw FROM messages WHERE id = ?", [row["id"]]).fetchone()[0])
+        mine = _body(get_raw(db, row["id"]) or b"")
         for other_id, other_raw in candidates:
             if other_raw is not None and _body(other_raw) == mine:
                 return other_id
@@ -129,7 +130,7 @@ def too_large(db: Database, row: dict, limit: int, ruleset: RuleSet, renderer: R
     size_mb, limit_mb = row["size"] / 2**20, limit / 2**20
     quarantine(db, row["id"], f"too large: {size_mb:.1f} MB, the limit is {limit_mb:.0f} MB")
     head = db.execute(
-        "SELECT substr(raw, 1, 65536) FROM messages WHERE id = ?", [row["id"]]
+        "SELECT substr(raw, 1, 65536) FROM raw_messages WHERE id = ?", [row["id"]]
     ).fetchone()[0]
     sender = _header_address(head, b"from")
     if sender and ruleset.directory.sender(sender) is not None:

@@ -207,6 +207,21 @@ def m006_indexes_for_status_and_metrics(db: Database) -> None:
     db["cases"].create_index(["status"])
 
 
+@migrations()
+def m007_raw_apart(db: Database) -> None:
+    """The raw bytes in a table of their own, ``raw_messages`` (same id as ``messages``).
+
+    SQLite rewrites a whole row on every UPDATE, blob included: counting an attempt or
+    writing a message's end state rewrote its megabytes each time. Apart, the state
+    changes touch small rows, and ``messages`` reads well in any SQLite browser.
+    """
+    db["raw_messages"].create({"id": int, "raw": bytes}, pk="id")
+    db.execute(
+        "INSERT INTO raw_messages (id, raw) SELECT id, raw FROM messages WHERE raw IS NOT NULL"
+    )
+    db["messages"].transform(drop={"raw"})
+
+
 def now() -> str:
     """The current time as stored: ISO 8601 in UTC, to the millisecond."""
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
@@ -292,6 +307,48 @@ def event(
             "detail": detail,
             "rules": json.dumps(rules) if rules else None,
         },
+    )
+
+
+BLOB_BYTES = 1 << 20  # from this size on, raw bytes go through SQLite's blob API
+
+
+def put_raw(db: Database, row_id: int, data: bytes) -> None:
+    """Store a message's raw bytes (call in the transaction that inserts its row). A big
+    message is written into a zeroblob through the blob API: binding it as a parameter
+    would copy it twice, and the statement cache would keep one copy alive."""
+    if len(data) < BLOB_BYTES:
+        db.conn.execute("INSERT INTO raw_messages (id, raw) VALUES (?, ?)", [row_id, data])
+        return
+    db.conn.execute(
+        "INSERT INTO raw_messages (id, raw) VALUES (?, zeroblob(?))", [row_id, len(data)]
+    )
+    with db.conn.blobopen("raw_messages", "raw", row_id) as blob:
+        blob.write(data)
+
+
+def raw_size(db: Database, row_id: int) -> int | None:
+    """The size of the stored raw bytes, None when there are none (purged, dropped)."""
+    row = db.execute("SELECT length(raw) FROM raw_messages WHERE id = ?", [row_id]).fetchone()
+    return row[0] if row else None
+
+
+def get_raw(db: Database, row_id: int) -> bytes | None:
+    """A message's raw bytes, read once (a big one through the blob API, straight into
+    one bytes object), or None when they are gone."""
+    size = raw_size(db, row_id)
+    if size is None or size < BLOB_BYTES:
+        row = db.execute("SELECT raw FROM raw_messages WHERE id = ?", [row_id]).fetchone()
+        return row[0] if row else None
+    with db.conn.blobopen("raw_messages", "raw", row_id, readonly=True) as blob:
+        return blob.read()
+
+
+def drop_raw(db: Database, where: str, params: list | tuple = ()) -> None:
+    """Remove the raw bytes of the messages matching ``where`` (an SQL condition on
+    ``messages``): purged after retention, or dropped from quarantine."""
+    db.conn.execute(
+        f"DELETE FROM raw_messages WHERE id IN (SELECT id FROM messages WHERE {where})", params
     )
 
 

@@ -22,7 +22,7 @@ from gateway.parse import parse
 from gateway.render import Renderer
 from gateway.rules.base import RuleSet
 from gateway.settings import Settings
-from gateway.store import event
+from gateway.store import event, get_raw
 from gateway.threads.match import CaseMatch
 from gateway.threads.reply import record_reply
 
@@ -90,9 +90,12 @@ def decide_triaged(
     row = db["messages"].get(row_id)
     if row["direction"] != "in" or row["outcome"] not in ("triage", "hold"):
         raise TriageError(f"melding {row_id} venter ikke på vurdering ({row['outcome']})")
-    msg = parse(row["raw"])
+    raw = get_raw(db, row_id)
+    if raw is None:
+        raise TriageError(f"melding {row_id} er slettet (lagringstiden er ute)")
+    msg = parse(raw)
     received = dt.datetime.fromisoformat(row["received_at"])
-    item = Incoming(row_id, row["mailbox"], received, row["raw"], msg)
+    item = Incoming(row_id, row["mailbox"], received, raw, msg)
     event(db, "admin-decision", f"#{action} {value} by {who}", message_id=row_id)
     if action == "ignore":
         db["messages"].update(row_id, {"outcome": "ignore", "reason": f"ignored by {who}: {value}"})

@@ -290,7 +290,13 @@ def test_closing_an_urgent_case_opens_a_confidential_review(fresh_db, ruleset):
     assert case["review_done_at"] and summary in talk.events("review-done")[0]["detail"]
     out = talk.outgoing()
     assert [p for p, _, _ in out] == ["command-answer"]  # nothing relayed to the parties
-    raws = [r["raw"] for r in talk.db.query("SELECT raw FROM messages WHERE direction = 'out'")]
+    raws = [
+        r["raw"]
+        for r in talk.db.query(
+            "SELECT r.raw FROM messages m JOIN raw_messages r ON r.id = m.id "
+            "WHERE m.direction = 'out'"
+        )
+    ]
     assert not any(b"reservestr" in r for r in raws)
 
 

@@ -21,12 +21,13 @@ from conftest import CORPUS, make_mail
 
 import gateway.parse as parse_mod
 import gateway.render as render_mod
-from gateway.intake import BLOB_BYTES, accept, read_raw
+from gateway.intake import accept, read_raw
 from gateway.outbox.sender import Sender, SmtpTransport, Stored
 from gateway.parse import parse
 from gateway.pipeline import Pipeline
 from gateway.render import Renderer
 from gateway.settings import Settings, Smarthost
+from gateway.store import BLOB_BYTES
 
 CORPUS_FILES = []
 if (CORPUS / "index.tsv").exists():
@@ -72,7 +73,8 @@ def test_a_25_mb_report_is_relayed_with_its_attachment_byte_for_byte(
     assert attachment.get_filename() == "video.zip"
     assert attachment.get_content() == data
     stored = fresh_db.execute(
-        "SELECT raw FROM messages WHERE direction = 'out' AND source = 'relay'"
+        "SELECT r.raw FROM messages m JOIN raw_messages r ON r.id = m.id "
+        "WHERE m.direction = 'out' AND m.source = 'relay'"
     ).fetchone()[0]
     assert relay.data.rstrip(b"\r\n") == stored.rstrip(b"\r\n")
 

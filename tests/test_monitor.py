@@ -100,7 +100,10 @@ def test_a_long_outage_raises_once_and_recovers_once(monitor, db_path):
     told = [t for check in range(10) for t in monitor.check(minutes(61 + check))]
     assert told == [("mailbox:support", "recovered")]
     assert notes(db) == [(RAISED_SUBJECT, ADMIN), (RECOVERED_SUBJECT, ADMIN)]
-    raw = db.execute("SELECT raw FROM messages WHERE outcome = 'alert' ORDER BY id").fetchall()
+    raw = db.execute(
+        "SELECT r.raw FROM messages m JOIN raw_messages r ON r.id = m.id "
+        "WHERE m.outcome = 'alert' ORDER BY m.id"
+    ).fetchall()
     assert "siden 10.03.2026 kl. 10:00:00" in body(raw[0][0])  # Oslo time, in Norwegian
     assert "fra 10.03.2026 kl. 10:00:00 til 10.03.2026 kl. 11:01:00" in body(raw[1][0])
     assert b"Auto-Submitted: auto-generated" in raw[0][0]

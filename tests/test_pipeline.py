@@ -24,8 +24,8 @@ def pipeline(fresh_db, ruleset):
 
 def outbox(db) -> list[dict]:
     rows = db.query(
-        "SELECT o.purpose, o.recipients, o.state, m.raw FROM outbox o "
-        "JOIN messages m ON m.id = o.message_id ORDER BY o.id"
+        "SELECT o.purpose, o.recipients, o.state, r.raw FROM outbox o "
+        "JOIN raw_messages r ON r.id = o.message_id ORDER BY o.id"
     )
     return [
         {

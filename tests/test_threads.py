@@ -44,8 +44,8 @@ class Conversation:
         """What was queued since the last call: (purpose, recipients, message)."""
         rows = list(
             self.db.query(
-                "SELECT o.id, o.purpose, o.recipients, m.raw FROM outbox o JOIN messages m "
-                "ON m.id = o.message_id WHERE o.id > ? ORDER BY o.id",
+                "SELECT o.id, o.purpose, o.recipients, r.raw FROM outbox o JOIN raw_messages r "
+                "ON r.id = o.message_id WHERE o.id > ? ORDER BY o.id",
                 [self.seen],
             )
         )

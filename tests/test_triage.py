@@ -28,8 +28,8 @@ def run(db, ruleset) -> None:
 
 def outbox(db, purpose: str) -> list[tuple[list[str], email.message.EmailMessage]]:
     rows = db.query(
-        "SELECT o.recipients, m.raw FROM outbox o JOIN messages m ON "
-        "m.id = o.message_id WHERE o.purpose = ? ORDER BY o.id",
+        "SELECT o.recipients, r.raw FROM outbox o JOIN raw_messages r "
+        "ON r.id = o.message_id WHERE o.purpose = ? ORDER BY o.id",
         [purpose],
     )
     return [

@@ -13,12 +13,8 @@ import re
 from sqlite_utils import Database
 
 from gateway.faults import fault
-from gateway.store import event, insert, now, write
+from gateway.store import event, get_raw, insert, now, put_raw, write
 
-# Rows with bytes from this size on are written and read through SQLite's incremental blob
-# I/O: a bound parameter is copied by the sqlite3 module, copied again into the record, and
-# the copy stays with the cached statement until its next use; a blob costs none of that.
-BLOB_BYTES = 1 << 20
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 _MESSAGE_ID = re.compile(rb"^message-id:[ \t]*(?:\r?\n[ \t]+)?(<[^<>\s]+>)", re.I | re.M)
 
@@ -46,47 +42,17 @@ def message_row(raw: bytes, mailbox: str | None, source: str) -> dict:
     }
 
 
-def insert_with_blob(db: Database, table: str, row: dict, column: str = "raw") -> int:
-    """``store.insert``, but a big ``column`` value is written without copies of it: the
-    row is inserted with a zeroblob of its size, and the bytes written into that. Call
-    inside the caller's transaction (the row and its bytes commit together)."""
-    data = row.get(column)
-    if data is None or len(data) < BLOB_BYTES:
-        return insert(db, table, row)
-    names = list(row)
-    sql = (
-        f"INSERT INTO [{table}] ({', '.join(f'[{n}]' for n in names)}) VALUES "
-        f"({', '.join('zeroblob(?)' if n == column else '?' for n in names)})"
-    )
-    row_id = db.conn.execute(sql, [len(data) if n == column else row[n] for n in names]).lastrowid
-    with db.conn.blobopen(table, column, row_id) as blob:
-        blob.write(data)
-    return row_id
-
-
-def read_blob(db: Database, table: str, column: str, row_id: int) -> bytes | None:
-    """A blob read once: ``SELECT`` has SQLite assemble the value and the sqlite3 module
-    copy it; the incremental blob API reads the pages straight into the one bytes object."""
-    row = db.execute(
-        f"SELECT length([{column}]), typeof([{column}]) FROM [{table}] WHERE id = ?", [row_id]
-    ).fetchone()
-    if row is None or row[1] != "blob" or row[0] < BLOB_BYTES:
-        found = db.execute(f"SELECT [{column}] FROM [{table}] WHERE id = ?", [row_id]).fetchone()
-        return found[0] if found else None
-    with db.conn.blobopen(table, column, row_id, readonly=True) as blob:
-        return blob.read()
-
-
 def read_raw(db: Database, row_id: int) -> bytes | None:
-    """The raw bytes of a stored message (``messages.raw``), read once."""
-    return read_blob(db, "messages", "raw", row_id)
+    """The raw bytes of a stored message, read once (``store.get_raw``)."""
+    return get_raw(db, row_id)
 
 
 def store_rows(db: Database, rows: list[dict]) -> list[int]:
     """Store a batch of incoming messages; call inside the caller's ``write(db)``."""
     ids = []
     for row in rows:
-        ids.append(insert_with_blob(db, "messages", row))
+        ids.append(insert(db, "messages", {k: v for k, v in row.items() if k != "raw"}))
+        put_raw(db, ids[-1], row["raw"])
         event(db, "received", f"{row['source']} ({row['size']} bytes)", message_id=ids[-1])
     return ids
 

@@ -8,9 +8,8 @@ import json
 
 from sqlite_utils import Database
 
-from gateway.intake import insert_with_blob
 from gateway.models import Outgoing
-from gateway.store import insert, now
+from gateway.store import insert, now, put_raw
 
 
 def enqueue(db: Database, out: Outgoing, deliver_for_hours: float = 48.0) -> int:
@@ -21,13 +20,14 @@ def enqueue(db: Database, out: Outgoing, deliver_for_hours: float = 48.0) -> int
     """
     stamp = now()
     until = dt.datetime.now(dt.UTC) + dt.timedelta(hours=deliver_for_hours)
-    message_row = insert_with_blob(db, "messages", {
+    message_row = insert(db, "messages", {
         "direction": "out", "source": out.purpose, "received_at": stamp, "state": "queued",
         "outcome": out.purpose, "case_id": out.case_id, "message_id": out.message_id,
         "from_addr": out.mail_from, "to_addrs": ", ".join(out.recipients),
         "subject": out.subject, "sha256": hashlib.sha256(out.raw).hexdigest(),
-        "size": len(out.raw), "attempts": 0, "raw": out.raw,
+        "size": len(out.raw), "attempts": 0,
     })  # fmt: skip
+    put_raw(db, message_row, out.raw)
     return insert(db, "outbox", {
         "message_id": message_row, "case_id": out.case_id, "purpose": out.purpose,
         "mail_from": out.mail_from, "recipients": json.dumps(list(out.recipients)),

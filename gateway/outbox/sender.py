@@ -24,9 +24,8 @@ from sqlite_utils import Database
 
 from gateway.auth import AuthError, build_provider, smtp_login
 from gateway.faults import fault
-from gateway.intake import BLOB_BYTES
 from gateway.settings import Settings, Smarthost
-from gateway.store import event, now, write
+from gateway.store import BLOB_BYTES, event, now, write
 from gateway.store import update as store_update
 
 log = logging.getLogger("gateway.outbox")
@@ -43,7 +42,7 @@ class Stored:
         self.db, self.row_id, self.size = db, row_id, size
 
     def chunks(self) -> Iterator[bytes]:
-        with self.db.conn.blobopen("messages", "raw", self.row_id, readonly=True) as blob:
+        with self.db.conn.blobopen("raw_messages", "raw", self.row_id, readonly=True) as blob:
             while data := blob.read(CHUNK):
                 yield data
 
@@ -336,9 +335,10 @@ class Sender:
         # The bytes of one message at a time, not of the whole batch; a big one is read
         # from the database piece by piece as it is sent.
         size, raw = self.db.execute(
-            "SELECT length(raw), CASE WHEN length(raw) < ? THEN raw END FROM messages WHERE id = ?",
+            "SELECT length(raw), CASE WHEN length(raw) < ? THEN raw END FROM raw_messages "
+            "WHERE id = ?",
             [BLOB_BYTES, row["message_id"]],
-        ).fetchone()
+        ).fetchone() or (None, None)
         if raw is None and size is not None:
             raw = Stored(self.db, row["message_id"], size)
         try:
