@@ -174,6 +174,8 @@ def attachment_text(
         return html_to_text(text) if ctype == "text/html" else text
     try:
         return reader(payload)
-    except Exception:  # third-party parsers raise many types on malformed input
-        log.warning("could not read %s attachment %r", ctype, filename, exc_info=True)
+    except Exception as exc:  # third-party parsers raise many types on malformed input
+        # A broken file is the sender's, not ours: one line, the traceback only at debug.
+        log.warning("could not read %s attachment %r: %s", ctype, filename, exc)
+        log.debug("while reading %r", filename, exc_info=True)
         return ""
