@@ -160,6 +160,9 @@ class Scheduler:
 
         self.runner, self.wake_sender = runner, wake_sender
         self.scheduler = BackgroundScheduler(timezone=dt.UTC)
+        # APScheduler says "executed successfully" at INFO for each tick: once a minute in
+        # the journal, forever. What ran is logged here, per job.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
     def start(self) -> None:
         self._tick()  # make up what was due while stopped
