@@ -369,3 +369,23 @@ def test_a_forged_on_call_address_gives_no_commands(fresh_db, ruleset):
     msg = at(talk, local(2026, 5, 11, 19, 20), reply(digest, ON_CALL, "#haster\n", headers=forged))
     assert msg["outcome"] == "triage" and talk.case(ref)["urgent"] == 0
     assert [p for p, _, _ in talk.outgoing()] == ["triage"]
+
+
+def test_the_closing_deadline_gets_its_own_reminder(fresh_db, ruleset):
+    talk = Conversation(fresh_db, ruleset)
+    raw = make_mail(frm="operator.responssenter@kristiansand.kommune.example", subject="Plattform")
+    at(talk, local(2026, 3, 2, 10, 0), raw)  # flow d: measures 5, close 20 working days
+    ((_, relay),) = mails(talk, "relay")
+    ref = relay["X-Avviksgateway"]
+    assert talk.case(ref)["close_due"] == "2026-03-30"
+    at(talk, local(2026, 3, 3, 9, 0), reply(relay, SUPPLIER, "#status til lukking"))
+    talk.outgoing()
+    runner = runner_for(fresh_db, ruleset)
+    reminded = []
+    for day in range(4, 31):
+        run(runner, "reminders", local(2026, 3, day, 7, 0))
+        reminded += [(day, text(m)) for _, m in mails(talk, "reminder")]
+    # Measures reported done: no measures reminder; the closing one, two working days
+    # before Monday 30 March, on Thursday 26 March, once.
+    ((day, body),) = reminded
+    assert day == 26 and "Lukkefristen er 30.03.2026" in body and "Tiltaksfristen" not in body
