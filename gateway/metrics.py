@@ -46,39 +46,41 @@ class CaseLogCollector(Collector):
     def _rows(self, sql: str) -> list[tuple]:
         return self.db.execute(sql).fetchall()
 
+    def _family(self, kind, name: str, doc: str, labels: list[str], sql: str) -> Metric:
+        """A metric family from one GROUP BY query: label values, then the count."""
+        family = kind(f"{PREFIX}_{name}", doc, labels=labels)
+        for *keys, value in self._rows(sql):
+            family.add_metric([key or "" for key in keys], value)
+        return family
+
     def _messages(self) -> Iterator[Metric]:
-        received = CounterMetricFamily(
-            f"{PREFIX}_messages_received", "Messages taken in, by mailbox.", labels=["mailbox"]
+        yield self._family(
+            CounterMetricFamily,
+            "messages_received",
+            "Messages taken in, by mailbox.",
+            ["mailbox"],
+            "SELECT mailbox, COUNT(*) FROM messages WHERE direction = 'in' GROUP BY 1",
         )
-        for mailbox, count in self._rows(
-            "SELECT mailbox, COUNT(*) FROM messages WHERE direction = 'in' GROUP BY 1"
-        ):
-            received.add_metric([mailbox or ""], count)
-        decided = CounterMetricFamily(
-            f"{PREFIX}_messages_decided",
+        yield self._family(
+            CounterMetricFamily,
+            "messages_decided",
             "Messages taken in and handled, by mailbox and decision "
             "(relay, triage, ignore, thread, hold, duplicate, quarantine, dropped).",
-            labels=["mailbox", "decision"],
-        )
-        for mailbox, decision, count in self._rows(
+            ["mailbox", "decision"],
             "SELECT mailbox, COALESCE(outcome, state), COUNT(*) FROM messages "
-            "WHERE direction = 'in' AND state != 'received' GROUP BY 1, 2"
-        ):
-            decided.add_metric([mailbox or "", decision], count)
-        yield from (received, decided)
+            "WHERE direction = 'in' AND state != 'received' GROUP BY 1, 2",
+        )
 
     def _outbox(self) -> Iterator[Metric]:
-        deliveries = CounterMetricFamily(
-            f"{PREFIX}_deliveries",
+        deliveries = self._family(
+            CounterMetricFamily,
+            "deliveries",
             "Outgoing mail delivered (result sent) or given up (failed), by purpose "
             "(relay, receipt, reply, triage, alert ...).",
-            labels=["purpose", "result"],
-        )
-        for purpose, state, count in self._rows(
+            ["purpose", "result"],
             "SELECT purpose, state, COUNT(*) FROM outbox "
-            "WHERE state IN ('sent', 'failed') GROUP BY 1, 2"
-        ):
-            deliveries.add_metric([purpose or "", state], count)
+            "WHERE state IN ('sent', 'failed') GROUP BY 1, 2",
+        )
         queue = GaugeMetricFamily(
             f"{PREFIX}_outbox_queue", "Outbox rows by state, sent ones left out.", labels=["state"]
         )

@@ -41,6 +41,13 @@ def at(talk: Conversation, when: dt.datetime, raw: bytes, mailbox: str = "suppor
         return talk.send(raw, mailbox)
 
 
+def report_at(talk: Conversation, when: dt.datetime, **mail) -> tuple[str, email.message.Message]:
+    """A new report at ``when``: its reference and its relay."""
+    at(talk, when, make_mail(**({"frm": REPORTER} | mail)))
+    ((_, relay),) = mails(talk, "relay")
+    return relay["X-Avviksgateway"], relay
+
+
 def run(runner: Runner, job: str, when: dt.datetime) -> None:
     with time_machine.travel(when, tick=False):
         assert runner.run(job, when)
@@ -166,9 +173,7 @@ def test_a_crash_in_the_middle_of_a_job_is_made_up_once_after_the_restart(fresh_
 
 def test_reminders_before_the_deadline_then_the_overdue_list(fresh_db, ruleset):
     talk = Conversation(fresh_db, ruleset)
-    at(talk, local(2026, 3, 2, 10, 0), make_mail(frm=REPORTER, subject="Alarm uten lyd"))
-    ((_, relay),) = mails(talk, "relay")
-    ref = relay["X-Avviksgateway"]
+    ref, relay = report_at(talk, local(2026, 3, 2, 10, 0), subject="Alarm uten lyd")
     assert talk.case(ref)["measures_due"] == "2026-03-16"  # 10 working days (flow a)
     runner = runner_for(fresh_db, ruleset)
     sent = {}
@@ -198,10 +203,9 @@ def test_reminders_before_the_deadline_then_the_overdue_list(fresh_db, ruleset):
 
 def test_cooperation_is_escalated_after_ten_working_days_across_easter(fresh_db, ruleset):
     talk = Conversation(fresh_db, ruleset)
-    raw = make_mail(frm=REPORTER, subject="Samarbeidsproblem med leverandøren")
-    at(talk, local(2026, 3, 25, 10, 0), raw)
-    ((_, relay),) = mails(talk, "relay")
-    ref = relay["X-Avviksgateway"]
+    ref, relay = report_at(
+        talk, local(2026, 3, 25, 10, 0), frm=REPORTER, subject="Samarbeidsproblem med leverandøren"
+    )
     # Wed 25 March + 10 working days, skipping Maundy Thursday, Good Friday and Easter
     # Monday (2, 3 and 6 April) and the weekends: Monday 13 April.
     assert talk.case(ref)["escalate_due"] == "2026-04-13"
@@ -244,9 +248,7 @@ def test_haster_from_the_on_call_duty_upgrades_and_relays_at_once(fresh_db, rule
 @pytest.mark.parametrize("sender", [SUPPLIER, REPORTER])
 def test_haster_from_anyone_else_is_refused(fresh_db, ruleset, sender):
     talk = Conversation(fresh_db, ruleset)
-    at(talk, local(2026, 5, 11, 10, 0), make_mail(frm=REPORTER, subject="Alarm uten lyd"))
-    ((_, relay),) = mails(talk, "relay")
-    ref = relay["X-Avviksgateway"]
+    ref, relay = report_at(talk, local(2026, 5, 11, 10, 0), subject="Alarm uten lyd")
     talk.outgoing()
     at(talk, local(2026, 5, 11, 10, 30), reply(relay, sender, "#haster\n"))
     assert talk.case(ref)["urgent"] == 0
@@ -276,10 +278,9 @@ def test_vurdert_on_a_digest_notes_every_case_it_lists(fresh_db, ruleset):
 
 def test_closing_an_urgent_case_opens_a_confidential_review(fresh_db, ruleset):
     talk = Conversation(fresh_db, ruleset)
-    raw = make_mail(frm=REPORTER, subject="Alarmsentral nede, haster")
-    at(talk, local(2026, 5, 12, 10, 0), raw)
-    ((_, relay),) = mails(talk, "relay")
-    ref = relay["X-Avviksgateway"]
+    ref, relay = report_at(
+        talk, local(2026, 5, 12, 10, 0), frm=REPORTER, subject="Alarmsentral nede, haster"
+    )
     at(talk, local(2026, 5, 12, 12, 0), reply(relay, SUPPLIER, "#lukk Byttet ruter."))
     ((to, notice),) = mails(talk, "review-due")
     assert sorted(to) == sorted([ADMIN, REPORTER, SUPPLIER])
@@ -373,10 +374,12 @@ def test_a_forged_on_call_address_gives_no_commands(fresh_db, ruleset):
 
 def test_the_closing_deadline_gets_its_own_reminder(fresh_db, ruleset):
     talk = Conversation(fresh_db, ruleset)
-    raw = make_mail(frm="operator.responssenter@kristiansand.kommune.example", subject="Plattform")
-    at(talk, local(2026, 3, 2, 10, 0), raw)  # flow d: measures 5, close 20 working days
-    ((_, relay),) = mails(talk, "relay")
-    ref = relay["X-Avviksgateway"]
+    ref, relay = report_at(
+        talk,
+        local(2026, 3, 2, 10, 0),
+        frm="operator.responssenter@kristiansand.kommune.example",
+        subject="Plattform",
+    )  # flow d: measures 5, close 20 working days
     assert talk.case(ref)["close_due"] == "2026-03-30"
     at(talk, local(2026, 3, 3, 9, 0), reply(relay, SUPPLIER, "#status til lukking"))
     talk.outgoing()
