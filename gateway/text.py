@@ -130,12 +130,18 @@ _ATTRIBUTION = [
     re.compile(r"on\s.*\d.*\bwrote\s*:", re.I),
     re.compile(r"am\s.*\d.*\bschrieb\b.*:", re.I),
 ]
+# Every attribution pattern needs one of these words: a line window without any cannot
+# hold an attribution, and most lines of a report have none (same flags as the patterns).
+_ATTRIBUTION_WORD = re.compile(r"skrev|wrote|schrieb", re.I)
 _JOIN_START = re.compile(r"(?:den|d\.|on|am)\s|.*\d{1,2}[:.]\d{2}", re.I)
 _SEPARATOR = re.compile(r"[\s_\-=*–—]*")
 
 
-def _attribution_lines(lines: list[str], i: int) -> int:
-    """How many lines (1-3) an attribution header starting at line i spans; 0 if none."""
+def _attribution_lines(lines: list[str], i: int, words: list[bool] | None = None) -> int:
+    """How many lines (1-3) an attribution header starting at line i spans; 0 if none.
+    ``words``: per line, whether _ATTRIBUTION_WORD occurs in it (a shortcut only)."""
+    if words is not None and not any(words[i : i + 3]):
+        return 0
     parts: list[str] = []
     for line in lines[i : i + 3]:
         if not line.strip() or _QUOTED.match(line):
@@ -153,8 +159,8 @@ def _attribution_lines(lines: list[str], i: int) -> int:
     return 0
 
 
-def _starts_quote(lines: list[str], i: int) -> bool:
-    """Whether a reply or forward header starts at line i."""
+def _starts_quote(lines: list[str], i: int, words: list[bool] | None = None) -> bool:
+    """Whether a reply or forward header starts at line i (``words``: see above)."""
     line = lines[i]
     if _FORWARD.fullmatch(line):
         return True
@@ -164,11 +170,11 @@ def _starts_quote(lines: list[str], i: int) -> bool:
                 break
             if _DATE_FIELD.match(field_line):
                 return True
-    span = _attribution_lines(lines, i)
+    span = _attribution_lines(lines, i, words)
     # A wrapped match whose own tail is a header ("Am heutigen Tage\nAm So., ... schrieb")
     # starts at the later line.
     return span == 1 or (
-        span > 1 and not any(_attribution_lines(lines, j) for j in range(i + 1, i + span))
+        span > 1 and not any(_attribution_lines(lines, j, words) for j in range(i + 1, i + span))
     )
 
 
@@ -177,13 +183,16 @@ def new_text(body: str) -> str:
     from a reply or forward header on is cut. Text before the cut is kept as it is
     (line endings normalised to LF, byte-order marks removed, trailing blank lines and
     separator lines before a cut stripped)."""
-    lines = body.replace("\r\n", "\n").replace("\r", "\n").replace("\ufeff", "").split("\n")
+    body = body.replace("\r\n", "\n").replace("\r", "\n").replace("\ufeff", "")
+    lines = body.split("\n")
     kept: list[str] = []
     cut = False
+    search = _ATTRIBUTION_WORD.search
+    words = [search(line) is not None for line in lines] if search(body) else [False] * len(lines)
     for i, line in enumerate(lines):
         if _QUOTED.match(line):
             continue
-        if _starts_quote(lines, i):
+        if _starts_quote(lines, i, words):
             cut = True
             break
         kept.append(line)
@@ -260,12 +269,21 @@ def _phrase(word: str) -> str:
     return r"\s+".join(re.escape(p) for p in unicodedata.normalize("NFC", word).split())
 
 
+def _first_chars(words: Iterable[str]) -> str:
+    """A look-ahead for the first characters of the words: the regex engine tries every
+    position, and this rejects most of them before the alternatives are tried one by one
+    (the same matches: each alternative starts with one of these, in the same case
+    folding)."""
+    firsts = {unicodedata.normalize("NFC", w).split()[0][0] for w in words if w.strip()}
+    return "(?=[" + "".join(re.escape(c) for c in sorted(firsts)) + "])"
+
+
 @lru_cache(maxsize=256)
 def _word_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
     alts = sorted({_phrase(w) for w in words if w.strip()}, key=len, reverse=True)
     if not alts:
         return _NEVER
-    return re.compile(r"(?<!\w)(?:" + "|".join(alts) + r")(?!\w)", re.I)
+    return re.compile(_first_chars(words) + r"(?<!\w)(?:" + "|".join(alts) + r")(?!\w)", re.I)
 
 
 def word_pattern(words: Iterable[str]) -> re.Pattern[str]:
@@ -280,7 +298,7 @@ def _municipality_pattern(names: tuple[str, ...]) -> re.Pattern[str]:
     alts = [f"(?P<n{i}>{_phrase(names[i])})" for i in order if names[i].strip()]
     if not alts:
         return _NEVER
-    return re.compile(r"(?<!\w)(?:" + "|".join(alts) + r")(?!\w)", re.I)
+    return re.compile(_first_chars(names) + r"(?<!\w)(?:" + "|".join(alts) + r")(?!\w)", re.I)
 
 
 _STREET = re.compile(
