@@ -91,13 +91,22 @@ def _swedish_kind(date: str, sep: str, serial: str) -> str | None:
     return kind if born <= datetime.date.today() else None
 
 
+# Both patterns start with a run of six or more digits: none can match before the first
+# such run, and text without one (log lines, dates, times) needs no scan at all.
+_SIX_DIGITS = re.compile(r"\d{6}")
+
+
 def _id_findings(text: str) -> list[Finding]:
-    found = []
-    for m in _NO_ID.finditer(text):
+    found: list[Finding] = []
+    first = _SIX_DIGITS.search(text)
+    if first is None:
+        return found
+    start = first.start()  # (the look-behinds still see the text before it)
+    for m in _NO_ID.finditer(text, start):
         kind = _norwegian_kind(m.group(1) + m.group(2))
         if kind:
             found.append(Finding(kind, m.start(), m.end(), m.group()))
-    for m in _SE_ID.finditer(text):
+    for m in _SE_ID.finditer(text, start):
         kind = _swedish_kind(m.group(1), m.group(2) or "", m.group(3))
         if kind:
             found.append(Finding(kind, m.start(), m.end(), m.group()))
@@ -107,6 +116,7 @@ def _id_findings(text: str) -> list[Finding]:
 # Norwegian subscriber numbers: 8 digits starting 2-9, optionally after +47/0047.
 _PHONE = re.compile(
     rf"""
+    (?=[(+0-9])  # what a match starts with: other positions skip the look-behinds below
     (?<![\w+.\#@=&%$€£§<])(?<!\D[/-])  # not glued to a word, reference, amount, path or id
     (?<!\d:)(?<!\d{_SP1})              # not a time, not the next group of a digit sequence
     (?<![0-9a-fA-F]\d{_SP1})(?<!\d[a-fA-F]{_SP1})     # not inside a hex dump
