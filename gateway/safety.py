@@ -77,10 +77,15 @@ def duplicate_of(db: Database, row: dict, msg: ParsedMessage) -> int | None:
     """An earlier incoming message that is this one again: the same bytes, or the same
     Message-ID from the same sender with the same body (fetched twice, sent to both
     mailboxes, resent by an MTA; only the transport headers differ). The same
-    Message-ID with another body is kept: a reused id must not lose a report."""
+    Message-ID with another body is kept: a reused id must not lose a report.
+
+    The unary ``+`` keeps SQLite from reading these through the index on ``state``, which
+    it would otherwise pick, scanning every message ever decided; the hash and the
+    Message-ID find the few candidates at once.
+    """
     same_bytes = db.execute(
-        "SELECT id FROM messages WHERE direction = 'in' AND id < ? AND state = 'done' "
-        "AND outcome != 'duplicate' AND sha256 = ? ORDER BY id LIMIT 1",
+        "SELECT id FROM messages WHERE +direction = 'in' AND +id < ? AND +state = 'done' "
+        "AND outcome != 'duplicate' AND sha256 = ? ORDER BY +id LIMIT 1",
         [row["id"], row["sha256"]],
     ).fetchone()
     if same_bytes:
@@ -89,8 +94,9 @@ def duplicate_of(db: Database, row: dict, msg: ParsedMessage) -> int | None:
         return None
     candidates = db.execute(
         "SELECT m.id, r.raw FROM messages m LEFT JOIN raw_messages r ON r.id = m.id "
-        "WHERE m.direction = 'in' AND m.id < ? AND m.state = 'done' AND m.outcome != 'duplicate' "
-        "AND m.message_id = ? AND m.from_addr = ? ORDER BY m.id LIMIT 5",
+        "WHERE +m.direction = 'in' AND +m.id < ? AND +m.state = 'done' "
+        "AND m.outcome != 'duplicate' AND m.message_id = ? AND m.from_addr = ? "
+        "ORDER BY +m.id LIMIT 5",
         [row["id"], msg.message_id, msg.from_addr],
     ).fetchall()
     if candidates:

@@ -32,3 +32,29 @@ def test_big_and_small_bytes_are_stored_and_read_back_unchanged(fresh_db):
             fresh_db["messages"].insert({"id": row_id, "direction": "out"})
             put_raw(fresh_db, row_id, raw)
     assert {i: get_raw(fresh_db, i) for i in values} == values
+
+
+def test_the_duplicate_check_looks_messages_up_by_hash_and_message_id(fresh_db):
+    """Fast by design: one message's duplicate check must not read every message ever
+    decided (through the index on state, which SQLite picks if let), but find its few
+    candidates by SHA-256 and Message-ID, whatever the size of the case log."""
+    from gateway.parse import parse
+    from gateway.safety import duplicate_of
+
+    raw = b"From: a@b.example\r\nMessage-ID: <1@b.example>\r\n\r\nHei\r\n"
+    with write(fresh_db):
+        fresh_db["messages"].insert({"id": 1, "direction": "in", "state": "received",
+                                     "sha256": "abc", "message_id": "<1@b.example>"})  # fmt: skip
+        put_raw(fresh_db, 1, raw)
+    statements: list[str] = []
+    fresh_db.conn.set_trace_callback(statements.append)
+    duplicate_of(fresh_db, {"id": 1, "sha256": "abc"}, parse(raw))
+    fresh_db.conn.set_trace_callback(None)
+    lookups = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    plans = [
+        " ".join(row[3] for row in fresh_db.execute(f"EXPLAIN QUERY PLAN {s}"))
+        for s in lookups
+        if "FROM messages" in s
+    ]
+    assert len(plans) == 2
+    assert "idx_messages_sha256" in plans[0] and "idx_messages_message_id" in plans[1]
