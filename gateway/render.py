@@ -11,21 +11,19 @@ never a blank in a message to a municipality.
 from __future__ import annotations
 
 import base64
-import binascii
 import datetime as dt
 import email.utils
 import io
 import re
 import uuid
-from email import headerregistry
 from email.message import EmailMessage
-from email.policy import SMTP as _SMTP
 from email.utils import formataddr
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
+from gateway.headers import CONTENT_HEADERS, SMTP, address_header, header, qp_body
 from gateway.models import Outgoing, ParsedMessage
 from gateway.rules.own_mail import MARKER
 
@@ -37,25 +35,6 @@ SPLICE_CHARS = 64 * 1024
 _SPLICE_PIECE = 1 << 20
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")  # what email.generator takes for a line break
 Splice = str | tuple[bytes, int, int]  # encoded text, or its place in an original's raw bytes
-
-
-class _HeaderClasses(headerregistry.HeaderRegistry):
-    """The stdlib's header factory, making each header class once: its ``__getitem__``
-    builds a new class with ``type()`` for every header of every message."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._classes: dict[str, type] = {}
-
-    def __getitem__(self, name: str) -> type:
-        key = name.lower()
-        cls = self._classes.get(key)
-        if cls is None:
-            cls = self._classes[key] = super().__getitem__(name)
-        return cls
-
-
-SMTP = _SMTP.clone(header_factory=_HeaderClasses())  # the same policy, a cheaper factory
 
 
 def make_environment(override: Path | None = None) -> jinja2.Environment:
@@ -145,7 +124,7 @@ class Renderer:
         carried = carried_parts(original, skip) if attachments and original is not None else []
         build["carried"] = carried
         if not carried and attach_original is None:
-            raw = head + _CONTENT_HEADERS + _qp_body(body)  # text only: no generator
+            raw = head + CONTENT_HEADERS + qp_body(body)  # text only: no generator
         else:
             splices: dict[str, Splice] = {}
             msg = self._build(**build, splices=splices)
@@ -181,27 +160,27 @@ class Renderer:
         **_: Any,
     ) -> bytes:
         """The header block above the MIME headers, written without the stdlib's header
-        objects (see _header); the same headers in the same order as msg[...] = ..."""
+        objects (see gateway/headers.py); the same headers in the same order as msg[...] = ..."""
         if self._from is None:
-            self._from = _header("From", formataddr((self.gateway_name, self.gateway_address)))
-        out = [self._from, _addresses("To", to)]
+            self._from = header("From", formataddr((self.gateway_name, self.gateway_address)))
+        out = [self._from, address_header("To", to)]
         if cc:
-            out.append(_addresses("Cc", cc))
-        out.append(_header("Subject", subject))
-        out.append(_header("Date", email.utils.format_datetime(dt.datetime.now(dt.UTC))))
-        out.append(_header("Message-ID", message_id))
+            out.append(address_header("Cc", cc))
+        out.append(header("Subject", subject))
+        out.append(header("Date", email.utils.format_datetime(dt.datetime.now(dt.UTC))))
+        out.append(header("Message-ID", message_id))
         if reply_to:
-            out.append(_addresses("Reply-To", [reply_to]))
+            out.append(address_header("Reply-To", [reply_to]))
         if thread is not None:  # (In-Reply-To, References) that the recipient has seen
-            out.append(_header("In-Reply-To", thread[0]))
-            out.append(_header("References", " ".join(thread[1])))
+            out.append(header("In-Reply-To", thread[0]))
+            out.append(header("References", " ".join(thread[1])))
         elif original is not None and original.message_id:
-            out.append(_header("In-Reply-To", original.message_id))
+            out.append(header("In-Reply-To", original.message_id))
             refs = " ".join([*original.references[-10:], original.message_id])
-            out.append(_header("References", refs))
-        out.append(_header(MARKER, reference or purpose))
+            out.append(header("References", refs))
+        out.append(header(MARKER, reference or purpose))
         for name, value in (headers or {}).items():
-            out.append(_header(name, value))
+            out.append(header(name, value))
         return "".join(out).encode("ascii")
 
     def _build(
@@ -225,126 +204,6 @@ class Renderer:
                 attach_original, maintype="message", subtype="rfc822", filename="original.eml"
             )
         return msg
-
-
-# --- Headers and a text body without the stdlib's header objects ----------------------
-# EmailMessage(policy=SMTP) parses every value it is given into a header object and
-# folds it again on output: about 1.5 ms a message. What the gateway writes is simple
-# (addr-specs, message ids, a subject), so it is written here: unstructured text folded
-# at spaces to 78 characters, words that are not printable ASCII (or look like an
-# encoded word, or do not fit on a line) as RFC 2047 UTF-8 "Q" encoded words. Anything
-# else (an address with a display name, surrogates) goes through the stdlib as before.
-
-_MAX = 78
-_EW_OPEN, _EW_CLOSE = "=?utf-8?q?", "?="
-_EW_ROOM = 12  # the longest one character can take (4 bytes, =XX each)
-_Q_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!*+-/")
-_SPACES = re.compile(r"([ \t]+)")
-_PLAIN_WORD = re.compile(r"[!-~]+")
-_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-_ADDR_SPEC = re.compile(rf"{_ATEXT}(?:\.{_ATEXT})*@{_ATEXT}(?:\.{_ATEXT})*")
-_ID_HEADERS = frozenset({"in-reply-to", "references", "message-id"})
-_CONTENT_HEADERS = (
-    b'Content-Type: text/plain; charset="utf-8"\r\n'
-    b"Content-Transfer-Encoding: quoted-printable\r\n"
-    b"MIME-Version: 1.0\r\n\r\n"
-)
-
-
-def _stdlib_header(name: str, value: str) -> str:
-    """The header as EmailMessage(policy=SMTP) writes it."""
-    return SMTP.fold(name, SMTP.header_store_parse(name, value)[1])
-
-
-def _q_char(ch: str) -> str:
-    if ch in _Q_SAFE:
-        return ch
-    if ch == " ":
-        return "_"
-    return "".join(f"={b:02X}" for b in ch.encode("utf-8"))
-
-
-def _header(name: str, value: str) -> str:
-    """``Name: value`` CRLF, folded, non-ASCII as encoded words. Raises ValueError for a
-    value with a line break inside, as the stdlib does (no header injection)."""
-    if len(value.splitlines()) > 1:
-        raise ValueError("Header values may not contain linefeed or carriage return characters")
-    if not value:
-        return f"{name}:\r\n"
-    if len(name) + 2 + len(value) <= _MAX and _PLAIN_WORD.fullmatch(value) and "=?" not in value:
-        return f"{name}: {value}\r\n"  # the common case: one short word
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:  # surrogates: the stdlib writes them as unknown-8bit
-        return _stdlib_header(name, value)
-    ids = name.lower() in _ID_HEADERS
-    parts = _SPACES.split(value)  # word, spaces, word, ..., word
-    # (spaces before, text, encode?), consecutive encoded words merged with their spaces
-    tokens: list[list] = []
-    for k in range(0, len(parts), 2):
-        space = " " if k == 0 else parts[k - 1]
-        word = parts[k]
-        plain = not word or (
-            _PLAIN_WORD.fullmatch(word) is not None
-            and "=?" not in word
-            and (ids or len(word) < _MAX - 1)
-        )
-        if not plain and tokens and tokens[-1][2]:
-            tokens[-1][1] += space + word
-        else:
-            tokens.append([space, word, not plain])
-    lines: list[str] = []
-    line = f"{name}:"
-    for space, text, encode in tokens:
-        if not encode:
-            if len(line) + len(space) + len(text) > _MAX and line.strip():
-                lines.append(line)
-                line = ""
-            line += space + text
-            continue
-        chars = [_q_char(ch) for ch in text]
-        i = 0
-        while i < len(chars):
-            room = _MAX - len(line) - len(space) - len(_EW_OPEN) - len(_EW_CLOSE)
-            if room < _EW_ROOM and line.strip():
-                lines.append(line)
-                line = ""
-                room = _MAX - len(space) - len(_EW_OPEN) - len(_EW_CLOSE)
-            used = 0
-            j = i
-            while j < len(chars) and used + len(chars[j]) <= room:
-                used += len(chars[j])
-                j += 1
-            line += space + _EW_OPEN + "".join(chars[i:j]) + _EW_CLOSE
-            space = " "  # between two encoded words: not part of the text
-            i = j
-    lines.append(line)
-    return "\r\n".join(lines) + "\r\n"
-
-
-def _addresses(name: str, addresses: list[str]) -> str:
-    """An address header of bare addr-specs, folded after a comma; anything else (a
-    display name, non-ASCII) as the stdlib writes it."""
-    value = ", ".join(addresses)
-    if not all(_ADDR_SPEC.fullmatch(a) and "=?" not in a for a in addresses):
-        return _stdlib_header(name, value)
-    lines: list[str] = []
-    line = f"{name}:"
-    for k, address in enumerate(addresses):
-        piece = address + ("," if k < len(addresses) - 1 else "")
-        if len(line) + 1 + len(piece) > _MAX and line.strip() != f"{name}:":
-            lines.append(line)
-            line = ""
-        line += " " + piece
-    lines.append(line)
-    return "\r\n".join(lines) + "\r\n"
-
-
-def _qp_body(body: str) -> bytes:
-    """The body as set_content(body, charset="utf-8", cte="quoted-printable") and the
-    generator write it: lines ending in CRLF, quoted-printable (binascii's encoder)."""
-    data = b"\n".join(body.encode("utf-8").splitlines()) + b"\n"
-    return binascii.b2a_qp(data, istext=True).replace(b"\n", b"\r\n")
 
 
 def _splice(msg: EmailMessage, raw: bytes, splices: dict[str, Splice]) -> bytes | None:

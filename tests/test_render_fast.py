@@ -1,5 +1,5 @@
-"""The renderer writes headers and text bodies itself (gateway/render.py, "Headers and a
-text body without the stdlib's header objects"). These tests hold it to what
+"""The renderer writes headers and text bodies itself (gateway/headers.py), without the
+stdlib's header objects. These tests hold it to what
 EmailMessage(policy=SMTP) would have written: the same headers and values after parsing,
 the same decoded body and attachments, and well-formed lines."""
 
@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from gateway.headers import SMTP, address_header, header, qp_body
 from gateway.parse import parse
-from gateway.render import SMTP, Renderer, _addresses, _header, _qp_body, copy_attachments
+from gateway.render import Renderer, copy_attachments
 from gateway.rules.own_mail import MARKER
 
 TEMPLATE = "{% block subject %}{{ subject }}{% endblock %}{% block body %}{{ text }}{% endblock %}"
@@ -155,7 +156,7 @@ def test_subject_like_stdlib(renderer, subject):
 
 @pytest.mark.parametrize("value", SUBJECTS + ["Sendt fra min iPhone " * 9])
 def test_unstructured_header_parses_back(value):
-    line = _header("Thread-Topic", value).encode("ascii")
+    line = header("Thread-Topic", value).encode("ascii")
     _check_wellformed(line + b"\r\n")
     ours = email.message_from_bytes(line + b"\r\n", policy=email.policy.default)
     assert str(ours["Thread-Topic"]).strip() == value.strip()
@@ -166,7 +167,7 @@ def test_line_break_in_header_raises_like_stdlib(value):
     with pytest.raises(ValueError):
         EmailMessage(policy=SMTP)["Subject"] = value
     with pytest.raises(ValueError):
-        _header("Subject", value)
+        header("Subject", value)
 
 
 def test_many_recipients_and_threads(renderer):
@@ -216,7 +217,7 @@ def test_body_like_stdlib(body):
     msg = EmailMessage(policy=SMTP)
     msg.set_content(body, charset="utf-8", cte="quoted-printable")
     theirs = msg.as_bytes(policy=SMTP).partition(b"\r\n\r\n")[2]
-    ours = _qp_body(body)
+    ours = qp_body(body)
     assert b"\n" not in ours.replace(b"\r\n", b"")
     assert all(len(line) <= 78 for line in ours.split(b"\r\n"))
     import quopri
@@ -233,7 +234,7 @@ def test_random_bodies_decode_the_same():
         msg = EmailMessage(policy=SMTP)
         msg.set_content(body, charset="utf-8", cte="quoted-printable")
         theirs = msg.as_bytes(policy=SMTP).partition(b"\r\n\r\n")[2]
-        assert _text(_qp_body(body)) == _text(theirs), body
+        assert _text(qp_body(body)) == _text(theirs), body
 
 
 def test_random_headers_parse_back():
@@ -241,7 +242,7 @@ def test_random_headers_parse_back():
     words = ["Avvik", "på", "ÆØÅ", "=?", "x" * 90, "🚑", "", "a_b", "ord", "Grimstad", "–"]
     for _ in range(300):
         value = "".join(rng.choice(words) + rng.choice([" ", "  ", "\t", ""]) for _ in range(12))
-        line = _header("Subject", value).encode("ascii")
+        line = header("Subject", value).encode("ascii")
         _check_wellformed(line + b"\r\n")
         ours = email.message_from_bytes(line + b"\r\n", policy=email.policy.default)
         assert str(ours["Subject"]).strip() == value.strip(" \t"), value
@@ -249,7 +250,7 @@ def test_random_headers_parse_back():
 
 def test_addresses_fold():
     to = [f"person{i}@example.no" for i in range(20)]
-    text = _addresses("To", to)
+    text = address_header("To", to)
     assert all(len(line) <= 78 for line in text.split("\r\n"))
     msg = email.message_from_bytes(text.encode() + b"\r\n", policy=email.policy.default)
     assert [a.addr_spec for a in msg["To"].addresses] == to
