@@ -122,17 +122,18 @@ class Pipeline:
         if (
             decision.decision is not Outcome.IGNORE
             and trusted
-            and follow_up.is_follow_up(parsed.new_text)
-            and follow_up.may_command(ruleset, parsed.from_addr)
+            and follow_up.is_for_follow_up(parsed.new_text, ruleset, parsed.from_addr)
         ):
             item = Incoming(row["id"], row["mailbox"], received, raw, parsed)
             reason = follow_up.handle(self.db, item, ruleset, self.renderer)
             event(self.db, "command", reason, message_id=row["id"])
             log.info("follow-up command(s) from %s: %s", parsed.from_addr, reason)
             return
-        decision, match = thread_decision(
-            self.db, parsed, ruleset, decision, self.settings.loop_limit_per_hour
-        )
+        match = None
+        if trusted:  # a forged sender is no participant: it stays with the administrators
+            decision, match = thread_decision(
+                self.db, parsed, ruleset, decision, self.settings.loop_limit_per_hour
+            )
         item = Incoming(row["id"], row["mailbox"], received, raw, parsed)
         if decision.decision in (Outcome.THREAD, Outcome.HOLD):
             record_reply(self.db, item, decision, match, ruleset, self.renderer)

@@ -283,7 +283,7 @@ def test_closing_an_urgent_case_opens_a_confidential_review(fresh_db, ruleset):
     )
     at(talk, local(2026, 5, 12, 12, 0), reply(relay, SUPPLIER, "#lukk Byttet ruter."))
     ((to, notice),) = mails(talk, "review-due")
-    assert sorted(to) == sorted([ADMIN, REPORTER, SUPPLIER])
+    assert sorted(to) == sorted([ADMIN, ON_CALL, REPORTER, SUPPLIER])
     assert "#gjennomgått" in text(notice)
     summary = "Gjennomgått med Vennesla: rutinen for reservestrøm endres."
     at(talk, local(2026, 5, 20, 9, 0), reply(notice, ADMIN, f"#gjennomgått {summary}"))
@@ -333,7 +333,8 @@ def test_the_monthly_report_job_sends_last_month_to_management(fresh_db, ruleset
 def test_gateway_serve_runs_the_scheduler_and_makes_up_a_missed_run(
     gateway_process, smtp_sink, tmp_path
 ):
-    """The daemon: a digest due five minutes before the start is sent once at start."""
+    """The daemon: a first start sends nothing that fell due before it; after a stop, a
+    digest that fell due meanwhile (five minutes ago) is sent once at the start."""
     from servers import free_port
     from test_end_to_end import settings_toml
 
@@ -350,15 +351,28 @@ def test_gateway_serve_runs_the_scheduler_and_makes_up_a_missed_run(
     )
     settings = settings_toml(tmp_path / "var", free_port(), smtp_sink.port)
     gateway = gateway_process(f'rules_file = "{rules}"\n' + settings)
+    gateway.start()  # the first start: "gateway ready" comes after the scheduler's start
+    assert gateway.stop() == 0
+    db = gateway.db()
+    (first,) = db.query("SELECT due_at, result FROM job_runs WHERE job = 'review-digest'")
+    assert first["result"] == "start" and smtp_sink.messages == []
+    assert db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0] == 0  # nothing queued
+    # As if that start had been yesterday, and the gateway stopped since.
+    yesterday = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+    db.execute(
+        "UPDATE job_runs SET due_at = ?, started_at = ? WHERE job = 'review-digest'",
+        [yesterday.isoformat(timespec="seconds")] * 2,
+    )
+    db.conn.commit()
     gateway.start()
     (got,) = smtp_sink.wait_for(1)
     assert got.rcpt_tos == [ON_CALL] and got.message["Subject"].startswith("Til gjennomgang")
-    gateway.stop()
+    assert gateway.stop() == 0
     gateway.start()  # a restart does not send it again
     assert gateway.stop() == 0
-    db = gateway.db()
-    runs = list(db.query("SELECT result FROM job_runs WHERE job = 'review-digest'"))
-    assert runs == [{"result": "ok"}] and len(smtp_sink.messages) == 1
+    runs = [r["result"] for r in db.query(
+        "SELECT result FROM job_runs WHERE job = 'review-digest' ORDER BY due_at")]  # fmt: skip
+    assert runs == ["start", "ok"] and len(smtp_sink.messages) == 1
 
 
 def test_a_forged_on_call_address_gives_no_commands(fresh_db, ruleset):
@@ -392,3 +406,59 @@ def test_the_closing_deadline_gets_its_own_reminder(fresh_db, ruleset):
     # before Monday 30 March, on Thursday 26 March, once.
     ((day, body),) = reminded
     assert day == 26 and "Lukkefristen er 30.03.2026" in body and "Tiltaksfristen" not in body
+
+
+def test_a_reply_about_the_review_does_not_reopen_the_closed_case(fresh_db, ruleset):
+    talk = Conversation(fresh_db, ruleset)
+    ref, relay = report_at(talk, local(2026, 5, 12, 10, 0), subject="Alarmsentral nede, haster")
+    at(talk, local(2026, 5, 12, 12, 0), reply(relay, SUPPLIER, "#lukk Byttet ruter."))
+    ((_, notice),) = mails(talk, "review-due")
+    msg = at(talk, local(2026, 5, 13, 9, 0), reply(notice, REPORTER, "Passer tirsdag kl. 10."))
+    assert msg["outcome"] == "thread" and talk.case(ref)["status"] == "lukket"
+    assert [to for p, to, _ in talk.outgoing() if p == "reply"] == [[SUPPLIER]]
+
+
+def test_a_case_decided_after_the_digest_comes_in_the_next_one(fresh_db, ruleset):
+    """Triaged at 16:00, decided by an administrator at 20:00, after the 19:00 digest: it
+    arrived before that digest, and must still reach the on-call duty's next one."""
+    talk = Conversation(fresh_db, ruleset)
+    runner = runner_for(fresh_db, ruleset)
+    raw = make_mail(frm="ukjent@gmail.example", subject="Alarm hos bruker")
+    at(talk, local(2026, 5, 11, 16, 0), raw)
+    ((_, note),) = mails(talk, "triage")
+    run(runner, "review-digest", local(2026, 5, 11, 19, 0))
+    ((_, first),) = mails(talk, "digest")
+    assert "Ingen nye saker" in text(first)
+    at(talk, local(2026, 5, 11, 20, 0), reply(note, ADMIN, "#send support@leverandor.example"))
+    run(runner, "review-digest", local(2026, 5, 12, 19, 0))
+    ((_, second),) = mails(talk, "digest")
+    assert "Alarm hos bruker" in text(second)
+
+
+def test_a_mistyped_command_from_the_on_call_duty_gets_an_answer(fresh_db, ruleset):
+    talk = Conversation(fresh_db, ruleset)
+    ref, digest = digest_with_one_case(talk, runner_for(fresh_db, ruleset))
+    msg = at(talk, local(2026, 5, 11, 19, 20), reply(digest, ON_CALL, "#vurdret Kan vente"))
+    assert msg["outcome"] == "command"
+    ((to, answer),) = mails(talk, "command-answer")
+    assert to == [ON_CALL] and "ukjent kommando #vurdret" in text(answer)
+    assert "#vurdert" in text(answer)  # the valid ones are listed
+
+
+def test_a_forged_administrator_cannot_write_into_a_case(fresh_db, ruleset):
+    talk = Conversation(fresh_db, ruleset)
+    ref, relay = report_at(talk, local(2026, 5, 12, 10, 0), subject="Alarm uten lyd")
+    forged = {"Authentication-Results": "mx.example; dmarc=fail header.from=trygghet-agder.example"}
+    msg = at(talk, local(2026, 5, 12, 11, 0), reply(relay, ADMIN, "Hemmelig.", headers=forged))
+    assert msg["outcome"] == "triage" and msg["case_id"] is None
+    assert [p for p, _, _ in talk.outgoing()] == ["triage"]
+
+
+def test_a_copy_answering_is_not_the_receivers_first_answer(fresh_db, ruleset):
+    talk = Conversation(fresh_db, ruleset)
+    ref, relay = report_at(talk, local(2026, 5, 16, 12, 0), subject="Alarm, haster")
+    assert ON_CALL in relay["Cc"]  # urgent on a Saturday: the on-call duty has a copy
+    at(talk, local(2026, 5, 16, 12, 30), reply(relay, ON_CALL, "Mottatt."))
+    assert talk.case(ref)["first_answer_at"] is None
+    at(talk, local(2026, 5, 16, 13, 0), reply(relay, SUPPLIER, "Vi ser på det."))
+    assert talk.case(ref)["first_answer_at"].startswith("2026-05-16T11:00")

@@ -20,7 +20,6 @@ from gateway.cases import Incoming
 from gateway.followup.common import (
     case_line,
     note,
-    on_call_addresses,
     receivers_of,
     redacted,
     send,
@@ -34,6 +33,7 @@ from gateway.store import now
 from gateway.store import update as store_update
 from gateway.threads import participants
 from gateway.threads.commands import FOLLOW_UP as VERBS
+from gateway.threads.commands import VERBS as THREAD_VERBS
 
 _LINE = re.compile(r"^\s*#([^\W\d_]+)\b[ \t:]*(.*)$", re.MULTILINE)
 
@@ -46,17 +46,33 @@ class FollowUpCommand:
     line: str
 
 
-def is_follow_up(text: str) -> bool:
-    return any(m.group(1).lower() in VERBS for m in _LINE.finditer(text))
+def _addresses(ruleset: RuleSet, key: str | None) -> set[str]:
+    if not key:
+        return set()
+    party = ruleset.directory[key]
+    return {a for a in (*party.senders, *party.receivers) if not a.startswith("*@")}
 
 
 def may_command(ruleset: RuleSet, address: str) -> bool:
     """The on-call duty and the administrators; nobody else."""
-    allowed = set(on_call_addresses(ruleset))
-    for key in filter(None, (ruleset.follow_up.on_call, ruleset.triage_party)):
-        party = ruleset.directory[key]
-        allowed |= {a for a in (*party.senders, *party.receivers) if not a.startswith("*@")}
+    allowed = _addresses(ruleset, ruleset.follow_up.on_call) | _addresses(
+        ruleset, ruleset.triage_party
+    )
     return address.lower() in allowed
+
+
+def is_for_follow_up(text: str, ruleset: RuleSet, address: str) -> bool:
+    """A message this module answers: from the on-call duty or an administrator, with one
+    of its commands; from the on-call duty, with any command line at all (so that a
+    mistyped one gets an answer instead of going to triage). The administrators' other
+    commands (#lukk, #status ...) belong to the case thread."""
+    if not may_command(ruleset, address):
+        return False
+    words = [m.group(1).lower() for m in _LINE.finditer(text)]
+    if any(word in VERBS for word in words):
+        return True
+    admin = address.lower() in _addresses(ruleset, ruleset.triage_party)
+    return bool(words) and not admin
 
 
 def parse(text: str, prefix: str) -> tuple[list[FollowUpCommand], list[tuple[str, str]]]:
@@ -65,7 +81,12 @@ def parse(text: str, prefix: str) -> tuple[list[FollowUpCommand], list[tuple[str
         word, rest, line = found.group(1).lower(), " ".join(found.group(2).split()), found.group(0)
         verb = VERBS.get(word)
         if verb is None:
-            errors.append((line.strip(), f"ukjent kommando #{word}"))
+            why = (
+                f"#{word} skrives i et eget svar i saken"
+                if word in THREAD_VERBS
+                else f"ukjent kommando #{word}"
+            )
+            errors.append((line.strip(), why))
             continue
         reference = find_reference(rest.split(" ", 1)[0], prefix) if rest else None
         if reference:

@@ -54,6 +54,8 @@ def reminders(ctx: JobContext) -> str:
             ruleset=ruleset,
             case=case,
         )
+        if row is None:  # nobody on the receiving side: tried again tomorrow, not lost
+            continue
         update(ctx.db, "cases", case["id"], {f"{k}_reminded_at": stamp_now() for k, _l, _d in due})
         labels = " and ".join(label for _k, label, _d in due)
         note(ctx.db, case, "reminder", f"reminded of {labels}", row)
@@ -129,6 +131,8 @@ def escalation(ctx: JobContext) -> str:
             ruleset=ruleset,
             case=case,
         )
+        if row is None:  # the escalation party has no receivers: tried again tomorrow
+            continue
         update(ctx.db, "cases", case["id"], {"escalated_at": stamp_now()})
         note(ctx.db, case, "escalated", f"still open after {case['escalate_due']}: to {to}", row)
         done += 1

@@ -14,6 +14,8 @@ import datetime as dt
 from gateway.followup.common import case_line, note, on_call_addresses, send
 from gateway.scheduler.runner import JobContext
 
+HORIZON = dt.timedelta(days=7)
+
 
 def _stamp(at: dt.datetime) -> str:
     return at.astimezone(dt.UTC).isoformat(timespec="milliseconds")
@@ -25,11 +27,16 @@ def review_digest(ctx: JobContext) -> str:
     if not to:
         return "no on_call party in follow_up: nothing sent"
     since = ctx.since or ctx.now - dt.timedelta(days=1)
+    # Every non-urgent case not yet in a digest, by its events, not by a time window: a
+    # case decided late (an administrator's triage decision hours after arrival, or a
+    # message decided just after the last digest) still comes, and a failed run loses
+    # nothing. The horizon keeps an old case log from flooding the first digest.
     cases = list(
         ctx.db.query(
-            "SELECT * FROM cases WHERE urgent = 0 AND received_at > ? AND received_at <= ? "
+            "SELECT * FROM cases c WHERE urgent = 0 AND received_at > ? AND NOT EXISTS "
+            "(SELECT 1 FROM events e WHERE e.case_id = c.id AND e.kind = 'in-digest') "
             "ORDER BY received_at",
-            [_stamp(since), _stamp(ctx.now)],
+            [_stamp(ctx.now - HORIZON)],
         )
     )
     hours = ruleset.hours

@@ -3,14 +3,15 @@
 Closing an urgent case opens the review (``review_due_at``) and tells the case's
 parties and the administrators; ``#gjennomgått <oppsummering>`` from the on-call duty or
 an administrator records it done. The summary is confidential: it stays in the case
-log and is never relayed.
+log and is never relayed. While the review is open, the parties' replies about it go
+between them as in any case, without reopening the closed case.
 """
 
 from __future__ import annotations
 
 from sqlite_utils import Database
 
-from gateway.followup.common import admin_receivers, case_line, note, send
+from gateway.followup.common import admin_receivers, case_line, note, on_call_addresses, send
 from gateway.render import Renderer
 from gateway.rules.base import RuleSet
 from gateway.store import now
@@ -29,7 +30,7 @@ def open_review(
         *participants.addresses(db, case["id"], participants.REPORTER),
         *participants.addresses(db, case["id"], participants.RECEIVER),
     ]
-    to = sorted({*parties, *admin_receivers(ruleset)})
+    to = sorted({*parties, *admin_receivers(ruleset), *on_call_addresses(ruleset)})
     row = send(
         db,
         renderer,
@@ -43,3 +44,8 @@ def open_review(
     note(db, case, "review-due", f"urgent case closed: review due; told {', '.join(to)}", row)
     case["review_due_at"] = now()
     return True
+
+
+def under_review(case: dict) -> bool:
+    """Closed urgent case whose review is due and not done yet."""
+    return bool(case.get("review_due_at")) and not case.get("review_done_at")

@@ -144,8 +144,11 @@ def parse_follow_up(
         if str(flow) not in FLOWS or party not in parties:
             add(line_of(escalate, flow), f"follow_up: escalate_to: {flow}: {party!r} is unknown")
     catch_up = spec.get("catch_up_hours", 6.0)
-    if not isinstance(catch_up, int | float) or catch_up < 0:
-        add(line_of(spec, "catch_up_hours"), "follow_up: catch_up_hours: a number of hours")
+    if not isinstance(catch_up, int | float) or catch_up < 0.1:
+        add(
+            line_of(spec, "catch_up_hours"),
+            "follow_up: catch_up_hours: hours, at least 0.1 (the scheduler looks once a minute)",
+        )
         catch_up = 6.0
     return FollowUp(
         on_call=on_call,
@@ -204,5 +207,9 @@ def _entry(spec: Any, job: str, line: int, add: Problem) -> Entry | None:
         not isinstance(day_of_month, int) or not 1 <= day_of_month <= 28
     ):
         add(line, f"{where}: day_of_month: 1 to 28")
+        return None
+    if day_of_month is not None and days != "every-day":
+        # The 1st that is a holiday would skip the whole month: say it, do not guess.
+        add(line, f"{where}: day_of_month goes with days: every-day (or no days)")
         return None
     return Entry(days=days, times=tuple(parsed), day_of_month=day_of_month)

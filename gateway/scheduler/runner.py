@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import socket
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -109,6 +110,23 @@ class Runner:
             at = trigger.get_next_fire_time(None, at + dt.timedelta(seconds=1))
         return found
 
+    def baseline(self, now: dt.datetime) -> list[str]:
+        """Mark ``now`` as the start of each job that has never run, so that a new
+        gateway does not "make up" runs that fell due before it existed; a stopped one
+        still makes up what it missed. Returns the jobs marked."""
+        marked = []
+        with write(self.db):
+            for job in JOBS:
+                if self.last_run(job) is None:
+                    self.db.execute(
+                        "INSERT OR IGNORE INTO job_runs "
+                        "(job, due_at, started_at, finished_at, result, detail, host) "
+                        "VALUES (?, ?, ?, ?, 'start', 'first start: nothing before is made up', ?)",
+                        [job, _stamp(now), _stamp(now), _stamp(now), self.host],
+                    )
+                    marked.append(job)
+        return marked
+
     def tick(self, now: dt.datetime) -> list[str]:
         """Run every job that is due at ``now``; returns the names of those run."""
         return [job for job in JOBS if (due := self.due(job, now)) and self.run(job, due, now)]
@@ -138,10 +156,14 @@ class Runner:
                     [_stamp(dt.datetime.now(dt.UTC)), detail, job, _stamp(due)],
                 )
         except Exception as exc:  # recorded, so that `gateway jobs` shows it; not retried
+            if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+                # Not claimed (the claim rolled back with the rest): the next tick retries.
+                log.warning("job %s due %s not run now (%s); trying again", job, _stamp(due), exc)
+                return False
             log.exception("job %s due %s failed", job, _stamp(due))
-            with write(self.db):
+            with write(self.db):  # (our claim rolled back: record it unless another ran it)
                 self.db.execute(
-                    "INSERT OR REPLACE INTO job_runs "
+                    "INSERT OR IGNORE INTO job_runs "
                     "(job, due_at, started_at, finished_at, result, detail, host) "
                     "VALUES (?, ?, ?, ?, 'failed', ?, ?)",
                     [job, _stamp(due), started, _stamp(dt.datetime.now(dt.UTC)),
@@ -165,6 +187,7 @@ class Scheduler:
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
     def start(self) -> None:
+        self.runner.baseline(dt.datetime.now(dt.UTC))
         self._tick()  # make up what was due while stopped
         self.scheduler.add_job(self._tick, "interval", minutes=1, id="tick", coalesce=True)
         self.scheduler.start()

@@ -35,6 +35,15 @@ def side_of(db: Database, case_id: int, address: str) -> str | None:
     return row[0] if row else None
 
 
+def role_of(db: Database, case_id: int, address: str) -> str | None:
+    """How the address came in: reporter, receiver, copy, cc or party."""
+    row = db.execute(
+        "SELECT role FROM participants WHERE case_id = ? AND address = ?",
+        [case_id, address.strip().lower()],
+    ).fetchone()
+    return row[0] if row else None
+
+
 def addresses(db: Database, case_id: int, side: str) -> list[str]:
     return [
         r[0]

@@ -180,11 +180,12 @@ def record_reply(
             CommandError(c.verb, "bare mottakeren av saken kan endre den") for c in commands
         ] + errors
         commands = []
-    changes = _reopen(db, case, item.row_id) if case["status"] == "lukket" else []
+    reopen = case["status"] == "lukket" and not review.under_review(case)
+    changes = _reopen(db, case, item.row_id) if reopen else []
     changes += _apply(db, case, commands, item.row_id)
     if side == RECEIVER and case["status"] == "registrert" and not commands:
         changes += _set(db, case, {"status": "under behandling"}, item.row_id, "første svar")
-    if side == RECEIVER and not case.get("first_answer_at"):
+    if side == RECEIVER and not case.get("first_answer_at") and not _copied(db, case, msg):
         answered = item.received_at.isoformat(timespec="milliseconds")
         store_update(db, "cases", case_id, {"first_answer_at": answered})
     if case["status"] == "lukket" and case["urgent"]:
@@ -250,6 +251,13 @@ def record_reply(
         side or "admin",
         len(changes),
     )
+
+
+def _copied(db, case: dict, msg: ParsedMessage) -> bool:
+    """A reply from someone who only had a copy (the on-call duty, the operations group):
+    not the receiving party's answer, for the statistics' time to the first answer."""
+    role = participants.role_of(db, case["id"], msg.from_addr)
+    return role == "copy"
 
 
 def _hold(db, item: Incoming, decision: Decision, ruleset: RuleSet, renderer: Renderer) -> None:
