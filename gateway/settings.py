@@ -247,15 +247,26 @@ def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> 
     return settings
 
 
-def reread_mailbox(settings: Settings, mailbox: str) -> ImapMailbox | None:
-    """The IMAP settings of one mailbox read again, with its secrets (``*_file``,
-    ``*_env``): after a refused login, a secret the administrator has replaced is used
-    without a restart. None when they cannot be read (the old ones stay in use)."""
+def reread(settings: Settings) -> Settings | None:
+    """The settings read again, with their secrets (``*_file``, ``*_env``): after a
+    refused login, a secret the administrator has replaced is used without a restart.
+    None when they cannot be read (the old ones stay in use)."""
     try:
-        fresh = load(settings.source) if settings.source else None
+        return load(settings.source) if settings.source else None
     except SettingsError:
         return None
+
+
+def reread_mailbox(settings: Settings, mailbox: str) -> ImapMailbox | None:
+    """One IMAP mailbox's settings read again (see ``reread``)."""
+    fresh = reread(settings)
     return next((box for box in (fresh.imap if fresh else ()) if box.mailbox == mailbox), None)
+
+
+def reread_smarthost(settings: Settings) -> Smarthost | None:
+    """The smarthost's settings read again (see ``reread``)."""
+    fresh = reread(settings)
+    return fresh.smarthost if fresh else None
 
 
 def _check_values(settings: Settings) -> None:

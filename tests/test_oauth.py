@@ -438,3 +438,84 @@ def test_imap_intake_signs_in_with_xoauth2_from_the_settings(oauth, imap, tmp_pa
     assert intake.poll_once(client_) == 1
     client_.logout()
     assert os.stat(box.oauth.token_cache).st_mode & 0o777 == 0o600
+
+
+class _RecordingXOAuth2Handler(XOAuth2Handler):
+    """The XOAUTH2 smarthost, keeping what it accepted."""
+
+    def __init__(self, oauth: OAuthServer) -> None:
+        super().__init__(oauth)
+        self.accepted: list[bytes] = []
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802
+        self.accepted.append(envelope.content)
+        return "250 OK"
+
+
+def test_smarthost_takes_a_new_secret_from_its_file_without_a_restart(oauth, tmp_path):
+    """The outbox signs in to the smarthost with XOAUTH2. The secret expires and the tokens
+    are revoked: deliveries wait. The administrator writes the new secret to its file: the
+    next attempt reads the settings again and the mail goes out."""
+    from gateway.outbox.queue import enqueue
+    from gateway.outbox.sender import Sender
+    from gateway.render import Renderer
+    from gateway.settings import load
+    from gateway.store import open_db, write
+
+    tenant, client = ms_app(oauth)
+    handler = _RecordingXOAuth2Handler(oauth)
+    controller = Controller(
+        handler,
+        hostname=LOOPBACK,
+        port=free_port(),
+        auth_require_tls=False,
+        auth_exclude_mechanism=["PLAIN", "LOGIN"],
+        ready_timeout=10,
+    )
+    controller.start()
+    secret = tmp_path / "entra.secret"
+    secret.write_text("first-s3cret-value\n")
+    toml = tmp_path / "gateway.toml"
+    toml.write_text(f"""data_dir = "{tmp_path / "var"}"
+retry_base_seconds = 0
+
+[smarthost]
+host = "{LOOPBACK}"
+port = {controller.port}
+security = "none"
+user = "{USER}"
+auth = "oauth2-microsoft"
+tenant_id = "{tenant}"
+client_id = "{client}"
+client_secret_file = "{secret}"
+authority_url = "{oauth.authority_url}"
+ca_file = "{oauth.ca_file}"
+""")
+    try:
+        settings = load(toml, environ={})
+        db = open_db(settings.database_path)
+        sender = Sender(db, settings)
+        renderer = Renderer("avviksgateway@trygghet-agder.example", "Avviksgatewayen")
+
+        def queue(subject: str) -> None:
+            out = renderer.message("status.txt.j2", {"reference": "AVVIK-2026-0001",
+                "case_subject": subject, "changes": [], "status": "lukket", "measure": None},
+                purpose="status", to=["kari.nordmann@vennesla.kommune.example"])  # fmt: skip
+            with write(db):
+                enqueue(db, out)
+
+        queue("Først")
+        assert sender.deliver_due() == 1 and len(handler.accepted) == 1
+        oauth.set_secret("second-s3cret-value", client)  # the old secret expired ...
+        oauth.revoke_all()  # ... and the tokens with it
+        queue("Så")
+        sender.transport.close()  # a new batch, a new connection
+        sender.deliver_due()
+        assert len(handler.accepted) == 1  # refused: waiting in the outbox
+        assert db.execute("SELECT state FROM outbox ORDER BY id DESC").fetchone()[0] == "retry"
+        secret.write_text("second-s3cret-value\n")  # the administrator sets the new secret
+        sender.deliver_due()
+        assert len(handler.accepted) == 2
+        assert db.execute("SELECT state FROM outbox ORDER BY id DESC").fetchone()[0] == "sent"
+    finally:
+        controller.stop()

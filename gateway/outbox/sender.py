@@ -24,7 +24,7 @@ from sqlite_utils import Database
 
 from gateway.auth import AuthError, build_provider, smtp_login
 from gateway.faults import fault
-from gateway.settings import Settings, Smarthost
+from gateway.settings import Settings, Smarthost, reread_smarthost
 from gateway.store import BLOB_BYTES, event, now, write
 from gateway.store import update as store_update
 
@@ -70,13 +70,17 @@ class PermanentError(Exception):
 class SmtpTransport:
     """One SMTP connection for a batch of messages, to the smarthost."""
 
-    def __init__(self, smarthost: Smarthost):
+    def __init__(self, smarthost: Smarthost, reread: Callable[[], Smarthost | None] = lambda: None):
         self.host = smarthost
         self.conn: smtplib.SMTP | None = None
         self.provider = build_provider(smarthost.oauth) if smarthost.oauth else None
+        self.reread = reread  # the settings read again after a refused login
+        self._refused = False  # the last login was refused: read the settings again first
         self._logged = False  # log a failing connection once, not on every retry
 
     def open(self) -> None:
+        if self._refused:
+            self._new_credentials()
         h = self.host
         try:
             if h.security == "ssl":
@@ -95,6 +99,7 @@ class SmtpTransport:
             if not self._logged:
                 log.error("cannot connect to smarthost %s:%s: %s", h.host, h.port, exc)
                 self._logged = True
+            self._refused = isinstance(exc, smtplib.SMTPAuthenticationError | AuthError)
             raise TemporaryError(f"smarthost {h.host}:{h.port}: {exc}") from exc
         try:  # each message goes out in few writes: never hold the last one back (Nagle)
             conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -102,8 +107,17 @@ class SmtpTransport:
             pass
         if self._logged:
             log.info("smarthost %s:%s reachable again", h.host, h.port)
-        self._logged = False
+        self._logged = self._refused = False
         self.conn = conn
+
+    def _new_credentials(self) -> None:
+        """A refused login: use the settings' credentials if they changed (a new secret
+        written to its ``*_file``), from the next attempt on."""
+        fresh = self.reread()
+        if fresh is not None and fresh != self.host:
+            log.warning("smarthost: new credentials in the settings; using them")
+            self.host = fresh
+            self.provider = build_provider(fresh.oauth) if fresh.oauth else None
 
     def send(self, mail_from: str, recipients: list[str], raw: bytes | Stored) -> str:
         """Send one message; returns a note (refused recipients) or raises."""
@@ -270,7 +284,9 @@ class Sender:
     ):
         self.db, self.settings, self.on_failed = db, settings, on_failed
         if settings.smarthost is not None:
-            self.transport = SmtpTransport(settings.smarthost)
+            self.transport = SmtpTransport(
+                settings.smarthost, reread=lambda: reread_smarthost(settings)
+            )
         else:
             self.transport = FolderTransport(settings.outbox_path)
 
