@@ -21,13 +21,13 @@ from conftest import CORPUS, make_mail
 
 import gateway.parse as parse_mod
 import gateway.render as render_mod
-from gateway.intake import accept, read_raw
+from gateway.intake import accept
 from gateway.outbox.sender import Sender, SmtpTransport, Stored
 from gateway.parse import parse
 from gateway.pipeline import Pipeline
 from gateway.render import Renderer
 from gateway.settings import Settings, Smarthost
-from gateway.store import BLOB_BYTES
+from gateway.store import BLOB_BYTES, get_raw
 
 CORPUS_FILES = []
 if (CORPUS / "index.tsv").exists():
@@ -59,7 +59,7 @@ def test_a_25_mb_report_is_relayed_with_its_attachment_byte_for_byte(
     raw = big_report(data)
     assert len(raw) > 25_000_000
     row_id = accept(fresh_db, raw, "support", "test")
-    assert read_raw(fresh_db, row_id) == raw  # stored through the blob API, read back whole
+    assert get_raw(fresh_db, row_id) == raw  # stored through the blob API, read back whole
     renderer = Renderer("avviksgateway@trygghet-agder.example", "Avviksgatewayen")
     Pipeline(fresh_db, lambda: ruleset, renderer, Settings()).process_batch()
     settings = Settings(

@@ -13,7 +13,7 @@ import re
 from sqlite_utils import Database
 
 from gateway.faults import fault
-from gateway.store import event, get_raw, insert, now, put_raw, write
+from gateway.store import event, insert, now, put_raw, write
 
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 _MESSAGE_ID = re.compile(rb"^message-id:[ \t]*(?:\r?\n[ \t]+)?(<[^<>\s]+>)", re.I | re.M)
@@ -40,11 +40,6 @@ def message_row(raw: bytes, mailbox: str | None, source: str) -> dict:
         "attempts": 0,
         "raw": raw,
     }
-
-
-def read_raw(db: Database, row_id: int) -> bytes | None:
-    """The raw bytes of a stored message, read once (``store.get_raw``)."""
-    return get_raw(db, row_id)
 
 
 def store_rows(db: Database, rows: list[dict]) -> list[int]:
