@@ -141,13 +141,17 @@ def record(
     send_receipts: bool = True,
     deliver_for_hours: float = 48.0,
     related_reference: str | None = None,
+    shown: Deidentified | None = None,
 ) -> str | None:
-    """Write the outcome of one decided message; returns the case reference, if any."""
+    """Write the outcome of one decided message; returns the case reference, if any.
+
+    ``shown`` is the de-identified message when a receiver must not see personal data;
+    worked out here when the caller has not done it already (outside its transaction).
+    """
     msg = item.parsed
     reference = case_id = None
-    shown = None  # the de-identified message, when a receiver must not see personal data
     if decision.decision is Outcome.RELAY:
-        if needs_redaction(ruleset, decision.to + decision.cc):
+        if shown is None and needs_redaction(ruleset, decision.to + decision.cc):
             shown = deidentify(msg, ruleset)
         reference, case_id = _open_case(
             db,

@@ -22,7 +22,10 @@ from pathlib import Path
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from gateway import turns
+
 migrations = Migrations("avviksgateway")
+BUSY_TIMEOUT_S = 10  # how long a writer waits for its turn before "database is locked"
 
 
 @migrations()
@@ -242,7 +245,9 @@ def open_db(path: Path | str | None) -> Database:
         # Opened in one thread, used in another (never by two at once): allow that.
         db = Database(sqlite3.connect(path, check_same_thread=False))
         db.enable_wal()
-    db.execute("PRAGMA busy_timeout = 10000")
+    # Threads of this process that write take turns (see gateway/turns.py).
+    db.turns = turns.for_path(str(Path(path).resolve())) if path else turns.Turns()
+    db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
     db.execute("PRAGMA synchronous = NORMAL")
     migrations.apply(db)
     return db
@@ -251,14 +256,22 @@ def open_db(path: Path | str | None) -> Database:
 @contextlib.contextmanager
 def write(db: Database) -> Iterator[Database]:
     """One write transaction, taken at once (BEGIN IMMEDIATE) so that concurrent
-    writers wait their turn instead of failing when a read turns into a write."""
-    db.conn.execute("BEGIN IMMEDIATE")
+    writers wait their turn instead of failing when a read turns into a write. Threads
+    of this process queue up first (``db.turns``), so that none of them starves."""
+    lock = getattr(db, "turns", None)
+    if lock is not None:
+        lock.acquire(BUSY_TIMEOUT_S)
     try:
-        yield db
-    except BaseException:
-        db.conn.rollback()
-        raise
-    db.conn.execute("COMMIT")
+        db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.conn.rollback()
+            raise
+        db.conn.execute("COMMIT")
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 @functools.lru_cache(maxsize=64)
@@ -358,11 +371,10 @@ def next_reference(db: Database, prefix: str, year: int) -> str:
     Call inside ``write(db)``: the number is taken in the same transaction as the case,
     so a rollback gives it back (no gaps) and writers queue (no duplicates).
     """
-    row = db.execute(
-        "SELECT last FROM reference_numbers WHERE prefix = ? AND year = ?", [prefix, year]
+    # Plain SQL: sqlite-utils' upsert reads the schema (four queries) on every call.
+    (number,) = db.conn.execute(
+        "INSERT INTO reference_numbers (prefix, year, last) VALUES (?, ?, 1) "
+        "ON CONFLICT (prefix, year) DO UPDATE SET last = last + 1 RETURNING last",
+        [prefix, year],
     ).fetchone()
-    number = (row[0] if row else 0) + 1
-    db["reference_numbers"].upsert(
-        {"prefix": prefix, "year": year, "last": number}, pk=("prefix", "year")
-    )
     return f"{prefix}-{year}-{number:04d}"

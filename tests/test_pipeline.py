@@ -239,3 +239,40 @@ def test_cases_commands_show_the_case_its_messages_and_events(db_path, ruleset):
     assert db["events"].count_where("kind = 'original-viewed'") == 1
     missing = CliRunner().invoke(cli, ["cases", "show", "AVVIK-1999-0001", *opts])
     assert missing.exit_code == 1 and "no case" in missing.output
+
+
+def test_other_writers_get_in_while_a_batch_is_decided(db_path, ruleset, monkeypatch):
+    """Each message is written in a short transaction of its own: the sender recording a
+    delivery, or intake storing mail, need not wait until a whole batch is decided."""
+    import threading
+    import time
+
+    from gateway import pipeline as pipeline_module
+    from gateway.store import open_db, write
+
+    db = open_db(db_path)
+    for i in range(8):
+        accept(db, make_mail(subject=f"Avvik {i}"), "support", "test")
+    slow_decide = pipeline_module.decide
+
+    def decide(*args, **kwargs):
+        time.sleep(0.05)  # a slow rule set: the batch takes about 0.4 s
+        return slow_decide(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline_module, "decide", decide)
+    renderer = Renderer("avviksgateway@trygghet-agder.example", "Avviksgatewayen")
+    worker = Pipeline(db, lambda: ruleset, renderer, Settings())
+    finished = []
+    batch = threading.Thread(
+        target=lambda: finished.append((worker.process_batch(), time.monotonic()))
+    )
+    other = open_db(db_path)  # another thread's connection, as the sender has
+    batch.start()
+    time.sleep(0.1)
+    with write(other):
+        other.execute("INSERT INTO events (at, kind, detail) VALUES ('t', 'delivered', 'x')")
+    written = time.monotonic()
+    batch.join()
+    ((handled, done_at),) = finished
+    assert handled == 8
+    assert done_at - written > 0.1  # the other write went in while the batch was running
