@@ -23,7 +23,7 @@ from gateway import alerts, logs, metrics
 from gateway.intake import smtp as smtp_intake
 from gateway.intake.imap import ImapIntake
 from gateway.monitor import Monitor
-from gateway.outbox.sender import Sender
+from gateway.outbox.sender import Sender, recover
 from gateway.pipeline import Pipeline
 from gateway.render import Renderer
 from gateway.rules.loader import RulesError, load_rules
@@ -112,7 +112,15 @@ class Gateway:
             self._thread(intake.run, f"imap-{box.mailbox}")
         self._thread(self._pipeline_loop, "pipeline")
         self._thread(self._watch_rules, "rules-watch")
-        self._thread(self._sender_loop, "sender")
+        # Deliveries a stop left in 'sending' are due again: done once, before any
+        # sender claims rows, so that no sender takes another's delivery for a lost one.
+        db = open_db(s.database_path)
+        if recovered := recover(db):
+            log.info("outbox: %d delivery(ies) interrupted by a stop are due again", recovered)
+        db.close()
+        connections = s.smarthost.connections if s.smarthost else 1
+        for n in range(connections):
+            self._thread(self._sender_loop, "sender" + (f"-{n + 1}" if connections > 1 else ""))
         self._thread(self._monitor_loop, "monitor")
         self.scheduler = Scheduler(
             Runner(open_db(s.database_path), self.rules, self._renderer(), s), self.wake_sender.set
@@ -129,7 +137,11 @@ class Gateway:
         )
 
     def _thread(self, target, name: str) -> None:
-        thread = threading.Thread(target=target, name=name, daemon=True)
+        def named():
+            _os_thread_name(name)
+            target()
+
+        thread = threading.Thread(target=named, name=name, daemon=True)
         thread.start()
         self.threads.append(thread)
 
@@ -148,10 +160,10 @@ class Gateway:
             self.wake_pipeline.wait(1.0)
 
     def _sender_loop(self) -> None:
+        """One delivery connection: claims due rows and sends them (several of these run
+        at once, each claiming its own rows)."""
         db = open_db(self.settings.database_path)
         sender = Sender(db, self.settings, self._delivery_failed)
-        if recovered := sender.recover():
-            log.info("outbox: %d delivery(ies) interrupted by a stop are due again", recovered)
         while not self.stop.is_set():
             self.wake_sender.clear()
             try:
@@ -208,6 +220,15 @@ def run(settings: Settings, verbose: bool = False) -> int:
         return _run(settings, verbose)
     finally:
         os.umask(previous)
+
+
+def _os_thread_name(name: str) -> None:
+    """Name the thread for the OS too (``top -H``, ``ps -L``): which one is busy."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.prctl(15, f"avvik-{name}"[:15].encode(), 0, 0, 0)  # PR_SET_NAME
+    except (OSError, AttributeError):
+        pass
 
 
 def _limit_malloc_arenas() -> None:

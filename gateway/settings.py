@@ -53,6 +53,10 @@ class Smarthost:
     password: str = field(default="", repr=False)
     timeout: float = 30.0
     oauth: OAuthSettings | None = None
+    # Deliveries under way at once, each over its own connection (as an MTA sends to
+    # one destination in parallel): the next message need not wait for the server's
+    # answers to the last one. 1 sends strictly one after another.
+    connections: int = 2
 
 
 @dataclass(frozen=True)
@@ -160,7 +164,10 @@ def _smarthost(section: dict[str, Any], where: str, environ: Mapping[str, str]) 
     section["oauth"] = _oauth(section, where, environ)
     section["password"] = _secret(section, where, environ)
     _check_security(section.get("security", "starttls"), where)
-    return _build(Smarthost, section, where)
+    built = _build(Smarthost, section, where)
+    if not 1 <= built.connections <= 20:
+        raise SettingsError(f"{where}: connections must be 1 to 20, not {built.connections}")
+    return built
 
 
 def from_mapping(

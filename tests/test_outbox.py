@@ -152,3 +152,31 @@ def test_what_the_server_receives_is_what_was_queued(smtp_sink, body):
     transport.close()
     (got,) = smtp_sink.wait_for(1)
     assert got.data.replace(b"\r\n", b"\n").rstrip() == raw.replace(b"\r\n", b"\n").rstrip()
+
+
+def test_two_connections_deliver_every_message_once(db_path, ruleset, smtp_sink, tmp_path):
+    """Deliveries run over several connections at once (smarthost ``connections``); each
+    sender claims its own rows, so nothing goes out twice and nothing is left."""
+    import threading
+
+    from gateway.store import open_db
+
+    queue_reports(open_db(db_path), ruleset, 20)
+    settings = settings_for(smtp_sink.port, tmp_path)
+    started = threading.Barrier(2)
+
+    def connection() -> None:
+        sender = Sender(open_db(db_path), settings)
+        started.wait(5)
+        while sender.deliver_due():
+            pass
+
+    workers = [threading.Thread(target=connection) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(30)
+    received = smtp_sink.wait_for(40)
+    ids = [m.message["Message-ID"] for m in received]
+    assert len(ids) == len(set(ids)) == 40
+    assert set(states(open_db(db_path))) == {"sent"}

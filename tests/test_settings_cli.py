@@ -42,6 +42,7 @@ def test_toml_with_secret_from_environment(tmp_path):
     ('[smarthost]\nhost = "x"\npassword_env = "NOPE"\n', "NOPE (password_env) is not set"),
     ('[smarthost]\nhost = "x"\nsecurity = "tls"\n', "security must be one of"),
     ("data_dir = \n", "gateway.toml"),
+    ('[smarthost]\nhost = "x"\nconnections = 0\n', "[smarthost]: connections must be 1 to 20"),
 ])  # fmt: skip
 def test_bad_settings_are_named(tmp_path, text, message):
     path = tmp_path / "gateway.toml"

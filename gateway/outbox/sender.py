@@ -273,6 +273,16 @@ class FolderTransport:
         pass
 
 
+def recover(db: Database) -> int:
+    """At start, before any sender runs: rows a crash left in ``sending`` are due again."""
+    with write(db):
+        cur = db.execute(
+            "UPDATE outbox SET state = 'retry', next_attempt_at = ? WHERE state = 'sending'",
+            [now()],
+        )
+    return cur.rowcount
+
+
 class Sender:
     """Delivers due outbox rows in batches. ``on_failed(db, row, error)`` tells admins."""
 
@@ -291,13 +301,7 @@ class Sender:
             self.transport = FolderTransport(settings.outbox_path)
 
     def recover(self) -> int:
-        """At start: rows a crash left in ``sending`` are due again."""
-        with write(self.db):
-            cur = self.db.execute(
-                "UPDATE outbox SET state = 'retry', next_attempt_at = ? WHERE state = 'sending'",
-                [now()],
-            )
-        return cur.rowcount
+        return recover(self.db)
 
     def _claim(self, limit: int) -> list[dict]:
         with write(self.db):
