@@ -9,6 +9,7 @@ no rule decided, a relay with no receiver, a municipality that cannot be told.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import re
 
@@ -103,9 +104,22 @@ def _finish(ctx: Context, why: str) -> None:
     result.reason = " ".join([why, *(f"({n})" for n in ctx.notes)]).strip()
 
 
+@functools.lru_cache(maxsize=8)
+def _any_of(patterns: tuple[re.Pattern[str], ...]) -> re.Pattern[str] | None:
+    """One pattern for "does any of them match", so that the usual text without a
+    reference is scanned once rather than once per pattern; None when a pattern has
+    groups (joined, its back-references would point elsewhere)."""
+    if not patterns or any(p.groups for p in patterns) or len({p.flags for p in patterns}) > 1:
+        return None
+    return re.compile("|".join(f"(?:{p.pattern})" for p in patterns), patterns[0].flags)
+
+
 def _external_ref(ctx: Context) -> str | None:
     """The reporter's own case number (TQM 55146, Asys-12345), subject first."""
+    anyone = _any_of(tuple(ctx.ruleset.external_refs))
     for text in (ctx.msg.subject, ctx.msg.new_text):
+        if anyone is not None and anyone.search(text) is None:
+            continue
         for pattern in ctx.ruleset.external_refs:
             if hit := pattern.search(text):
                 return re.sub(r"\s+", " ", hit.group(0)).strip()

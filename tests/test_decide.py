@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from zoneinfo import ZoneInfo
 
 import pytest
 from conftest import make_mail
+
+from gateway.decide import _any_of
 
 OSLO = ZoneInfo("Europe/Oslo")
 SUPPLIER = ["support@leverandor.example"]
@@ -191,6 +194,8 @@ def test_improvement_suggestion_is_labelled(classify, text, kind):
         ("Se Compilo #7781 for detaljer", "Compilo #7781"),
         ("Ingen referanse.", None),
         ("Ny tekst.\n\n> TQM 999\n", None),
+        # The first pattern of rules.yaml that matches wins, not the first in the text.
+        ("Se Compilo #7781, tidligere TQM 12", "TQM 12"),
     ],
 )
 def test_external_reference_is_kept(classify, body, ref):
@@ -248,3 +253,12 @@ def test_working_days_skip_weekends_and_holidays(ruleset):
     assert hours.add_working_days(dt.date(2026, 5, 13), 1) == dt.date(2026, 5, 15)
     assert hours.add_working_days(dt.date(2026, 5, 22), 1) == dt.date(2026, 5, 26)
     assert hours.holiday(dt.date(2026, 5, 17)) is not None
+
+
+def test_references_are_looked_for_in_one_scan_only_when_that_is_the_same():
+    plain = (re.compile(r"\bTQM\s?\d+", re.I), re.compile(r"\bAsys-\d+", re.I))
+    joined = _any_of(plain)
+    assert joined.search("sak asys-12 her") and not joined.search("ingen referanse")
+    # A back-reference would point at another group once joined: no shortcut then.
+    assert _any_of((*plain, re.compile(r"(\d)\1", re.I))) is None
+    assert _any_of((plain[0], re.compile(r"Asys-\d+"))) is None  # other flags

@@ -18,7 +18,7 @@ from gateway.hours import ServiceHours
 from gateway.models import Decision, ParsedMessage
 from gateway.rules.parties import Directory, Party
 from gateway.scheduler.config import FollowUp
-from gateway.text import find_municipalities, strip_signature
+from gateway.text import find_municipalities, fold, strip_signature
 
 
 class Rule(Protocol):
@@ -110,6 +110,15 @@ class Context:
     ruleset: RuleSet
     result: Decision
     notes: list[str] = field(default_factory=list)
+    _folds: dict[str, str] = field(default_factory=dict, repr=False)
+
+    def folded(self, where: str) -> str:
+        """The subject, new body text or both ("subject", "body", "text") case-folded,
+        once per message: word conditions look there before they run their regex."""
+        if where not in self._folds:
+            text = {"subject": self.msg.subject, "body": self.msg.new_text}.get(where)
+            self._folds[where] = fold(self.text if text is None else text)
+        return self._folds[where]
 
     @cached_property
     def sender(self) -> Party | None:

@@ -16,7 +16,7 @@ from typing import Any
 from gateway.rules import BUILTIN
 from gateway.rules.base import Context
 from gateway.rules.parties import MUNICIPALITY
-from gateway.text import word_pattern
+from gateway.text import may_match, word_pattern
 
 Check = Callable[[Context], bool]
 
@@ -166,11 +166,21 @@ def compile_condition(key: str, value: Any, names: Names) -> Check:
 
 
 def _search(where: str, pattern: re.Pattern[str]) -> Check:
+    """Search the subject, the new body text or both; a word list first asks whether
+    any of its words occurs in the folded text at all (see ``text.may_match``)."""
     if where == "subject":
-        return lambda ctx: pattern.search(ctx.msg.subject) is not None
+        return lambda ctx: (
+            may_match(pattern, ctx.folded("subject"))
+            and (pattern.search(ctx.msg.subject) is not None)
+        )
     if where == "body":
-        return lambda ctx: pattern.search(ctx.msg.new_text) is not None
-    return lambda ctx: pattern.search(ctx.text) is not None
+        return lambda ctx: (
+            may_match(pattern, ctx.folded("body"))
+            and (pattern.search(ctx.msg.new_text) is not None)
+        )
+    return lambda ctx: (
+        may_match(pattern, ctx.folded("text")) and (pattern.search(ctx.text) is not None)
+    )
 
 
 def compile_conditions(spec: dict, names: Names) -> Check:
