@@ -8,6 +8,7 @@ from their arrival. Every purge is an event, and ``--dry-run`` counts without to
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 from dataclasses import dataclass
@@ -28,9 +29,17 @@ class PurgeReport:
 
 
 def purge(
-    db: Database, retention_days: int, *, dry_run: bool = False, today: dt.datetime | None = None
+    db: Database,
+    retention_days: int,
+    *,
+    dry_run: bool = False,
+    today: dt.datetime | None = None,
+    in_callers_transaction: bool = False,
 ) -> PurgeReport:
-    """Purge what is past retention; returns what was (or, dry, would be) purged."""
+    """Purge what is past retention; returns what was (or, dry, would be) purged.
+
+    ``in_callers_transaction``: the caller (the scheduled job) already holds a write
+    transaction, and the purge is part of it; else the purge takes its own."""
     cutoff = ((today or dt.datetime.now(dt.UTC)) - dt.timedelta(days=retention_days)).isoformat(
         timespec="milliseconds"
     )
@@ -56,7 +65,7 @@ def purge(
     report = PurgeReport(len(cases), messages, size, cutoff)
     if dry_run or not (cases or messages):
         return report
-    with write(db):
+    with contextlib.nullcontext() if in_callers_transaction else write(db):
         db.execute(f"UPDATE messages SET subject = NULL, new_text = NULL WHERE {scope}", params)
         drop_raw(db, scope, params)
         for case_id in cases:

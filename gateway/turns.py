@@ -23,32 +23,41 @@ class Turns:
     def __init__(self) -> None:
         self._mutex = threading.Lock()
         self._held = False
+        self._owner: int | None = None  # the thread whose turn it is
         self._waiting: deque[threading.Lock] = deque()
 
     def acquire(self, timeout: float) -> None:
         """Wait for this thread's turn; raises ``sqlite3.OperationalError`` like SQLite
-        does ("database is locked") when the turn does not come within ``timeout``."""
+        does ("database is locked") when the turn does not come within ``timeout``, and
+        at once when this thread has the turn already (a write inside a write would
+        otherwise wait for itself)."""
+        me = threading.get_ident()
+        if self._owner == me:
+            raise sqlite3.OperationalError(
+                "cannot start a transaction within a transaction (write() inside write())"
+            )
         with self._mutex:
             if not self._held:
-                self._held = True
+                self._held, self._owner = True, me
                 return
             gate = threading.Lock()
             gate.acquire()
             self._waiting.append(gate)
-        if gate.acquire(timeout=timeout):
-            return  # handed over by release(): the lock stays held, now by this thread
-        with self._mutex:
-            try:
-                self._waiting.remove(gate)
-            except ValueError:
-                pass  # handed over just as the wait ran out: the turn is ours after all
-            else:
-                raise sqlite3.OperationalError(
-                    f"database is locked (another thread's write took over {timeout:.0f} s)"
-                )
+        if not gate.acquire(timeout=timeout):
+            with self._mutex:
+                try:
+                    self._waiting.remove(gate)
+                except ValueError:
+                    pass  # handed over just as the wait ran out: the turn is ours after all
+                else:
+                    raise sqlite3.OperationalError(
+                        f"database is locked (another thread's write took over {timeout:.0f} s)"
+                    )
+        self._owner = me  # handed over by release(): the lock stays held, now by us
 
     def release(self) -> None:
         with self._mutex:
+            self._owner = None
             if self._waiting:
                 self._waiting.popleft().release()  # straight to the next in line
             else:

@@ -85,3 +85,17 @@ def test_purge_command(db_path, ruleset):
     assert dry.exit_code == 0 and "would purge 1 closed case(s)" in dry.output
     done = CliRunner().invoke(cli, ["purge", *rules])
     assert "purged 1 closed case(s) and 5 message(s)" in done.output
+
+
+def test_the_scheduled_retention_job_purges_in_its_own_run(fresh_db, ruleset):
+    """The job runs inside the scheduler's claim transaction: the purge must take part in
+    it (a write inside a write used to fail, and the job never purged anything)."""
+    from gateway.scheduler.runner import Runner
+
+    seeded(fresh_db, ruleset)
+    runner = Runner(
+        fresh_db, lambda: ruleset, Renderer("gw@trygghet-agder.example", "GW"), Settings()
+    )
+    assert runner.run("retention", NOW)
+    assert runner.last_run("retention")["result"] == "ok"
+    assert fresh_db["cases"].count_where("purged_at IS NOT NULL") == 1

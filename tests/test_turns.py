@@ -98,3 +98,15 @@ def test_the_turn_is_given_back_after_a_commit_and_after_a_rollback(tmp_path, fa
     db.turns.acquire(0.05)  # free again
     db.turns.release()
     assert db.execute("SELECT count(*) FROM events").fetchone()[0] == (0 if fail else 1)
+
+
+def test_a_write_inside_a_write_fails_at_once_instead_of_waiting_for_itself(tmp_path):
+    db = open_db(tmp_path / "g.db")
+    started = time.monotonic()
+    with write(db):
+        with pytest.raises(sqlite3.OperationalError, match="within a transaction"):
+            with write(open_db(tmp_path / "g.db")):
+                pass
+    assert time.monotonic() - started < 1.0
+    with write(db):  # and the turn was given back
+        pass

@@ -56,7 +56,9 @@ def registry() -> dict[str, Job]:
     from gateway.retention import purge
 
     def retention(ctx: JobContext) -> str:
-        done = purge(ctx.db, ctx.ruleset.privacy.retention_days, today=ctx.now)
+        done = purge(
+            ctx.db, ctx.ruleset.privacy.retention_days, today=ctx.now, in_callers_transaction=True
+        )
         return f"{done.cases} case(s), {done.messages} message(s) purged"
 
     jobs = {
