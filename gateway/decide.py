@@ -111,7 +111,10 @@ def _any_of(patterns: tuple[re.Pattern[str], ...]) -> re.Pattern[str] | None:
     groups (joined, its back-references would point elsewhere)."""
     if not patterns or any(p.groups for p in patterns) or len({p.flags for p in patterns}) > 1:
         return None
-    return re.compile("|".join(f"(?:{p.pattern})" for p in patterns), patterns[0].flags)
+    try:  # e.g. an inline flag, "(?m)^TQM", is only allowed at the start of a pattern
+        return re.compile("|".join(f"(?:{p.pattern})" for p in patterns), patterns[0].flags)
+    except re.error:
+        return None
 
 
 def _external_ref(ctx: Context) -> str | None:

@@ -86,10 +86,13 @@ class Pipeline:
             )
         ruleset = self.rules()
         for row in rows:
+            self.db.conn.execute("BEGIN")  # one snapshot for all that the plan reads
             try:
                 step = self._plan(row, ruleset)
             except Exception as exc:  # one bad message must not stop the others
                 step = functools.partial(self._failed, row, exc)
+            finally:
+                self.db.conn.execute("COMMIT")  # it only read: ends the snapshot
             with write(self.db):
                 try:
                     with self.db.atomic():
@@ -107,8 +110,10 @@ class Pipeline:
     def _plan(self, row: dict, ruleset: RuleSet) -> Callable[[], object]:
         """Work out what to do with one stored message; returns the step that writes it.
 
-        Only reads here: the step runs in the write transaction right after, and this
-        thread is the only one that decides, so what was read still holds.
+        Only reads here, in one snapshot; the step runs in the write transaction right
+        after. This thread is the only one that decides new mail, so what it read still
+        holds; what another process wrote meanwhile (an administrator's triage decision,
+        milliseconds before) counts as having come just after this message.
         """
         db, row_id = self.db, row["id"]
         if row["attempts"] + 1 > MAX_ATTEMPTS:

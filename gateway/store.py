@@ -372,9 +372,13 @@ def next_reference(db: Database, prefix: str, year: int) -> str:
     so a rollback gives it back (no gaps) and writers queue (no duplicates).
     """
     # Plain SQL: sqlite-utils' upsert reads the schema (four queries) on every call.
-    (number,) = db.conn.execute(
+    # (The upsert needs SQLite 3.24; RETURNING would need 3.35, newer than some distributions.)
+    db.conn.execute(
         "INSERT INTO reference_numbers (prefix, year, last) VALUES (?, ?, 1) "
-        "ON CONFLICT (prefix, year) DO UPDATE SET last = last + 1 RETURNING last",
+        "ON CONFLICT (prefix, year) DO UPDATE SET last = last + 1",
         [prefix, year],
+    )
+    (number,) = db.conn.execute(
+        "SELECT last FROM reference_numbers WHERE prefix = ? AND year = ?", [prefix, year]
     ).fetchone()
     return f"{prefix}-{year}-{number:04d}"

@@ -190,7 +190,8 @@ def new_text(body: str) -> str:
     cut = False
     # Where an attribution word occurs at all (a substring search of the folded text is
     # far cheaper than the case-insensitive regex, which only confirms a line).
-    if any(w in fold(body) for w in _ATTRIBUTION_WORDS):
+    folded = fold(body)
+    if any(w in folded for w in _ATTRIBUTION_WORDS):
         search = _ATTRIBUTION_WORD.search
         words = [search(line) is not None for line in lines]
     else:
@@ -310,9 +311,10 @@ def word_pattern(words: Iterable[str]) -> re.Pattern[str]:
 
 def fold(text: str) -> str:
     """``text`` case-folded for ``may_match``. The regex engine's IGNORECASE pairs
-    "İ" with "i", where casefold() gives "i" and a combining dot: mapped first, so that
-    a word the regex would find is never missed by the shortcut."""
-    return text.replace("\u0130", "i").casefold()
+    "İ" and "ı" with "i", where casefold() gives "i" and a combining dot, and "ı": both
+    mapped first, so that a word the regex would find is never missed by the shortcut
+    (the only such letters: every pair of characters was compared)."""
+    return text.replace("\u0130", "i").replace("\u0131", "i").casefold()
 
 
 def may_match(pattern: re.Pattern[str], folded: str) -> bool:

@@ -262,3 +262,5 @@ def test_references_are_looked_for_in_one_scan_only_when_that_is_the_same():
     # A back-reference would point at another group once joined: no shortcut then.
     assert _any_of((*plain, re.compile(r"(\d)\1", re.I))) is None
     assert _any_of((plain[0], re.compile(r"Asys-\d+"))) is None  # other flags
+    # An inline flag is only allowed at the start of a pattern: not joined, no error.
+    assert _any_of((re.compile(r"(?m)^TQM\s?\d+", re.I),)) is None

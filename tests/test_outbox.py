@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -180,3 +181,13 @@ def test_two_connections_deliver_every_message_once(db_path, ruleset, smtp_sink,
     ids = [m.message["Message-ID"] for m in received]
     assert len(ids) == len(set(ids)) == 40
     assert set(states(open_db(db_path))) == {"sent"}
+
+
+def test_each_connection_takes_its_share_of_a_burst(fresh_db, ruleset, smtp_sink, tmp_path):
+    """With two connections one sender claims half a batch, leaving the rest of a burst
+    to the other, instead of taking everything that is due."""
+    queue_reports(fresh_db, ruleset, 20)  # 40 due
+    base = settings_for(smtp_sink.port, tmp_path)
+    two = dataclasses.replace(base, smarthost=dataclasses.replace(base.smarthost, connections=2))
+    assert Sender(fresh_db, two).deliver_due() == 25  # half of send_batch_size (50)
+    assert Sender(fresh_db, base).deliver_due() == 15  # one connection: all the rest

@@ -186,13 +186,13 @@ def _envelope(conn: smtplib.SMTP, mail_from: str, recipients: list[str], size: i
     """MAIL, RCPT and DATA as ``sendmail`` does them; returns the refused recipients."""
     conn.ehlo_or_helo_if_needed()
     options = [f"SIZE={size}"] if conn.does_esmtp and conn.has_extn("size") else []
-    code, resp = conn.mail(mail_from, options)
+    code, resp = conn.mail(_angled(mail_from), options)
     if code != 250:
         conn.rset()
         raise smtplib.SMTPSenderRefused(code, resp, mail_from)
     refused = {}
     for rcpt in recipients:
-        code, resp = conn.rcpt(rcpt)
+        code, resp = conn.rcpt(_angled(rcpt))
         if code not in (250, 251):
             refused[rcpt] = (code, resp)
     if len(refused) == len(recipients):
@@ -204,6 +204,18 @@ def _envelope(conn: smtplib.SMTP, mail_from: str, recipients: list[str], size: i
         conn.rset()
         raise smtplib.SMTPDataError(code, resp)
     return refused
+
+
+# A bare address, nothing smtplib's address parser would change: no name, comment,
+# route, quotes or space.
+_BARE_ADDRESS = re.compile(r'[^\s<>()",;:\[\]\\@]+@[^\s<>()",;:\[\]\\@]+')
+
+
+def _angled(address: str) -> str:
+    """``<address>`` for MAIL FROM and RCPT TO: smtplib sends that as it is, where it
+    would otherwise run the address through email.utils.parseaddr, about a sixth of
+    the sender's CPU per message. Anything but a bare address still goes through it."""
+    return f"<{address}>" if _BARE_ADDRESS.fullmatch(address) else address
 
 
 def _end_data(conn: smtplib.SMTP, refused: dict) -> dict:
@@ -293,6 +305,7 @@ class Sender:
         on_failed: Callable[[Database, dict, str], None] | None = None,
     ):
         self.db, self.settings, self.on_failed = db, settings, on_failed
+        self.connections = settings.smarthost.connections if settings.smarthost else 1
         if settings.smarthost is not None:
             self.transport = SmtpTransport(
                 settings.smarthost, reread=lambda: reread_smarthost(settings)
@@ -328,7 +341,8 @@ class Sender:
         repeat at most the one message in flight (same Message-ID, so the receiving
         client sees it once); rows not reached are due again at once.
         """
-        rows = self._claim(self.settings.send_batch_size)
+        # With several connections each takes its share of a burst, not the whole of it.
+        rows = self._claim(-(-self.settings.send_batch_size // self.connections))
         if not rows:
             return 0
         fault("before-send")
