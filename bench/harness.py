@@ -96,6 +96,24 @@ class TimedSink(SmtpSink):
         return [(t, m) for t, m in pairs if SUPPLIER in m.rcpt_tos]
 
 
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def thread_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds per thread name of a process, from /proc (threads that have ended
+    are no longer counted: take both readings while the process runs)."""
+    used: dict[str, float] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            name = (task / "comm").read_text().strip()
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the thread ended meanwhile
+        ticks = int(fields[11]) + int(fields[12])  # utime, stime
+        used[name] = used.get(name, 0.0) + ticks / _TICKS
+    return used
+
+
 class ManagedProcess:
     """A child process with its output in a log file; stop() is bounded in time."""
 
@@ -144,6 +162,11 @@ class ManagedProcess:
             if key in ("VmRSS", "VmHWM"):
                 values[key] = round(int(rest.split()[0]) * 1024 / 1e6, 1)  # kB -> MB
         return {"rss_mb": values["VmRSS"], "peak_rss_mb": values["VmHWM"]}
+
+    def thread_cpu(self) -> dict[str, float]:
+        """CPU seconds (user + system) each thread has used so far, by thread name; the
+        gateway names its threads (``avvik-pipeline``, ``avvik-sender-1`` ...)."""
+        return thread_cpu(self.pid)
 
     def stop(self, timeout: float = 30.0) -> int | None:
         """SIGTERM, then SIGKILL after ``timeout``; returns the exit code."""

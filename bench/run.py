@@ -125,8 +125,12 @@ class Bench:
                 spy = PySpy(gateway.pid, self.workdir / f"{profile}.collapsed.txt")
                 time.sleep(1.0)  # py-spy needs a moment to attach
             self.sink.clear()
+            cpu_before, sink_before = gateway.thread_cpu(), time.process_time()
             started, moved = release(self.dovecot, user)
             self.sink.wait_count(2 * n, timeout, alive=gateway)
+            cpu = _cpu_per_report(gateway.thread_cpu(), cpu_before, n)
+            # This process is the sink (its other threads wait): its CPU per message.
+            cpu["sink_per_message"] = round((time.process_time() - sink_before) * 1e3 / (2 * n), 2)
             relays = self.sink.relays()
             ended = max(t for t, _m in relays) if relays else self.sink.arrivals[-1]
             all_sent = self.sink.arrivals[-1]
@@ -157,6 +161,7 @@ class Bench:
             idle_rss_mb=idle["rss_mb"],
             rss_mb=memory["rss_mb"],
             peak_rss_mb=memory["peak_rss_mb"],
+            cpu_ms=cpu,
             exit_code=code,
         )
         if spy is not None and profile:
@@ -278,6 +283,18 @@ class Bench:
             "peak_rss_mb": memory["peak_rss_mb"],
             "exit_code": code,
         }
+
+
+def _cpu_per_report(after: dict[str, float], before: dict[str, float], n: int) -> dict:
+    """Milliseconds of CPU per report by part of the gateway (its named threads; the
+    delivery connections summed), and in all."""
+    parts: dict[str, float] = {}
+    for name, seconds in after.items():
+        part = name.removeprefix("avvik-").split("-")[0] if name.startswith("avvik-") else "other"
+        parts[part] = parts.get(part, 0.0) + seconds - before.get(name, 0.0)
+    result = {k: round(v * 1e3 / n, 2) for k, v in sorted(parts.items()) if v > 0}
+    result["total"] = round(sum(parts.values()) * 1e3 / n, 2)
+    return result
 
 
 def _rates(raws: Sequence[bytes], seconds: float) -> dict:
@@ -512,6 +529,11 @@ def table(result: dict) -> str:
         )
         rows.append(("  MB/s", _fmt(c["mb_per_s"], 2), _fmt(g["mb_per_s"], 2), "", "", ""))
         rows.append(("  seconds", _fmt(c["seconds"], 2), _fmt(g["seconds"], 2), "", "", ""))
+        if cpu := g.get("cpu_ms"):
+            parts = ("pipeline", "sender", "imap")
+            shown = ", ".join(f"{k} {cpu[k]:.1f}" for k in parts if k in cpu)
+            rows.append((f"  gateway CPU ms/report ({shown})", "", _fmt(cpu["total"]), "", "", ""))
+            rows.append(("  sink CPU ms/message", "", _fmt(cpu["sink_per_message"], 2), "", "", ""))
         if tp.get("sink_only"):
             rows.append(
                 ("  sink alone, SMTP only, msg/s", _fmt(tp["sink_only"]["messages_per_s"]))

@@ -58,6 +58,12 @@ def test_quick_benchmark_relays_every_report(tmp_path):
         assert gateway["database"]["cases_by_flow"] == {"a": n}
         assert gateway["database"]["outbox_by_state"] == {"sent": 2 * n}
         assert set(gateway) >= {"idle_rss_mb", "peak_rss_mb"}
+        # CPU by the gateway's named threads: the pipeline did the work, and the parts
+        # add up to the total (the sink's own cost per message beside them).
+        cpu = gateway["cpu_ms"]
+        assert cpu["pipeline"] > 0 and "sink_per_message" in cpu
+        parts = sum(v for k, v in cpu.items() if k not in ("total", "sink_per_message"))
+        assert abs(parts - cpu["total"]) < 0.1
 
     for side in ("bare", "gateway"):
         pickup = result["pickup"][side]
