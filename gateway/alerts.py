@@ -18,7 +18,7 @@ from sqlite_utils import Database
 
 from gateway.models import Outgoing
 from gateway.outbox.queue import enqueue
-from gateway.outbox.sender import PermanentError, SmtpTransport, TemporaryError
+from gateway.outbox.transport import PermanentError, SmtpTransport, TemporaryError
 from gateway.render import Renderer
 from gateway.rules.base import RuleSet
 from gateway.settings import Settings

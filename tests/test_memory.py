@@ -22,7 +22,8 @@ from conftest import CORPUS, make_mail
 import gateway.parse as parse_mod
 import gateway.render as render_mod
 from gateway.intake import accept
-from gateway.outbox.sender import Sender, SmtpTransport, Stored
+from gateway.outbox.sender import Sender
+from gateway.outbox.transport import SmtpTransport, Stored
 from gateway.parse import parse
 from gateway.pipeline import Pipeline
 from gateway.render import Renderer

@@ -145,7 +145,7 @@ def test_recipients_come_from_the_rules_not_the_message(fresh_db, ruleset, recip
     ],
 )
 def test_what_the_server_receives_is_what_was_queued(smtp_sink, body):
-    from gateway.outbox.sender import SmtpTransport
+    from gateway.outbox.transport import SmtpTransport
 
     raw = b"Subject: test\r\nMessage-ID: <t@x>\r\n\r\n" + body
     transport = SmtpTransport(Smarthost("127.0.0.1", smtp_sink.port, security="none"))

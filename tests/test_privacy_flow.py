@@ -149,7 +149,7 @@ def test_the_case_log_and_outbox_files_are_private(tmp_path):
     for name in ("gateway.db", "gateway.db-wal", "gateway.db-shm"):
         assert os.stat(tmp_path / "var" / name).st_mode & 0o777 == 0o600, name
     assert os.stat(tmp_path / "var").st_mode & 0o777 == 0o700
-    from gateway.outbox.sender import FolderTransport
+    from gateway.outbox.transport import FolderTransport
 
     folder = tmp_path / "var" / "outbox-sent"
     FolderTransport(folder).send("a@b.example", ["c@d.example"], b"Subject: x\r\n\r\ny", "000001")
