@@ -14,28 +14,22 @@ sends one message per report, the gateway two (relay and receipt). MB = 10^6 byt
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
-import json
-import os
-import platform
 import random
 import shutil
-import signal
-import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from bench import reports
 from bench.blast import write_messages
+from bench.facts import database_counts, machine, revision
 from bench.harness import (
     ROOT,
-    BenchError,
     Dovecot,
     ManagedProcess,
     TimedSink,
@@ -48,7 +42,8 @@ from bench.harness import (
     wait_idle,
     wait_processed,
 )
-from bench.profile import PySpy, find_py_spy, flamegraph_svg, read_collapsed, summarise
+from bench.profile import PySpy, flamegraph_svg, read_collapsed, summarise
+from bench.table import targets
 
 RESULTS = ROOT / "bench" / "results"
 USERS = ("bare-small", "gw-small", "bare-large", "gw-large", "bare-pickup", "gw-pickup", "gw-big")
@@ -157,7 +152,7 @@ class Bench:
             receipts=receipts,
             inbox_left=folders.get("INBOX", 0),
             processed=folders.get("Processed", 0),
-            database=_database_counts(self.workdir / user / "var" / "gateway.db"),
+            database=database_counts(self.workdir / user / "var" / "gateway.db"),
             idle_rss_mb=idle["rss_mb"],
             rss_mb=memory["rss_mb"],
             peak_rss_mb=memory["peak_rss_mb"],
@@ -317,106 +312,6 @@ def _wait_exit(process: ManagedProcess, timeout: float) -> int | None:
         return None
 
 
-def _database_counts(path: Path) -> dict:
-    """What the gateway recorded, read straight from its SQLite file (read-only)."""
-    if not path.exists():
-        return {}
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        states = conn.execute(
-            "SELECT state, COUNT(*) FROM messages WHERE direction = 'in' GROUP BY state"
-        ).fetchall()
-        cases = conn.execute("SELECT flow, COUNT(*) FROM cases GROUP BY flow").fetchall()
-        outbox = conn.execute("SELECT state, COUNT(*) FROM outbox GROUP BY state").fetchall()
-    finally:
-        conn.close()
-    return {
-        "incoming_by_state": dict(states),
-        "cases_by_flow": {str(k): v for k, v in cases},
-        "outbox_by_state": dict(outbox),
-    }
-
-
-def _revision(src: Path) -> dict:
-    """The gateway code measured: git commit, and whether gateway/ had local changes."""
-    try:
-        head = subprocess.run(
-            ["git", "-C", str(src), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-        )
-        dirty = subprocess.run(
-            ["git", "-C", str(src), "status", "--porcelain", "--", "gateway", "templates"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return {"src": str(src), "commit": None, "local_changes": None}
-    if head.returncode != 0:
-        return {"src": str(src), "commit": None, "local_changes": None}
-    return {"src": str(src), "commit": head.stdout.strip(), "local_changes": bool(dirty.stdout)}
-
-
-def _machine() -> dict:
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.partition(":")[2].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "cores": os.cpu_count(),
-        "usable_cores": len(os.sched_getaffinity(0)),
-        "cpu": model,
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-    }
-
-
-def _targets(result: dict) -> list[dict]:
-    """The issue's targets, each with the measured value and whether it is met."""
-    out = []
-
-    def add(name: str, target: str, value: float | None, met: Callable[[float], bool]) -> None:
-        out.append(
-            {
-                "name": name,
-                "target": target,
-                "value": value,
-                "met": None if value is None else met(value),
-            }
-        )
-
-    tp = result["throughput"]
-    if "small" in tp:
-        add("ratio 5-20 KB", ">= 0.5", tp["small"]["ratio"], lambda v: v >= 0.5)
-    if "large" in tp:
-        add("ratio 1 MB", ">= 0.7", tp["large"]["ratio"], lambda v: v >= 0.7)
-    pickup = result.get("pickup")
-    if pickup:
-        gw, bare = pickup["gateway"], pickup["bare"]
-        add("pickup p95 ms", "<= 1000", gw["p95_ms"], lambda v: v <= 1000)
-        add(
-            "pickup p50 - bare p50 ms",
-            "<= 50",
-            round(gw["p50_ms"] - bare["p50_ms"], 1),
-            lambda v: v <= 50,
-        )
-    big = result["memory"].get("big")
-    if big:
-        add(
-            f"peak RSS {big['message_mb']:.0f} MB message",
-            "<= 150 MB",
-            big["peak_rss_mb"],
-            lambda v: v <= 150,
-        )
-    return out
-
-
 def run(config: Config) -> dict:
     """Every phase, in order; returns the result that becomes the JSON."""
     started = time.monotonic()
@@ -424,9 +319,9 @@ def run(config: Config) -> dict:
     say(f"bench: scratch directory {workdir}")
     result: dict = {
         "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "machine": _machine(),
+        "machine": machine(),
         "config": asdict(config),
-        "gateway": _revision(Path(config.gateway_src)),
+        "gateway": revision(Path(config.gateway_src)),
         "throughput": {},
         "pickup": None,
         "memory": {},
@@ -484,7 +379,7 @@ def run(config: Config) -> dict:
             result["memory"]["big"] = bench.big(
                 reports.message_of_size(config.big_bytes, config.seed)
             )
-        result["targets"] = _targets(result)
+        result["targets"] = targets(result)
         result["seconds"] = round(time.monotonic() - started, 1)
         ok = True
         return result
@@ -495,168 +390,3 @@ def run(config: Config) -> dict:
             shutil.rmtree(workdir, ignore_errors=True)
         else:
             say(f"bench: logs kept in {workdir}")
-
-
-def _fmt(value: float | None, digits: int = 1) -> str:
-    return "-" if value is None else f"{value:.{digits}f}"
-
-
-def table(result: dict) -> str:
-    """The one table: throughput, ratio, pickup and memory, each against its target."""
-    met = {t["name"]: t for t in result.get("targets", [])}
-
-    def verdict(name: str) -> tuple[str, str]:
-        t = met.get(name)
-        if t is None:
-            return "", ""
-        return t["target"], {True: "yes", False: "NO", None: "-"}[t["met"]]
-
-    rows = [("measure", "ceiling", "gateway", "gw/ceil", "target", "met")]
-    for key, name in (("small", "ratio 5-20 KB"), ("large", "ratio 1 MB")):
-        tp = result["throughput"].get(key)
-        if not tp:
-            continue
-        c, g = tp["ceiling"], tp["gateway"]
-        head = f"{tp['label']} (N={tp['n']}, {tp['mb']:.1f} MB)"
-        rows.append(
-            (
-                head + " reports/s",
-                _fmt(c["reports_per_s"]),
-                _fmt(g["reports_per_s"]),
-                _fmt(tp["ratio"], 2),
-                *verdict(name),
-            )
-        )
-        rows.append(("  MB/s", _fmt(c["mb_per_s"], 2), _fmt(g["mb_per_s"], 2), "", "", ""))
-        rows.append(("  seconds", _fmt(c["seconds"], 2), _fmt(g["seconds"], 2), "", "", ""))
-        if cpu := g.get("cpu_ms"):
-            parts = ("pipeline", "sender", "imap")
-            shown = ", ".join(f"{k} {cpu[k]:.1f}" for k in parts if k in cpu)
-            rows.append((f"  gateway CPU ms/report ({shown})", "", _fmt(cpu["total"]), "", "", ""))
-            rows.append(("  sink CPU ms/message", "", _fmt(cpu["sink_per_message"], 2), "", "", ""))
-        if tp.get("sink_only"):
-            rows.append(
-                ("  sink alone, SMTP only, msg/s", _fmt(tp["sink_only"]["messages_per_s"]))
-                + ("",) * 4
-            )
-    pickup = result.get("pickup")
-    if pickup:
-        b, g = pickup["bare"], pickup["gateway"]
-        diff = round(g["p50_ms"] - b["p50_ms"], 1)
-        rows.append(
-            (
-                f"pickup p50 ms ({g['trials']} trials)",
-                _fmt(b["p50_ms"]),
-                _fmt(g["p50_ms"]),
-                f"{diff:+.1f}",
-                *verdict("pickup p50 - bare p50 ms"),
-            )
-        )
-        rows.append(
-            ("pickup p95 ms", _fmt(b["p95_ms"]), _fmt(g["p95_ms"]), "", *verdict("pickup p95 ms"))
-        )
-    memory = result["memory"]
-    if "idle_rss_mb" in memory:
-        rows.append(("gateway RSS idle MB", "", _fmt(memory["idle_rss_mb"]), "", "", ""))
-    if "large_run_peak_rss_mb" in memory:
-        rows.append(
-            ("gateway peak RSS, 1 MB run MB", "", _fmt(memory["large_run_peak_rss_mb"]), "", "", "")
-        )
-    big = memory.get("big")
-    if big:
-        name = f"peak RSS {big['message_mb']:.0f} MB message"
-        rows.append((f"gateway {name} MB", "", _fmt(big["peak_rss_mb"]), "", *verdict(name)))
-    widths = [max(len(r[i]) for r in rows) for i in range(6)]
-    lines = []
-    for i, r in enumerate(rows):
-        lines.append(
-            "  ".join(
-                c.ljust(w) if j == 0 else c.rjust(w)
-                for j, (c, w) in enumerate(zip(r, widths, strict=True))
-            )
-        )
-        if i == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    m = result["machine"]
-    lines.append(
-        f"{result['date']}, {m['cores']} cores, Python {m['python']}, "
-        f"Dovecot {m.get('dovecot')}, run {result.get('seconds')} s"
-    )
-    return "\n".join(lines)
-
-
-def parse_args(argv: Sequence[str] | None) -> Config:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help="smoke run: N=20 small, 5 of 1 MB, 5 trials, no big message",
-    )
-    parser.add_argument(
-        "-n",
-        "--n-small",
-        type=int,
-        help="reports of 5-20 KB (default 1000; 20 or fewer: --quick for the rest)",
-    )
-    parser.add_argument("--n-large", type=int, help="reports with a 1 MB attachment (default 100)")
-    parser.add_argument("--trials", type=int, help="pickup latency trials (default 50)")
-    parser.add_argument(
-        "--big-mb",
-        type=float,
-        help="size of the single big message, 0 to skip (default 25; --quick: 0)",
-    )
-    parser.add_argument("--seed", type=int, default=1, help="seed of the generated reports")
-    parser.add_argument(
-        "--gateway-src", default=str(ROOT), help="checkout whose gateway/ runs (default: this one)"
-    )
-    parser.add_argument(
-        "--profile", action="store_true", help="py-spy the gateway during the 5-20 KB run"
-    )
-    parser.add_argument(
-        "--output", default=str(RESULTS / "latest.json"), help="where the JSON goes"
-    )
-    parser.add_argument(
-        "--keep", action="store_true", help="keep the scratch directory (logs, databases)"
-    )
-    args = parser.parse_args(argv)
-    quick = args.quick or (args.n_small is not None and 0 < args.n_small <= 20)
-    n_small = args.n_small if args.n_small is not None else (20 if quick else 1000)
-    return Config(
-        n_small=n_small,
-        n_large=args.n_large if args.n_large is not None else (5 if quick else 100),
-        trials=args.trials if args.trials is not None else (5 if quick else 50),
-        big_bytes=int((args.big_mb if args.big_mb is not None else (0 if quick else 25)) * 1e6),
-        seed=args.seed,
-        gateway_src=args.gateway_src,
-        profile=args.profile,
-        output=args.output,
-        keep=args.keep,
-    )
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    config = parse_args(argv)
-    if config.profile and find_py_spy() is None:
-        say("bench: --profile needs py-spy: .venv/bin/pip install py-spy")
-        return 2
-    # SIGTERM unwinds like Ctrl-C, so the finally blocks stop Dovecot and the gateway.
-    signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        result = run(config)
-    except BenchError as exc:
-        say(f"bench: FAILED: {exc}")
-        return 1
-    print(table(result))
-    output = Path(config.output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-    say(f"bench: results written to {output}")
-    return 0

@@ -1,0 +1,134 @@
+"""The benchmark's verdict: the issue's targets against the measured values, and the
+one table printed at the end of a run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+
+def targets(result: dict) -> list[dict]:
+    """The issue's targets, each with the measured value and whether it is met."""
+    out = []
+
+    def add(name: str, target: str, value: float | None, met: Callable[[float], bool]) -> None:
+        out.append(
+            {
+                "name": name,
+                "target": target,
+                "value": value,
+                "met": None if value is None else met(value),
+            }
+        )
+
+    tp = result["throughput"]
+    if "small" in tp:
+        add("ratio 5-20 KB", ">= 0.5", tp["small"]["ratio"], lambda v: v >= 0.5)
+    if "large" in tp:
+        add("ratio 1 MB", ">= 0.7", tp["large"]["ratio"], lambda v: v >= 0.7)
+    pickup = result.get("pickup")
+    if pickup:
+        gw, bare = pickup["gateway"], pickup["bare"]
+        add("pickup p95 ms", "<= 1000", gw["p95_ms"], lambda v: v <= 1000)
+        add(
+            "pickup p50 - bare p50 ms",
+            "<= 50",
+            round(gw["p50_ms"] - bare["p50_ms"], 1),
+            lambda v: v <= 50,
+        )
+    big = result["memory"].get("big")
+    if big:
+        add(
+            f"peak RSS {big['message_mb']:.0f} MB message",
+            "<= 150 MB",
+            big["peak_rss_mb"],
+            lambda v: v <= 150,
+        )
+    return out
+
+
+def _fmt(value: float | None, digits: int = 1) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def table(result: dict) -> str:
+    """The one table: throughput, ratio, pickup and memory, each against its target."""
+    met = {t["name"]: t for t in result.get("targets", [])}
+
+    def verdict(name: str) -> tuple[str, str]:
+        t = met.get(name)
+        if t is None:
+            return "", ""
+        return t["target"], {True: "yes", False: "NO", None: "-"}[t["met"]]
+
+    rows = [("measure", "ceiling", "gateway", "gw/ceil", "target", "met")]
+    for key, name in (("small", "ratio 5-20 KB"), ("large", "ratio 1 MB")):
+        tp = result["throughput"].get(key)
+        if not tp:
+            continue
+        c, g = tp["ceiling"], tp["gateway"]
+        head = f"{tp['label']} (N={tp['n']}, {tp['mb']:.1f} MB)"
+        rows.append(
+            (
+                head + " reports/s",
+                _fmt(c["reports_per_s"]),
+                _fmt(g["reports_per_s"]),
+                _fmt(tp["ratio"], 2),
+                *verdict(name),
+            )
+        )
+        rows.append(("  MB/s", _fmt(c["mb_per_s"], 2), _fmt(g["mb_per_s"], 2), "", "", ""))
+        rows.append(("  seconds", _fmt(c["seconds"], 2), _fmt(g["seconds"], 2), "", "", ""))
+        if cpu := g.get("cpu_ms"):
+            parts = ("pipeline", "sender", "imap")
+            shown = ", ".join(f"{k} {cpu[k]:.1f}" for k in parts if k in cpu)
+            rows.append((f"  gateway CPU ms/report ({shown})", "", _fmt(cpu["total"]), "", "", ""))
+            rows.append(("  sink CPU ms/message", "", _fmt(cpu["sink_per_message"], 2), "", "", ""))
+        if tp.get("sink_only"):
+            rows.append(
+                ("  sink alone, SMTP only, msg/s", _fmt(tp["sink_only"]["messages_per_s"]))
+                + ("",) * 4
+            )
+    pickup = result.get("pickup")
+    if pickup:
+        b, g = pickup["bare"], pickup["gateway"]
+        diff = round(g["p50_ms"] - b["p50_ms"], 1)
+        rows.append(
+            (
+                f"pickup p50 ms ({g['trials']} trials)",
+                _fmt(b["p50_ms"]),
+                _fmt(g["p50_ms"]),
+                f"{diff:+.1f}",
+                *verdict("pickup p50 - bare p50 ms"),
+            )
+        )
+        rows.append(
+            ("pickup p95 ms", _fmt(b["p95_ms"]), _fmt(g["p95_ms"]), "", *verdict("pickup p95 ms"))
+        )
+    memory = result["memory"]
+    if "idle_rss_mb" in memory:
+        rows.append(("gateway RSS idle MB", "", _fmt(memory["idle_rss_mb"]), "", "", ""))
+    if "large_run_peak_rss_mb" in memory:
+        rows.append(
+            ("gateway peak RSS, 1 MB run MB", "", _fmt(memory["large_run_peak_rss_mb"]), "", "", "")
+        )
+    big = memory.get("big")
+    if big:
+        name = f"peak RSS {big['message_mb']:.0f} MB message"
+        rows.append((f"gateway {name} MB", "", _fmt(big["peak_rss_mb"]), "", *verdict(name)))
+    widths = [max(len(r[i]) for r in rows) for i in range(6)]
+    lines = []
+    for i, r in enumerate(rows):
+        lines.append(
+            "  ".join(
+                c.ljust(w) if j == 0 else c.rjust(w)
+                for j, (c, w) in enumerate(zip(r, widths, strict=True))
+            )
+        )
+        if i == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    m = result["machine"]
+    lines.append(
+        f"{result['date']}, {m['cores']} cores, Python {m['python']}, "
+        f"Dovecot {m.get('dovecot')}, run {result.get('seconds')} s"
+    )
+    return "\n".join(lines)
