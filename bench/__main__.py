@@ -41,6 +41,12 @@ def parse_args(argv: Sequence[str] | None) -> Config:
         type=float,
         help="size of the single big message, 0 to skip (default 25; --quick: 0)",
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        help="ceiling and gateway alternately this many times per throughput case; the "
+        "round with the median ratio is reported (default 3; --quick: 1)",
+    )
     parser.add_argument("--seed", type=int, default=1, help="seed of the generated reports")
     parser.add_argument(
         "--gateway-src", default=str(ROOT), help="checkout whose gateway/ runs (default: this one)"
@@ -62,6 +68,7 @@ def parse_args(argv: Sequence[str] | None) -> Config:
         n_large=args.n_large if args.n_large is not None else (5 if quick else 100),
         trials=args.trials if args.trials is not None else (5 if quick else 50),
         big_bytes=int((args.big_mb if args.big_mb is not None else (0 if quick else 25)) * 1e6),
+        rounds=max(1, args.rounds if args.rounds is not None else (1 if quick else 3)),
         seed=args.seed,
         gateway_src=args.gateway_src,
         profile=args.profile,

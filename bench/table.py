@@ -76,6 +76,9 @@ def table(result: dict) -> str:
                 *verdict(name),
             )
         )
+        if len(tp.get("rounds", [])) > 1:
+            ratios = " ".join(f"{x['ratio']:.2f}" for x in tp["rounds"])
+            rows.append((f"  ratio in each round (median above): {ratios}", "", "", "", "", ""))
         rows.append(("  MB/s", _fmt(c["mb_per_s"], 2), _fmt(g["mb_per_s"], 2), "", "", ""))
         rows.append(("  seconds", _fmt(c["seconds"], 2), _fmt(g["seconds"], 2), "", "", ""))
         if cpu := g.get("cpu_ms"):

@@ -49,6 +49,10 @@ def test_quick_benchmark_relays_every_report(tmp_path):
         case = result["throughput"][key]
         ceiling, gateway = case["ceiling"], case["gateway"]
         assert case["n"] == n and "ratio" in case
+        # --quick measures one round; a full run alternates three and reports the median.
+        (only,) = case["rounds"]
+        assert only["ratio"] == case["ratio"]
+        assert only["gateway_reports_per_s"] == case["gateway"]["reports_per_s"]
         for side in (ceiling, gateway):
             assert set(side) >= {"n", "mb", "seconds", "reports_per_s", "mb_per_s"}
         # The bare loop forwards each report once; the gateway relays it and sends a receipt.
