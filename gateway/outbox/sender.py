@@ -62,9 +62,6 @@ class Sender:
         else:
             self.transport = FolderTransport(settings.outbox_path)
 
-    def recover(self) -> int:
-        return recover(self.db)
-
     def _claim(self, limit: int) -> list[dict]:
         with write(self.db):
             rows = list(
