@@ -23,7 +23,7 @@ if str(ROOT / "tests") not in sys.path:
     sys.path.append(str(ROOT / "tests"))  # tests/servers.py, the suite's real servers
 
 from aiosmtpd.smtp import Envelope  # noqa: E402
-from servers import Dovecot, ReceivedMessage, SmtpSink, free_port  # noqa: E402
+from servers import Dovecot, ReceivedMessage, SmtpSink, _group_members, free_port  # noqa: E402
 
 from bench.reports import SUPPLIER  # noqa: E402
 
@@ -112,6 +112,50 @@ def thread_cpu(pid: int) -> dict[str, float]:
         ticks = int(fields[11]) + int(fields[12])  # utime, stime
         used[name] = used.get(name, 0.0) + ticks / _TICKS
     return used
+
+
+def machine_cpu() -> tuple[float, float]:
+    """(busy, all) CPU seconds of the whole machine so far, summed over its cores, from
+    /proc/stat: the difference of two readings says how many cores a phase kept busy."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle, iowait
+    total = sum(fields[:8])  # user .. steal (guest time is counted in user already)
+    return (total - idle) / _TICKS, total / _TICKS
+
+
+def group_cpu(pgid: int) -> float:
+    """CPU seconds (user + system, with reaped children's) of a process group's live
+    members so far: Dovecot's master and the imap processes it forked."""
+    used = 0.0
+    for pid in _group_members(pgid):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # it exited meanwhile (its time goes to the master's children's)
+        used += sum(int(x) for x in fields[11:15]) / _TICKS  # utime stime cutime cstime
+    return used
+
+
+class CpuMeter:
+    """Start it before a phase and read it after: how many cores the machine kept busy,
+    and the CPU milliseconds Dovecot spent per report, over that phase."""
+
+    def __init__(self, dovecot: Dovecot) -> None:
+        assert dovecot.proc is not None
+        self.pgid = dovecot.proc.pid  # dovecot -F runs in a session of its own
+        self.machine = machine_cpu()
+        self.dovecot = group_cpu(self.pgid)
+
+    def read(self, reports: int) -> dict[str, float]:
+        busy, total = machine_cpu()
+        dt_busy, dt_total = busy - self.machine[0], total - self.machine[1]
+        cores = os.cpu_count() or 1
+        return {
+            "cores_busy": round(cores * dt_busy / dt_total, 2) if dt_total else 0.0,
+            "dovecot_ms_per_report": round(
+                (group_cpu(self.pgid) - self.dovecot) * 1e3 / reports, 2
+            ),
+        }
 
 
 class ManagedProcess:

@@ -30,6 +30,7 @@ from bench.blast import write_messages
 from bench.facts import database_counts, machine, revision
 from bench.harness import (
     ROOT,
+    CpuMeter,
     Dovecot,
     ManagedProcess,
     TimedSink,
@@ -92,9 +93,15 @@ class Bench:
         )
         try:
             self.sink.clear()
+            meter, bare_before = CpuMeter(self.dovecot), sum(bare.thread_cpu().values())
+            sink_before = time.process_time()
             started, moved = release(self.dovecot, user)
             self.sink.wait_count(len(raws), timeout, alive=bare)
             ended = self.sink.arrivals[-1]
+            n = len(raws)
+            cpu = {"bare": round((sum(bare.thread_cpu().values()) - bare_before) * 1e3 / n, 2)}
+            cpu["sink_per_message"] = round((time.process_time() - sink_before) * 1e3 / n, 2)
+            busy = meter.read(n)
             code = _wait_exit(bare, 15)
         finally:
             bare.stop(timeout=5)
@@ -104,6 +111,8 @@ class Bench:
             sink_messages=self.sink.count(),
             relays=len(self.sink.relays()),
             exit_code=code,
+            cpu_ms=cpu,
+            machine=busy,
         )
         return result
 
@@ -122,9 +131,11 @@ class Bench:
                 time.sleep(1.0)  # py-spy needs a moment to attach
             self.sink.clear()
             cpu_before, sink_before = gateway.thread_cpu(), time.process_time()
+            meter = CpuMeter(self.dovecot)
             started, moved = release(self.dovecot, user)
             self.sink.wait_count(2 * n, timeout, alive=gateway)
             cpu = _cpu_per_report(gateway.thread_cpu(), cpu_before, n)
+            busy = meter.read(n)
             # This process is the sink (its other threads wait): its CPU per message.
             cpu["sink_per_message"] = round((time.process_time() - sink_before) * 1e3 / (2 * n), 2)
             relays = self.sink.relays()
@@ -138,6 +149,7 @@ class Bench:
             if spy is not None:
                 spy.stop()
             code = gateway.stop()
+        sent = [m.data for m in self.sink.messages]
         result = _rates(raws, ended - started)
         receipts = sum(
             1
@@ -158,8 +170,15 @@ class Bench:
             rss_mb=memory["rss_mb"],
             peak_rss_mb=memory["peak_rss_mb"],
             cpu_ms=cpu,
+            machine=busy,
             exit_code=code,
         )
+        # How fast the sink alone takes what the gateway sent: no gateway, however fast,
+        # gets its reports through this sink faster than that.
+        alone = self.sink_capacity(f"{user}-sent", sent) if len(sent) > 2 else None
+        if alone:
+            alone["reports_per_s"] = round(alone["messages_per_s"] * n / len(sent), 2)
+        result["sink_alone"] = alone
         if spy is not None and profile:
             result["profile"] = self._profile_files(spy.collapsed, profile, n)
         return result
@@ -293,6 +312,11 @@ def _cpu_per_report(after: dict[str, float], before: dict[str, float], n: int) -
     return result
 
 
+def _bound(ceiling: dict, gateway: dict) -> float | None:
+    alone = gateway.get("sink_alone")
+    return round(alone["reports_per_s"] / ceiling["reports_per_s"], 3) if alone else None
+
+
 def _rates(raws: Sequence[bytes], seconds: float) -> dict:
     size = sum(len(r) for r in raws)
     return {
@@ -377,10 +401,14 @@ def run(config: Config) -> dict:
                         "ceiling_reports_per_s": c["reports_per_s"],
                         "gateway_reports_per_s": g["reports_per_s"],
                         "ratio": q,
+                        "sink_bound_ratio": _bound(c, g),
                     }
                     for q, c, g in rounds
                 ],
                 "sink_only": sink_only,
+                # The ratio no gateway could beat with this sink: the sink alone, taking
+                # the gateway's relays and receipts, against the ceiling of the same round.
+                "sink_bound_ratio": _bound(ceiling, gateway),
             }
             if key == "large":
                 result["memory"]["large_run_peak_rss_mb"] = max(

@@ -50,6 +50,26 @@ def _fmt(value: float | None, digits: int = 1) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
+DOVECOT = "dovecot_ms_per_report"
+
+
+def _cpu_rows(ceiling: dict, gateway: dict) -> list[tuple[str, ...]]:
+    """Where the CPU went, per report, on each side: the client under test, the sink (in
+    the benchmark's process), Dovecot, and how many of the machine's cores were busy."""
+    c, g = ceiling.get("cpu_ms") or {}, gateway.get("cpu_ms") or {}
+    cm, gm = ceiling.get("machine") or {}, gateway.get("machine") or {}
+    if not g:
+        return []
+    parts = ", ".join(f"{k} {g[k]:.1f}" for k in ("pipeline", "sender", "imap") if k in g)
+    rows = [
+        (f"  CPU ms/report: bare loop | gateway ({parts})", c.get("bare"), g["total"]),
+        ("  CPU ms/message received: the sink", c.get("sink_per_message"), g["sink_per_message"]),
+        ("  CPU ms/report: Dovecot", cm.get(DOVECOT), gm.get(DOVECOT)),
+        ("  cores busy, whole machine", cm.get("cores_busy"), gm.get("cores_busy")),
+    ]  # fmt: skip
+    return [(name, _fmt(a, 2), _fmt(b, 2), "", "", "") for name, a, b in rows if b is not None]
+
+
 def table(result: dict) -> str:
     """The one table: throughput, ratio, pickup and memory, each against its target."""
     met = {t["name"]: t for t in result.get("targets", [])}
@@ -79,16 +99,27 @@ def table(result: dict) -> str:
         if len(tp.get("rounds", [])) > 1:
             ratios = " ".join(f"{x['ratio']:.2f}" for x in tp["rounds"])
             rows.append((f"  ratio in each round (median above): {ratios}", "", "", "", "", ""))
+        if bound := tp.get("sink_bound_ratio"):
+            alone = g["sink_alone"]["reports_per_s"]
+            rows.append(
+                (
+                    "  at most, as fast as the sink alone takes the gateway's mail",
+                    "",
+                    _fmt(alone),
+                    _fmt(bound, 2),
+                    "",
+                    "",
+                )
+            )
         rows.append(("  MB/s", _fmt(c["mb_per_s"], 2), _fmt(g["mb_per_s"], 2), "", "", ""))
         rows.append(("  seconds", _fmt(c["seconds"], 2), _fmt(g["seconds"], 2), "", "", ""))
-        if cpu := g.get("cpu_ms"):
-            parts = ("pipeline", "sender", "imap")
-            shown = ", ".join(f"{k} {cpu[k]:.1f}" for k in parts if k in cpu)
-            rows.append((f"  gateway CPU ms/report ({shown})", "", _fmt(cpu["total"]), "", "", ""))
-            rows.append(("  sink CPU ms/message", "", _fmt(cpu["sink_per_message"], 2), "", "", ""))
+        rows.extend(_cpu_rows(c, g))
         if tp.get("sink_only"):
             rows.append(
-                ("  sink alone, SMTP only, msg/s", _fmt(tp["sink_only"]["messages_per_s"]))
+                (
+                    "  sink alone, the reports themselves, msg/s",
+                    _fmt(tp["sink_only"]["messages_per_s"]),
+                )
                 + ("",) * 4
             )
     pickup = result.get("pickup")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 
 import pytest
 from conftest import ROOT, dovecot_available
@@ -68,6 +69,20 @@ def test_quick_benchmark_relays_every_report(tmp_path):
         assert cpu["pipeline"] > 0 and "sink_per_message" in cpu
         parts = sum(v for k, v in cpu.items() if k not in ("total", "sink_per_message"))
         assert abs(parts - cpu["total"]) < 0.1
+        assert set(ceiling["cpu_ms"]) == {"bare", "sink_per_message"}
+        # The whole machine over each phase: cores busy, and Dovecot's share per report.
+        for side in (ceiling, gateway):
+            busy = side["machine"]
+            assert 0 < busy["cores_busy"] <= result["machine"]["cores"]
+            assert busy["dovecot_ms_per_report"] >= 0
+        # The sink alone, given what the gateway sent (relay and receipt of every report):
+        # the bound no gateway passes with this sink, per round and for the median one.
+        alone = gateway["sink_alone"]
+        assert alone["reports_per_s"] > 0 and alone["messages_per_s"] > alone["reports_per_s"]
+        assert case["sink_bound_ratio"] == round(
+            alone["reports_per_s"] / ceiling["reports_per_s"], 3
+        )
+        assert only["sink_bound_ratio"] == case["sink_bound_ratio"]
 
     for side in ("bare", "gateway"):
         pickup = result["pickup"][side]
@@ -80,3 +95,17 @@ def test_quick_benchmark_relays_every_report(tmp_path):
     names = {t["name"] for t in result["targets"]}
     assert {"ratio 5-20 KB", "ratio 1 MB", "pickup p95 ms", "pickup p50 - bare p50 ms"} <= names
     assert all(set(t) == {"name", "target", "value", "met"} for t in result["targets"])
+
+
+def test_machine_cpu_counts_this_process_busy(monkeypatch):
+    """The cores-busy reading comes from /proc/stat: CPU this process burns shows in it."""
+    monkeypatch.syspath_prepend(str(ROOT))
+    from bench.harness import machine_cpu
+
+    busy_before, all_before = machine_cpu()
+    spent = time.process_time()
+    while time.process_time() - spent < 0.3:
+        pass
+    busy_after, all_after = machine_cpu()
+    assert busy_after - busy_before >= 0.2  # clock ticks of 10 ms: some slack
+    assert all_after - all_before >= busy_after - busy_before
