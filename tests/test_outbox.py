@@ -155,6 +155,39 @@ def test_what_the_server_receives_is_what_was_queued(smtp_sink, body):
     assert got.data.replace(b"\r\n", b"\n").rstrip() == raw.replace(b"\r\n", b"\n").rstrip()
 
 
+def test_envelope_addresses_as_smtplib_would_send_them(smtp_sink, monkeypatch):
+    """MAIL FROM and RCPT TO: a bare address goes out without smtplib's address parser
+    (it would send the same), anything else still through it."""
+    import email.utils
+    import random
+    import smtplib
+
+    from gateway.outbox import transport as t
+
+    rng = random.Random(5)
+    alphabet = "abcxyz019.-_+=%!#$&'*/?^`{|}~æø"
+    for _ in range(2000):
+        local = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 12)))
+        domain = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 12)))
+        address = f"{local}@{domain}"
+        assert t._BARE_ADDRESS.fullmatch(address)
+        if address.isascii():
+            assert smtplib.quoteaddr(address) == f"<{address}>", address
+
+    parsed = []
+    real = email.utils.parseaddr
+    monkeypatch.setattr(email.utils, "parseaddr", lambda a, **k: parsed.append(a) or real(a))
+    transport = t.SmtpTransport(Smarthost("127.0.0.1", smtp_sink.port, security="none"))
+    raw = b"Subject: test\r\nMessage-ID: <e@x>\r\n\r\nHei\r\n"
+    to = ["b@leverandor.example", "Kari Nordmann <kari@arendal.kommune.example>"]
+    assert transport.send("a@trygghet-agder.example", to, raw) == ""
+    transport.close()
+    (got,) = smtp_sink.wait_for(1)
+    assert got.mail_from == "a@trygghet-agder.example"
+    assert got.rcpt_tos == ["b@leverandor.example", "kari@arendal.kommune.example"]
+    assert parsed == ["Kari Nordmann <kari@arendal.kommune.example>"]  # only the named one
+
+
 def test_two_connections_deliver_every_message_once(db_path, ruleset, smtp_sink, tmp_path):
     """Deliveries run over several connections at once (smarthost ``connections``); each
     sender claims its own rows, so nothing goes out twice and nothing is left."""

@@ -179,14 +179,14 @@ def _sendmail(
 def _envelope(conn: smtplib.SMTP, mail_from: str, recipients: list[str], size: int) -> dict:
     """MAIL, RCPT and DATA as ``sendmail`` does them; returns the refused recipients."""
     conn.ehlo_or_helo_if_needed()
-    options = [f"SIZE={size}"] if conn.does_esmtp and conn.has_extn("size") else []
-    code, resp = conn.mail(_angled(mail_from), options)
+    options = f" SIZE={size}" if conn.does_esmtp and conn.has_extn("size") else ""
+    code, resp = _address_command(conn, "mail", "FROM:", mail_from, options)
     if code != 250:
         conn.rset()
         raise smtplib.SMTPSenderRefused(code, resp, mail_from)
     refused = {}
     for rcpt in recipients:
-        code, resp = conn.rcpt(_angled(rcpt))
+        code, resp = _address_command(conn, "rcpt", "TO:", rcpt)
         if code not in (250, 251):
             refused[rcpt] = (code, resp)
     if len(refused) == len(recipients):
@@ -205,11 +205,18 @@ def _envelope(conn: smtplib.SMTP, mail_from: str, recipients: list[str], size: i
 _BARE_ADDRESS = re.compile(r'[^\s<>()",;:\[\]\\@]+@[^\s<>()",;:\[\]\\@]+')
 
 
-def _angled(address: str) -> str:
-    """``<address>`` for MAIL FROM and RCPT TO: smtplib sends that as it is, where it
-    would otherwise run the address through email.utils.parseaddr, about a sixth of
-    the sender's CPU per message. Anything but a bare address still goes through it."""
-    return f"<{address}>" if _BARE_ADDRESS.fullmatch(address) else address
+def _address_command(
+    conn: smtplib.SMTP, verb: str, prefix: str, address: str, options: str = ""
+) -> tuple[int, bytes]:
+    """MAIL FROM or RCPT TO. A bare address goes out as ``<address>``, which is what
+    smtplib's ``quoteaddr`` makes of it, without running it through
+    email.utils.parseaddr first (a tenth of the sender's CPU per message); anything else
+    goes through smtplib's own ``mail``/``rcpt``, parser and all."""
+    if not _BARE_ADDRESS.fullmatch(address):
+        command = conn.mail if verb == "mail" else conn.rcpt
+        return command(address, options.split())
+    conn.putcmd(verb, f"{prefix}<{address}>{options}")
+    return conn.getreply()
 
 
 def _end_data(conn: smtplib.SMTP, refused: dict) -> dict:
