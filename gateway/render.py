@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from jinja2 import nodes
 
 from gateway.headers import CONTENT_HEADERS, SMTP, address_header, header, qp_body
 from gateway.models import Outgoing, ParsedMessage
@@ -50,7 +51,25 @@ def make_environment(override: Path | None = None) -> jinja2.Environment:
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,  # read once: no stat() of every template on every render
     )
+
+
+def _needs_root_render(env: jinja2.Environment, name: str) -> bool:
+    """Whether a template's blocks need its root render first: when it extends another
+    (the inherited blocks come from there) or does anything outside its blocks (a
+    ``{% set %}`` or ``{% import %}`` that the blocks read). Only blocks and blank lines:
+    its blocks render alone, and the root render would render the body a second time."""
+    source, _filename, _uptodate = env.loader.get_source(env, name)  # type: ignore[union-attr]
+    for node in env.parse(source).body:
+        if isinstance(node, nodes.Block):
+            continue
+        if isinstance(node, nodes.Output) and all(
+            isinstance(n, nodes.TemplateData) and not n.data.strip() for n in node.nodes
+        ):
+            continue
+        return True
+    return False
 
 
 class Renderer:
@@ -61,24 +80,28 @@ class Renderer:
         self.gateway_address = gateway_address
         self.gateway_name = gateway_name
         self.domain = gateway_address.rpartition("@")[2] or "localhost"
-        self._templates: dict[str, jinja2.Template] = {}
+        self._templates: dict[str, tuple[jinja2.Template, bool]] = {}
         self._from: str | None = None
 
-    def _template(self, name: str) -> jinja2.Template:
+    def _template(self, name: str) -> tuple[jinja2.Template, bool]:
+        """The compiled template, and whether its blocks need its root render first."""
         if name not in self._templates:
-            self._templates[name] = self.env.get_template(name)
+            template = self.env.get_template(name)
+            self._templates[name] = (template, _needs_root_render(self.env, name))
         return self._templates[name]
 
     def parts(self, name: str, context: dict[str, Any]) -> tuple[str, str]:
         """The ``subject`` and ``body`` blocks of a template, rendered.
 
-        The root render runs once first so that a template that extends another (a
-        deployment's override of ``default:...``) has every block, inherited ones too.
+        A template that extends another (a deployment's override of ``default:...``) or
+        sets something outside its blocks is root-rendered once first, so that it has
+        every block, inherited ones too, and what they read.
         """
-        template = self._template(name)
+        template, root_first = self._template(name)
         ctx = template.new_context(context)
-        for _ in template.root_render_func(ctx):
-            pass
+        if root_first:
+            for _ in template.root_render_func(ctx):
+                pass
         subject, body = ("".join(ctx.blocks[b][0](ctx)) for b in ("subject", "body"))
         return subject, body
 

@@ -293,3 +293,58 @@ def test_attachments_like_stdlib(renderer):
     _check_wellformed(out.raw)
     _compare(out.raw, theirs)
     assert [p.get_filename() for p in msg.iter_attachments()] == ["a.bin", "logg ø.txt"]
+
+
+RECEIPT = {
+    "reference": "AVVIK-2026-0001",
+    "kind": "avvik",
+    "receiving_party": "Leverandøren",
+    "received": "i dag",
+    "measures_due": "01.04.2026",
+    "close_due": "01.05.2026",
+    "subject": "Alarm",
+    "removed": "",
+    "personal_withheld": [],
+}
+
+
+def _parts_with_root_render(renderer: Renderer, name: str, context: dict) -> tuple[str, str]:
+    template = renderer.env.get_template(name)
+    ctx = template.new_context(context)
+    for _ in template.root_render_func(ctx):
+        pass
+    return tuple("".join(ctx.blocks[b][0](ctx)) for b in ("subject", "body"))  # type: ignore[return-value]
+
+
+def test_blocks_render_alone_only_when_nothing_else_is_needed(tmp_path):
+    """A template of blocks alone is not root-rendered first (that rendered its body
+    twice); one that extends another or sets something outside its blocks still is,
+    and every one gives what the full render gives."""
+    (tmp_path / "sets.txt.j2").write_text(
+        '{% set greeting = "Hei" %}{% import "_labels.j2" as labels %}\n'
+        "{% block subject %}{{ greeting }} {{ subject }}{% endblock %}\n"
+        "{% block body %}{{ greeting }}, {{ labels.kind(kind) }}{% endblock %}\n"
+    )
+    (tmp_path / "extends.txt.j2").write_text(
+        '{% extends "default:receipt.txt.j2" %}'
+        "{% block subject %}Kvittering: {{ super() }}{% endblock %}"
+    )
+    (tmp_path / "blocks.txt.j2").write_text(
+        "\n{% block subject %}{{ subject }}{% endblock %}\n\n"
+        "{% block body %}{% set x = 2 %}{{ subject }} {{ x }}{% endblock %}\n"
+    )
+    renderer = Renderer("gw@trygghet-agder.example", "GW", override=tmp_path)
+    expected_root = {
+        "sets.txt.j2": True,
+        "extends.txt.j2": True,
+        "blocks.txt.j2": False,
+        "receipt.txt.j2": False,
+        "relay.txt.j2": False,
+    }
+    for name, root in expected_root.items():
+        assert renderer._template(name)[1] is root, name
+    for name in ("sets.txt.j2", "extends.txt.j2", "blocks.txt.j2", "receipt.txt.j2"):
+        assert renderer.parts(name, RECEIPT) == _parts_with_root_render(renderer, name, RECEIPT)
+    assert renderer.parts("sets.txt.j2", RECEIPT)[0] == "Hei Alarm"
+    assert renderer.parts("extends.txt.j2", RECEIPT)[0].startswith("Kvittering: ")
+    assert renderer.parts("blocks.txt.j2", RECEIPT) == ("Alarm", "Alarm 2")
