@@ -174,6 +174,17 @@ def test_phone_numbers_with_labels() -> None:
     assert kinds("navn;telefon\nKari;91234567;Oslo") == [("telefonnummer", "91234567")]
 
 
+@pytest.mark.parametrize("eol", ["\n", "\r\n", "\r"])
+@pytest.mark.parametrize(
+    "line_before", ["Se punkt 4.", "Møtet var 12.03.", "Sak 55146,", "kl. 10:"]
+)
+def test_phone_number_at_the_start_of_a_line_whatever_the_line_endings(line_before, eol):
+    """A line ending in a digit and punctuation says nothing about the number on the next
+    line: found alike in LF text (HTML bodies, the case log's new text) and CRLF text."""
+    text = f"{line_before}{eol}98765432 er nummeret til pårørende.{eol}"
+    assert kinds(text) == [("telefonnummer", "98765432")]
+
+
 @pytest.mark.parametrize(
     "text",
     [

@@ -137,7 +137,9 @@ _LABEL_BEFORE = re.compile(
     re.I,
 )
 # Punctuation between numbers makes a list of ids or a decimal, unless a phone word says so.
-_DIGIT_BEFORE = re.compile(r"\d[^\w\s]{1,2}$")
+# \Z, not $: "$" also matches before a line break, so "punkt 4." at the end of one line
+# hid a phone number at the start of the next (in LF text only: CRLF put \r in the way).
+_DIGIT_BEFORE = re.compile(r"\d[^\w\s]{1,2}\Z")
 _DIGIT_AFTER = re.compile(r"[^\w\s]{1,2}\d")
 _UNIT_AFTER = re.compile(r"\s*(?:kr\b|nok\b|,-|\.-|bytes?\b|octets?\b|[kmg]i?b\b)", re.I)
 _PERSONAL_LINES = {
