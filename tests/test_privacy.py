@@ -185,6 +185,13 @@ def test_phone_number_at_the_start_of_a_line_whatever_the_line_endings(line_befo
     assert kinds(text) == [("telefonnummer", "98765432")]
 
 
+@pytest.mark.parametrize("eol", ["\n", "\r\n", "\n\n"])
+def test_a_unit_on_the_next_line_is_no_unit_of_the_number(eol):
+    text = f"Pårørende 91234567{eol}kr 250 i egenandel, 3 MB{eol}bytes"
+    assert kinds(text) == [("telefonnummer", "91234567")]
+    assert kinds(f"Pårørende 91234567\u00a0kr{eol}") == []  # on its line: an amount
+
+
 @pytest.mark.parametrize(
     "text",
     [

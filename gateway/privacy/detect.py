@@ -141,7 +141,11 @@ _LABEL_BEFORE = re.compile(
 # hid a phone number at the start of the next (in LF text only: CRLF put \r in the way).
 _DIGIT_BEFORE = re.compile(r"\d[^\w\s]{1,2}\Z")
 _DIGIT_AFTER = re.compile(r"[^\w\s]{1,2}\d")
-_UNIT_AFTER = re.compile(r"\s*(?:kr\b|nok\b|,-|\.-|bytes?\b|octets?\b|[kmg]i?b\b)", re.I)
+# A unit after the number, on the same line: "kr" opening the next line is no unit of it.
+_UNIT_AFTER = re.compile(
+    r"[^\S\n\r\v\f\x1c-\x1e\x85\u2028\u2029]*(?:kr\b|nok\b|,-|\.-|bytes?\b|octets?\b|[kmg]i?b\b)",
+    re.I,
+)
 _PERSONAL_LINES = {
     PhoneNumberType.FIXED_LINE,
     PhoneNumberType.MOBILE,
