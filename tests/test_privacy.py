@@ -185,6 +185,15 @@ def test_phone_number_at_the_start_of_a_line_whatever_the_line_endings(line_befo
     assert kinds(text) == [("telefonnummer", "98765432")]
 
 
+@pytest.mark.parametrize("end", ["", "\n", "\r\n", " ", "\nneste linje"])
+def test_a_slash_or_dash_at_the_end_of_a_line_glues_the_number_to_nothing(end):
+    """The same finding at the end of the text, of a line, or before a space: the case
+    log's new text ends where the relayed body has a line break."""
+    assert kinds(f"Pårørende 91234567/{end}") == [("telefonnummer", "91234567")]
+    assert kinds(f"Pårørende 91234567-{end}") == [("telefonnummer", "91234567")]
+    assert kinds(f"sti 91234567/abc{end}") == kinds(f"id 91234567-x{end}") == []
+
+
 @pytest.mark.parametrize("eol", ["\n", "\r\n", "\n\n"])
 def test_a_unit_on_the_next_line_is_no_unit_of_the_number(eol):
     text = f"Pårørende 91234567{eol}kr 250 i egenandel, 3 MB{eol}bytes"

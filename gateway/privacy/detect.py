@@ -122,7 +122,8 @@ _PHONE = re.compile(
     (?<![0-9a-fA-F]\d{_SP1})(?<!\d[a-fA-F]{_SP1})     # not inside a hex dump
     (?P<prefix>\(?(?:\+|00)47\)?{_SP}?)?
     (?P<number>[2-9]\d{{7}}|[2-9]\d\d{_SP}\d\d{_SP}\d{{3}}|[2-9]\d{_SP}\d\d{_SP}\d\d{_SP}\d\d)
-    (?![\w@%€$£>])(?![/-]\D)(?![.:]\d)(?![.@]\w)
+    (?![\w@%€$£>])(?![/-][^\d\s])(?![.:]\d)(?![.@]\w)  # a "/" or "-" glues it to what
+    # follows it on the line ("91234567/abc"), and at the end of a line or text to nothing
     (?!{_SP1}(?:\d|[a-fA-F]\d))
     """,
     re.VERBOSE,
