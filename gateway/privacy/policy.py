@@ -77,11 +77,16 @@ def deidentify(msg: ParsedMessage, ruleset: RuleSet) -> Deidentified:
         findings.extend(found)
         return redact(text, found) if found else text
 
-    subject, text = clean(msg.subject), clean(msg.body)
+    subject = clean(msg.subject)
+    body_found = find_personal_data(msg.body, **options)
+    findings.extend(body_found)
+    text = redact(msg.body, body_found) if body_found else msg.body
     if msg.new_text == msg.body:  # a new report: the new text is the whole body
         new_text = text
     else:  # a reply: its new text is a part of the body, not counted again
-        found = find_personal_data(msg.new_text, **options)
+        found = new_text_findings(msg.body, msg.new_text, body_found)
+        if found is None:
+            found = find_personal_data(msg.new_text, **options)
         new_text = redact(msg.new_text, found) if found else msg.new_text
     withheld, skip = [], set()
     for part in msg.message.walk():
@@ -94,6 +99,27 @@ def deidentify(msg: ParsedMessage, ruleset: RuleSet) -> Deidentified:
             withheld.append(shown)
             skip.add(name)
     return Deidentified(subject, text, new_text, findings, withheld, frozenset(skip))
+
+
+def new_text_findings(body: str, new_text: str, found: list[Finding]) -> list[Finding] | None:
+    """The body's findings at their places in its new text, when that is the whole body
+    but for CRLF line endings and trailing blank lines (a new report, mostly): what a
+    second scan would find, without it. None when the new text is anything else.
+
+    The patterns find the same in CRLF and LF text (tests/test_detect_fast.py holds
+    them to it), and nothing in trailing blank lines; a lone CR or a byte-order mark
+    (which new_text() turns into LF or drops) takes the second scan."""
+    lf = body.replace("\r\n", "\n")
+    if "\r" in lf or "\ufeff" in lf or not lf.startswith(new_text) or lf[len(new_text) :].strip():
+        return None
+    shifted = []
+    for f in found:
+        before = body.count("\r", 0, f.start)  # each one the CR of a CRLF, gone in LF
+        g = Finding(f.kind, f.start - before, f.end - before, f.text)
+        if new_text[g.start : g.end] != g.text:
+            return None
+        shifted.append(g)
+    return shifted
 
 
 def _has_personal_data(part, name: str, options: dict, findings: list[Finding]) -> bool:
