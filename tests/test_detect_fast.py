@@ -89,3 +89,20 @@ def test_new_text_findings_are_what_a_scan_of_the_new_text_finds():
     assert new_text_findings(report, new_text(report), detect.find_personal_data(report))
     for body in ("Ring 91234567\r> sitat\r\n", "\ufeffRing 91234567\r\n", "Ring 91234567\rmeg"):
         assert new_text_findings(body, new_text(body), detect.find_personal_data(body)) is None
+
+
+def test_a_line_is_read_alike_alone_and_among_others():
+    """What is found in a line does not depend on the lines around it (a subject is
+    scanned alone, the same words in a body among other lines)."""
+    rng = random.Random(11)
+    pieces = [p for p in LINES if "\n" not in p and "\r" not in p]
+    for _ in range(3000):
+        a, line, b = ("".join(rng.choice(pieces) for _ in range(rng.randint(0, 8))) for _ in "abc")
+        whole, start = f"{a}\n{line}\n{b}", len(a) + 1
+        among = [
+            (f.kind, f.start - start, f.text)
+            for f in detect.find_personal_data(whole)
+            if start <= f.start and f.end <= start + len(line)
+        ]
+        alone = [(f.kind, f.start, f.text) for f in detect.find_personal_data(line)]
+        assert among == alone, (a, line, b)

@@ -117,7 +117,8 @@ def _id_findings(text: str) -> list[Finding]:
 _PHONE = re.compile(
     rf"""
     (?=[(+0-9])  # what a match starts with: other positions skip the look-behinds below
-    (?<![\w+.\#@=&%$€£§<])(?<!\D[/-])  # not glued to a word, reference, amount, path or id
+    (?<![\w+.\#@=&%$€£§<])(?<![^\d\n\r][/-])  # not glued to a word, reference, amount,
+    # path or id (at the start of a line as at the start of the text: nothing before it)
     (?<!\d:)(?<!\d{_SP1})              # not a time, not the next group of a digit sequence
     (?<![0-9a-fA-F]\d{_SP1})(?<!\d[a-fA-F]{_SP1})     # not inside a hex dump
     (?P<prefix>\(?(?:\+|00)47\)?{_SP}?)?
