@@ -16,6 +16,7 @@ import re
 from gateway.models import Decision, Outcome, ParsedMessage
 from gateway.rules.base import Actions, Context, RuleSet
 from gateway.rules.parties import MUNICIPALITY
+from gateway.text import literal_start
 
 log = logging.getLogger("gateway.decide")
 
@@ -117,10 +118,22 @@ def _any_of(patterns: tuple[re.Pattern[str], ...]) -> re.Pattern[str] | None:
         return None
 
 
+@functools.lru_cache(maxsize=8)
+def _starts(patterns: tuple[re.Pattern[str], ...]) -> tuple[str, ...] | None:
+    """What each pattern's matches begin with, folded; None unless every one has that."""
+    starts = tuple(literal_start(p) for p in patterns)
+    return starts if patterns and all(starts) else None  # type: ignore[return-value]
+
+
 def _external_ref(ctx: Context) -> str | None:
-    """The reporter's own case number (TQM 55146, Asys-12345), subject first."""
-    anyone = _any_of(tuple(ctx.ruleset.external_refs))
-    for text in (ctx.msg.subject, ctx.msg.new_text):
+    """The reporter's own case number (TQM 55146, Asys-12345), subject first. A text
+    whose folded form holds none of the patterns' starts ("tqm", "asys-") is not
+    scanned at all: the usual report names no such number."""
+    patterns = tuple(ctx.ruleset.external_refs)
+    anyone, starts = _any_of(patterns), _starts(patterns)
+    for where, text in (("subject", ctx.msg.subject), ("body", ctx.msg.new_text)):
+        if starts is not None and not any(s in ctx.folded(where) for s in starts):
+            continue
         if anyone is not None and anyone.search(text) is None:
             continue
         for pattern in ctx.ruleset.external_refs:

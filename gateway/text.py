@@ -324,6 +324,25 @@ def may_match(pattern: re.Pattern[str], folded: str) -> bool:
     return needles is None or any(n in folded for n in needles)
 
 
+@lru_cache(maxsize=64)
+def literal_start(pattern: re.Pattern[str]) -> str | None:
+    """The text every match of ``pattern`` begins with (after anchors such as \\b), as
+    ``fold`` gives it, for a substring search before the regex; None when the pattern
+    starts with no literal of two characters or more (a class, a group, alternatives)."""
+    try:
+        parsed = re._parser.parse(pattern.pattern, pattern.flags)  # type: ignore[attr-defined]
+    except Exception:  # an internal module: if it changes, just no shortcut
+        return None
+    chars: list[str] = []
+    for op, value in parsed:
+        if op is re._constants.AT and not chars:  # type: ignore[attr-defined]
+            continue
+        if op is not re._constants.LITERAL:  # type: ignore[attr-defined]
+            break
+        chars.append(chr(value))
+    return fold("".join(chars)) if len(chars) >= 2 else None
+
+
 @lru_cache(maxsize=32)
 def _municipality_pattern(names: tuple[str, ...]) -> re.Pattern[str]:
     order = sorted(range(len(names)), key=lambda i: len(names[i]), reverse=True)

@@ -10,6 +10,7 @@ import pytest
 from conftest import make_mail
 
 from gateway.decide import _any_of
+from gateway.text import literal_start, new_text
 
 OSLO = ZoneInfo("Europe/Oslo")
 SUPPLIER = ["support@leverandor.example"]
@@ -264,3 +265,40 @@ def test_references_are_looked_for_in_one_scan_only_when_that_is_the_same():
     assert _any_of((plain[0], re.compile(r"Asys-\d+"))) is None  # other flags
     # An inline flag is only allowed at the start of a pattern: not joined, no error.
     assert _any_of((re.compile(r"(?m)^TQM\s?\d+", re.I),)) is None
+
+
+def test_literal_start_of_a_pattern():
+    def start(pattern: str, flags: int = re.I) -> str | None:
+        return literal_start(re.compile(pattern, flags))
+
+    assert start(r"\bTQM\s?#?\d+") == "tqm" and start(r"\bAsys-\d+") == "asys-"
+    assert start(r"(?i)^Compilo") == "compilo" and start(r"(?x) T Q M") == "tqm"
+    assert start(r"TQM?") == "tq"  # what follows may or may not be there
+    assert start(r"İstanbul") == "istanbul"  # as fold() gives it
+    for none in (r"[ab]c", r"x\d", r"TQM|Asys", r"(TQM)", r"\d+TQM"):
+        assert start(none) is None, none
+
+
+def test_a_text_without_any_reference_start_is_not_scanned_and_nothing_is_missed(classify, ruleset):
+    """The starts ("tqm", "asys-", "compilo") are looked for in the folded text first;
+    whatever the letter case, the reference found is what the patterns alone find."""
+    import random
+
+    pieces = ["TQM", "tqm", "TqM #", "Asys-", "ASYS-", "aSyS", "Compilo", "COMPILO#", "İ",
+              "ı", "ſ", "K", " ", "12", "7", "x", "\n", "> ", "-"]  # fmt: skip
+    rng = random.Random(4)
+    for _ in range(400):
+        subject = "".join(rng.choice(pieces[:-3]) for _ in range(rng.randint(0, 4))).strip()
+        body = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+        d = classify(make_mail(subject=subject or "Alarm", body=body))
+        msg_texts = [subject or "Alarm", new_text(body.replace("\r\n", "\n"))]
+        plain = next(
+            (
+                re.sub(r"\s+", " ", hit.group(0)).strip()
+                for text in msg_texts
+                for p in ruleset.external_refs
+                if (hit := p.search(text))
+            ),
+            None,
+        )
+        assert d.external_ref == plain, (subject, body)
