@@ -22,6 +22,18 @@ SHARED = ROOT.parent / "shared"
 EXAMPLES = SHARED / "scenario" / "examples"
 CORPUS = SHARED / "corpus" / "real-world"
 OSLO = dt.timezone(dt.timedelta(hours=1))
+# What the receipt template reads: tests that render it directly use this.
+RECEIPT_CONTEXT = {
+    "reference": "AVVIK-2026-0001",
+    "kind": "avvik",
+    "receiving_party": "Leverandøren",
+    "received": "i dag",
+    "measures_due": "01.04.2026",
+    "close_due": "01.05.2026",
+    "subject": "Alarm",
+    "removed": "",
+    "personal_withheld": [],
+}
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ from email.policy import default
 
 import jinja2
 import pytest
-from conftest import EXAMPLES, make_mail
+from conftest import EXAMPLES, RECEIPT_CONTEXT, make_mail
 
 from gateway.intake import accept
 from gateway.pipeline import MAX_ATTEMPTS, Pipeline
@@ -187,18 +187,7 @@ def test_a_deployment_can_override_a_template_and_reach_the_default(tmp_path):
         "{% block subject %}Kvittering {{ reference }}{% endblock %}"
     )
     renderer = Renderer("gw@trygghet-agder.example", "GW", override=tmp_path)
-    context = {
-        "reference": "AVVIK-2026-0001",
-        "kind": "avvik",
-        "receiving_party": "Leverandøren",
-        "received": "i dag",
-        "measures_due": "01.04.2026",
-        "close_due": "01.05.2026",
-        "subject": "Alarm",
-        "removed": "",
-        "personal_withheld": [],
-    }
-    out = renderer.message("receipt.txt.j2", context, purpose="receipt", to=["x@y.example"])
+    out = renderer.message("receipt.txt.j2", RECEIPT_CONTEXT, purpose="receipt", to=["x@y.example"])
     mail = email.message_from_bytes(out.raw, policy=default)
     assert mail["Subject"] == "Kvittering AVVIK-2026-0001"
     assert "Takk for meldingen" in mail.get_body(("plain",)).get_content()

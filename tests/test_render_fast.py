@@ -13,6 +13,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from conftest import RECEIPT_CONTEXT
 
 from gateway.headers import SMTP, address_header, header, qp_body
 from gateway.parse import parse
@@ -295,17 +296,7 @@ def test_attachments_like_stdlib(renderer):
     assert [p.get_filename() for p in msg.iter_attachments()] == ["a.bin", "logg ø.txt"]
 
 
-RECEIPT = {
-    "reference": "AVVIK-2026-0001",
-    "kind": "avvik",
-    "receiving_party": "Leverandøren",
-    "received": "i dag",
-    "measures_due": "01.04.2026",
-    "close_due": "01.05.2026",
-    "subject": "Alarm",
-    "removed": "",
-    "personal_withheld": [],
-}
+RECEIPT = RECEIPT_CONTEXT
 
 
 def _parts_with_root_render(renderer: Renderer, name: str, context: dict) -> tuple[str, str]:
