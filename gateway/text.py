@@ -329,17 +329,17 @@ def literal_start(pattern: re.Pattern[str]) -> str | None:
     """The text every match of ``pattern`` begins with (after anchors such as \\b), as
     ``fold`` gives it, for a substring search before the regex; None when the pattern
     starts with no literal of two characters or more (a class, a group, alternatives)."""
-    try:
-        parsed = re._parser.parse(pattern.pattern, pattern.flags)  # type: ignore[attr-defined]
-    except Exception:  # an internal module: if it changes, just no shortcut
-        return None
     chars: list[str] = []
-    for op, value in parsed:
-        if op is re._constants.AT and not chars:  # type: ignore[attr-defined]
-            continue
-        if op is not re._constants.LITERAL:  # type: ignore[attr-defined]
-            break
-        chars.append(chr(value))
+    try:  # re's own parser, an internal module: if it changes, just no shortcut
+        at, literal = re._constants.AT, re._constants.LITERAL  # type: ignore[attr-defined]
+        for op, value in re._parser.parse(pattern.pattern, pattern.flags):  # type: ignore[attr-defined]
+            if op is at and not chars:
+                continue
+            if op is not literal:
+                break
+            chars.append(chr(value))
+    except Exception:
+        return None
     return fold("".join(chars)) if len(chars) >= 2 else None
 
 
