@@ -296,9 +296,6 @@ def test_attachments_like_stdlib(renderer):
     assert [p.get_filename() for p in msg.iter_attachments()] == ["a.bin", "logg ø.txt"]
 
 
-RECEIPT = RECEIPT_CONTEXT
-
-
 def _parts_with_root_render(renderer: Renderer, name: str, context: dict) -> tuple[str, str]:
     template = renderer.env.get_template(name)
     ctx = template.new_context(context)
@@ -335,7 +332,9 @@ def test_blocks_render_alone_only_when_nothing_else_is_needed(tmp_path):
     for name, root in expected_root.items():
         assert renderer._template(name)[1] is root, name
     for name in ("sets.txt.j2", "extends.txt.j2", "blocks.txt.j2", "receipt.txt.j2"):
-        assert renderer.parts(name, RECEIPT) == _parts_with_root_render(renderer, name, RECEIPT)
-    assert renderer.parts("sets.txt.j2", RECEIPT)[0] == "Hei Alarm"
-    assert renderer.parts("extends.txt.j2", RECEIPT)[0].startswith("Kvittering: ")
-    assert renderer.parts("blocks.txt.j2", RECEIPT) == ("Alarm", "Alarm 2")
+        assert renderer.parts(name, RECEIPT_CONTEXT) == _parts_with_root_render(
+            renderer, name, RECEIPT_CONTEXT
+        )
+    assert renderer.parts("sets.txt.j2", RECEIPT_CONTEXT)[0] == "Hei Alarm"
+    assert renderer.parts("extends.txt.j2", RECEIPT_CONTEXT)[0].startswith("Kvittering: ")
+    assert renderer.parts("blocks.txt.j2", RECEIPT_CONTEXT) == ("Alarm", "Alarm 2")
