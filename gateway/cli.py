@@ -10,13 +10,9 @@ from pathlib import Path
 import click
 
 from gateway import settings as settings_mod
-from gateway.decide import decide
-from gateway.parse import UnparseableMessage, parse
+from gateway.decide.classify import COMPARED, classify_file, run_rules_test
 from gateway.rules.loader import RulesError, load_rules
 from gateway.store import open_db
-from gateway.threads.reply import thread_decision
-
-COMPARED = ("decision", "flow", "to", "cc", "municipality", "kind", "urgent", "external_ref")
 
 
 def settings_option(fn):
@@ -54,24 +50,6 @@ def _ruleset(rules_file: Path | None, settings_file: Path | None = None):
         raise click.ClickException(
             f"{path}: {len(exc.problems)} problem(s); nothing was done"
         ) from None
-
-
-def classify_file(path: Path, ruleset, mailbox: str | None, at: dt.datetime, db=None) -> dict:
-    """Decide one .eml file; the JSON object ``gateway classify --json`` prints.
-
-    With a case log (``db``), a reply in one of its cases is reported as ``thread`` (or
-    ``hold`` when its sender does not take part in the case), with the case's reference.
-    """
-    try:
-        msg = parse(path.read_bytes())
-    except UnparseableMessage as exc:
-        return {"decision": "quarantine", "reason": str(exc)}
-    if mailbox is None:
-        mailbox = next(filter(None, map(ruleset.mailbox_for, msg.to + msg.cc)), None)
-    decision = decide(msg, ruleset, mailbox, at)
-    if db is not None:
-        decision, _match = thread_decision(db, msg, ruleset, decision)
-    return decision.as_json() | {"mailbox": mailbox}
 
 
 def _case_log(database: Path | None, settings_file: Path | None):
@@ -159,23 +137,6 @@ def check_rules(rules_file, settings_file):
 @cli.group(name="rules")
 def rules_group():
     """Work with rules.yaml."""
-
-
-def run_rules_test(folder: Path, ruleset) -> list[tuple[str, str, object, object]]:
-    """Every NNN.eml against its NNN.expected.json; returns (file, field, want, got)."""
-    differences = []
-    for eml in sorted(folder.glob("*.eml")):
-        expected_file = eml.with_suffix(".expected.json")
-        if not expected_file.exists():
-            differences.append((eml.name, "expected.json", "present", "missing"))
-            continue
-        want = json.loads(expected_file.read_text(encoding="utf-8"))
-        at = _parse_at(want.get("at"))
-        got = classify_file(eml, ruleset, want.get("mailbox"), at)
-        for key in COMPARED:
-            if key in want and got.get(key) != want[key]:
-                differences.append((eml.name, key, want[key], got.get(key)))
-    return differences
 
 
 @rules_group.command(name="test")

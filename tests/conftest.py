@@ -80,7 +80,7 @@ def make_mail(
 @pytest.fixture
 def classify(ruleset):
     """Decide a message made with make_mail(); returns the Decision."""
-    from gateway.decide import decide
+    from gateway.decide.yaml_rules import decide
 
     def _classify(
         raw: bytes,

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from conftest import make_mail
 
-from gateway.decide import _any_of
+from gateway.decide.yaml_rules import _any_of
 from gateway.text import literal_start, new_text
 
 OSLO = ZoneInfo("Europe/Oslo")

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from conftest import CORPUS
 
-from gateway.decide import decide
+from gateway.decide.yaml_rules import decide
 from gateway.parse import UnparseableMessage, parse
 
 ROWS = []

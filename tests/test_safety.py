@@ -141,7 +141,7 @@ def test_dmarc_failure_is_triaged(classify, results, decision):
 
 
 def test_dmarc_rule_can_be_switched_off(classify, ruleset):
-    from gateway.decide import decide
+    from gateway.decide.yaml_rules import decide
     from gateway.parse import parse
 
     rules = tuple(r for r in ruleset.rules if r.name != "forged-sender")

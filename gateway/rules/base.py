@@ -86,6 +86,8 @@ class RuleSet:
     closed_cases: str = "reopen"  # or "new-case": a message in a closed case opens a new one
     privacy: PrivacyPolicy = field(default_factory=PrivacyPolicy)
     follow_up: FollowUp = field(default_factory=FollowUp)
+    language: str = "nb"  # the language of every word the deployment's mail carries
+    flows: dict = field(default_factory=dict)  # flow name -> its declaration (rules.yaml)
 
     def deadline_days(self, flow: str | None) -> tuple[int, int]:
         return self.deadlines.get(flow, self.deadlines[None])
