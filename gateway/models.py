@@ -2,19 +2,36 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import email.message
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 
 class Outcome(StrEnum):
-    """What the rules decided for an incoming message."""
+    """What becomes of an incoming message: the plan's outcome, stored as ``outcome``."""
 
     RELAY = "relay"
     TRIAGE = "triage"
     IGNORE = "ignore"
     THREAD = "thread"  # a reply in an existing case, from someone who takes part in it
     HOLD = "hold"  # a reply in a case from someone who does not: held for the administrators
+    DUPLICATE = "duplicate"  # the same message again: dropped, the first one counts
+    TOO_LARGE = "too-large"  # over max_message_bytes: quarantined, a known sender is told
+    QUARANTINE = "quarantine"  # unreadable (or raw bytes gone): parked for a human
+    ADMIN_ANSWER = "admin-answer"  # an administrator's answer to a triage note
+    COMMAND = "command"  # the on-call duty's #vurdert, #haster, #gjennomgått
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """What intake recorded of an incoming message, before anything is parsed."""
+
+    row_id: int | None  # None for a file that ``gateway classify`` reads
+    mailbox: str | None
+    received_at: dt.datetime  # aware, UTC
+    size: int
+    sha256: str
 
 
 @dataclass(frozen=True)
@@ -52,20 +69,20 @@ class ParsedMessage:
         return values[0] if values else ""
 
 
-@dataclass
+@dataclass(frozen=True)
 class Decision:
     """What the rules made of a message, and why: printed by ``gateway classify``."""
 
     decision: Outcome
     flow: str | None = None
-    to: list[str] = field(default_factory=list)
-    cc: list[str] = field(default_factory=list)
+    to: tuple[str, ...] = ()
+    cc: tuple[str, ...] = ()
     municipality: str | None = None
     kind: str = "avvik"
     urgent: bool = False
     external_ref: str | None = None
-    rules: list[str] = field(default_factory=list)  # names of the rules that matched
-    misses: list[str] = field(default_factory=list)  # names of the rules checked, not matched
+    rules: tuple[str, ...] = ()  # names of the rules that matched
+    misses: tuple[str, ...] = ()  # names of the rules checked, not matched
     reason: str = ""
     sender_party: str | None = None  # party key of the sender ("municipality:Vennesla")
     receiving_party: str | None = None
@@ -85,7 +102,7 @@ class Decision:
             "kind": self.kind,
             "urgent": self.urgent,
             "external_ref": self.external_ref,
-            "rules": self.rules,
+            "rules": list(self.rules),
             "reason": self.reason,
         } | ({"case": self.case, "matched_by": self.matched_by} if self.case else {})
 

@@ -39,7 +39,12 @@ WEEKDAY_NOON = at(2026, 3, 10, 12, 0)
 )
 def test_flow_by_mailbox_and_sender(classify, sender, mailbox, flow, to, municipality):
     d = classify(make_mail(frm=sender), mailbox, WEEKDAY_NOON)
-    assert (str(d.decision), d.flow, d.to, d.municipality) == ("relay", flow, to, municipality)
+    assert (str(d.decision), d.flow, list(d.to), d.municipality) == (
+        "relay",
+        flow,
+        to,
+        municipality,
+    )
 
 
 @pytest.mark.parametrize(
@@ -55,7 +60,7 @@ def test_flow_by_mailbox_and_sender(classify, sender, mailbox, flow, to, municip
 )
 def test_not_a_party_or_no_flow_goes_to_triage(classify, sender):
     d = classify(make_mail(frm=sender), "support", WEEKDAY_NOON)
-    assert (str(d.decision), d.to, d.cc, d.flow) == ("triage", ADMINS, [], None)
+    assert (str(d.decision), list(d.to), list(d.cc), d.flow) == ("triage", ADMINS, [], None)
 
 
 def test_only_from_decides_the_sender_not_reply_to_or_display_name(classify):
@@ -91,7 +96,7 @@ def test_unknown_mailbox_is_triage(classify):
 def test_flow_c_target_from_subject_then_body(classify, ruleset, subject, body, target):
     d = classify(make_mail(frm=STAFF, subject=subject, body=body), "responssenter", WEEKDAY_NOON)
     assert (str(d.decision), d.flow, d.municipality) == ("relay", "c", target)
-    assert d.to == list(ruleset.directory.municipality(target).receivers)
+    assert list(d.to) == list(ruleset.directory.municipality(target).receivers)
     assert d.to[0].startswith("kontakt.tt@")
 
 
@@ -111,7 +116,7 @@ def test_flow_c_target_from_subject_then_body(classify, ruleset, subject, body, 
 )
 def test_flow_c_without_exactly_one_municipality_is_triage(classify, subject, body):
     d = classify(make_mail(frm=STAFF, subject=subject, body=body), "responssenter", WEEKDAY_NOON)
-    assert (str(d.decision), d.to, d.municipality) == ("triage", ADMINS, None)
+    assert (str(d.decision), list(d.to), d.municipality) == ("triage", ADMINS, None)
 
 
 @pytest.mark.parametrize(
@@ -159,19 +164,19 @@ def test_urgent_by_importance_header(classify, headers, urgent):
 )
 def test_urgent_outside_service_hours_copies_the_on_call(classify, when, on_call):
     d = classify(make_mail(subject="Haster: alarm"), "support", when)
-    assert (ON_CALL in d.cc) is on_call
+    assert (ON_CALL in list(d.cc)) is on_call
 
 
 def test_not_urgent_never_copies_the_on_call(classify):
-    assert classify(make_mail(), "support", at(2026, 3, 14, 3, 0)).cc == []
+    assert classify(make_mail(), "support", at(2026, 3, 14, 3, 0)).cc == ()
 
 
 def test_common_interest_only_for_flow_a(classify):
     body = "Dette er av felles\ninteresse for alle."
     a = classify(make_mail(body=body), "support")
     b = classify(make_mail(body=body), "responssenter")
-    assert a.cc == ["driftsdialog@kristiansand.kommune.example"]
-    assert b.cc == []
+    assert list(a.cc) == ["driftsdialog@kristiansand.kommune.example"]
+    assert list(b.cc) == []
 
 
 @pytest.mark.parametrize(
@@ -219,7 +224,7 @@ def test_external_reference_is_kept(classify, body, ref):
 )
 def test_automatic_mail_is_ignored(classify, headers, subject):
     d = classify(make_mail(subject=subject, headers=headers))
-    assert (str(d.decision), d.to, d.cc) == ("ignore", [], [])
+    assert (str(d.decision), list(d.to), list(d.cc)) == ("ignore", [], [])
     assert d.rules[0] in ("auto-reply", "bounce", "own-mail")
 
 
@@ -240,7 +245,7 @@ def test_empty_report_is_decided_by_mailbox_and_sender(classify):
 
 def test_rule_hits_and_misses_are_recorded(classify):
     d = classify(make_mail(subject="Haster"), "support", at(2026, 3, 14, 3, 0))
-    assert d.rules == ["urgent-words", "flow-a", "urgent-outside-service-hours"]
+    assert list(d.rules) == ["urgent-words", "flow-a", "urgent-outside-service-hours"]
     assert "automatic-mail" in d.misses and "flow-a" not in d.misses
     assert "Flow a" in d.reason
 

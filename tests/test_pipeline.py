@@ -242,13 +242,13 @@ def test_other_writers_get_in_while_a_batch_is_decided(db_path, ruleset, monkeyp
     db = open_db(db_path)
     for i in range(8):
         accept(db, make_mail(subject=f"Avvik {i}"), "support", "test")
-    slow_decide = pipeline_module.decide
+    slow_plan = pipeline_module.plan
 
-    def decide(*args, **kwargs):
+    def plan(*args, **kwargs):
         time.sleep(0.05)  # a slow rule set: the batch takes about 0.4 s
-        return slow_decide(*args, **kwargs)
+        return slow_plan(*args, **kwargs)
 
-    monkeypatch.setattr(pipeline_module, "decide", decide)
+    monkeypatch.setattr(pipeline_module, "plan", plan)
     renderer = Renderer("avviksgateway@trygghet-agder.example", "Avviksgatewayen")
     worker = Pipeline(db, lambda: ruleset, renderer, Settings())
     finished = []

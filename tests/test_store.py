@@ -38,8 +38,7 @@ def test_the_duplicate_check_looks_messages_up_by_hash_and_message_id(fresh_db):
     """Fast by design: one message's duplicate check must not read every message ever
     decided (through the index on state, which SQLite picks if let), but find its few
     candidates by SHA-256 and Message-ID, whatever the size of the case log."""
-    from gateway.parse import parse
-    from gateway.safety import duplicate_of
+    from gateway.store.messages import duplicate_of
 
     raw = b"From: a@b.example\r\nMessage-ID: <1@b.example>\r\n\r\nHei\r\n"
     with write(fresh_db):
@@ -48,7 +47,7 @@ def test_the_duplicate_check_looks_messages_up_by_hash_and_message_id(fresh_db):
         put_raw(fresh_db, 1, raw)
     statements: list[str] = []
     fresh_db.conn.set_trace_callback(statements.append)
-    duplicate_of(fresh_db, {"id": 1, "sha256": "abc"}, parse(raw))
+    duplicate_of(fresh_db, 1, "abc", "<1@b.example>", "a@b.example", raw)
     fresh_db.conn.set_trace_callback(None)
     lookups = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
     plans = [

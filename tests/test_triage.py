@@ -61,7 +61,7 @@ def test_flow_decided_by_email_relays_and_opens_a_case(fresh_db, ruleset):
         fresh_db, ruleset, frm="ny.ansatt@gmail.example", subject="Alarm hos bruker"
     )
     got = answer(fresh_db, ruleset, note, "#flyt a")
-    assert got["outcome"] == "admin" and "sendt videre som AVVIK-" in got["reason"]
+    assert got["outcome"] == "admin-answer" and "sendt videre som AVVIK-" in got["reason"]
     decided = fresh_db["messages"].get(row)
     assert decided["outcome"] == "relay" and decided["case_id"]
     assert "Decided by admin@trygghet-agder.example: #flow a" in decided["reason"]

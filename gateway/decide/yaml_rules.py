@@ -23,23 +23,25 @@ log = logging.getLogger("gateway.decide")
 
 def decide(msg: ParsedMessage, ruleset: RuleSet, mailbox: str | None, at: dt.datetime) -> Decision:
     """Decide one message arriving in ``mailbox`` at ``at``; no side effects."""
-    result = Decision(decision=None)  # type: ignore[arg-type] - set below
-    ctx = Context(msg, mailbox, at, ruleset, result)
-    result.sender_party = ctx.sender.key if ctx.sender else None
+    ctx = Context(msg, mailbox, at, ruleset)
+    rules: list[str] = []
+    misses: list[str] = []
     deciding = None
     for rule in ruleset.rules:
-        if rule.actions.decision and result.decision is not None:
+        if rule.actions.decision and ctx.draft.decision is not None:
             continue
+        hits = len(ctx.hits)
         if not rule.check(ctx):
-            result.misses.append(rule.name)
+            del ctx.hits[hits:]  # a built-in that matched inside a rule that did not
+            misses.append(rule.name)
             continue
-        result.rules.append(rule.name)
+        rules += [*ctx.hits[hits:], rule.name]
         _apply(rule.actions, ctx)
         if rule.actions.decision:
             deciding = rule
         if rule.actions.stop:
             break
-    _finish(ctx, deciding.description if deciding else "")
+    result = _finish(ctx, deciding.description if deciding else "", rules, misses)
     log.debug(
         "%s: %s flow=%s rules=%s",
         result.decision.upper(),
@@ -51,28 +53,28 @@ def decide(msg: ParsedMessage, ruleset: RuleSet, mailbox: str | None, at: dt.dat
 
 
 def _apply(actions: Actions, ctx: Context) -> None:
-    result = ctx.result
+    draft = ctx.draft
     if actions.decision:
-        result.decision = Outcome(actions.decision)
+        draft.decision = Outcome(actions.decision)
     for name in ("flow", "kind", "urgent", "measures_days", "close_days", "escalate_days"):
         if getattr(actions, name) is not None:
-            setattr(result, name, getattr(actions, name))
+            setattr(draft, name, getattr(actions, name))
     if actions.municipality == "sender" and ctx.sender is not None:
-        result.municipality = ctx.sender.municipality
+        draft.municipality = ctx.sender.municipality
     elif actions.municipality == "named" and len(ctx.named_municipalities) == 1:
-        result.municipality = ctx.named_municipalities[0]
+        draft.municipality = ctx.named_municipalities[0]
     for target in actions.to:
-        result.receiving_party = result.receiving_party or _party_key(target, ctx)
-        result.to.extend(_receivers(target, ctx))
+        draft.receiving_party = draft.receiving_party or _party_key(target, ctx)
+        draft.to.extend(_receivers(target, ctx))
     for target in actions.cc:
-        result.cc.extend(_receivers(target, ctx))
+        draft.cc.extend(_receivers(target, ctx))
     if actions.reason:
         ctx.notes.append(actions.reason)
 
 
 def _party_key(target: str, ctx: Context) -> str | None:
     if target == MUNICIPALITY:
-        return f"{MUNICIPALITY}:{ctx.result.municipality}" if ctx.result.municipality else None
+        return f"{MUNICIPALITY}:{ctx.draft.municipality}" if ctx.draft.municipality else None
     return target
 
 
@@ -85,24 +87,38 @@ def _receivers(target: str, ctx: Context) -> list[str]:
     return list(party.receivers)
 
 
-def _finish(ctx: Context, why: str) -> None:
-    result, ruleset = ctx.result, ctx.ruleset
-    if result.decision is None:
-        result.decision, why = Outcome.TRIAGE, "No rule decided this message."
-    if result.decision is Outcome.RELAY and not result.to:
-        result.decision, why = Outcome.TRIAGE, "The rules gave no receiver for this relay."
-    if result.decision is not Outcome.RELAY:
-        result.flow = result.municipality = None
-        result.to, result.cc = [], []
-        result.receiving_party = None
-    if result.decision is Outcome.TRIAGE:
-        result.to = list(ruleset.directory[ruleset.triage_party].receivers)
-        result.receiving_party = ruleset.triage_party
-    if result.decision is not Outcome.IGNORE:
-        result.external_ref = _external_ref(ctx)
-    result.to = sorted({a.lower() for a in result.to})
-    result.cc = sorted({a.lower() for a in result.cc} - set(result.to))
-    result.reason = " ".join([why, *(f"({n})" for n in ctx.notes)]).strip()
+def _finish(ctx: Context, why: str, rules: list[str], misses: list[str]) -> Decision:
+    """The draft as a frozen Decision; whatever is unclear becomes triage."""
+    draft, ruleset = ctx.draft, ctx.ruleset
+    if draft.decision is None:
+        draft.decision, why = Outcome.TRIAGE, "No rule decided this message."
+    if draft.decision is Outcome.RELAY and not draft.to:
+        draft.decision, why = Outcome.TRIAGE, "The rules gave no receiver for this relay."
+    if draft.decision is not Outcome.RELAY:
+        draft.flow = draft.municipality = draft.receiving_party = None
+        draft.to, draft.cc = [], []
+    if draft.decision is Outcome.TRIAGE:
+        draft.to = list(ruleset.directory[ruleset.triage_party].receivers)
+        draft.receiving_party = ruleset.triage_party
+    to = sorted({a.lower() for a in draft.to})
+    return Decision(
+        decision=draft.decision,
+        flow=draft.flow,
+        to=tuple(to),
+        cc=tuple(sorted({a.lower() for a in draft.cc} - set(to))),
+        municipality=draft.municipality,
+        kind=draft.kind,
+        urgent=draft.urgent,
+        external_ref=_external_ref(ctx) if draft.decision is not Outcome.IGNORE else None,
+        rules=tuple(rules),
+        misses=tuple(misses),
+        reason=" ".join([why, *(f"({n})" for n in ctx.notes)]).strip(),
+        sender_party=ctx.sender.key if ctx.sender else None,
+        receiving_party=draft.receiving_party,
+        measures_days=draft.measures_days,
+        close_days=draft.close_days,
+        escalate_days=draft.escalate_days,
+    )
 
 
 @functools.lru_cache(maxsize=8)

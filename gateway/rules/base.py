@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Protocol
 
 from gateway.hours import ServiceHours
-from gateway.models import Decision, ParsedMessage
+from gateway.models import Outcome, ParsedMessage
 from gateway.rules.parties import Directory, Party
 from gateway.scheduler.config import FollowUp
 from gateway.text import find_municipalities, fold, strip_signature
@@ -103,15 +103,36 @@ class RuleSet:
 
 
 @dataclass
+class Draft:
+    """The decision while the rules of rules.yaml run over a message: the loop alone
+    writes it, conditions read it (``flow: a``), and ``decide()`` returns it frozen as a
+    ``Decision``."""
+
+    decision: Outcome | None = None
+    flow: str | None = None
+    to: list[str] = field(default_factory=list)
+    cc: list[str] = field(default_factory=list)
+    municipality: str | None = None
+    kind: str = "avvik"
+    urgent: bool = False
+    receiving_party: str | None = None
+    measures_days: int | None = None
+    close_days: int | None = None
+    escalate_days: int | None = None
+
+
+@dataclass
 class Context:
-    """One message being decided: the facts rules read (computed once) and the result."""
+    """One message being decided: the facts rules read (computed once), the draft
+    decision, and what the rules noted on a hit (reasons, built-in rules that matched)."""
 
     msg: ParsedMessage
     mailbox: str | None
     at: dt.datetime
     ruleset: RuleSet
-    result: Decision
+    draft: Draft = field(default_factory=Draft)
     notes: list[str] = field(default_factory=list)
+    hits: list[str] = field(default_factory=list)  # built-in rules that matched, in order
     _folds: dict[str, str] = field(default_factory=dict, repr=False)
 
     def folded(self, where: str) -> str:

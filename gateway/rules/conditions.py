@@ -92,9 +92,9 @@ def _from_matches(address: str, patterns: list[str]) -> bool:
 
 
 def _builtin_hit(rule, ctx: Context) -> bool:
-    """Run a built-in rule, recording its name with the decision on a hit."""
+    """Run a built-in rule, noting its name for the decision on a hit."""
     if rule.check(ctx):
-        ctx.result.rules.append(rule.name)
+        ctx.hits.append(rule.name)
         return True
     return False
 
@@ -138,10 +138,10 @@ def compile_condition(key: str, value: Any, names: Names) -> Check:
         return lambda ctx: any(pattern.search(a.filename) for a in ctx.msg.attachments)
     if key in ("flow", "decision"):
         wanted = {str(v) for v in _many(value, what)}
-        return lambda ctx: str(getattr(ctx.result, key)) in wanted
+        return lambda ctx: str(getattr(ctx.draft, key)) in wanted
     if key == "urgent":
         want = _bool(value, what)
-        return lambda ctx: ctx.result.urgent == want
+        return lambda ctx: ctx.draft.urgent == want
     if key == "service_hours":
         want = _bool(value, what)
         return lambda ctx: ctx.in_service_hours == want

@@ -382,3 +382,19 @@ def next_reference(db: Database, prefix: str, year: int) -> str:
         "SELECT last FROM reference_numbers WHERE prefix = ? AND year = ?", [prefix, year]
     ).fetchone()
     return f"{prefix}-{year}-{number:04d}"
+
+
+@contextlib.contextmanager
+def savepoint(db: Database) -> Iterator[Database]:
+    """A part of the caller's transaction that is undone alone when it raises."""
+    with db.atomic():
+        yield db
+
+
+def begin_read(db: Database) -> None:
+    """Open one read snapshot (BEGIN): everything read until ``end_read`` sees one state."""
+    db.conn.execute("BEGIN")
+
+
+def end_read(db: Database) -> None:
+    db.conn.execute("COMMIT")

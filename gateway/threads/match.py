@@ -13,10 +13,11 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from sqlite_utils import Database
-
 from gateway.models import ParsedMessage
 from gateway.references import find_reference
+from gateway.store import cases
+from gateway.store.cases import CaseRef
+from gateway.store.db import Database
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class CaseMatch:
     reference: str
     status: str
     receiving_party: str | None
-    matched_by: str  # subject, headers, body or plus-address
+    matched_by: str  # subject, headers, body, plus-address or administrator
 
 
 @lru_cache(maxsize=8)
@@ -36,17 +37,12 @@ def _body_pattern(prefix: str) -> re.Pattern[str]:
     )
 
 
-_CASE = "SELECT c.id, c.reference, c.status, c.receiving_party FROM cases c"
-
-
-def _match(row: dict | None, matched_by: str) -> CaseMatch | None:
-    if row is None:
+def _match(found: CaseRef | None, matched_by: str) -> CaseMatch | None:
+    if found is None:
         return None
-    return CaseMatch(row["id"], row["reference"], row["status"], row["receiving_party"], matched_by)
-
-
-def _case(db: Database, reference: str) -> dict | None:
-    return next(db.query(f"{_CASE} WHERE c.reference = ?", [reference.upper()]), None)
+    return CaseMatch(
+        found.case_id, found.reference, found.status, found.receiving_party, matched_by
+    )
 
 
 def find_case(db: Database, msg: ParsedMessage, prefix: str) -> tuple[CaseMatch | None, str | None]:
@@ -54,22 +50,19 @@ def find_case(db: Database, msg: ParsedMessage, prefix: str) -> tuple[CaseMatch 
     in the case log (for triage: a reference to a case that does not exist)."""
     missing = None
     if reference := find_reference(msg.subject, prefix):
-        if match := _match(_case(db, reference), "subject"):
+        if match := _match(cases.by_reference(db, reference), "subject"):
             return match, None
         missing = reference
-    if ids := [i for i in (msg.in_reply_to, *msg.references) if i]:
-        row = next(db.query(
-            f"{_CASE} JOIN messages m ON c.id = m.case_id WHERE m.message_id IN "
-            f"({','.join('?' * len(ids))}) ORDER BY m.id DESC LIMIT 1", ids), None)  # fmt: skip
-        if match := _match(row, "headers"):
-            return match, None
+    ids = [i for i in (msg.in_reply_to, *msg.references) if i]
+    if match := _match(cases.by_message_ids(db, ids), "headers"):
+        return match, None
     for found in _body_pattern(prefix).finditer(msg.body):
-        if match := _match(_case(db, found.group(1)), "body"):
+        if match := _match(cases.by_reference(db, found.group(1)), "body"):
             return match, None
     for address in (*msg.to, *msg.cc):
         local = address.partition("@")[0]
         if "+" in local and (reference := find_reference(local.split("+", 1)[1], prefix)):
-            if match := _match(_case(db, reference), "plus-address"):
+            if match := _match(cases.by_reference(db, reference), "plus-address"):
                 return match, None
             missing = missing or reference
     return None, missing

@@ -7,9 +7,8 @@ Cc joins the side of the one who added it. Anyone else is held for the administr
 
 from __future__ import annotations
 
-from sqlite_utils import Database
-
-from gateway.store import insert, now
+from gateway.store import cases as stored
+from gateway.store.db import Database
 
 REPORTER, RECEIVER = "reporter", "receiver"
 
@@ -19,40 +18,23 @@ def add(db: Database, case_id: int, address: str, side: str, role: str) -> bool:
     address = address.strip().lower()
     if not address or side_of(db, case_id, address) is not None:
         return False
-    insert(
-        db,
-        "participants",
-        {"case_id": case_id, "address": address, "side": side, "role": role, "added_at": now()},
-    )
+    stored.add_participant(db, case_id, address, side, role)
     return True
 
 
 def side_of(db: Database, case_id: int, address: str) -> str | None:
-    row = db.execute(
-        "SELECT side FROM participants WHERE case_id = ? AND address = ?",
-        [case_id, address.strip().lower()],
-    ).fetchone()
-    return row[0] if row else None
+    found = stored.participant(db, case_id, address.strip().lower())
+    return found[0] if found else None
 
 
 def role_of(db: Database, case_id: int, address: str) -> str | None:
     """How the address came in: reporter, receiver, copy, cc or party."""
-    row = db.execute(
-        "SELECT role FROM participants WHERE case_id = ? AND address = ?",
-        [case_id, address.strip().lower()],
-    ).fetchone()
-    return row[0] if row else None
+    found = stored.participant(db, case_id, address.strip().lower())
+    return found[1] if found else None
 
 
 def addresses(db: Database, case_id: int, side: str) -> list[str]:
-    return [
-        r[0]
-        for r in db.execute(
-            "SELECT address FROM participants WHERE case_id = ? AND side = ? "
-            "ORDER BY added_at, address",
-            [case_id, side],
-        )
-    ]
+    return stored.participant_addresses(db, case_id, side)
 
 
 def other(side: str) -> str:

@@ -1,0 +1,35 @@
+"""What every stage of the middle needs, in one frozen value instead of long parameter lists.
+
+The pipeline makes one per batch (the rules may be reloaded between batches);
+``gateway classify`` makes one with the case log it reads, or none, and no renderer:
+deciding never renders or writes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from gateway.rules.base import RuleSet
+from gateway.settings import Settings
+from gateway.store.db import Database
+
+if TYPE_CHECKING:  # the renderer is only passed through here
+    from gateway.render import Renderer
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True)
+class StageContext:
+    """The case log, the rules, the renderer, the settings and the clock."""
+
+    db: Database | None
+    rules: RuleSet
+    settings: Settings
+    renderer: Renderer | None = None
+    clock: Callable[[], dt.datetime] = field(default=utc_now)
