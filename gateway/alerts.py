@@ -7,49 +7,46 @@ alert that the outbox itself is failing cannot: ``send_direct`` takes another wa
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlite_utils import Database
-
+from gateway.i18n import phrases
 from gateway.models import Outgoing
 from gateway.outbox.queue import enqueue
 from gateway.outbox.transport import PermanentError, SmtpTransport, TemporaryError
 from gateway.render import Renderer
 from gateway.rules.base import RuleSet
 from gateway.settings import Settings
+from gateway.store.alerts import case_title
+from gateway.store.db import Database
+from gateway.store.outbox import OutboxItem
 
 log = logging.getLogger("gateway.alerts")
 
 
 def delivery_failed(
-    db: Database, row: dict, error: str, ruleset: RuleSet, renderer: Renderer
+    db: Database, item: OutboxItem, error: str, ruleset: RuleSet, renderer: Renderer
 ) -> None:
     """Tell the administrators once that an outbox row failed for good."""
-    case = (
-        db.execute("SELECT reference, subject FROM cases WHERE id = ?", [row["case_id"]]).fetchone()
-        if row["case_id"]
-        else None
-    )
+    case = case_title(db, item.case_id) if item.case_id else None
     admins = list(ruleset.directory[ruleset.triage_party].receivers)
     alert = renderer.message(
         "delivery_failed.txt.j2",
         {
             "reference": case[0] if case else None,
-            "subject": case[1] if case else row["purpose"],
-            "purpose": row["purpose"],
-            "recipients": json.loads(row["recipients"]),
-            "attempts": row["attempts"],
+            "subject": case[1] if case else item.purpose,
+            "purpose": item.purpose,
+            "recipients": list(item.recipients),
+            "attempts": item.attempts,
             "error": error,
-            "outbox_id": row["id"],
+            "outbox_id": item.id,
         },
         purpose="alert",
         to=admins,
-        case_id=row["case_id"],
+        case_id=item.case_id,
     )
     enqueue(db, alert)
 
@@ -69,28 +66,25 @@ class Alert:
 
 
 def alert_mail(alert: Alert, ruleset: RuleSet, renderer: Renderer, settings: Settings) -> Outgoing:
-    """The administrators' note for ``alert``, in Norwegian, times in the local zone."""
+    """The administrators' note for ``alert``, in the deployment's language, times in the
+    local zone."""
     zone = ZoneInfo(settings.timezone)
-    minutes = f"{settings.alert_after_minutes:g}".replace(".", ",")
+    say = phrases(ruleset.language)
     return renderer.message(
         "alert_recovered.txt.j2" if alert.recovered else "alert.txt.j2",
         {
             "kind": alert.kind,
             "name": alert.name,
-            "since": _local(alert.since, zone),
-            "at": _local(alert.at, zone),
+            "since": say("alerts.moment", at=alert.since.astimezone(zone)),
+            "at": say("alerts.moment", at=alert.at.astimezone(zone)),
             "detail": alert.detail,
             "waiting": alert.waiting,
-            "minutes": minutes,
+            "minutes": settings.alert_after_minutes,  # the template writes the number
         },
         purpose="alert",
         to=list(ruleset.directory[ruleset.triage_party].receivers),
         headers={"Auto-Submitted": "auto-generated"},
     )
-
-
-def _local(moment: dt.datetime, zone: ZoneInfo) -> str:
-    return moment.astimezone(zone).strftime("%d.%m.%Y kl. %H:%M:%S")
 
 
 def send_direct(alert: Alert, out: Outgoing, settings: Settings) -> Path:

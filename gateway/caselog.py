@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from sqlite_utils import Database
+from dataclasses import asdict
 
-from gateway.store import get_raw
+from gateway.store import caselog as rows
+from gateway.store import event, get_raw, write
+from gateway.store.db import Database
 
 
 class NoSuchCase(LookupError):
@@ -12,33 +14,20 @@ class NoSuchCase(LookupError):
 
 
 def list_cases(db: Database, status: str | None = None, limit: int = 50) -> list[dict]:
-    where, params = ("WHERE status = ?", [status]) if status else ("", [])
-    return list(
-        db.query(
-            f"SELECT reference, flow, kind, status, urgent, municipality, receiving_party, "
-            f"received_at, close_due FROM cases {where} ORDER BY id DESC LIMIT ?",
-            [*params, limit],
-        )
-    )
+    """The newest cases, as plain values for the command line."""
+    return [asdict(case) for case in rows.newest_cases(db, status, limit)]
 
 
 def get_case(db: Database, reference: str) -> dict:
-    """The case row, its messages (without raw bytes) and events, oldest first."""
-    rows = list(db.query("SELECT * FROM cases WHERE reference = ?", [reference.upper()]))
-    if not rows:
+    """The case row, its messages (without raw bytes) and events, oldest first, as plain
+    values for the command line."""
+    case = rows.case_by_reference(db, reference.upper())
+    if case is None:
         raise NoSuchCase(f"no case {reference}")
-    case = rows[0]
-    case["messages"] = list(
-        db.query(
-            "SELECT id, direction, outcome, received_at, from_addr, to_addrs, subject, new_text, "
-            "state FROM messages WHERE case_id = ? ORDER BY id",
-            [case["id"]],
-        )
-    )
-    case["events"] = list(
-        db.query("SELECT at, kind, detail FROM events WHERE case_id = ? ORDER BY id", [case["id"]])
-    )
-    return case
+    return asdict(case) | {
+        "messages": [asdict(m) for m in rows.messages_of(db, case.id)],
+        "events": [asdict(e) for e in rows.events_of(db, case.id)],
+    }
 
 
 def original_text(db: Database, message_id: int) -> str | None:
@@ -56,8 +45,6 @@ def original_text(db: Database, message_id: int) -> str | None:
 
 def record_original_view(db: Database, case_id: int, message_id: int) -> None:
     """Reading personal data is on record too."""
-    from gateway.store import event, write
-
     with write(db):
         event(
             db,

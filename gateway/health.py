@@ -3,46 +3,42 @@ and the alerts (gateway/monitor.py) not yet recovered."""
 
 from __future__ import annotations
 
-from sqlite_utils import Database
+from dataclasses import asdict
+
+from gateway.store import health
+from gateway.store.alerts import open_alerts
+from gateway.store.db import Database
+from gateway.store.intake import mailbox_health
+from gateway.store.outbox import counts_by_state
+from gateway.store.states import OutboxState
 
 FAILURES = ("delivery-failed", "quarantined", "bounce", "held")
+ALERT_COLUMNS = ("key", "kind", "state", "since", "raised_at", "detail")
 
 
 def status(db: Database) -> dict:
-    """The gateway's state as recorded in the case log (the running daemon keeps it)."""
-    outbox = dict(db.execute("SELECT state, COUNT(*) FROM outbox GROUP BY state").fetchall())
+    """The gateway's state as recorded in the case log (the running daemon keeps it), as
+    plain values: ``gateway status --json`` prints it as it is."""
+    outbox = counts_by_state(db)
     return {
-        "mailboxes": list(
-            db.query(
-                "SELECT name, connected, last_fetch_at, last_error, last_error_at, last_uid "
-                "FROM mailboxes ORDER BY name"
-            )
-        ),
-        "waiting": db.execute(
-            "SELECT COUNT(*) FROM messages WHERE direction = 'in' AND state = 'received'"
-        ).fetchone()[0],
-        "triage": db.execute(
-            "SELECT COUNT(*) FROM messages WHERE direction = 'in' AND outcome IN ('triage', 'hold')"
-        ).fetchone()[0],
-        "quarantined": db.execute(
-            "SELECT COUNT(*) FROM messages WHERE state = 'quarantined'"
-        ).fetchone()[0],
-        "outbox": {
-            state: outbox.get(state, 0)
-            for state in ("queued", "sending", "retry", "failed", "sent")
-        },
-        "last_failures": list(
-            db.query(
-                f"SELECT at, kind, detail FROM events WHERE kind IN "
-                f"({','.join('?' * len(FAILURES))}) ORDER BY id DESC LIMIT 5",
-                FAILURES,
-            )
-        ),
+        "mailboxes": [asdict(box) for box in mailbox_health(db)],
+        "waiting": health.waiting_count(db),
+        "triage": health.triage_count(db),
+        "quarantined": health.quarantined_count(db),
+        "outbox": {state.value: outbox.get(state, 0) for state in _SHOWN},
+        "last_failures": [asdict(line) for line in health.last_events(db, FAILURES)],
         # raised: the administrators were told; failing: seen, not yet for long enough
-        "alerts": list(
-            db.query(
-                "SELECT key, kind, state, since, raised_at, detail FROM alerts "
-                "WHERE state IN ('raised', 'failing') ORDER BY state DESC, key"
-            )
-        ),
+        "alerts": [
+            {column: getattr(alert, column) for column in ALERT_COLUMNS}
+            for alert in open_alerts(db)
+        ],
     }
+
+
+_SHOWN = (
+    OutboxState.QUEUED,
+    OutboxState.SENDING,
+    OutboxState.RETRY,
+    OutboxState.FAILED,
+    OutboxState.SENT,
+)

@@ -3,7 +3,7 @@
 A custom collector reads the tables when Prometheus asks, instead of counters kept in
 memory: the numbers survive restarts, agree with ``gateway status``, and no code on the
 way of a message changes. A scrape costs a few queries; the counters are plain
-``COUNT(*)`` over ``messages`` and ``outbox``.
+counts over ``messages`` and ``outbox`` (gateway/store/health.py).
 """
 
 from __future__ import annotations
@@ -17,10 +17,14 @@ from prometheus_client import CollectorRegistry, ProcessCollector, start_http_se
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from gateway.store import open_db
+from gateway.store import health, open_db
+from gateway.store.alerts import AlertState, all_alerts
+from gateway.store.intake import mailbox_health
+from gateway.store.outbox import counts_by_state, delivery_counts
+from gateway.store.states import OutboxState
 
 PREFIX = "avviksgateway"
-QUEUE_STATES = ("queued", "sending", "retry", "failed")
+QUEUE_STATES = (OutboxState.QUEUED, OutboxState.SENDING, OutboxState.RETRY, OutboxState.FAILED)
 
 
 class CaseLogCollector(Collector):
@@ -43,13 +47,11 @@ class CaseLogCollector(Collector):
             yield from self._intake(now)
             yield from self._alerts()
 
-    def _rows(self, sql: str) -> list[tuple]:
-        return self.db.execute(sql).fetchall()
-
-    def _family(self, kind, name: str, doc: str, labels: list[str], sql: str) -> Metric:
-        """A metric family from one GROUP BY query: label values, then the count."""
+    @staticmethod
+    def _family(kind, name: str, doc: str, labels: list[str], rows: list[tuple]) -> Metric:
+        """A metric family from the rows of one count: label values, then the count."""
         family = kind(f"{PREFIX}_{name}", doc, labels=labels)
-        for *keys, value in self._rows(sql):
+        for *keys, value in rows:
             family.add_metric([key or "" for key in keys], value)
         return family
 
@@ -59,7 +61,7 @@ class CaseLogCollector(Collector):
             "messages_received",
             "Messages taken in, by mailbox.",
             ["mailbox"],
-            "SELECT mailbox, COUNT(*) FROM messages WHERE direction = 'in' GROUP BY 1",
+            health.received_by_mailbox(self.db),
         )
         yield self._family(
             CounterMetricFamily,
@@ -67,8 +69,7 @@ class CaseLogCollector(Collector):
             "Messages taken in and handled, by mailbox and decision "
             "(relay, triage, ignore, thread, hold, duplicate, quarantine, dropped).",
             ["mailbox", "decision"],
-            "SELECT mailbox, COALESCE(outcome, state), COUNT(*) FROM messages "
-            "WHERE direction = 'in' AND state != 'received' GROUP BY 1, 2",
+            health.decided_by_mailbox(self.db),
         )
 
     def _outbox(self) -> Iterator[Metric]:
@@ -78,22 +79,18 @@ class CaseLogCollector(Collector):
             "Outgoing mail delivered (result sent) or given up (failed), by purpose "
             "(relay, receipt, reply, triage, alert ...).",
             ["purpose", "result"],
-            "SELECT purpose, state, COUNT(*) FROM outbox "
-            "WHERE state IN ('sent', 'failed') GROUP BY 1, 2",
+            delivery_counts(self.db),
         )
         queue = GaugeMetricFamily(
             f"{PREFIX}_outbox_queue", "Outbox rows by state, sent ones left out.", labels=["state"]
         )
-        counts = dict(self._rows("SELECT state, COUNT(*) FROM outbox GROUP BY 1"))
+        counts = counts_by_state(self.db)
         for state in QUEUE_STATES:
-            queue.add_metric([state], counts.get(state, 0))
+            queue.add_metric([state.value], counts.get(state, 0))
         yield from (deliveries, queue)
 
     def _intake(self, now: dt.datetime) -> Iterator[Metric]:
-        (waiting, oldest), = self._rows(
-            "SELECT COUNT(*), MIN(received_at) FROM messages "
-            "WHERE direction = 'in' AND state = 'received'"
-        )  # fmt: skip
+        waiting, oldest = health.waiting_and_oldest(self.db)
         yield GaugeMetricFamily(
             f"{PREFIX}_intake_waiting", "Messages stored but not decided yet.", value=waiting
         )
@@ -111,12 +108,10 @@ class CaseLogCollector(Collector):
             "Seconds since the IMAP mailbox was last read successfully.",
             labels=["mailbox"],
         )
-        for name, is_connected, last_fetch in self._rows(
-            "SELECT name, connected, last_fetch_at FROM mailboxes ORDER BY name"
-        ):
-            connected.add_metric([name], 1 if is_connected else 0)
-            if last_fetch:
-                fetched.add_metric([name], _age(last_fetch, now))
+        for box in mailbox_health(self.db):
+            connected.add_metric([box.name], 1 if box.connected else 0)
+            if box.last_fetch_at:
+                fetched.add_metric([box.name], _age(box.last_fetch_at, now))
         yield from (connected, fetched)
 
     def _alerts(self) -> Iterator[Metric]:
@@ -125,8 +120,8 @@ class CaseLogCollector(Collector):
             "1 while an alert is raised (the administrators told, no recovery yet).",
             labels=["key", "kind"],
         )
-        for key, kind, state in self._rows("SELECT key, kind, state FROM alerts ORDER BY key"):
-            raised.add_metric([key, kind or ""], 1 if state == "raised" else 0)
+        for alert in all_alerts(self.db):
+            raised.add_metric([alert.key, alert.kind or ""], int(alert.state == AlertState.RAISED))
         yield raised
 
 

@@ -19,19 +19,22 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlite_utils import Database
-
 from gateway import alerts
 from gateway.intake.imap import LOGIN_REFUSED
 from gateway.outbox.queue import enqueue
 from gateway.render import Renderer
 from gateway.rules.base import RuleSet
 from gateway.settings import Settings
-from gateway.store import update_where, write
+from gateway.store import alerts as rows
+from gateway.store import outbox as outbox_rows
+from gateway.store import write
+from gateway.store.alerts import AlertRow, AlertState
+from gateway.store.db import Database
+from gateway.store.intake import mailbox_health
 
 log = logging.getLogger("gateway.monitor")
 
-OK, FAILING, RAISED = "ok", "failing", "raised"
+OK, FAILING, RAISED = AlertState.OK, AlertState.FAILING, AlertState.RAISED
 RAISED_ACTION, RECOVERED_ACTION = "raised", "recovered"
 
 
@@ -56,28 +59,29 @@ class Step:
     action: str | None = None  # RAISED_ACTION, RECOVERED_ACTION or None
 
 
-def step(row: dict | None, obs: Observation, now: dt.datetime, limit: dt.timedelta) -> Step:
+def step(row: AlertRow | None, obs: Observation, now: dt.datetime, limit: dt.timedelta) -> Step:
     """The state machine of one alert; pure, so it is tested with any clock."""
-    state = row["state"] if row else OK
+    state = (row.state if row else None) or OK
     stamp = _iso(now)
     if obs.failing is None:
         return Step()
     if not obs.failing:
         if state == RAISED:
-            return Step({"state": OK, "recovered_at": stamp, "updated_at": stamp}, RECOVERED_ACTION)
+            values = {"state": OK.value, "recovered_at": stamp, "updated_at": stamp}
+            return Step(values, RECOVERED_ACTION)
         if state == FAILING:  # over before anyone needed to hear of it
-            return Step({"state": OK, "updated_at": stamp})
+            return Step({"state": OK.value, "updated_at": stamp})
         return Step()
-    since = parse_time(row["since"]) if state != OK else (obs.since or now)
+    since = parse_time(row.since) if state != OK else (obs.since or now)
     values = {
         "kind": obs.kind,
-        "state": RAISED if state == RAISED else FAILING,
+        "state": (RAISED if state == RAISED else FAILING).value,
         "since": _iso(since),
         "detail": obs.detail,
         "updated_at": stamp,
     }
     if state != RAISED and (obs.at_once or now - since >= limit):
-        values |= {"state": RAISED, "raised_at": stamp, "recovered_at": None}
+        values |= {"state": RAISED.value, "raised_at": stamp, "recovered_at": None}
         return Step(values, RAISED_ACTION)
     return Step(values)
 
@@ -88,16 +92,12 @@ def observe_mailboxes(db: Database, names: list[str]) -> list[Observation]:
     A refused login also means the mailbox is not read; that is the login alert's
     business, so the mailbox alert neither raises nor clears meanwhile.
     """
-    rows = {
-        r["name"]: r
-        for r in db.query("SELECT name, connected, last_error FROM mailboxes")
-        if r["name"] in names
-    }
+    health = {box.name: box for box in mailbox_health(db) if box.name in names}
     found = []
     for name in names:
-        row = rows.get(name)
-        connected = None if row is None else row["connected"]
-        error = (row or {}).get("last_error") or ""
+        box = health.get(name)
+        connected = None if box is None else box.connected
+        error = (box.last_error if box else None) or ""
         refused = connected == 0 and error.startswith(LOGIN_REFUSED)
         login = True if refused else (False if connected else None)
         mailbox = None if connected is None or refused else not connected
@@ -114,37 +114,19 @@ def observe_outbox(
     Counted from the gateway's start at the earliest, so a restart gives the outbox the
     whole limit to show that it works again.
     """
-    ok = db.execute("SELECT id FROM events WHERE kind = 'delivered' ORDER BY id DESC LIMIT 1")
-    ok_id = (ok.fetchone() or (0,))[0]
-    first, last_id = db.execute(
-        "SELECT MIN(at), MAX(id) FROM events "
-        "WHERE id > ? AND kind IN ('delivery-retry', 'delivery-failed')",
-        [ok_id],
-    ).fetchone()
-    waiting, due = db.execute(
-        "SELECT COUNT(*), MIN(CASE WHEN state != 'sending' THEN next_attempt_at END) "
-        "FROM outbox WHERE state IN ('queued', 'retry', 'sending')"
-    ).fetchone()
+    first, last_id = outbox_rows.trouble_since_delivery(db)
+    waiting, due = outbox_rows.waiting(db)
     starts = []
     detail = ""
     if first is not None:
         starts.append(max(parse_time(first), started))
-        detail = _last_error(db, last_id)
+        detail = outbox_rows.error_of_event(db, last_id)
     if due is not None and max(parse_time(due), started) <= now - limit:
         starts.append(max(parse_time(due), started))
         detail = detail or f"due since {due} and not tried: is the sender stuck?"
     return Observation(
-        "outbox", "outbox", bool(starts), detail, min(starts, default=None), waiting=waiting or 0
+        "outbox", "outbox", bool(starts), detail, min(starts, default=None), waiting=waiting
     )
-
-
-def _last_error(db: Database, event_id: int) -> str:
-    row = db.execute(
-        "SELECT o.last_error FROM events e JOIN outbox o ON o.message_id = e.message_id "
-        "WHERE e.id = ?",
-        [event_id],
-    ).fetchone()
-    return (row[0] if row else "") or ""
 
 
 class Monitor:
@@ -165,8 +147,7 @@ class Monitor:
         self.mailboxes = [box.mailbox for box in settings.imap]
         self.started = started or dt.datetime.now(dt.UTC)
         self.on_queued = on_queued
-        with write(db):  # a new run counts anew; what was told stays told until recovered
-            db.execute("UPDATE alerts SET state = ? WHERE state = ?", [OK, FAILING])
+        rows.forget_failing(db)  # a new run counts anew; what was told stays told until recovered
 
     def run(self, stop: threading.Event) -> None:
         """Check every ``monitor_interval`` seconds until ``stop``; never dies of an error."""
@@ -184,7 +165,7 @@ class Monitor:
         ]
         told = []
         for obs in observations:
-            row = self._row(obs.key)
+            row = rows.get_alert(self.db, obs.key)
             change = step(row, obs, now, self.limit)
             if change.values is not None:
                 self._apply(obs, row, change, now)
@@ -193,10 +174,9 @@ class Monitor:
         self._forget_unobserved({o.key for o in observations}, now)
         return told
 
-    def _row(self, key: str) -> dict | None:
-        return next(iter(self.db.query("SELECT * FROM alerts WHERE key = ?", [key])), None)
-
-    def _apply(self, obs: Observation, row: dict | None, change: Step, now: dt.datetime) -> None:
+    def _apply(
+        self, obs: Observation, row: AlertRow | None, change: Step, now: dt.datetime
+    ) -> None:
         """Write the row, and tell: in the same transaction through the outbox, or (the
         outbox alert) after the commit, so a failing send never tells twice."""
         alert = None
@@ -205,15 +185,14 @@ class Monitor:
                 key=obs.key,
                 kind=obs.kind,
                 name=obs.key.partition(":")[2] or None,
-                since=parse_time(change.values.get("since") or row["since"]),
+                since=parse_time(change.values.get("since") or row.since),
                 at=now,
-                detail=obs.detail or (row or {}).get("detail") or "",
+                detail=obs.detail or (row.detail if row else None) or "",
                 waiting=obs.waiting,
                 recovered=change.action == RECOVERED_ACTION,
             )
         with write(self.db):
-            self.db.execute("INSERT OR IGNORE INTO alerts (key) VALUES (?)", [obs.key])
-            update_where(self.db, "alerts", "key", obs.key, change.values)
+            rows.save_alert(self.db, obs.key, change.values)
             if alert and obs.kind != "outbox":
                 enqueue(self.db, self._mail(alert))
         if alert is None:
@@ -232,16 +211,9 @@ class Monitor:
 
     def _forget_unobserved(self, keys: set[str], now: dt.datetime) -> None:
         """A mailbox taken out of the settings: its alert ends quietly."""
-        stale = [
-            r["key"]
-            for r in self.db.query("SELECT key FROM alerts WHERE state != ?", [OK])
-            if r["key"] not in keys
-        ]
+        stale = [key for key in rows.unresolved_keys(self.db) if key not in keys]
         if stale:
-            with write(self.db):
-                for key in stale:
-                    update_where(self.db, "alerts", "key", key,
-                                 {"state": OK, "updated_at": _iso(now)})  # fmt: skip
+            rows.end_quietly(self.db, stale, _iso(now))
 
 
 def parse_time(value: str) -> dt.datetime:

@@ -6,11 +6,11 @@ code); ``drop`` ends it for good, keeping the record and the reason but not the 
 
 from __future__ import annotations
 
-from sqlite_utils import Database
+from dataclasses import asdict
 
-from gateway.store import drop_raw, event, get_raw, write
-
-COLUMNS = "id, received_at, mailbox, from_addr, subject, size, reason"
+from gateway.store import event, get_raw, write
+from gateway.store import quarantine as rows
+from gateway.store.db import Database
 
 
 class NotQuarantined(LookupError):
@@ -18,26 +18,24 @@ class NotQuarantined(LookupError):
 
 
 def list_quarantined(db: Database) -> list[dict]:
-    return list(db.query(f"SELECT {COLUMNS} FROM messages WHERE state = 'quarantined' ORDER BY id"))
+    """The parked messages, oldest first, as plain values for the command line."""
+    found = rows.list_quarantined(db)
+    return [{k: v for k, v in asdict(m).items() if k != "source"} for m in found]
 
 
 def get(db: Database, row_id: int) -> dict:
-    rows = list(
-        db.query(
-            f"SELECT {COLUMNS}, source FROM messages WHERE id = ? AND state = 'quarantined'",
-            [row_id],
-        )
-    )
-    if not rows:
+    """One parked message with its raw bytes, as plain values for the command line."""
+    found = rows.get_quarantined(db, row_id)
+    if found is None:
         raise NotQuarantined(f"message {row_id} is not in quarantine")
-    return rows[0] | {"raw": get_raw(db, row_id)}
+    return asdict(found) | {"raw": get_raw(db, row_id)}
 
 
 def release(db: Database, row_id: int, who: str = "cli") -> None:
     """Back to ``received``, attempts reset: the pipeline decides it again."""
     get(db, row_id)
     with write(db):
-        db["messages"].update(row_id, {"state": "received", "outcome": None, "attempts": 0})
+        rows.set_received(db, row_id)
         event(db, "released", f"released from quarantine by {who}", message_id=row_id)
 
 
@@ -45,6 +43,5 @@ def drop(db: Database, row_id: int, why: str, who: str = "cli") -> None:
     """End it: state ``dropped`` with the reason; the raw bytes are removed."""
     get(db, row_id)
     with write(db):
-        db["messages"].update(row_id, {"state": "dropped", "outcome": "dropped", "reason": why})
-        drop_raw(db, "id = ?", [row_id])
+        rows.set_dropped(db, row_id, why)
         event(db, "dropped", f"{why} (by {who})", message_id=row_id)

@@ -13,9 +13,9 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from sqlite_utils import Database
-
-from gateway.store import drop_raw, event, now, write
+from gateway.store import event, write
+from gateway.store import retention as rows
+from gateway.store.db import Database
 
 log = logging.getLogger("gateway.retention")
 
@@ -43,33 +43,14 @@ def purge(
     cutoff = ((today or dt.datetime.now(dt.UTC)) - dt.timedelta(days=retention_days)).isoformat(
         timespec="milliseconds"
     )
-    cases = [
-        r[0]
-        for r in db.execute(
-            "SELECT id FROM cases WHERE status = 'lukket' AND closed_at < ? AND purged_at IS NULL",
-            [cutoff],
-        )
-    ]
-    marks = ",".join("?" * len(cases))
-    scope = (
-        f"(case_id IN ({marks}) OR (case_id IS NULL AND received_at < ? "
-        f"AND state NOT IN ('received')))"
-    )
-    params = [*cases, cutoff]
-    messages, size = db.execute(
-        "SELECT COUNT(*), COALESCE(SUM(LENGTH(r.raw)), 0) FROM messages "
-        f"LEFT JOIN raw_messages r ON r.id = messages.id WHERE {scope} "
-        "AND (r.raw IS NOT NULL OR subject IS NOT NULL OR new_text IS NOT NULL)",
-        params,
-    ).fetchone()
+    cases = rows.closed_before(db, cutoff)
+    messages, size = rows.purgeable(db, cases, cutoff)
     report = PurgeReport(len(cases), messages, size, cutoff)
     if dry_run or not (cases or messages):
         return report
     with contextlib.nullcontext() if in_callers_transaction else write(db):
-        db.execute(f"UPDATE messages SET subject = NULL, new_text = NULL WHERE {scope}", params)
-        drop_raw(db, scope, params)
+        rows.purge_texts(db, cases, cutoff)
         for case_id in cases:
-            db["cases"].update(case_id, {"subject": None, "measure": None, "purged_at": now()})
             event(
                 db,
                 "purged",

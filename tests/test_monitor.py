@@ -28,6 +28,7 @@ from gateway.monitor import Monitor, Observation, step
 from gateway.render import Renderer
 from gateway.settings import ImapMailbox, Settings, SettingsError, Smarthost, load
 from gateway.store import insert, open_db, write
+from gateway.store.alerts import AlertRow
 
 T0 = dt.datetime(2026, 3, 10, 9, 0, tzinfo=dt.UTC)
 ADMIN = "admin@trygghet-agder.example"
@@ -159,7 +160,7 @@ def test_monitoring_settings_from_toml_and_environment(tmp_path, monkeypatch):
 
 def test_state_machine_unknown_keeps_the_state():
     limit = dt.timedelta(minutes=15)
-    row = {"state": "raised", "since": iso(T0), "detail": "x"}
+    row = AlertRow("k", state="raised", since=iso(T0), detail="x")
     assert step(row, Observation("k", "mailbox", None), minutes(99), limit).values is None
     assert step(None, Observation("k", "mailbox", False), T0, limit).values is None
 

@@ -4,8 +4,9 @@ Tokens come from MSAL (Entra ID client credentials) and google-auth (service acc
 refresh token), are cached on disk with mode 0600 and renewed before they expire.
 """
 
-from gateway.auth.config import AuthConfigError, OAuthSettings, build_provider, parse_oauth
+from gateway.auth.config import AuthConfigError, OAuthSettings, parse_oauth
 from gateway.auth.login import imap_login, smtp_login
+from gateway.auth.providers import build_provider
 from gateway.auth.tokens import (
     AuthError,
     Token,
@@ -34,7 +35,7 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    """The providers load their libraries on first use (see gateway/auth/config.py)."""
+    """The providers load their libraries on first use (see gateway/auth/providers.py)."""
     if name == "GoogleProvider":
         from gateway.auth.google import GoogleProvider
 

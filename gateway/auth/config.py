@@ -25,10 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gateway.auth.tokens import TokenProvider
-
-# The provider modules load MSAL or google-auth (with requests and cryptography): tens of
-# MB that a gateway signing in with passwords never needs. They load when first used.
+# The provider modules (gateway/auth/providers.py builds them) import these; this module
+# imports none of them, so reading the settings never loads MSAL or google-auth.
 GMAIL_SCOPE = "https://mail.google.com/"
 GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
 OUTLOOK_SCOPE = "https://outlook.office365.com/.default"
@@ -121,43 +119,3 @@ def _check(o: OAuthSettings, where: str) -> None:
         )
     elif o.refresh_token and (not o.client_id or not o.client_secret):
         raise AuthConfigError(f"{where}: a refresh token needs client_id and client_secret_env")
-
-
-def build_provider(o: OAuthSettings, default_cache: Path | None = None) -> TokenProvider:
-    """The provider for these settings; the token is cached in ``o.token_cache`` or else in
-    ``default_cache`` (e.g. ``data_dir / "tokens" / f"{mailbox}.json"``, data_dir is 0700)."""
-    from gateway.auth.google import GoogleProvider
-    from gateway.auth.microsoft import MicrosoftProvider
-
-    cache = o.token_cache or default_cache
-    verify: bool | str = str(o.ca_file) if o.ca_file else True
-    if o.kind == "oauth2-microsoft":
-        return MicrosoftProvider(
-            o.tenant_id,
-            o.client_id,
-            client_secret=o.client_secret or None,
-            certificate_path=o.certificate_file,
-            certificate_thumbprint=o.certificate_thumbprint or None,
-            authority_url=o.authority_url or None,
-            scopes=o.scopes or (OUTLOOK_SCOPE,),
-            cache_path=cache,
-            certificate_passphrase=o.certificate_passphrase or None,
-            verify=verify,
-        )
-    if o.service_account_file:
-        return GoogleProvider(
-            service_account_file=o.service_account_file,
-            subject=o.user,
-            scopes=o.scopes or (GMAIL_SCOPE,),
-            cache_path=cache,
-            verify=verify,
-        )
-    return GoogleProvider(
-        refresh_token=o.refresh_token,
-        client_id=o.client_id,
-        client_secret=o.client_secret,
-        token_uri=o.token_uri,
-        scopes=o.scopes or (GMAIL_SCOPE,),
-        cache_path=cache,
-        verify=verify,
-    )

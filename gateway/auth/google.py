@@ -70,34 +70,43 @@ class GoogleProvider(CachedProvider):
         if service_account_info is not None:
             if refresh_token is not None:
                 raise ValueError("give a service account or a refresh token, not both")
-            if not subject:
-                raise ValueError("a service account needs subject (the mailbox address)")
-            info = dict(service_account_info)
-            self._secrets.append(str(info.get("private_key", "")))
-            try:
-                self._credentials = service_account.Credentials.from_service_account_info(
-                    info, scopes=list(self.scopes), subject=subject
-                )
-            except (ValueError, KeyError) as exc:
-                raise AuthError(f"the Google service account key is not usable: {exc}") from exc
-            self.account = info.get("client_email", "?")
-            self.token_uri = str(info.get("token_uri", GOOGLE_TOKEN_URI))
-            self.client_id = str(info.get("client_id", ""))
+            self._use_service_account(dict(service_account_info), subject)
         elif refresh_token is not None:
-            if not client_id or not client_secret:
-                raise ValueError("a refresh token needs client_id and client_secret")
-            self._credentials = user_credentials.Credentials(
-                None,
-                refresh_token=refresh_token,
-                client_id=client_id,
-                client_secret=client_secret,
-                token_uri=token_uri,
-                scopes=list(self.scopes),
-            )
-            self.account, self.token_uri, self.client_id = "", token_uri, client_id
+            self._use_refresh_token(refresh_token, client_id, client_secret, token_uri)
         else:
             raise ValueError("GoogleProvider needs a service account or a refresh token")
         self._request = Request(TokenSession(verify, timeout))
+
+    def _use_service_account(self, info: dict[str, Any], subject: str | None) -> None:
+        """Sign in as the service account, on behalf of the mailbox user ``subject``."""
+        if not subject:
+            raise ValueError("a service account needs subject (the mailbox address)")
+        self._secrets.append(str(info.get("private_key", "")))
+        try:
+            self._credentials = service_account.Credentials.from_service_account_info(
+                info, scopes=list(self.scopes), subject=subject
+            )
+        except (ValueError, KeyError) as exc:
+            raise AuthError(f"the Google service account key is not usable: {exc}") from exc
+        self.account = info.get("client_email", "?")
+        self.token_uri = str(info.get("token_uri", GOOGLE_TOKEN_URI))
+        self.client_id = str(info.get("client_id", ""))
+
+    def _use_refresh_token(
+        self, refresh_token: str, client_id: str | None, client_secret: str | None, token_uri: str
+    ) -> None:
+        """Sign in with a user's refresh token and the OAuth client it was issued to."""
+        if not client_id or not client_secret:
+            raise ValueError("a refresh token needs client_id and client_secret")
+        self._credentials = user_credentials.Credentials(
+            None,
+            refresh_token=refresh_token,
+            client_id=client_id,
+            client_secret=client_secret,
+            token_uri=token_uri,
+            scopes=list(self.scopes),
+        )
+        self.account, self.token_uri, self.client_id = "", token_uri, client_id
 
     def describe(self) -> str:
         if self.account:

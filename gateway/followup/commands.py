@@ -11,10 +11,9 @@ and for an unknown or malformed command, what is valid.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
-
-from sqlite_utils import Database
 
 from gateway.cases import Incoming
 from gateway.followup.common import (
@@ -24,13 +23,16 @@ from gateway.followup.common import (
     redacted,
     send,
 )
+from gateway.i18n import Phrases, phrases
 from gateway.models import ParsedMessage
 from gateway.privacy.policy import needs_redaction
 from gateway.references import find_reference
 from gateway.render import Renderer
 from gateway.rules.base import RuleSet
-from gateway.store import now
-from gateway.store import update as store_update
+from gateway.store import followup as rows
+from gateway.store.caselog import CaseRow, case_by_reference
+from gateway.store.db import Database
+from gateway.store.states import CaseStatus
 from gateway.threads import participants
 from gateway.threads.commands import FOLLOW_UP as VERBS
 from gateway.threads.commands import VERBS as THREAD_VERBS
@@ -75,84 +77,72 @@ def is_for_follow_up(text: str, ruleset: RuleSet, address: str) -> bool:
     return bool(words) and not admin
 
 
-def parse(text: str, prefix: str) -> tuple[list[FollowUpCommand], list[tuple[str, str]]]:
+def parse(
+    text: str, prefix: str, say: Phrases | None = None
+) -> tuple[list[FollowUpCommand], list[tuple[str, str]]]:
+    """The commands of a message, and (line, why) for each line refused."""
+    say = say or phrases()
     commands, errors = [], []
     for found in _LINE.finditer(text):
         word, rest, line = found.group(1).lower(), " ".join(found.group(2).split()), found.group(0)
         verb = VERBS.get(word)
         if verb is None:
-            why = (
-                f"#{word} skrives i et eget svar i saken"
-                if word in THREAD_VERBS
-                else f"ukjent kommando #{word}"
-            )
-            errors.append((line.strip(), why))
+            why = "followup.in_case_thread" if word in THREAD_VERBS else "followup.unknown_command"
+            errors.append((line.strip(), say(why, word=word)))
             continue
         reference = find_reference(rest.split(" ", 1)[0], prefix) if rest else None
         if reference:
-            rest = rest.split(" ", 1)[1].lstrip(" :-–") if " " in rest else ""
+            rest = rest.split(" ", 1)[1].lstrip(" :-\u2013") if " " in rest else ""
         if verb in ("assess", "reviewed") and not rest:
-            what = "vurderingen" if verb == "assess" else "en oppsummering av gjennomgangen"
-            errors.append((line.strip(), f"#{word} må følges av {what}"))
+            why = "followup.needs_assessment" if verb == "assess" else "followup.needs_summary"
+            errors.append((line.strip(), say(why, word=word)))
             continue
         commands.append(FollowUpCommand(verb, reference, rest, line.strip()))
     return commands, errors
 
 
-def _targets(db: Database, msg: ParsedMessage, prefix: str) -> list[dict]:
+def _targets(db: Database, msg: ParsedMessage, prefix: str) -> list[CaseRow]:
     """The case of the reply, or the cases of the digest it answers."""
     if reference := find_reference(msg.subject, prefix):
-        return list(db.query("SELECT * FROM cases WHERE reference = ?", [reference]))
+        case = case_by_reference(db, reference)
+        return [case] if case else []
     ids = [i for i in (msg.in_reply_to, *msg.references) if i]
     if not ids:
         return []
-    marks = ",".join("?" * len(ids))
-    rows = list(
-        db.query(
-            f"SELECT c.* FROM cases c JOIN messages m ON m.case_id = c.id "
-            f"WHERE m.message_id IN ({marks}) ORDER BY m.id DESC LIMIT 1",
-            ids,
-        )
-    )
-    if rows:
-        return rows
-    return list(
-        db.query(
-            f"SELECT DISTINCT c.* FROM cases c JOIN events e ON e.case_id = c.id "
-            f"JOIN messages m ON m.id = e.message_id WHERE e.kind = 'in-digest' "
-            f"AND m.message_id IN ({marks}) ORDER BY c.id",
-            ids,
-        )
-    )
+    return rows.case_of_messages(db, ids) or rows.cases_of_digests(db, ids)
+
+
+def _cases_for(
+    db: Database, command: FollowUpCommand, targets: list[CaseRow], say: Phrases
+) -> tuple[list[CaseRow], str | None]:
+    """The cases a command acts on, or why it cannot act."""
+    if command.reference:
+        case = case_by_reference(db, command.reference)
+        if case is None:
+            return [], say("followup.no_such_case", reference=command.reference)
+        return [case], None
+    if not targets:
+        return [], say("followup.no_case_found")
+    if command.verb != "assess" and len(targets) > 1:
+        return [], say("followup.many_cases")
+    return targets, None
 
 
 def handle(db: Database, item: Incoming, ruleset: RuleSet, renderer: Renderer) -> str:
     """Carry out the commands of one message (in the caller's transaction); the reason
     recorded with the message."""
-    msg, who = item.parsed, item.parsed.from_addr
-    commands, errors = parse(msg.new_text, ruleset.reference_prefix)
+    msg, who, say = item.parsed, item.parsed.from_addr, phrases(ruleset.language)
+    commands, errors = parse(msg.new_text, ruleset.reference_prefix, say)
     targets = _targets(db, msg, ruleset.reference_prefix)
     done: list[str] = []
+    act = _Act(db, ruleset, renderer, who, item.row_id, say)
     for command in commands:
-        if command.reference:
-            cases = list(db.query("SELECT * FROM cases WHERE reference = ?", [command.reference]))
-            if not cases:
-                errors.append((command.line, f"saken {command.reference} finnes ikke"))
-                continue
-        else:
-            cases = targets
-        if not cases:
-            errors.append((command.line, "fant ingen sak: skriv referansen etter kommandoen"))
-            continue
-        if command.verb != "assess" and len(cases) > 1:
-            errors.append((command.line, "oversikten har flere saker: skriv referansen"))
-            continue
+        cases, why = _cases_for(db, command, targets, say)
+        if why:
+            errors.append((command.line, why))
         for case in cases:
-            ok, *result = _apply(db, command, case, who, item.row_id, ruleset, renderer)
-            if ok:
-                done.append(result[0])
-            else:
-                errors.append(tuple(result))
+            answer, refused = act(command, case)
+            (errors.append((command.line, refused)) if refused else done.append(answer))
     send(
         db,
         renderer,
@@ -162,71 +152,67 @@ def handle(db: Database, item: Incoming, ruleset: RuleSet, renderer: Renderer) -
         to=[who],
         ruleset=ruleset,
     )
-    store_update(
-        db,
-        "messages",
-        item.row_id,
-        {
-            "state": "done",
-            "outcome": "command",
-            "reason": f"follow-up command(s) from {who}: {len(done)} done, {len(errors)} refused",
-            "case_id": targets[0]["id"] if len(targets) == 1 else None,
-            "from_addr": who,
-            "subject": msg.subject,
-        },
-    )
+    reason = f"follow-up command(s) from {who}: {len(done)} done, {len(errors)} refused"
+    case_id = targets[0].id if len(targets) == 1 else None
+    rows.record_command(db, item.row_id, reason, case_id, who, msg.subject)
     return f"{len(done)} done, {len(errors)} refused"
 
 
-def _apply(db, command, case, who, row_id, ruleset, renderer) -> tuple:
-    """(True, what was done) or (False, line, why)."""
-    reference = case["reference"]
-    if command.verb == "assess":
-        store_update(db, "cases", case["id"], {"assessed_at": now()})
-        note(db, case, "assessment", f"{who}: {command.text}", row_id)
-        return True, f"{reference}: vurderingen er registrert"
-    if command.verb == "reviewed":
-        if not case["review_due_at"]:
-            return False, command.line, f"{reference} er ikke en lukket hastesak med gjennomgang"
-        if case["review_done_at"]:
-            return False, command.line, f"gjennomgangen av {reference} er alt registrert"
-        store_update(db, "cases", case["id"], {"review_done_at": now()})
-        note(db, case, "review-done", f"{who}: {command.text}", row_id)  # confidential
-        return True, f"{reference}: gjennomgangen er registrert som gjennomført"
-    if case["urgent"]:
-        return False, command.line, f"{reference} er alt en hastesak"
-    if case["status"] == "lukket":
-        return False, command.line, f"{reference} er lukket"
-    store_update(db, "cases", case["id"], {"urgent": 1, "updated_at": now()})
-    note(db, case, "urgent", f"upgraded to urgent by {who}", row_id)
-    first = db.execute(
-        "SELECT new_text FROM messages WHERE id = ?", [case["first_message_id"]]
-    ).fetchone()
-    line = case_line(ruleset, case | {"urgent": 1})
-    to = receivers_of(db, case)
-    text = (first[0] if first else "") or ""
-    if needs_redaction(ruleset, to):  # the case log may keep the original (keep_original)
-        text = redacted(ruleset, text)
-    relayed = send(
-        db,
-        renderer,
-        "urgent.txt.j2",
-        line | {"text": text, "by": who},
-        purpose="urgent",
-        to=to,
-        ruleset=ruleset,
-        case=case,
-    )
-    note(db, case, "relay-queued", f"urgent: to {', '.join(to)}", relayed)
-    reporters = participants.addresses(db, case["id"], participants.REPORTER)
-    send(
-        db,
-        renderer,
-        "upgraded.txt.j2",
-        line,
-        purpose="status",
-        to=reporters,
-        ruleset=ruleset,
-        case=case,
-    )
-    return True, f"{reference}: oppgradert til hastesak og sendt til {', '.join(to)}"
+@dataclass(frozen=True)
+class _Act:
+    """Carries out one command on one case: (what was done, None) or ("", why not)."""
+
+    db: Database
+    ruleset: RuleSet
+    renderer: Renderer
+    who: str
+    row_id: int
+    say: Phrases
+
+    def __call__(self, command: FollowUpCommand, case: CaseRow) -> tuple[str, str | None]:
+        if command.verb == "assess":
+            return self.assess(command, case)
+        if command.verb == "reviewed":
+            return self.reviewed(command, case)
+        return self.urgent(case)
+
+    def assess(self, command: FollowUpCommand, case: CaseRow) -> tuple[str, str | None]:
+        rows.mark(self.db, case.id, "assessed_at")
+        note(self.db, case, "assessment", f"{self.who}: {command.text}", self.row_id)
+        return self.say("followup.assessed", reference=case.reference), None
+
+    def reviewed(self, command: FollowUpCommand, case: CaseRow) -> tuple[str, str | None]:
+        if not case.review_due_at:
+            return "", self.say("followup.not_under_review", reference=case.reference)
+        if case.review_done_at:
+            return "", self.say("followup.already_reviewed", reference=case.reference)
+        rows.mark(self.db, case.id, "review_done_at")
+        # The summary is confidential: in the case log only.
+        note(self.db, case, "review-done", f"{self.who}: {command.text}", self.row_id)
+        return self.say("followup.reviewed", reference=case.reference), None
+
+    def urgent(self, case: CaseRow) -> tuple[str, str | None]:
+        if case.urgent:
+            return "", self.say("followup.already_urgent", reference=case.reference)
+        if case.status == CaseStatus.CLOSED:
+            return "", self.say("followup.closed", reference=case.reference)
+        rows.mark_urgent(self.db, case.id)
+        note(self.db, case, "urgent", f"upgraded to urgent by {self.who}", self.row_id)
+        to = self._relay_urgent(dataclasses.replace(case, urgent=1))
+        return self.say("followup.upgraded", reference=case.reference, to=", ".join(to)), None
+
+    def _relay_urgent(self, case: CaseRow) -> list[str]:
+        """The first report to the receiving side at once, the reporter told; returns to whom."""
+        db, ruleset = self.db, self.ruleset
+        line = case_line(ruleset, case)
+        to = receivers_of(db, case)
+        text = rows.first_text(db, case.first_message_id)
+        if needs_redaction(ruleset, to):  # the case log may keep the original (keep_original)
+            text = redacted(ruleset, text)
+        relayed = send(db, self.renderer, "urgent.txt.j2", line | {"text": text, "by": self.who},
+                       purpose="urgent", to=to, ruleset=ruleset, case=case)  # fmt: skip
+        note(db, case, "relay-queued", f"urgent: to {', '.join(to)}", relayed)
+        reporters = participants.addresses(db, case.id, participants.REPORTER)
+        send(db, self.renderer, "upgraded.txt.j2", line, purpose="status", to=reporters,
+             ruleset=ruleset, case=case)  # fmt: skip
+        return to

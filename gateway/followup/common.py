@@ -4,22 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlite_utils import Database
-
+from gateway.i18n import phrases
 from gateway.outbox.queue import enqueue
 from gateway.privacy.policy import known_addresses
 from gateway.privacy.redact import redact_text
 from gateway.render import Renderer
 from gateway.rules.base import RuleSet
 from gateway.store import event
+from gateway.store.caselog import CaseRow
+from gateway.store.db import Database
+from gateway.store.outbox import message_of
 from gateway.threads import participants
-
-OPEN = "status != 'lukket'"
 
 
 def party_name(ruleset: RuleSet, key: str | None) -> str:
     party = ruleset.directory.parties.get(key or "")
-    return party.name if party else (key or "ukjent")
+    return party.name if party else (key or phrases(ruleset.language)("followup.unknown_party"))
 
 
 def on_call_addresses(ruleset: RuleSet) -> list[str]:
@@ -34,7 +34,7 @@ def admin_receivers(ruleset: RuleSet) -> list[str]:
 def redacted(ruleset: RuleSet, text: str | None) -> str:
     """A subject as a digest may show it: never personal data, whoever reads it."""
     if not text:
-        return "(uten emne)"
+        return phrases(ruleset.language)("followup.no_subject")
     policy = ruleset.privacy
     return redact_text(
         text,
@@ -48,30 +48,38 @@ def local_date(ruleset: RuleSet, at: dt.datetime) -> dt.date:
     return ruleset.hours.local(at).date()
 
 
-def case_line(ruleset: RuleSet, case: dict) -> dict:
+def local_moment(ruleset: RuleSet, at: dt.datetime) -> str:
+    """A time as people read it: local, in the deployment's language."""
+    return phrases(ruleset.language)("followup.moment", at=ruleset.hours.local(at))
+
+
+def show_date(ruleset: RuleSet, day: dt.date | str | None) -> str:
+    """A date (or a stored ISO date) as people read it; a dash when there is none."""
+    say = phrases(ruleset.language)
+    if not day:
+        return say("followup.no_date")
+    return say("followup.date", day=dt.date.fromisoformat(day) if isinstance(day, str) else day)
+
+
+def case_line(ruleset: RuleSet, case: CaseRow) -> dict:
     """One case as the digests and lists show it: no text, no personal data."""
-    received = dt.datetime.fromisoformat(case["received_at"])
     return {
-        "reference": case["reference"],
-        "flow": case["flow"],
-        "kind": case["kind"],
-        "status": case["status"],
-        "urgent": bool(case["urgent"]),
-        "from_party": party_name(ruleset, case["reporting_party"]),
-        "to_party": party_name(ruleset, case["receiving_party"]),
-        "received": ruleset.hours.local(received).strftime("%d.%m.%Y kl. %H:%M"),
-        "subject": redacted(ruleset, case["subject"]),
-        "measures_due": _date(case["measures_due"]),
-        "close_due": _date(case["close_due"]),
+        "reference": case.reference,
+        "flow": case.flow,
+        "kind": case.kind,
+        "status": case.status,
+        "urgent": bool(case.urgent),
+        "from_party": party_name(ruleset, case.reporting_party),
+        "to_party": party_name(ruleset, case.receiving_party),
+        "received": local_moment(ruleset, dt.datetime.fromisoformat(case.received_at)),
+        "subject": redacted(ruleset, case.subject),
+        "measures_due": show_date(ruleset, case.measures_due),
+        "close_due": show_date(ruleset, case.close_due),
     }
 
 
-def _date(value: str | None) -> str:
-    return dt.date.fromisoformat(value).strftime("%d.%m.%Y") if value else "–"
-
-
-def receivers_of(db: Database, case: dict) -> list[str]:
-    return participants.addresses(db, case["id"], participants.RECEIVER)
+def receivers_of(db: Database, case: CaseRow) -> list[str]:
+    return participants.addresses(db, case.id, participants.RECEIVER)
 
 
 def send(
@@ -83,12 +91,12 @@ def send(
     purpose: str,
     to: list[str],
     ruleset: RuleSet,
-    case: dict | None = None,
+    case: CaseRow | None = None,
 ) -> int | None:
     """Queue one notice; returns its row in ``messages`` (None when nobody to tell)."""
     if not to:
         return None
-    reply_to = ruleset.mailboxes.get((case or {}).get("mailbox") or "") or next(
+    reply_to = ruleset.mailboxes.get((case.mailbox if case else None) or "") or next(
         iter(ruleset.mailboxes.values())
     )
     out = renderer.message(
@@ -97,12 +105,13 @@ def send(
         purpose=purpose,
         to=sorted(set(to)),
         reply_to=reply_to,
-        reference=case["reference"] if case else None,
-        case_id=case["id"] if case else None,
+        reference=case.reference if case else None,
+        case_id=case.id if case else None,
     )
-    outbox_id = enqueue(db, out)
-    return db.execute("SELECT message_id FROM outbox WHERE id = ?", [outbox_id]).fetchone()[0]
+    return message_of(db, enqueue(db, out))
 
 
-def note(db: Database, case: dict, kind: str, detail: str, message_id: int | None = None) -> None:
-    event(db, kind, detail, case_id=case["id"], message_id=message_id)
+def note(
+    db: Database, case: CaseRow, kind: str, detail: str, message_id: int | None = None
+) -> None:
+    event(db, kind, detail, case_id=case.id, message_id=message_id)

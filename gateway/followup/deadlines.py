@@ -9,19 +9,35 @@ from __future__ import annotations
 import datetime as dt
 
 from gateway.followup.common import (
-    OPEN,
     admin_receivers,
     case_line,
     local_date,
     note,
     receivers_of,
     send,
+    show_date,
 )
-from gateway.scheduler.runner import JobContext
-from gateway.store import now as stamp_now
-from gateway.store import update
+from gateway.followup.context import JobContext
+from gateway.store import followup as rows
+from gateway.store.caselog import CaseRow
+from gateway.store.states import CaseStatus
 
-WORKING = ("registrert", "under behandling")  # measures not yet reported done
+WORKING = (CaseStatus.REGISTERED, CaseStatus.IN_PROGRESS)  # measures not yet reported done
+# The deadlines a case has, by the code the templates name them by: (code, due column).
+DEADLINES = (("measures", "measures_due"), ("close", "close_due"))
+
+
+def _due_soon(case: CaseRow, today: dt.date, horizon: dt.date) -> list[tuple[str, dt.date]]:
+    """The deadlines of ``case`` within the horizon and not yet reminded of."""
+    due = []
+    for kind, column in DEADLINES:
+        deadline = dt.date.fromisoformat(getattr(case, column))
+        if getattr(case, f"{kind}_reminded_at") or not today <= deadline <= horizon:
+            continue
+        if kind == "measures" and case.status not in WORKING:
+            continue
+        due.append((kind, deadline))
+    return due
 
 
 def reminders(ctx: JobContext) -> str:
@@ -29,18 +45,8 @@ def reminders(ctx: JobContext) -> str:
     ruleset, today = ctx.ruleset, local_date(ctx.ruleset, ctx.now)
     horizon = ruleset.hours.add_working_days(today, ruleset.follow_up.remind_before)
     sent = 0
-    for case in list(ctx.db.query(f"SELECT * FROM cases WHERE {OPEN} ORDER BY id")):
-        due = []
-        for kind, column, label in (
-            ("measures", "measures_due", "tiltaksfristen"),
-            ("close", "close_due", "lukkefristen"),
-        ):
-            deadline = dt.date.fromisoformat(case[column])
-            if case[f"{kind}_reminded_at"] or not today <= deadline <= horizon:
-                continue
-            if kind == "measures" and case["status"] not in WORKING:
-                continue
-            due.append((kind, label, deadline))
+    for case in rows.open_cases(ctx.db):
+        due = _due_soon(case, today, horizon)
         if not due:
             continue
         row = send(
@@ -48,7 +54,7 @@ def reminders(ctx: JobContext) -> str:
             ctx.renderer,
             "reminder.txt.j2",
             case_line(ruleset, case)
-            | {"deadlines": [(label, d.strftime("%d.%m.%Y")) for _k, label, d in due]},
+            | {"deadlines": [(kind, show_date(ruleset, d)) for kind, d in due]},
             purpose="reminder",
             to=receivers_of(ctx.db, case),
             ruleset=ruleset,
@@ -56,24 +62,25 @@ def reminders(ctx: JobContext) -> str:
         )
         if row is None:  # nobody on the receiving side: tried again tomorrow, not lost
             continue
-        update(ctx.db, "cases", case["id"], {f"{k}_reminded_at": stamp_now() for k, _l, _d in due})
-        labels = " and ".join(label for _k, label, _d in due)
-        note(ctx.db, case, "reminder", f"reminded of {labels}", row)
+        rows.mark(ctx.db, case.id, *(f"{kind}_reminded_at" for kind, _d in due))
+        kinds = " and ".join(kind for kind, _d in due)
+        note(ctx.db, case, "reminder", f"reminded of the {kinds} deadline", row)
         sent += 1
     return f"{sent} reminder(s)"
 
 
-def overdue(ctx: JobContext) -> list[tuple[dict, list[str]]]:
-    """Open cases past a deadline, with which: the close deadline, or the measures one
-    while no measures are reported (status registrert or under behandling)."""
+def overdue(ctx: JobContext) -> list[tuple[CaseRow, list[str]]]:
+    """Open cases past a deadline, with which (``measures``, ``close``): the close
+    deadline, or the measures one while no measures are reported (status registrert or
+    under behandling)."""
     today = local_date(ctx.ruleset, ctx.now).isoformat()
     found = []
-    for case in ctx.db.query(f"SELECT * FROM cases WHERE {OPEN} ORDER BY close_due, id"):
+    for case in rows.open_cases_by_close_due(ctx.db):
         passed = []
-        if case["measures_due"] < today and case["status"] in WORKING:
-            passed.append("tiltaksfrist")
-        if case["close_due"] < today:
-            passed.append("lukkefrist")
+        if case.measures_due < today and case.status in WORKING:
+            passed.append("measures")
+        if case.close_due < today:
+            passed.append("close")
         if passed:
             found.append((case, passed))
     return found
@@ -87,17 +94,14 @@ def overdue_list(ctx: JobContext) -> str:
     today = local_date(ctx.ruleset, ctx.now)
     lines = [
         case_line(ctx.ruleset, case)
-        | {
-            "passed": passed,
-            "days": (today - dt.date.fromisoformat(case["close_due"])).days,
-        }
+        | {"passed": passed, "days": (today - dt.date.fromisoformat(case.close_due)).days}
         for case, passed in cases
     ]
     row = send(
         ctx.db,
         ctx.renderer,
         "overdue.txt.j2",
-        {"cases": lines, "today": today.strftime("%d.%m.%Y")},
+        {"cases": lines, "today": show_date(ctx.ruleset, today)},
         purpose="overdue-list",
         to=admin_receivers(ctx.ruleset),
         ruleset=ctx.ruleset,
@@ -112,20 +116,14 @@ def escalation(ctx: JobContext) -> str:
     party (``follow_up.escalate_to``), once; the administrators when none is set."""
     ruleset, today = ctx.ruleset, local_date(ctx.ruleset, ctx.now).isoformat()
     done = 0
-    rows = ctx.db.query(
-        f"SELECT * FROM cases WHERE {OPEN} AND escalate_due IS NOT NULL AND escalate_due < ? "
-        "AND escalated_at IS NULL ORDER BY id",
-        [today],
-    )
-    for case in list(rows):
-        party = ruleset.follow_up.escalate_to.get(case["flow"] or "")
+    for case in rows.due_for_escalation(ctx.db, today):
+        party = ruleset.follow_up.escalate_to.get(case.flow or "")
         to = list(ruleset.directory[party].receivers) if party else admin_receivers(ruleset)
         row = send(
             ctx.db,
             ctx.renderer,
             "escalation.txt.j2",
-            case_line(ruleset, case)
-            | {"escalate_due": dt.date.fromisoformat(case["escalate_due"]).strftime("%d.%m.%Y")},
+            case_line(ruleset, case) | {"escalate_due": show_date(ruleset, case.escalate_due)},
             purpose="escalation",
             to=to,
             ruleset=ruleset,
@@ -133,7 +131,7 @@ def escalation(ctx: JobContext) -> str:
         )
         if row is None:  # the escalation party has no receivers: tried again tomorrow
             continue
-        update(ctx.db, "cases", case["id"], {"escalated_at": stamp_now()})
-        note(ctx.db, case, "escalated", f"still open after {case['escalate_due']}: to {to}", row)
+        rows.mark(ctx.db, case.id, "escalated_at")
+        note(ctx.db, case, "escalated", f"still open after {case.escalate_due}: to {to}", row)
         done += 1
     return f"{done} escalated"

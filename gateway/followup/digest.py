@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from gateway.followup.common import case_line, note, on_call_addresses, send
-from gateway.scheduler.runner import JobContext
+from gateway.followup.common import case_line, local_moment, note, on_call_addresses, send
+from gateway.followup.context import JobContext
+from gateway.store.followup import not_yet_in_digest
 
 HORIZON = dt.timedelta(days=7)
 
@@ -31,23 +32,15 @@ def review_digest(ctx: JobContext) -> str:
     # case decided late (an administrator's triage decision hours after arrival, or a
     # message decided just after the last digest) still comes, and a failed run loses
     # nothing. The horizon keeps an old case log from flooding the first digest.
-    cases = list(
-        ctx.db.query(
-            "SELECT * FROM cases c WHERE urgent = 0 AND received_at > ? AND NOT EXISTS "
-            "(SELECT 1 FROM events e WHERE e.case_id = c.id AND e.kind = 'in-digest') "
-            "ORDER BY received_at",
-            [_stamp(ctx.now - HORIZON)],
-        )
-    )
-    hours = ruleset.hours
+    cases = not_yet_in_digest(ctx.db, _stamp(ctx.now - HORIZON))
     row = send(
         ctx.db,
         ctx.renderer,
         "digest.txt.j2",
         {
             "cases": [case_line(ruleset, c) for c in cases],
-            "since": hours.local(since).strftime("%d.%m.%Y kl. %H:%M"),
-            "until": hours.local(ctx.now).strftime("%d.%m.%Y kl. %H:%M"),
+            "since": local_moment(ruleset, since),
+            "until": local_moment(ruleset, ctx.now),
         },
         purpose="digest",
         to=to,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 from gateway.followup.common import local_date
+from gateway.followup.context import JobContext
 from gateway.outbox.queue import enqueue
-from gateway.scheduler.runner import JobContext
 
 
 def previous_month(day: dt.date) -> dt.date:

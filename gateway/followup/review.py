@@ -9,26 +9,35 @@ between them as in any case, without reopening the closed case.
 
 from __future__ import annotations
 
-from sqlite_utils import Database
+import dataclasses
+from collections.abc import Mapping
 
 from gateway.followup.common import admin_receivers, case_line, note, on_call_addresses, send
 from gateway.render import Renderer
 from gateway.rules.base import RuleSet
-from gateway.store import now
-from gateway.store import update as store_update
+from gateway.store import followup as rows
+from gateway.store.caselog import CaseRow
+from gateway.store.db import Database
 from gateway.threads import participants
 
 
+def _row(case: CaseRow | Mapping) -> CaseRow:
+    """The case as a row; the case thread (gateway/threads/reply.py) still passes a dict."""
+    return case if isinstance(case, CaseRow) else CaseRow.from_row(dict(case))
+
+
 def open_review(
-    db: Database, case: dict, ruleset: RuleSet, renderer: Renderer, row_id: int | None
+    db: Database, case: CaseRow | Mapping, ruleset: RuleSet, renderer: Renderer, row_id: int | None
 ) -> bool:
     """Open the review of a closed urgent case, once; True if opened now."""
-    if not case["urgent"] or case["review_due_at"]:
+    case = _row(case)
+    if not case.urgent or case.review_due_at:
         return False
-    store_update(db, "cases", case["id"], {"review_due_at": now()})
+    stamp = rows.mark(db, case.id, "review_due_at")
+    case = dataclasses.replace(case, review_due_at=stamp)
     parties = [
-        *participants.addresses(db, case["id"], participants.REPORTER),
-        *participants.addresses(db, case["id"], participants.RECEIVER),
+        *participants.addresses(db, case.id, participants.REPORTER),
+        *participants.addresses(db, case.id, participants.RECEIVER),
     ]
     to = sorted({*parties, *admin_receivers(ruleset), *on_call_addresses(ruleset)})
     row = send(
@@ -42,10 +51,10 @@ def open_review(
         case=case,
     )
     note(db, case, "review-due", f"urgent case closed: review due; told {', '.join(to)}", row)
-    case["review_due_at"] = now()
     return True
 
 
-def under_review(case: dict) -> bool:
+def under_review(case: CaseRow | Mapping) -> bool:
     """Closed urgent case whose review is due and not done yet."""
-    return bool(case.get("review_due_at")) and not case.get("review_done_at")
+    case = _row(case)
+    return bool(case.review_due_at) and not case.review_done_at

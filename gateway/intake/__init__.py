@@ -10,10 +10,10 @@ from __future__ import annotations
 import hashlib
 import re
 
-from sqlite_utils import Database
-
 from gateway.faults import fault
-from gateway.store import event, insert, now, put_raw, write
+from gateway.store import now, write
+from gateway.store.db import Database
+from gateway.store.intake import Arrival, store_arrivals
 
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 _MESSAGE_ID = re.compile(rb"^message-id:[ \t]*(?:\r?\n[ \t]+)?(<[^<>\s]+>)", re.I | re.M)
@@ -27,34 +27,22 @@ def message_id_of(raw: bytes) -> str:
     return found.group(1).decode("ascii", "replace") if found else ""
 
 
-def message_row(raw: bytes, mailbox: str | None, source: str) -> dict:
-    return {
-        "direction": "in",
-        "mailbox": mailbox,
-        "source": source,
-        "received_at": now(),
-        "state": "received",
-        "message_id": message_id_of(raw),
-        "sha256": hashlib.sha256(raw).hexdigest(),
-        "size": len(raw),
-        "attempts": 0,
-        "raw": raw,
-    }
-
-
-def store_rows(db: Database, rows: list[dict]) -> list[int]:
-    """Store a batch of incoming messages; call inside the caller's ``write(db)``."""
-    ids = []
-    for row in rows:
-        ids.append(insert(db, "messages", {k: v for k, v in row.items() if k != "raw"}))
-        put_raw(db, ids[-1], row["raw"])
-        event(db, "received", f"{row['source']} ({row['size']} bytes)", message_id=ids[-1])
-    return ids
+def arrival(raw: bytes, mailbox: str | None, source: str) -> Arrival:
+    """A message as intake stores it: the raw bytes and what is cheap to know of them."""
+    return Arrival(
+        mailbox=mailbox,
+        source=source,
+        received_at=now(),
+        message_id=message_id_of(raw),
+        sha256=hashlib.sha256(raw).hexdigest(),
+        size=len(raw),
+        raw=raw,
+    )
 
 
 def accept(db: Database, raw: bytes, mailbox: str | None, source: str) -> int:
     """Store one incoming message durably; after this returns it may be acknowledged."""
     with write(db):
-        row_id = store_rows(db, [message_row(raw, mailbox, source)])[0]
+        row_id = store_arrivals(db, [arrival(raw, mailbox, source)])[0]
     fault("after-store")
     return row_id

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import errno
 import logging
-import sqlite3
 import ssl
 import threading
 import time
@@ -19,13 +18,14 @@ from collections.abc import Callable
 
 from imapclient import IMAPClient, SocketTimeout
 from imapclient.exceptions import LoginError
-from sqlite_utils import Database
 
 from gateway.auth import AuthError, build_provider, imap_login
 from gateway.faults import fault
-from gateway.intake import message_row, store_rows
+from gateway.intake import arrival
 from gateway.settings import ImapMailbox
-from gateway.store import now, update_where, write
+from gateway.store import now, write
+from gateway.store.db import Database, DatabaseError
+from gateway.store.intake import Arrival, position, record_health, save_position, store_arrivals
 
 log = logging.getLogger("gateway.intake.imap")
 IDLE_RENEW_SECONDS = 25 * 60  # servers may drop an IDLE after 29 minutes (RFC 2177)
@@ -123,10 +123,8 @@ class ImapIntake:
         """Record the mailbox's state for ``gateway status`` (best effort: never fails intake)."""
         try:
             with write(self.db):
-                self.db.execute("INSERT OR IGNORE INTO mailboxes (name) VALUES (?)",
-                                [self.config.mailbox])  # fmt: skip
-                update_where(self.db, "mailboxes", "name", self.config.mailbox, values)
-        except sqlite3.Error:
+                record_health(self.db, self.config.mailbox, values)
+        except DatabaseError:
             pass
 
     def run(self) -> None:
@@ -136,21 +134,7 @@ class ImapIntake:
             try:
                 client = self._create_client()
             except Exception as exc:
-                what = LOGIN_REFUSED + " by" if _is_login_refused(exc) else "cannot connect to"
-                self._health(connected=0, last_error=f"{what} {self.config.host}: {exc}"[:500],
-                             last_error_at=now())  # fmt: skip
-                log.error(
-                    "%s: %s %s: %s (again in %.0f s)",
-                    self.config.mailbox,
-                    what,
-                    self.config.host,
-                    exc,
-                    backoff,
-                )
-                self.stop.wait(backoff)
-                backoff = min(backoff * 2, 300.0)
-                if _is_login_refused(exc) and self._new_credentials():
-                    backoff = 1.0
+                backoff = self._not_connected(exc, backoff)
                 continue
             self.connected, backoff = True, 1.0
             self._health(connected=1)
@@ -159,10 +143,9 @@ class ImapIntake:
             )
             try:
                 self._session(client)
-            except (sqlite3.Error, OSError) as exc:
-                if not isinstance(exc, sqlite3.Error) and not _is_disk_error(exc):
-                    log.warning("%s: connection lost: %s", self.config.mailbox, exc)
-                    self._health(last_error=f"connection lost: {exc}"[:500], last_error_at=now())
+            except (DatabaseError, OSError) as exc:
+                if not isinstance(exc, DatabaseError) and not _is_disk_error(exc):
+                    self._lost(exc)
                     continue
                 # Database locked or disk full: nothing was moved on the server, so the
                 # messages are fetched again on the next round. Wait, do not spin.
@@ -176,15 +159,35 @@ class ImapIntake:
                 self.stop.wait(backoff)
                 backoff = min(backoff * 2, 300.0)
             except Exception as exc:
-                log.warning("%s: connection lost: %s", self.config.mailbox, exc)
-                self._health(last_error=f"connection lost: {exc}"[:500], last_error_at=now())
+                self._lost(exc)
             finally:
-                self.connected = False
-                self._health(connected=0)
-                try:
-                    client.logout()
-                except Exception:
-                    pass
+                self._disconnect(client)
+
+    def _not_connected(self, exc: Exception, backoff: float) -> float:
+        """Record and log a failed connection or login, wait; returns the next backoff."""
+        what = LOGIN_REFUSED + " by" if _is_login_refused(exc) else "cannot connect to"
+        self._health(connected=0, last_error=f"{what} {self.config.host}: {exc}"[:500],
+                     last_error_at=now())  # fmt: skip
+        log.error(
+            "%s: %s %s: %s (again in %.0f s)", self.config.mailbox, what, self.config.host, exc,
+            backoff,
+        )  # fmt: skip
+        self.stop.wait(backoff)
+        if _is_login_refused(exc) and self._new_credentials():
+            return 1.0
+        return min(backoff * 2, 300.0)
+
+    def _lost(self, exc: Exception) -> None:
+        log.warning("%s: connection lost: %s", self.config.mailbox, exc)
+        self._health(last_error=f"connection lost: {exc}"[:500], last_error_at=now())
+
+    def _disconnect(self, client: IMAPClient) -> None:
+        self.connected = False
+        self._health(connected=0)
+        try:
+            client.logout()
+        except Exception:
+            pass
 
     def _session(self, client: IMAPClient) -> None:
         can_idle = self.config.idle and client.has_capability("IDLE")
@@ -229,9 +232,7 @@ class ImapIntake:
         client.idle_done()
 
     def _state(self, uidvalidity: int) -> int:
-        row = self.db.execute(
-            "SELECT uidvalidity, last_uid FROM mailboxes WHERE name = ?", [self.config.mailbox]
-        ).fetchone()
+        row = position(self.db, self.config.mailbox)
         if row is None or row[0] != uidvalidity:
             if row is not None and row[0] is not None:  # not a row made by _health
                 log.warning(
@@ -257,7 +258,7 @@ class ImapIntake:
                 data = fetched.pop(uid, {}).get(b"BODY[]")
                 if data is None:  # expunged meanwhile by someone else
                     continue
-                rows.append(message_row(bytes(data), c.mailbox, f"imap {c.mailbox} uid {uid}"))
+                rows.append(arrival(bytes(data), c.mailbox, f"imap {c.mailbox} uid {uid}"))
                 done.append(uid)
             fetched = data = None  # the batch lives on in rows only
             self._store(rows, uidvalidity, batch[-1])
@@ -289,20 +290,11 @@ class ImapIntake:
             total += size
         return batches
 
-    def _store(self, rows: list[dict], uidvalidity: int, last_uid: int) -> None:
+    def _store(self, rows: list[Arrival], uidvalidity: int, last_uid: int) -> None:
         with write(self.db):
             if rows:
-                store_rows(self.db, rows)
-            self.db["mailboxes"].upsert(
-                {
-                    "name": self.config.mailbox,
-                    "uidvalidity": uidvalidity,
-                    "last_uid": last_uid,
-                    "updated_at": now(),
-                    "last_fetch_at": now(),
-                },
-                pk="name",
-            )
+                store_arrivals(self.db, rows)
+            save_position(self.db, self.config.mailbox, uidvalidity, last_uid)
 
     def _move(self, client: IMAPClient, uids: list[int]) -> None:
         if not uids:

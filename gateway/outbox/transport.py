@@ -17,11 +17,11 @@ import ssl
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from sqlite_utils import Database
-
 from gateway.auth import AuthError, build_provider, smtp_login
 from gateway.settings import Smarthost
 from gateway.store import BLOB_BYTES
+from gateway.store.db import Database
+from gateway.store.outbox import open_raw
 
 log = logging.getLogger("gateway.outbox")
 
@@ -36,7 +36,7 @@ class Stored:
         self.db, self.row_id, self.size = db, row_id, size
 
     def chunks(self) -> Iterator[bytes]:
-        with self.db.conn.blobopen("raw_messages", "raw", self.row_id, readonly=True) as blob:
+        with open_raw(self.db, self.row_id) as blob:
             while data := blob.read(CHUNK):
                 yield data
 

@@ -16,61 +16,25 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import socket
-import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict
 
-from sqlite_utils import Database
-
-from gateway.render import Renderer
+from gateway.followup.context import Job, JobContext
+from gateway.followup.jobs import registry
 from gateway.rules.base import RuleSet
 from gateway.scheduler.config import JOBS
-from gateway.settings import Settings
+from gateway.store import jobs as runs
 from gateway.store import write
+from gateway.store.db import Database, is_locked
+from gateway.store.jobs import JobRun
 
 log = logging.getLogger("gateway.scheduler")
-
-
-@dataclass
-class JobContext:
-    """What a job reads and writes; ``now`` is the clock of this run (aware)."""
-
-    db: Database
-    ruleset: RuleSet
-    renderer: Renderer
-    settings: Settings
-    now: dt.datetime
-    since: dt.datetime | None  # when the previous run ran (its clock), if any
-
-
-Job = Callable[[JobContext], str]
+FIRST_START = "first start: nothing before is made up"
+__all__ = ["Job", "JobContext", "Runner", "Scheduler"]
 
 
 def _stamp(at: dt.datetime) -> str:
     return at.astimezone(dt.UTC).isoformat(timespec="seconds")
-
-
-def registry() -> dict[str, Job]:
-    """The jobs by name (imported here: they need the whole case stage)."""
-    from gateway.followup import deadlines, digest, monthly
-    from gateway.retention import purge
-
-    def retention(ctx: JobContext) -> str:
-        done = purge(
-            ctx.db, ctx.ruleset.privacy.retention_days, today=ctx.now, in_callers_transaction=True
-        )
-        return f"{done.cases} case(s), {done.messages} message(s) purged"
-
-    jobs = {
-        "review-digest": digest.review_digest,
-        "reminders": deadlines.reminders,
-        "overdue-list": deadlines.overdue_list,
-        "escalation": deadlines.escalation,
-        "monthly-report": monthly.monthly_report_job,
-        "retention": retention,
-    }
-    assert set(jobs) == set(JOBS)
-    return jobs
 
 
 class Runner:
@@ -82,14 +46,12 @@ class Runner:
         self.host = socket.gethostname()
 
     def last_run(self, job: str) -> dict | None:
-        return next(
-            self.db.query(
-                "SELECT due_at, started_at, finished_at, result, detail FROM job_runs "
-                "WHERE job = ? ORDER BY due_at DESC LIMIT 1",
-                [job],
-            ),
-            None,
-        )
+        """The latest run of ``job`` as plain values (for ``gateway jobs``), or None."""
+        last = runs.last_run(self.db, job)
+        return asdict(last) if last else None
+
+    def _last(self, job: str) -> JobRun | None:
+        return runs.last_run(self.db, job)
 
     def next_run(self, job: str, now: dt.datetime) -> dt.datetime | None:
         ruleset = self.rules()
@@ -103,9 +65,9 @@ class Runner:
         if trigger is None:
             return None
         floor = now - dt.timedelta(hours=ruleset.follow_up.catch_up_hours)
-        last = self.last_run(job)
+        last = self._last(job)
         if last:
-            floor = max(floor, dt.datetime.fromisoformat(last["due_at"]))
+            floor = max(floor, dt.datetime.fromisoformat(last.due_at))
         found, at = None, trigger.get_next_fire_time(None, floor + dt.timedelta(seconds=1))
         while at is not None and at <= now:
             found = at
@@ -119,13 +81,8 @@ class Runner:
         marked = []
         with write(self.db):
             for job in JOBS:
-                if self.last_run(job) is None:
-                    self.db.execute(
-                        "INSERT OR IGNORE INTO job_runs "
-                        "(job, due_at, started_at, finished_at, result, detail, host) "
-                        "VALUES (?, ?, ?, ?, 'start', 'first start: nothing before is made up', ?)",
-                        [job, _stamp(now), _stamp(now), _stamp(now), self.host],
-                    )
+                if self._last(job) is None:
+                    runs.mark_start(self.db, job, _stamp(now), self.host, FIRST_START)
                     marked.append(job)
         return marked
 
@@ -136,44 +93,34 @@ class Runner:
     def run(self, job: str, due: dt.datetime, now: dt.datetime | None = None) -> bool:
         """Claim ``(job, due)`` and run it; False when it was run already (by anyone)."""
         now = now or due
-        last = self.last_run(job)
+        last = self._last(job)
         # The previous run's own clock, not its due time: a run made up late covered
         # everything until it ran, and the next one must not list that again.
-        since = dt.datetime.fromisoformat(last["started_at"]) if last else None
+        since = dt.datetime.fromisoformat(last.started_at) if last else None
         ctx = JobContext(self.db, self.rules(), self.renderer, self.settings, now, since)
         started = _stamp(now)
         try:
             with write(self.db):
-                claimed = self.db.execute(
-                    "INSERT OR IGNORE INTO job_runs (job, due_at, started_at, result, host) "
-                    "VALUES (?, ?, ?, 'running', ?)",
-                    [job, _stamp(due), started, self.host],
-                ).rowcount
-                if not claimed:
+                if not runs.claim(self.db, job, _stamp(due), started, self.host):
                     return False
                 detail = self.jobs[job](ctx)
-                self.db.execute(
-                    "UPDATE job_runs SET finished_at = ?, result = 'ok', detail = ? "
-                    "WHERE job = ? AND due_at = ?",
-                    [_stamp(dt.datetime.now(dt.UTC)), detail, job, _stamp(due)],
-                )
+                runs.finish(self.db, job, _stamp(due), _stamp(dt.datetime.now(dt.UTC)), detail)
         except Exception as exc:  # recorded, so that `gateway jobs` shows it; not retried
-            if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+            if is_locked(exc):
                 # Not claimed (the claim rolled back with the rest): the next tick retries.
                 log.warning("job %s due %s not run now (%s); trying again", job, _stamp(due), exc)
                 return False
-            log.exception("job %s due %s failed", job, _stamp(due))
-            with write(self.db):  # (our claim rolled back: record it unless another ran it)
-                self.db.execute(
-                    "INSERT OR IGNORE INTO job_runs "
-                    "(job, due_at, started_at, finished_at, result, detail, host) "
-                    "VALUES (?, ?, ?, ?, 'failed', ?, ?)",
-                    [job, _stamp(due), started, _stamp(dt.datetime.now(dt.UTC)),
-                     f"{type(exc).__name__}: {exc}", self.host],
-                )  # fmt: skip
+            self._failed(job, due, started, exc)
             return True
         log.info("job %s (due %s): %s", job, _stamp(due), detail)
         return True
+
+    def _failed(self, job: str, due: dt.datetime, started: str, exc: Exception) -> None:
+        log.exception("job %s due %s failed", job, _stamp(due))
+        with write(self.db):  # (our claim rolled back: record it unless another ran it)
+            runs.record_failure(self.db, job, _stamp(due), started,
+                                _stamp(dt.datetime.now(dt.UTC)),
+                                f"{type(exc).__name__}: {exc}", self.host)  # fmt: skip
 
 
 class Scheduler:

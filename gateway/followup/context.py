@@ -1,0 +1,28 @@
+"""What a follow-up job is given: the scheduler (gateway/scheduler/runner.py) builds it,
+the jobs read it. Apart from both, so that neither imports the other's module."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from gateway.render import Renderer
+from gateway.rules.base import RuleSet
+from gateway.settings import Settings
+from gateway.store.db import Database
+
+
+@dataclass
+class JobContext:
+    """What a job reads and writes; ``now`` is the clock of this run (aware)."""
+
+    db: Database
+    ruleset: RuleSet
+    renderer: Renderer
+    settings: Settings
+    now: dt.datetime
+    since: dt.datetime | None  # when the previous run ran (its clock), if any
+
+
+Job = Callable[[JobContext], str]

@@ -1,0 +1,30 @@
+"""The follow-up jobs by name, as the scheduler runs them (gateway/scheduler/runner.py)."""
+
+from __future__ import annotations
+
+from gateway.followup import deadlines, digest, monthly
+from gateway.followup.context import Job, JobContext
+from gateway.retention import purge
+from gateway.scheduler.config import JOBS
+
+
+def retention(ctx: JobContext) -> str:
+    """Purge what is past retention, in the scheduler's transaction."""
+    done = purge(
+        ctx.db, ctx.ruleset.privacy.retention_days, today=ctx.now, in_callers_transaction=True
+    )
+    return f"{done.cases} case(s), {done.messages} message(s) purged"
+
+
+def registry() -> dict[str, Job]:
+    """Every job of ``scheduler.config.JOBS``, by name."""
+    jobs = {
+        "review-digest": digest.review_digest,
+        "reminders": deadlines.reminders,
+        "overdue-list": deadlines.overdue_list,
+        "escalation": deadlines.escalation,
+        "monthly-report": monthly.monthly_report_job,
+        "retention": retention,
+    }
+    assert set(jobs) == set(JOBS)
+    return jobs
