@@ -10,12 +10,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from gateway.cases import Incoming, record
+from gateway.case.record import record
 from gateway.decide.chain import Plan
 from gateway.decide.facts import Facts
 from gateway.decide.triage_answer import TriageError
 from gateway.followup import commands as follow_up
-from gateway.models import Outcome
+from gateway.i18n import phrases
+from gateway.models import Incoming, Outcome
 from gateway.outbox.queue import enqueue
 from gateway.privacy.policy import Deidentified
 from gateway.safety import link_bounce, mark_duplicate, quarantine, too_large
@@ -94,10 +95,11 @@ def _admin_answer(stage: StageContext, facts: Facts, plan: Plan, shown) -> None:
             done = carry_out_answer(stage.db, answer, stage.rules, stage.renderer, stage.settings)
         reason = f"triage decision by {who}: {done}"
     except TriageError as exc:
-        reason = f"triage decision by {who} refused: {exc}"
+        why = exc.shown(phrases(stage.rules.language))
+        reason = f"triage decision by {who} refused: {why}"
         error = stage.renderer.message(
             "triage_error.txt.j2",
-            {"number": answer.number, "error": str(exc)},
+            {"number": answer.number, "error": why},
             purpose="notice",
             to=[who],
             original=facts.msg,

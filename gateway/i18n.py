@@ -60,3 +60,31 @@ def load(folder: Path, language: str) -> Phrases:
 def phrases(language: str = DEFAULT_LANGUAGE) -> Phrases:
     """The built-in phrases of a language, read once."""
     return load(TEMPLATES, language)
+
+
+@functools.lru_cache(maxsize=1)
+def command_words() -> dict[str, dict[str, str]]:
+    """Every language's command words: group -> word -> what it means.
+
+    Groups: ``case``, ``on_call`` and ``triage`` map a word to its verb; ``statuses``
+    and ``severities`` map a word to the stored value. Read from
+    ``templates/*/commands.yaml``, the default language first (its words are the ones
+    help texts show first); every language's words work in every deployment.
+    """
+    folders = sorted(
+        TEMPLATES.glob("*/commands.yaml"), key=lambda p: p.parent.name != DEFAULT_LANGUAGE
+    )
+    words: dict[str, dict[str, str]] = {}
+    for path in folders:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for group, meanings in data.items():
+            table = words.setdefault(group, {})
+            for meaning, spellings in meanings.items():
+                for word in spellings:
+                    table.setdefault(str(word).lower(), str(meaning))
+    return words
+
+
+def stored_values(group: str) -> tuple[str, ...]:
+    """The values of ``statuses`` or ``severities``, in the default language's order."""
+    return tuple(dict.fromkeys(command_words()[group].values()))

@@ -108,6 +108,17 @@ class Decision:
 
 
 @dataclass(frozen=True)
+class Incoming:
+    """A stored incoming message, parsed: what the case stage writes about."""
+
+    row_id: int
+    mailbox: str | None
+    received_at: dt.datetime  # aware, UTC
+    raw: bytes
+    parsed: ParsedMessage
+
+
+@dataclass(frozen=True)
 class Outgoing:
     """A rendered message waiting in the outbox."""
 

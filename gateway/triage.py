@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 
-from gateway.cases import Incoming, record
+from gateway.case.record import record
 from gateway.decide.triage_answer import Answer, TriageError, answer_for
+from gateway.i18n import phrases
+from gateway.models import Incoming
 from gateway.render import Renderer
 from gateway.rules.base import RuleSet
 from gateway.settings import Settings
@@ -38,7 +40,9 @@ def decide_triaged(
     settings: Settings,
     who: str,
 ) -> str:
-    """Check and carry out an administrator's decision (inside ``write(db)``)."""
+    """Check and carry out an administrator's decision (inside ``write(db)``); returns
+    what was done, in the deployment's language. Raises TriageError (``shown()`` says
+    why in words)."""
     answer = answer_for(db, ruleset, row_id, action, value, who)
     return carry_out(db, answer, ruleset, renderer, settings)
 
@@ -49,11 +53,12 @@ def carry_out(
     """Carry out a checked answer (in the caller's transaction); returns a summary.
     Raises TriageError for a refused one, or when the message was decided meanwhile."""
     if answer.error or answer.target is None:
-        raise TriageError(answer.error or f"melding {answer.number} finnes ikke")
+        raise answer.error or TriageError("no_message", number=answer.number)
     target, number = answer.target, answer.number
+    say = phrases(ruleset.language)
     row = stored.get(db, number)
     if row is None or row.outcome not in ("triage", "hold"):  # decided by someone else since
-        raise TriageError(f"melding {number} venter ikke på vurdering ({row and row.outcome})")
+        raise TriageError("not_waiting", number=number, outcome=row and row.outcome)
     item = Incoming(number, target.mailbox, target.received_at, target.raw, target.parsed)
     event(
         db, "admin-decision", f"#{answer.action} {answer.value} by {answer.who}", message_id=number
@@ -61,10 +66,10 @@ def carry_out(
     if answer.action == "ignore":
         reason = f"ignored by {answer.who}: {answer.value}"
         stored.finish(db, number, {"outcome": "ignore", "reason": reason})
-        return f"melding {number} ignorert"
+        return say("triage.ignored", number=number)
     if answer.action == "case":
         record_reply(db, item, answer.decision, answer.case, ruleset, renderer)
-        return f"melding {number} lagt til sak {answer.case.reference}"
+        return say("triage.added_to_case", number=number, reference=answer.case.reference)
     reference = record(
         db,
         item,
@@ -74,4 +79,4 @@ def carry_out(
         send_receipts=settings.send_receipts,
         deliver_for_hours=settings.deliver_for_hours,
     )
-    return f"melding {number} sendt videre som {reference}"
+    return say("triage.relayed", number=number, reference=reference)

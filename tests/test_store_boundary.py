@@ -23,19 +23,9 @@ STORE = GATEWAY / "store"
 # Modules that still hold SQL, a table name or a sqlite import; emptied as they move.
 NOT_YET_MOVED = (
     "gateway/__init__.py",  # imports sqlite_utils early, before numpy can be found
-    "gateway/cases.py",
-    "gateway/pipeline.py",
     "gateway/report.py",
-    "gateway/safety.py",
     "gateway/stats.py",
-    "gateway/threads/match.py",
-    "gateway/threads/participants.py",
-    "gateway/threads/reply.py",
-    "gateway/triage.py",
 )
-# The writer turns raise sqlite3's own "database is locked" error, so that callers
-# handle both alike; they hold no SQL. (Once turns.py moves into gateway/store/, this goes.)
-SQLITE_ERRORS_ONLY = ("gateway/turns.py",)
 
 SQL = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE)\b.*\b(FROM|INTO|SET|WHERE)\b", re.S)
 TABLES = frozenset(
@@ -130,13 +120,11 @@ def test_sql_only_in_the_store(module):
     if module in NOT_YET_MOVED:
         assert imports or sql, f"{module} holds no SQL any more: take it off NOT_YET_MOVED"
         return
-    if module in SQLITE_ERRORS_ONLY:
-        imports = [i for i in imports if i != "imports sqlite3"]
     assert not (imports + sql), f"{module} must leave SQL to gateway/store/: {imports + sql}"
 
 
 def test_the_allow_lists_name_modules_that_exist():
-    for module in (*NOT_YET_MOVED, *SQLITE_ERRORS_ONLY):
+    for module in NOT_YET_MOVED:
         assert (ROOT / module).is_file(), module
 
 

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from conftest import ROOT, make_mail
 
 from gateway.cli import cli
+from gateway.i18n import phrases
 from gateway.intake import accept
 from gateway.pipeline import Pipeline
 from gateway.render import Renderer
@@ -323,7 +324,8 @@ def test_command_parsing():
         ("close", "Byttet batteri"),
         ("close", "Nytt batteri"),
     ]
-    assert [e.why for e in errors] == ["ukjent kommando #flyt", "ukjent status «ferdig»"]
+    said = [e.shown(phrases("nb"))["why"] for e in errors]
+    assert said == ["ukjent kommando #flyt", "ukjent status «ferdig»"]
 
 
 def test_anyone_of_the_receiving_party_may_answer_but_not_of_the_reporters_party(talk):

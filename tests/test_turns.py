@@ -10,7 +10,7 @@ import time
 import pytest
 
 from gateway.store import open_db, write
-from gateway.turns import Turns
+from gateway.store.turns import Turns
 
 
 def _wait_until(predicate, timeout: float = 5.0) -> None:

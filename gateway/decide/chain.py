@@ -14,6 +14,7 @@ import logging
 from dataclasses import dataclass
 from typing import Protocol
 
+from gateway.case import participants
 from gateway.decide.builtin.automatic import IgnoredByRules
 from gateway.decide.builtin.duplicate import Duplicate
 from gateway.decide.builtin.forged import ForgedSender
@@ -32,7 +33,6 @@ from gateway.decide.builtin.unreadable import Unreadable
 from gateway.decide.facts import Facts
 from gateway.decide.triage_answer import Answer, plan_answer
 from gateway.models import Decision, Outcome
-from gateway.threads import participants
 from gateway.threads.match import CaseMatch
 
 log = logging.getLogger("gateway.decide")

@@ -12,6 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from gateway.case import participants
 from gateway.decide.yaml_rules import decide
 from gateway.models import Arrival, Decision, ParsedMessage
 from gateway.parse import UnparseableMessage, parse
@@ -21,7 +22,6 @@ from gateway.stage import StageContext
 from gateway.store import get_raw
 from gateway.store import messages as stored
 from gateway.store.cases import loop_count
-from gateway.threads import participants
 from gateway.threads.match import CaseMatch, find_case
 
 
@@ -99,7 +99,7 @@ class Facts:
 
     @cached_property
     def is_admin(self) -> bool:
-        return self.msg.from_addr in admin_addresses(self.ruleset)
+        return self.msg.from_addr in participants.admin_addresses(self.ruleset)
 
     @cached_property
     def case_lookup(self) -> tuple[CaseMatch | None, str | None]:
@@ -117,7 +117,10 @@ class Facts:
         """The side of the case the sender writes from (None: not a participant)."""
         if self.case is None or self.stage.db is None:
             return None
-        return sender_side(self.stage.db, self.case, self.msg.from_addr, self.ruleset)
+        match = self.case
+        return participants.sender_side(
+            self.stage.db, match.case_id, match.receiving_party, self.msg.from_addr, self.ruleset
+        )
 
     @cached_property
     def recent_replies(self) -> int:
@@ -126,20 +129,3 @@ class Facts:
             return 0
         since = self.stage.clock() - dt.timedelta(hours=1)
         return loop_count(self.stage.db, self.case.case_id, self.msg.from_addr, since)
-
-
-def admin_addresses(ruleset: RuleSet) -> set[str]:
-    """The administrators' own addresses (not their domain): they answer triage notes."""
-    admins = ruleset.directory[ruleset.triage_party]
-    return {a for a in (*admins.senders, *admins.receivers) if not a.startswith("*@")}
-
-
-def sender_side(db, match: CaseMatch, address: str, ruleset: RuleSet) -> str | None:
-    """The side a sender writes from: as a participant, or as anyone of the receiving
-    party (the supplier's technicians write from their own addresses)."""
-    if side := participants.side_of(db, match.case_id, address):
-        return side
-    party = ruleset.directory.sender(address)
-    if party is not None and match.receiving_party and party.key == match.receiving_party:
-        return participants.RECEIVER
-    return None

@@ -14,8 +14,10 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from gateway.case import participants
 from gateway.decide.facts import Facts
 from gateway.decide.yaml_rules import decide
+from gateway.i18n import Phrases, command_words, phrases
 from gateway.models import Decision, Outcome, ParsedMessage
 from gateway.parse import UnparseableMessage, parse
 from gateway.rules.base import RuleSet
@@ -23,24 +25,23 @@ from gateway.store import get_raw
 from gateway.store import messages as stored
 from gateway.store.cases import by_reference
 from gateway.store.db import Database
-from gateway.threads import participants
 from gateway.threads.match import CaseMatch
 
-ACTIONS = {
-    "flyt": "flow",
-    "flow": "flow",
-    "send": "send",
-    "ignorer": "ignore",
-    "ignore": "ignore",
-    "sak": "case",
-    "case": "case",
-}
+ACTIONS = command_words()["triage"]  # word -> flow, send, ignore or case
 _COMMAND = re.compile(r"^\s*#(\w+)[ \t:]*(.*)$", re.MULTILINE)
 _NOTE = re.compile(r"til vurdering #(\d+)", re.IGNORECASE)
 
 
 class TriageError(ValueError):
-    """The decision cannot be carried out; the message says why, in Norwegian."""
+    """The decision cannot be carried out: ``key`` names the phrase of triage.yaml that
+    says why, ``values`` fill it in."""
+
+    def __init__(self, key: str, **values: object):
+        super().__init__(phrases()(f"triage.{key}", **values))  # for a plain str(): nb
+        self.key, self.values = key, values
+
+    def shown(self, say: Phrases) -> str:
+        return say(f"triage.{self.key}", **self.values)
 
 
 @dataclass(frozen=True)
@@ -62,14 +63,14 @@ class Answer:
     who: str
     action: str | None = None
     value: str | None = None
-    error: str | None = None
+    error: TriageError | None = None
     decision: Decision | None = None  # what becomes of the triaged message
     case: CaseMatch | None = None  # #sak: the case it joins
     target: Target | None = None
 
     def summary(self) -> str:
         if self.error:
-            return f"triage decision by {self.who} refused: {self.error}"
+            return f"triage decision by {self.who} refused: {self.error.key}"
         return f"triage decision by {self.who}: #{self.action} {self.value}"
 
     def as_json(self) -> dict:
@@ -77,7 +78,7 @@ class Answer:
             "number": self.number,
             "action": self.action,
             "value": self.value,
-            "refused": self.error,
+            "refused": self.error.key if self.error else None,
         }
 
 
@@ -92,9 +93,9 @@ def parse_decision(text: str) -> tuple[str, str]:
     for word, value in ((m.group(1).lower(), m.group(2).strip()) for m in _COMMAND.finditer(text)):
         if word in ACTIONS:
             if not value:
-                raise TriageError(f"#{word} må følges av en verdi")
+                raise TriageError("needs_value", word=word)
             return ACTIONS[word], value
-    raise TriageError("fant ingen kommando (#flyt, #send, #ignorer eller #sak)")
+    raise TriageError("no_command")
 
 
 def plan_answer(facts: Facts) -> Answer:
@@ -103,7 +104,7 @@ def plan_answer(facts: Facts) -> Answer:
     try:
         action, value = parse_decision(facts.msg.new_text)
     except TriageError as exc:
-        return Answer(number, who, error=str(exc))
+        return Answer(number, who, error=exc)
     if facts.stage.db is None:  # gateway classify without a case log: not checked further
         return Answer(number, who, action, value)
     return answer_for(facts.stage.db, facts.ruleset, number, action, value, who)
@@ -117,23 +118,23 @@ def answer_for(
         target = _target(db, number)
         decision, case = _decision(db, ruleset, target, action, value, who)
     except TriageError as exc:
-        return Answer(number, who, action, value, error=str(exc))
+        return Answer(number, who, action, value, error=exc)
     return Answer(number, who, action, value, None, decision, case, target)
 
 
 def _target(db: Database, number: int) -> Target:
     row = stored.get(db, number)
     if row is None:
-        raise TriageError(f"melding {number} finnes ikke")
+        raise TriageError("no_message", number=number)
     if row.direction != "in" or row.outcome not in ("triage", "hold"):
-        raise TriageError(f"melding {number} venter ikke på vurdering ({row.outcome})")
+        raise TriageError("not_waiting", number=number, outcome=row.outcome)
     raw = get_raw(db, number)
     if raw is None:
-        raise TriageError(f"melding {number} er slettet (lagringstiden er ute)")
+        raise TriageError("purged", number=number)
     try:
         msg = parse(raw)
-    except UnparseableMessage as exc:
-        raise TriageError(str(exc)) from exc
+    except UnparseableMessage as exc:  # it parsed when it was triaged: bytes damaged since
+        raise TriageError("purged", number=number) from exc
     return Target(number, row.mailbox, dt.datetime.fromisoformat(row.received_at), raw, msg)
 
 
@@ -145,7 +146,7 @@ def _decision(
     if action == "case":
         found = by_reference(db, value)
         if found is None:
-            raise TriageError(f"saken {value} finnes ikke")
+            raise TriageError("no_case", reference=value)
         match = CaseMatch(
             found.case_id, found.reference, found.status, found.receiving_party, "administrator"
         )
@@ -175,7 +176,7 @@ def _flow(target: Target, ruleset: RuleSet, flow: str) -> Decision:
         None,
     )
     if chosen is None:
-        raise TriageError(f"ingen regel sender flyt {flow!r} videre")
+        raise TriageError("no_flow_rule", flow=flow)
     forced = dataclasses.replace(chosen, condition=lambda ctx: True)
     rules = tuple(
         forced if r is chosen else r for r in ruleset.rules if r is chosen or not r.actions.decision
@@ -183,7 +184,7 @@ def _flow(target: Target, ruleset: RuleSet, flow: str) -> Decision:
     forced_rules = dataclasses.replace(ruleset, rules=rules)
     decision = decide(target.parsed, forced_rules, target.mailbox, target.received_at)
     if decision.decision is not Outcome.RELAY:
-        raise TriageError(f"flyt {flow} kan ikke avgjøres for denne meldingen: {decision.reason}")
+        raise TriageError("flow_not_decided", flow=flow, why=decision.reason)
     return decision
 
 
@@ -191,7 +192,7 @@ def _send(target: Target, ruleset: RuleSet, address: str) -> Decision:
     address = address.strip().lower()
     party = next((p for p in ruleset.directory.parties.values() if address in p.receivers), None)
     if party is None:
-        raise TriageError(f"{address} er ikke en mottaker i rules.yaml")
+        raise TriageError("not_a_receiver", address=address)
     base = decide(target.parsed, ruleset, target.mailbox, target.received_at)
     return dataclasses.replace(
         base,

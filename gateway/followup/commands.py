@@ -15,7 +15,7 @@ import dataclasses
 import re
 from dataclasses import dataclass
 
-from gateway.cases import Incoming
+from gateway.case import participants
 from gateway.followup.common import (
     case_line,
     note,
@@ -24,7 +24,7 @@ from gateway.followup.common import (
     send,
 )
 from gateway.i18n import Phrases, phrases
-from gateway.models import ParsedMessage
+from gateway.models import Incoming, ParsedMessage
 from gateway.privacy.policy import needs_redaction
 from gateway.references import find_reference
 from gateway.render import Renderer
@@ -33,7 +33,6 @@ from gateway.store import followup as rows
 from gateway.store.caselog import CaseRow, case_by_reference
 from gateway.store.db import Database
 from gateway.store.states import CaseStatus
-from gateway.threads import participants
 from gateway.threads.commands import FOLLOW_UP as VERBS
 from gateway.threads.commands import VERBS as THREAD_VERBS
 

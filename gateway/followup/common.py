@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from gateway.case import participants
 from gateway.i18n import phrases
 from gateway.outbox.queue import enqueue
 from gateway.privacy.policy import known_addresses
@@ -14,7 +15,6 @@ from gateway.store import event
 from gateway.store.caselog import CaseRow
 from gateway.store.db import Database
 from gateway.store.outbox import message_of
-from gateway.threads import participants
 
 
 def party_name(ruleset: RuleSet, key: str | None) -> str:

@@ -12,13 +12,13 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
+from gateway.case import participants
 from gateway.followup.common import admin_receivers, case_line, note, on_call_addresses, send
 from gateway.render import Renderer
 from gateway.rules.base import RuleSet
 from gateway.store import followup as rows
 from gateway.store.caselog import CaseRow
 from gateway.store.db import Database
-from gateway.threads import participants
 
 
 def _row(case: CaseRow | Mapping) -> CaseRow:

@@ -22,7 +22,7 @@ from pathlib import Path
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-from gateway import turns
+from gateway.store import turns
 
 migrations = Migrations("avviksgateway")
 BUSY_TIMEOUT_S = 10  # how long a writer waits for its turn before "database is locked"
@@ -245,7 +245,7 @@ def open_db(path: Path | str | None) -> Database:
         # Opened in one thread, used in another (never by two at once): allow that.
         db = Database(sqlite3.connect(path, check_same_thread=False))
         db.enable_wal()
-    # Threads of this process that write take turns (see gateway/turns.py).
+    # Threads of this process that write take turns (see gateway/store/turns.py).
     db.turns = turns.for_path(str(Path(path).resolve())) if path else turns.Turns()
     db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
     db.execute("PRAGMA synchronous = NORMAL")

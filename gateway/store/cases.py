@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import json
 from dataclasses import dataclass
 
-from gateway.store import insert, now
+from gateway.store import insert, now, update
 from gateway.store.db import Database
-from gateway.store.states import Direction
+from gateway.store.states import CaseStatus, Direction
 
 
 @dataclass(frozen=True)
@@ -83,3 +85,67 @@ def reference_and_subject(db: Database, case_id: int) -> tuple[str, str | None]:
         "SELECT reference, subject FROM cases WHERE id = ?", [case_id]
     ).fetchone()
     return reference, subject
+
+
+@dataclass(frozen=True)
+class NewCase:
+    """A case as it is opened: the columns written once, when the report is relayed."""
+
+    reference: str
+    flow: str | None
+    kind: str
+    urgent: bool
+    reporting_party: str | None
+    reporter_address: str
+    receiving_party: str | None
+    municipality: str | None
+    mailbox: str | None
+    subject: str
+    received_at: str
+    measures_due: str
+    close_due: str
+    escalate_due: str | None
+    external_ref: str | None
+    rule_hits: tuple[str, ...]
+    rule_misses: tuple[str, ...]
+    first_message_id: int
+    related_reference: str | None
+
+
+def insert_case(db: Database, case: NewCase) -> int:
+    """Open a case (in the caller's transaction); returns its id. Status: registered."""
+    values = dataclasses.asdict(case)
+    values |= {
+        "urgent": int(case.urgent),
+        "rule_hits": json.dumps(list(case.rule_hits)),
+        "rule_misses": json.dumps(list(case.rule_misses)),
+        "status": CaseStatus.REGISTERED,
+        "severity": None,
+        "updated_at": case.received_at,
+    }
+    return insert(db, "cases", values)
+
+
+def update_case(db: Database, case_id: int, values: dict) -> None:
+    """Change columns of a case (in the caller's transaction)."""
+    update(db, "cases", case_id, values)
+
+
+@dataclass(frozen=True)
+class ThreadIds:
+    """The Message-IDs a new message in a case refers to: the first and the last."""
+
+    first: str | None
+    last: str | None
+
+
+def thread_ids(db: Database, case_id: int, first_message_id: int) -> ThreadIds:
+    last = db.execute(
+        "SELECT message_id FROM messages WHERE case_id = ? AND direction = ? "
+        "ORDER BY id DESC LIMIT 1",
+        [case_id, Direction.OUT],
+    ).fetchone()
+    first = db.execute(
+        "SELECT message_id FROM messages WHERE id = ?", [first_message_id]
+    ).fetchone()
+    return ThreadIds(first[0] if first else None, last[0] if last else None)

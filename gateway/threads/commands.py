@@ -1,9 +1,10 @@
 """Commands in a reply: ``#status under behandling``, ``#alvorlighet høy``, ``#lukk <tiltak>``.
 
-A command is a line of the new text that starts with ``#`` and a word. Norwegian names
-are the main ones; Swedish and English work too. Values are given back in Norwegian, as
-they are stored. A command that is unknown or malformed is an error with a reason, and
-changes nothing: the sender gets a reply listing the valid commands.
+A command is a line of the new text that starts with ``#`` and a word. The words come
+from ``templates/<lang>/commands.yaml``: every language's work in every deployment.
+Values are stored as the case log keeps them (bokmål). A command that is unknown or
+malformed is an error with a reason, and changes nothing: the sender gets a reply
+listing the valid commands.
 """
 
 from __future__ import annotations
@@ -11,84 +12,39 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-STATUSES = ("registrert", "under behandling", "til lukking", "lukket")
-SEVERITIES = ("lav", "middels", "høy")
+from gateway.i18n import Phrases, command_words, stored_values
 
-VERBS = {
-    "status": "status",
-    "tilstand": "status",
-    "alvorlighet": "severity",
-    "alvorlighetsgrad": "severity",
-    "allvarlighet": "severity",
-    "allvarlighetsgrad": "severity",
-    "severity": "severity",
-    "prioritet": "severity",
-    "lukk": "close",
-    "steng": "close",
-    "stäng": "close",
-    "stang": "close",
-    "close": "close",
-}
-STATUS_ALIASES = {
-    "registrert": "registrert",
-    "registrerad": "registrert",
-    "registered": "registrert",
-    "under behandling": "under behandling",
-    "behandles": "under behandling",
-    "pågår": "under behandling",
-    "in progress": "under behandling",
-    "under handläggning": "under behandling",
-    "til lukking": "til lukking",
-    "för stängning": "til lukking",
-    "to close": "til lukking",
-    "ready to close": "til lukking",
-    "lukket": "lukket",
-    "stängd": "lukket",
-    "closed": "lukket",
-}
-SEVERITY_ALIASES = {
-    "lav": "lav",
-    "låg": "lav",
-    "low": "lav",
-    "middels": "middels",
-    "medel": "middels",
-    "medium": "middels",
-    "høy": "høy",
-    "hög": "høy",
-    "high": "høy",
-}
-
-# The on-call duty's commands (gateway/followup/commands.py): refused from anyone else.
-FOLLOW_UP = {
-    "vurdert": "assess",
-    "vurdering": "assess",
-    "bedömd": "assess",
-    "bedömning": "assess",
-    "assessed": "assess",
-    "haster": "urgent",
-    "hastesak": "urgent",
-    "brådskande": "urgent",
-    "urgent": "urgent",
-    "gjennomgått": "reviewed",
-    "gjennomgatt": "reviewed",
-    "genomgången": "reviewed",
-    "genomgått": "reviewed",
-    "reviewed": "reviewed",
-}
-FOLLOW_UP_ONLY = "bare beredskapsvakten og administratorene kan bruke denne kommandoen"
+_WORDS = command_words()
+VERBS = _WORDS["case"]  # word -> status, severity or close
+FOLLOW_UP = _WORDS["on_call"]  # the on-call duty's (gateway/followup/commands.py)
+STATUS_ALIASES = _WORDS["statuses"]
+SEVERITY_ALIASES = _WORDS["severities"]
+STATUSES = stored_values("statuses")
+SEVERITIES = stored_values("severities")
+CLOSED = STATUSES[-1]
 _LINE = re.compile(r"^\s*#([^\W\d_]+)\b[ \t:]*(.*)$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
 class Command:
     verb: str  # status, severity or close
-    value: str  # the Norwegian status or severity, or the measure for close
+    value: str  # the stored status or severity, or the measure for close
+    line: str = ""
 
 
 @dataclass(frozen=True)
 class CommandError:
+    """A refused command line; ``why`` names a phrase of ``threads.yaml``."""
+
     line: str
     why: str
+    word: str = ""
+    value: str = ""
+
+    def shown(self, say: Phrases) -> dict:
+        """As the command error notice lists it: the line and why, in words."""
+        return {"line": self.line, "why": say(f"threads.{self.why}", word=self.word,
+                                              value=self.value)}  # fmt: skip
 
 
 def parse_commands(text: str) -> tuple[list[Command], list[CommandError]]:
@@ -96,34 +52,31 @@ def parse_commands(text: str) -> tuple[list[Command], list[CommandError]]:
     commands, errors = [], []
     for found in _LINE.finditer(text):
         word, rest = found.group(1).lower(), " ".join(found.group(2).split())
-        line = found.group(0).strip()
-        verb = VERBS.get(word)
-        if word in FOLLOW_UP:
-            errors.append(CommandError(line, FOLLOW_UP_ONLY))
-        elif verb is None:
-            errors.append(CommandError(line, f"ukjent kommando #{word}"))
-        elif verb == "close":
-            if rest:
-                commands.append(Command("close", rest))
-            else:
-                errors.append(CommandError(line, "#lukk må følges av tiltaket som er gjort"))
-        elif verb == "status":
-            status = STATUS_ALIASES.get(rest.lower().rstrip("."))
-            if status is None:
-                errors.append(CommandError(line, f"ukjent status «{rest}»"))
-            elif status == "lukket":
-                errors.append(
-                    CommandError(line, "en sak lukkes med #lukk og tiltaket som er gjort")
-                )
-            else:
-                commands.append(Command("status", status))
-        else:
-            severity = SEVERITY_ALIASES.get(rest.lower().rstrip("."))
-            if severity is None:
-                errors.append(CommandError(line, f"ukjent alvorlighet «{rest}»"))
-            else:
-                commands.append(Command("severity", severity))
+        result = _command(word, rest, found.group(0).strip())
+        (commands if isinstance(result, Command) else errors).append(result)
     return commands, errors
+
+
+def _command(word: str, rest: str, line: str) -> Command | CommandError:
+    verb = VERBS.get(word)
+    if word in FOLLOW_UP:
+        return CommandError(line, "only_on_call", word)
+    if verb is None:
+        return CommandError(line, "unknown_command", word)
+    if verb == "close":
+        return Command("close", rest, line) if rest else CommandError(line, "close_needs_measure")
+    value = rest.lower().rstrip(".")
+    if verb == "status":
+        status = STATUS_ALIASES.get(value)
+        if status is None:
+            return CommandError(line, "unknown_status", word, rest)
+        if status == CLOSED:
+            return CommandError(line, "close_with_command", word, rest)
+        return Command("status", status, line)
+    severity = SEVERITY_ALIASES.get(value)
+    if severity is None:
+        return CommandError(line, "unknown_severity", word, rest)
+    return Command("severity", severity, line)
 
 
 def without_commands(text: str) -> str:

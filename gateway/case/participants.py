@@ -7,6 +7,7 @@ Cc joins the side of the one who added it. Anyone else is held for the administr
 
 from __future__ import annotations
 
+from gateway.rules.base import RuleSet
 from gateway.store import cases as stored
 from gateway.store.db import Database
 
@@ -39,3 +40,21 @@ def addresses(db: Database, case_id: int, side: str) -> list[str]:
 
 def other(side: str) -> str:
     return RECEIVER if side == REPORTER else REPORTER
+
+
+def admin_addresses(ruleset: RuleSet) -> set[str]:
+    """The administrators' own addresses (not their domain): they answer triage notes."""
+    admins = ruleset.directory[ruleset.triage_party]
+    return {a for a in (*admins.senders, *admins.receivers) if not a.startswith("*@")}
+
+
+def sender_side(db: Database, case_id: int, receiving_party: str | None, address: str,
+                ruleset: RuleSet) -> str | None:  # fmt: skip
+    """The side a sender writes from: as a participant, or as anyone of the receiving
+    party (the supplier's technicians write from their own addresses)."""
+    if side := side_of(db, case_id, address):
+        return side
+    party = ruleset.directory.sender(address)
+    if party is not None and receiving_party and party.key == receiving_party:
+        return RECEIVER
+    return None

@@ -1,0 +1,182 @@
+"""Open a case for a relayed report: reference, deadlines, participants, relay, receipt.
+
+Each step is a small function; ``open_case`` runs them in order, in the caller's
+transaction. What the receiver and the reporter read comes from the templates
+``relay.txt.j2`` and ``receipt.txt.j2`` with one context built here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from gateway.case import participants
+from gateway.case.common import local_date, local_time, redacted_event
+from gateway.models import Decision, Incoming, Outgoing
+from gateway.outbox.queue import enqueue
+from gateway.privacy.policy import Deidentified
+from gateway.render import Renderer
+from gateway.rules.base import RuleSet
+from gateway.safety import is_executable
+from gateway.store import event, next_reference
+from gateway.store.cases import NewCase, insert_case
+from gateway.store.db import Database
+from gateway.threads.outlook import thread_index
+
+NO_OOF_LOOPS = {"X-Auto-Response-Suppress": "OOF, AutoReply"}
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    measures: dt.date
+    close: dt.date
+    escalate: dt.date | None
+
+
+def open_case(
+    db: Database,
+    item: Incoming,
+    decision: Decision,
+    ruleset: RuleSet,
+    renderer: Renderer,
+    *,
+    send_receipts: bool = True,
+    deliver_for_hours: float = 48.0,
+    related_reference: str | None = None,
+    shown: Deidentified | None = None,
+) -> tuple[str, int]:
+    """Open the case and queue its relay (and receipt); returns (reference, case id)."""
+    local = ruleset.hours.local(item.received_at)
+    reference = next_reference(db, ruleset.reference_prefix, local.year)
+    due = deadlines(ruleset, decision, local.date())
+    new = _new_case(item, decision, ruleset, reference, due, related_reference, shown)
+    case_id = insert_case(db, new)
+    _add_participants(db, case_id, item, decision)
+    context = _context(item, decision, ruleset, new, due, shown)
+    relay = _relay(renderer, item, decision, ruleset, context, case_id, shown)
+    enqueue(db, relay, deliver_for_hours)
+    if shown:
+        redacted_event(db, shown, case_id, item.row_id)
+    detail = f"to {', '.join(relay.recipients)}"
+    event(db, "relay-queued", detail, case_id=case_id, message_id=item.row_id)
+    if send_receipts and item.parsed.from_addr:
+        receipt = _receipt(renderer, item, ruleset, context, case_id)
+        enqueue(db, receipt, deliver_for_hours)
+    return reference, case_id
+
+
+def deadlines(ruleset: RuleSet, decision: Decision, day: dt.date) -> Deadlines:
+    """The case's deadlines in working days from arrival: the rule's, else the flow's."""
+    measures_days, close_days = ruleset.deadline_days(decision.flow)
+    add = ruleset.hours.add_working_days
+    escalate = add(day, decision.escalate_days) if decision.escalate_days else None
+    return Deadlines(
+        add(day, decision.measures_days or measures_days),
+        add(day, decision.close_days or close_days),
+        escalate,
+    )
+
+
+def _new_case(item, decision, ruleset, reference, due, related_reference, shown) -> NewCase:
+    msg = item.parsed
+    keep = not shown or ruleset.privacy.keep_original
+    return NewCase(
+        reference=reference,
+        flow=decision.flow,
+        kind=decision.kind,
+        urgent=decision.urgent,
+        reporting_party=decision.sender_party,
+        reporter_address=msg.from_addr,
+        receiving_party=decision.receiving_party,
+        municipality=decision.municipality,
+        mailbox=item.mailbox,
+        subject=msg.subject if keep else shown.subject,
+        received_at=item.received_at.isoformat(timespec="milliseconds"),
+        measures_due=due.measures.isoformat(),
+        close_due=due.close.isoformat(),
+        escalate_due=due.escalate.isoformat() if due.escalate else None,
+        external_ref=decision.external_ref,
+        rule_hits=decision.rules,
+        rule_misses=decision.misses,
+        first_message_id=item.row_id,
+        related_reference=related_reference,
+    )
+
+
+def _add_participants(db: Database, case_id: int, item: Incoming, decision: Decision) -> None:
+    """The reporter on one side; the receivers, and the copies, on the other."""
+    participants.add(db, case_id, item.parsed.from_addr, participants.REPORTER, "reporter")
+    for address in decision.to:
+        participants.add(db, case_id, address, participants.RECEIVER, "receiver")
+    for address in decision.cc:
+        participants.add(db, case_id, address, participants.RECEIVER, "copy")
+
+
+def _context(item, decision, ruleset, new: NewCase, due: Deadlines, shown) -> dict:
+    """What relay.txt.j2 and receipt.txt.j2 read."""
+    msg, directory = item.parsed, ruleset.directory
+    subject, text = (shown.subject, shown.text) if shown else (msg.subject, msg.body)
+    skip = shown.skip if shown else frozenset()
+    reporting = directory.parties.get(decision.sender_party or "")
+    receiving = directory.parties.get(decision.receiving_party or "")
+    names = [a.filename for a in msg.attachments]
+    return {
+        "reference": new.reference,
+        "flow": decision.flow,
+        "kind": decision.kind,
+        "urgent": decision.urgent,
+        "subject": subject,
+        "reporter": msg.from_addr,
+        "reporting_party": reporting.name if reporting else msg.from_addr,
+        "receiving_party": receiving.name if receiving else ", ".join(decision.to),
+        "received": local_time(ruleset, item.received_at),
+        "measures_due": local_date(ruleset, due.measures),
+        "close_due": local_date(ruleset, due.close),
+        "external_ref": decision.external_ref,
+        "text": text,
+        "attachments": [n for n in names if not is_executable(n) and n not in skip],
+        "withheld": [n for n in names if is_executable(n)],
+        "personal_withheld": shown.withheld if shown else [],
+        "removed": shown.summary() if shown else "",
+        "related_reference": new.related_reference,
+    }
+
+
+def _outlook(context: dict, item: Incoming) -> dict[str, str]:
+    """Outlook threads by these, not by References."""
+    reference = context["reference"]
+    return {
+        "Thread-Topic": context["subject"] or reference,
+        "Thread-Index": thread_index(reference, item.received_at),
+    }
+
+
+def _relay(renderer, item, decision, ruleset, context, case_id, shown) -> Outgoing:
+    return renderer.message(
+        "relay.txt.j2",
+        context,
+        purpose="relay",
+        to=decision.to,
+        cc=decision.cc,
+        reply_to=ruleset.mailboxes.get(item.mailbox or ""),
+        reference=context["reference"],
+        original=item.parsed,
+        attachments=True,
+        headers=NO_OOF_LOOPS | _outlook(context, item),
+        case_id=case_id,
+        skip=shown.skip if shown else frozenset(),
+    )
+
+
+def _receipt(renderer, item, ruleset, context, case_id) -> Outgoing:
+    return renderer.message(
+        "receipt.txt.j2",
+        context,
+        purpose="receipt",
+        to=[item.parsed.from_addr],
+        reply_to=ruleset.mailboxes.get(item.mailbox or ""),
+        reference=context["reference"],
+        original=item.parsed,
+        case_id=case_id,
+        headers={"Auto-Submitted": "auto-replied"} | _outlook(context, item),
+    )

@@ -1,0 +1,125 @@
+"""Record one planned message: its end state, its case or triage note, and the event."""
+
+from __future__ import annotations
+
+from gateway.case.common import local_time
+from gateway.case.opening import open_case
+from gateway.i18n import phrases
+from gateway.models import Decision, Incoming, Outcome
+from gateway.outbox.queue import enqueue
+from gateway.privacy.policy import Deidentified, deidentify, needs_redaction
+from gateway.render import Renderer
+from gateway.rules.base import RuleSet
+from gateway.store import event
+from gateway.store import messages as stored
+from gateway.store.db import Database
+
+
+def finish_message(
+    db: Database,
+    item: Incoming,
+    decision: Decision,
+    case_id: int | None,
+    subject: str,
+    new_text: str,
+) -> None:
+    """Write the end state of a decided message, with what the case log may show of it."""
+    msg = item.parsed
+    stored.finish(
+        db,
+        item.row_id,
+        {
+            "outcome": str(decision.decision),
+            "reason": decision.reason,
+            "case_id": case_id,
+            "from_addr": msg.from_addr,
+            "to_addrs": ", ".join(msg.to),
+            "subject": subject,
+            "in_reply_to": msg.in_reply_to,
+            "refs": " ".join(msg.references),
+            "new_text": new_text,
+            "defects": ", ".join(msg.defects) or None,
+        },
+    )
+
+
+def triage_note(
+    db: Database,
+    item: Incoming,
+    decision: Decision,
+    ruleset: RuleSet,
+    renderer: Renderer,
+    deliver_for_hours: float = 48.0,
+) -> None:
+    """Queue the note that asks the administrators to decide, the original attached."""
+    msg = item.parsed
+    note = renderer.message(
+        "triage.txt.j2",
+        {
+            "message_number": item.row_id,
+            "subject": msg.subject,
+            "mailbox": item.mailbox,
+            "sender": msg.from_addr or phrases(ruleset.language)("common.no_sender"),
+            "reason": decision.reason,
+            "received": local_time(ruleset, item.received_at),
+            "rules": list(decision.rules),
+            "text": msg.body,
+        },
+        purpose="triage",
+        to=decision.to,
+        original=msg,
+        attach_original=item.raw,
+    )
+    enqueue(db, note, deliver_for_hours)
+
+
+def record(
+    db: Database,
+    item: Incoming,
+    decision: Decision,
+    ruleset: RuleSet,
+    renderer: Renderer,
+    *,
+    send_receipts: bool = True,
+    deliver_for_hours: float = 48.0,
+    related_reference: str | None = None,
+    shown: Deidentified | None = None,
+) -> str | None:
+    """Write the outcome of one decided message; returns the case reference, if any.
+
+    ``shown`` is the de-identified message when a receiver must not see personal data;
+    worked out here when the caller has not done it already (outside its transaction).
+    """
+    msg = item.parsed
+    reference = case_id = None
+    if decision.decision is Outcome.RELAY:
+        if shown is None and needs_redaction(ruleset, decision.to + decision.cc):
+            shown = deidentify(msg, ruleset)
+        reference, case_id = open_case(
+            db,
+            item,
+            decision,
+            ruleset,
+            renderer,
+            send_receipts=send_receipts,
+            deliver_for_hours=deliver_for_hours,
+            related_reference=related_reference,
+            shown=shown,
+        )
+    elif decision.decision is Outcome.TRIAGE:
+        triage_note(db, item, decision, ruleset, renderer, deliver_for_hours)
+    keep = shown is None or ruleset.privacy.keep_original
+    subject, text = (msg.subject, msg.new_text) if keep else (shown.subject, shown.new_text)
+    finish_message(db, item, decision, case_id, subject, text)
+    _decided_event(db, item, decision, case_id)
+    return reference
+
+
+def _decided_event(db: Database, item: Incoming, decision: Decision, case_id) -> None:
+    detail = f"{decision.decision}: {decision.reason}"
+    relay = decision.decision is Outcome.RELAY
+    if not relay and decision.to:
+        detail += f" (to {', '.join(decision.to)})"
+    kind = "decided" if relay else str(decision.decision)
+    rules = list(decision.rules)
+    event(db, kind, detail, case_id=case_id, message_id=item.row_id, rules=rules)

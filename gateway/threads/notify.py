@@ -1,0 +1,79 @@
+"""The mail a reply in a case sends: the relay to the other side, notices, command errors.
+
+Every message carries the case's thread headers (the first and last Message-IDs, and
+Outlook's Thread-Topic/Thread-Index), so that each side's mail client keeps one thread.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from gateway.case.common import local_date, local_time
+from gateway.models import Incoming
+from gateway.outbox.queue import enqueue
+from gateway.references import strip_prefixes
+from gateway.render import Renderer
+from gateway.rules.base import RuleSet
+from gateway.store.caselog import CaseRow
+from gateway.store.cases import thread_ids
+from gateway.store.db import Database
+from gateway.threads.outlook import thread_index
+
+
+def case_context(case: CaseRow, ruleset: RuleSet) -> dict:
+    """What every notice about a case shows of it."""
+    received = dt.datetime.fromisoformat(case.received_at)
+    return {
+        "reference": case.reference,
+        "case_subject": case.subject,
+        "status": case.status,
+        "severity": case.severity,
+        "measure": case.measure,
+        "measures_due": local_date(ruleset, dt.date.fromisoformat(case.measures_due)),
+        "close_due": local_date(ruleset, dt.date.fromisoformat(case.close_due)),
+        "received": local_time(ruleset, received),
+    }
+
+
+def reply_subject(subject: str, reference: str) -> str:
+    """The subject without stacked reply prefixes, with the reference in front."""
+    subject = strip_prefixes(subject)
+    return subject if reference.lower() in subject.lower() else f"[{reference}] {subject}"
+
+
+def send(
+    db: Database,
+    renderer: Renderer,
+    template: str,
+    context: dict,
+    purpose: str,
+    to: list[str],
+    case: CaseRow,
+    item: Incoming,
+    ruleset: RuleSet,
+    attachments: bool = False,
+    skip: frozenset[str] = frozenset(),
+) -> None:
+    """Render and queue one message about the case, in its thread; nobody: nothing."""
+    if not to:
+        return
+    ids = thread_ids(db, case.id, case.first_message_id)
+    started = dt.datetime.fromisoformat(case.received_at)
+    out = renderer.message(
+        template,
+        context,
+        purpose=purpose,
+        to=to,
+        reference=case.reference,
+        reply_to=ruleset.mailboxes.get(case.mailbox or ""),
+        original=item.parsed,
+        attachments=attachments,
+        skip=skip,
+        case_id=case.id,
+        thread=(ids.last or ids.first, [i for i in (ids.first, ids.last) if i]),
+        headers={
+            "Thread-Topic": case.subject or case.reference,
+            "Thread-Index": thread_index(case.reference, started, dt.datetime.now(dt.UTC)),
+        },
+    )
+    enqueue(db, out)
