@@ -18,7 +18,7 @@ import time_machine
 from click.testing import CliRunner
 from conftest import ROOT
 
-from gateway.cli_stats import stats as stats_command
+from gateway.cli.stats import stats as stats_command
 from gateway.stats import figures, percentile, to_csv, to_json, working_hours
 from gateway.store import insert, open_db, write
 
