@@ -19,13 +19,13 @@ from email.policy import SMTP
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
-from sqlite_utils import Database
 
 from gateway.models import Outgoing
 from gateway.render import Renderer
 from gateway.rules.base import RuleSet
 from gateway.rules.own_mail import MARKER
 from gateway.stats import Row, Times, figures, to_csv
+from gateway.store.db import Database
 
 FLOWS = ("a", "b", "c", "d")
 CSV_DIMENSIONS = ["month", "flow", "party"]

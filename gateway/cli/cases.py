@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from gateway import caselog
+from gateway.caselog import original_text, record_original_view
 from gateway.cli.base import (
     cli,
     database_option,
@@ -16,6 +16,10 @@ from gateway.cli.base import (
     say,
     settings_option,
 )
+from gateway.retention import purge
+from gateway.store.cases_view import CaseDetail, CaseLine, get_case, list_cases
+from gateway.store.db import Database
+from gateway.store.states import Direction
 
 CASE_FIELDS = (
     "reference",
@@ -42,13 +46,11 @@ def cases_group() -> None:
     """Read the case log: list cases, show one with its messages and events."""
 
 
-def _case_line(r: dict) -> str:
-    urgent = say("urgent") + " " if r["urgent"] else ""
+def _case_line(r: CaseLine) -> str:
+    urgent = say("urgent") + " " if r.urgent else ""
     return (
-        f"{r['reference']}  {r['flow'] or '-'}  {r['status']:16} "
-        f"{urgent}{r['municipality'] or '-':16} "
-        f"{r['receiving_party'] or '-':20} {r['received_at'][:16]}  "
-        + say("close_due", date=r["close_due"])
+        f"{r.reference}  {r.flow or '-'}  {r.status:16} {urgent}{r.municipality or '-':16} "
+        f"{r.receiving_party or '-':20} {r.received_at[:16]}  " + say("close_due", date=r.close_due)
     )
 
 
@@ -64,23 +66,23 @@ def cases_list(status, limit, database, settings_file) -> None:
     Example:
         gateway cases list --status "under behandling"
     """
-    rows = caselog.list_cases(open_case_log(database, settings_file), status, limit)
+    rows = list_cases(open_case_log(database, settings_file), status, limit)
     for r in rows:
         click.echo(_case_line(r))
     click.echo(f"{len(rows)} case(s)")
 
 
-def _show_messages(db, case: dict, original: bool) -> None:
-    for m in case["messages"]:
+def _show_messages(db: Database, case: CaseDetail, original: bool) -> None:
+    for m in case.messages:
         click.echo(
-            f"\n--- message {m['id']} ({m['direction']}, {m['outcome']}) "
-            f"{m['received_at'][:16]} {m['from_addr'] or ''} -> {m['to_addrs'] or ''}"
+            f"\n--- message {m.id} ({m.direction}, {m.outcome}) "
+            f"{m.received_at[:16]} {m.from_addr or ''} -> {m.to_addrs or ''}"
         )
-        if original and m["direction"] == "in":
-            caselog.record_original_view(db, case["id"], m["id"])
-            click.echo(caselog.original_text(db, m["id"]) or "(the original is purged)")
-        elif m["new_text"]:
-            click.echo(m["new_text"])
+        if original and m.direction == Direction.IN:
+            record_original_view(db, case.id, m.id)
+            click.echo(original_text(db, m.id) or "(the original is purged)")
+        elif m.new_text:
+            click.echo(m.new_text)
 
 
 @cases_group.command(name="show")
@@ -101,17 +103,16 @@ def cases_show(reference, original, database, settings_file) -> None:
         gateway cases show AVVIK-2026-0042
     """
     db = open_case_log(database, settings_file)
-    try:
-        case = caselog.get_case(db, reference)
-    except caselog.NoSuchCase as exc:
-        raise click.ClickException(str(exc)) from None
+    case = get_case(db, reference)
+    if case is None:
+        raise click.ClickException(f"no case {reference}")
     for key in CASE_FIELDS:
-        if case.get(key) not in (None, ""):
-            click.echo(f"{key:17} {case[key]}")
+        if getattr(case, key) not in (None, ""):
+            click.echo(f"{key:17} {getattr(case, key)}")
     _show_messages(db, case, original)
     click.echo("\n--- events")
-    for e in case["events"]:
-        click.echo(f"{e['at'][:19]}  {e['kind']:18} {e['detail']}")
+    for e in case.events:
+        click.echo(f"{e.at[:19]}  {e.kind:18} {e.detail}")
 
 
 @cli.command(name="purge")
@@ -128,8 +129,6 @@ def purge_command(dry_run: bool, rules_file: Path | None, database, settings_fil
     Example:
         gateway purge --dry-run
     """
-    from gateway.retention import purge
-
     days = load_ruleset(rules_file, settings_file).privacy.retention_days
     report = purge(open_case_log(database, settings_file), days, dry_run=dry_run)
     verb = "would purge" if dry_run else "purged"

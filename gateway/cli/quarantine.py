@@ -6,6 +6,8 @@ import click
 
 from gateway import quarantine
 from gateway.cli.base import cli, database_option, open_case_log, settings_option
+from gateway.store import get_raw
+from gateway.store.cases_view import get_quarantined, list_quarantined
 
 SHOWN = ("id", "received_at", "mailbox", "source", "from_addr", "subject", "size", "reason")
 
@@ -25,11 +27,11 @@ def quarantine_list(database, settings_file) -> None:
     Example:
         gateway quarantine list
     """
-    rows = quarantine.list_quarantined(open_case_log(database, settings_file))
+    rows = list_quarantined(open_case_log(database, settings_file))
     for row in rows:
         click.echo(
-            f"{row['id']:>6}  {row['received_at'][:19]}  {row['mailbox'] or '-':13} "
-            f"{(row['from_addr'] or '-')[:40]:40}  {row['reason']}"
+            f"{row.id:>6}  {row.received_at[:19]}  {row.mailbox or '-':13} "
+            f"{(row.from_addr or '-')[:40]:40}  {row.reason}"
         )
     click.echo(f"{len(rows)} message(s) in quarantine")
 
@@ -46,13 +48,13 @@ def quarantine_show(message_id: int, raw: bool, database, settings_file) -> None
     Example:
         gateway quarantine show 42 --raw
     """
-    try:
-        row = quarantine.get(open_case_log(database, settings_file), message_id)
-    except quarantine.NotQuarantined as exc:
-        raise click.ClickException(str(exc)) from None
+    db = open_case_log(database, settings_file)
+    row = get_quarantined(db, message_id)
+    if row is None:
+        raise click.ClickException(f"message {message_id} is not in quarantine")
     for key in SHOWN:
-        click.echo(f"{key:12} {row[key]}")
-    data = row["raw"] or b""
+        click.echo(f"{key:12} {getattr(row, key)}")
+    data = get_raw(db, message_id) or b""
     click.echo("")
     click.echo((data if raw else data.split(b"\n\n", 1)[0][:4000]).decode("utf-8", "replace"))
 
