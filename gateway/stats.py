@@ -185,9 +185,23 @@ def figures(
             if _touches(case, period, now, counted="kind" in by or case.kind == DEVIATION):
                 key = tuple(period.label if d == "month" else case.values[d] for d in by)
                 groups.setdefault(key, []).append(case)
-        for key in sorted(groups):
+        for key in sorted(groups, key=_group_order(by, ruleset)):
             rows.append(_row(dict(zip(by, key, strict=True)), groups[key], period, hours, now))
     return rows
+
+
+def _group_order(by: Sequence[str], ruleset: RuleSet):
+    """Sort key of a group: flows in the order rules.yaml declares them (any other after,
+    by name), every other dimension by its value."""
+    declared = {name: i for i, name in enumerate(ruleset.flows)}
+
+    def order(key: tuple) -> tuple:
+        return tuple(
+            (declared.get(value, len(declared)), value) if d == "flow" else (0, value)
+            for d, value in zip(by, key, strict=True)
+        )
+
+    return order
 
 
 def _periods(hours: ServiceHours, start: dt.date, end: dt.date, monthly: bool) -> list[_Period]:

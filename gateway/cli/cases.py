@@ -19,7 +19,7 @@ from gateway.cli.base import (
 from gateway.retention import purge
 from gateway.store.cases_view import CaseDetail, CaseLine, get_case, list_cases
 from gateway.store.db import Database
-from gateway.store.states import Direction
+from gateway.store.states import CaseStatus, Direction
 
 CASE_FIELDS = (
     "reference",
@@ -55,7 +55,7 @@ def _case_line(r: CaseLine) -> str:
 
 
 @cases_group.command(name="list")
-@click.option("--status", help="Only cases with this status (registrert, lukket ...).")
+@click.option("--status", help=f"Only cases with this status ({', '.join(CaseStatus)}).")
 @click.option("--limit", default=50, show_default=True, help="How many, newest first.")
 @database_option
 @settings_option
