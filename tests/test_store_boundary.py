@@ -25,9 +25,7 @@ NOT_YET_MOVED = (
     "gateway/__init__.py",  # imports sqlite_utils early, before numpy can be found
     "gateway/cases.py",
     "gateway/pipeline.py",
-    "gateway/report.py",
     "gateway/safety.py",
-    "gateway/stats.py",
     "gateway/threads/match.py",
     "gateway/threads/participants.py",
     "gateway/threads/reply.py",

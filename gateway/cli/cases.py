@@ -17,7 +17,14 @@ from gateway.cli.base import (
     settings_option,
 )
 from gateway.retention import purge
-from gateway.store.cases_view import CaseDetail, CaseLine, get_case, list_cases
+from gateway.store.caselog import (
+    CaseRow,
+    CaseSummary,
+    case_by_reference,
+    events_of,
+    messages_of,
+    newest_cases,
+)
 from gateway.store.db import Database
 from gateway.store.states import CaseStatus, Direction
 
@@ -46,7 +53,7 @@ def cases_group() -> None:
     """Read the case log: list cases, show one with its messages and events."""
 
 
-def _case_line(r: CaseLine) -> str:
+def _case_line(r: CaseSummary) -> str:
     urgent = say("urgent") + " " if r.urgent else ""
     return (
         f"{r.reference}  {r.flow or '-'}  {r.status:16} {urgent}{r.municipality or '-':16} "
@@ -66,14 +73,14 @@ def cases_list(status, limit, database, settings_file) -> None:
     Example:
         gateway cases list --status "under behandling"
     """
-    rows = list_cases(open_case_log(database, settings_file), status, limit)
+    rows = newest_cases(open_case_log(database, settings_file), status, limit)
     for r in rows:
         click.echo(_case_line(r))
     click.echo(f"{len(rows)} case(s)")
 
 
-def _show_messages(db: Database, case: CaseDetail, original: bool) -> None:
-    for m in case.messages:
+def _show_messages(db: Database, case: CaseRow, original: bool) -> None:
+    for m in messages_of(db, case.id):
         click.echo(
             f"\n--- message {m.id} ({m.direction}, {m.outcome}) "
             f"{m.received_at[:16]} {m.from_addr or ''} -> {m.to_addrs or ''}"
@@ -103,7 +110,7 @@ def cases_show(reference, original, database, settings_file) -> None:
         gateway cases show AVVIK-2026-0042
     """
     db = open_case_log(database, settings_file)
-    case = get_case(db, reference)
+    case = case_by_reference(db, reference.upper())
     if case is None:
         raise click.ClickException(f"no case {reference}")
     for key in CASE_FIELDS:
@@ -111,7 +118,7 @@ def cases_show(reference, original, database, settings_file) -> None:
             click.echo(f"{key:17} {getattr(case, key)}")
     _show_messages(db, case, original)
     click.echo("\n--- events")
-    for e in case.events:
+    for e in events_of(db, case.id):
         click.echo(f"{e.at[:19]}  {e.kind:18} {e.detail}")
 
 

@@ -7,7 +7,7 @@ import click
 from gateway import quarantine
 from gateway.cli.base import cli, database_option, open_case_log, settings_option
 from gateway.store import get_raw
-from gateway.store.cases_view import get_quarantined, list_quarantined
+from gateway.store.quarantine import get_quarantined, list_quarantined
 
 SHOWN = ("id", "received_at", "mailbox", "source", "from_addr", "subject", "size", "reason")
 

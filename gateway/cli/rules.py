@@ -77,7 +77,8 @@ def classify(file, mailbox, at, as_json, database, rules_file, settings_file) ->
     """
     db = case_log_if_exists(database, settings_file)
     ruleset = load_ruleset(rules_file, settings_file)
-    result = classify_file(file, ruleset, mailbox, _at(at), db)
+    settings = load_settings(settings_file)  # the daemon's limits, max_message_bytes ...
+    result = classify_file(file, ruleset, mailbox, _at(at), db, settings)
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
         return

@@ -2,40 +2,42 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
 import click
 
 from gateway.cli.base import cli, database_option, open_case_log, settings_option
-from gateway.store.cases_view import MailboxHealth, OpenAlert, Status, status
+from gateway.health import status
 
 
-def _mailbox_line(box: MailboxHealth) -> str:
-    state = "connected" if box.connected else "NOT connected"
-    line = f"mailbox {box.name:14} {state:14} last fetch {box.last_fetch_at or '-'}"
-    if box.last_error:
-        line += f"  last error {box.last_error_at}: {box.last_error}"
+def _mailbox_line(box: dict) -> str:
+    state = "connected" if box["connected"] else "NOT connected"
+    line = f"mailbox {box['name']:14} {state:14} last fetch {box['last_fetch_at'] or '-'}"
+    if box["last_error"]:
+        line += f"  last error {box['last_error_at']}: {box['last_error']}"
     return line
 
 
-def _alert_line(alert: OpenAlert) -> str:
-    told = f"raised {alert.raised_at[:19]}" if alert.state == "raised" else "not yet told"
-    return f"ALERT {alert.key:20} since {alert.since[:19]} ({told}): {(alert.detail or '')[:100]}"
-
-
-def status_lines(report: Status) -> list[str]:
-    """The plain-text status, one line each."""
-    lines = [_mailbox_line(box) for box in report.mailboxes]
-    lines.append(
-        f"waiting to be decided: {report.waiting}   triage/held: {report.triage}   "
-        f"quarantined: {report.quarantined}"
+def _alert_line(alert: dict) -> str:
+    told = f"raised {alert['raised_at'][:19]}" if alert["state"] == "raised" else "not yet told"
+    return (
+        f"ALERT {alert['key']:20} since {alert['since'][:19]} ({told}): "
+        f"{(alert['detail'] or '')[:100]}"
     )
-    lines.append("outbox: " + ", ".join(f"{k} {v}" for k, v in report.outbox.items()))
-    for failure in report.last_failures:
-        lines.append(f"  {failure.at[:19]}  {failure.kind:16} {(failure.detail or '')[:100]}")
-    lines += [_alert_line(alert) for alert in report.alerts]
-    if not report.alerts:
+
+
+def status_lines(report: dict) -> list[str]:
+    """The plain-text status, one line each."""
+    lines = [_mailbox_line(box) for box in report["mailboxes"]]
+    lines.append(
+        f"waiting to be decided: {report['waiting']}   triage/held: {report['triage']}   "
+        f"quarantined: {report['quarantined']}"
+    )
+    lines.append("outbox: " + ", ".join(f"{k} {v}" for k, v in report["outbox"].items()))
+    for failure in report["last_failures"]:
+        lines.append(f"  {failure['at'][:19]}  {failure['kind']:16} {failure['detail'][:100]}")
+    lines += [_alert_line(alert) for alert in report["alerts"]]
+    if not report["alerts"]:
         lines.append("alerts: none raised")
     return lines
 
@@ -54,7 +56,7 @@ def status_command(as_json: bool, database, settings_file) -> None:
     """
     report = status(open_case_log(database, settings_file))
     if as_json:
-        click.echo(json.dumps(dataclasses.asdict(report), ensure_ascii=False, indent=2))
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
         return
     for line in status_lines(report):
         click.echo(line)
