@@ -34,18 +34,13 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlite_utils import Database
-
 from gateway.hours import ServiceHours
 from gateway.rules.base import RuleSet
+from gateway.store.db import Database
+from gateway.store.stats import CaseFigures, cases_touching
 
 DIMENSIONS = ("month", "flow", "party", "municipality", "kind", "status", "urgent")
 DEVIATION, SUGGESTION = "avvik", "forbedringsforslag"
-COLUMNS = (
-    "SELECT flow, kind, status, urgent, receiving_party, municipality, received_at, "
-    "first_answer_at, closed_at, close_due FROM cases "
-    "WHERE received_at < ? AND (closed_at IS NULL OR closed_at >= ?)"
-)
 
 
 @dataclass(frozen=True)
@@ -190,9 +185,23 @@ def figures(
             if _touches(case, period, now, counted="kind" in by or case.kind == DEVIATION):
                 key = tuple(period.label if d == "month" else case.values[d] for d in by)
                 groups.setdefault(key, []).append(case)
-        for key in sorted(groups):
+        for key in sorted(groups, key=_group_order(by, ruleset)):
             rows.append(_row(dict(zip(by, key, strict=True)), groups[key], period, hours, now))
     return rows
+
+
+def _group_order(by: Sequence[str], ruleset: RuleSet):
+    """Sort key of a group: flows in the order rules.yaml declares them (any other after,
+    by name), every other dimension by its value."""
+    declared = {name: i for i, name in enumerate(ruleset.flows)}
+
+    def order(key: tuple) -> tuple:
+        return tuple(
+            (declared.get(value, len(declared)), value) if d == "flow" else (0, value)
+            for d, value in zip(by, key, strict=True)
+        )
+
+    return order
 
 
 def _periods(hours: ServiceHours, start: dt.date, end: dt.date, monthly: bool) -> list[_Period]:
@@ -215,30 +224,28 @@ def _cases(db: Database, ruleset: RuleSet, lo: dt.datetime, hi: dt.datetime) -> 
     """The cases that can touch [lo, hi). The bounds are widened by a day in SQL, where
     times compare as text, and checked exactly in ``_touches``."""
     margin = dt.timedelta(days=1)
-    bounds = [_iso(hi + margin), _iso(lo - margin)]
-    parties = ruleset.directory.parties
-    out = []
-    for r in db.query(COLUMNS, bounds):
-        party = parties.get(r["receiving_party"] or "")
-        values = {
-            "flow": r["flow"] or "-",
-            "party": party.name if party else r["receiving_party"] or "-",
-            "municipality": r["municipality"] or "-",
-            "kind": r["kind"] or DEVIATION,
-            "status": r["status"] or "-",
-            "urgent": "yes" if r["urgent"] else "no",
-        }
-        out.append(
-            _Case(
-                values,
-                values["kind"],
-                _time(r["received_at"]),
-                _time(r["first_answer_at"]),
-                _time(r["closed_at"]),
-                dt.date.fromisoformat(r["close_due"]) if r["close_due"] else None,
-            )
-        )
-    return out
+    rows = cases_touching(db, _iso(hi + margin), _iso(lo - margin))
+    return [_case(r, ruleset) for r in rows]
+
+
+def _case(r: CaseFigures, ruleset: RuleSet) -> _Case:
+    party = ruleset.directory.parties.get(r.receiving_party or "")
+    values = {
+        "flow": r.flow or "-",
+        "party": party.name if party else r.receiving_party or "-",
+        "municipality": r.municipality or "-",
+        "kind": r.kind or DEVIATION,
+        "status": r.status or "-",
+        "urgent": "yes" if r.urgent else "no",
+    }
+    return _Case(
+        values,
+        values["kind"],
+        _time(r.received_at),
+        _time(r.first_answer_at),
+        _time(r.closed_at),
+        dt.date.fromisoformat(r.close_due) if r.close_due else None,
+    )
 
 
 def _touches(case: _Case, period: _Period, now: dt.datetime, counted: bool) -> bool:

@@ -186,3 +186,24 @@ def test_the_report_goes_to_the_management_of_rules_yaml_by_default(db, ruleset)
 def test_without_a_management_address_no_report_is_made(db, ruleset):
     with pytest.raises(ValueError, match="management address"):
         monthly_report(db, ruleset, renderer(), dt.date(2026, 4, 1), [], AFTER)
+
+
+def test_flows_and_their_labels_come_from_the_rules(db, ruleset):
+    """Declared flows give the order and the labels; a flow a case carries that is not
+    declared still shows, after them, as not decided."""
+    from dataclasses import dataclass, replace
+
+    from gateway import report
+
+    @dataclass(frozen=True)
+    class Flow:
+        name: str
+        label: str
+
+    declared = {f: Flow(f, f"Flyten {f.upper()}") for f in ("d", "b", "a")}
+    rules = replace(ruleset, flows=declared)
+    out = monthly_report(db, rules, renderer(), dt.date(2026, 4, 1), [MANAGEMENT], AFTER)
+    html = email.message_from_bytes(out.raw, policy=default).get_body(("html",)).get_content()
+    assert "Flyten D" in html and "Flyten B" in html and "ikke avgjort" in html  # c: not declared
+    trend = figures(db, rules, dt.date(2025, 5, 1), dt.date(2026, 4, 30), ["month", "flow"], AFTER)
+    assert report._flows(trend, rules) == ["d", "b", "a", "c"]

@@ -18,7 +18,7 @@ import time_machine
 from click.testing import CliRunner
 from conftest import ROOT
 
-from gateway.cli_stats import stats as stats_command
+from gateway.cli.stats import stats as stats_command
 from gateway.stats import figures, percentile, to_csv, to_json, working_hours
 from gateway.store import insert, open_db, write
 
@@ -255,3 +255,11 @@ def test_cli_refuses_an_unknown_dimension(tmp_path):
         stats_command, ["--database", str(path), "--rules", str(ROOT / "rules.yaml"), "--by", "x"]
     )
     assert result.exit_code == 2 and "unknown x" in result.output
+
+
+def test_flows_are_ordered_as_the_rules_declare_them(db, ruleset):
+    from dataclasses import replace
+
+    rules = replace(ruleset, flows=dict.fromkeys(("d", "c", "b", "a")))
+    rows = figures(db, rules, dt.date(2026, 3, 1), dt.date(2026, 4, 30), ["flow"], AFTER)
+    assert [r.key["flow"] for r in rows] == ["d", "c", "b", "a"]

@@ -6,18 +6,25 @@ import datetime as dt
 
 import click
 
-from gateway.cli import _ruleset, _settings, cli, rules_option, settings_option
-from gateway.cli_log import _open_case_log, database_option
-from gateway.render import Renderer
+from gateway.cli.base import (
+    cli,
+    database_option,
+    load_ruleset,
+    load_settings,
+    make_renderer,
+    open_case_log,
+    rules_option,
+    settings_option,
+)
 from gateway.scheduler.config import JOBS
 from gateway.scheduler.runner import Runner
 
 
 def _runner(database, settings_file, rules_file) -> Runner:
-    settings = _settings(settings_file)
-    ruleset = _ruleset(rules_file, settings_file)
-    renderer = Renderer(settings.gateway_address, settings.gateway_name, settings.templates_dir)
-    return Runner(_open_case_log(database, settings_file), lambda: ruleset, renderer, settings)
+    settings = load_settings(settings_file)
+    ruleset = load_ruleset(rules_file, settings_file)
+    db = open_case_log(database, settings_file)
+    return Runner(db, lambda: ruleset, make_renderer(settings), settings)
 
 
 def _local(runner: Runner, at: dt.datetime | str | None) -> str:

@@ -9,8 +9,14 @@ from collections.abc import Sequence
 import click
 
 from gateway import stats as case_stats
-from gateway.cli import _ruleset, cli, rules_option, settings_option
-from gateway.cli_log import _open_case_log, database_option
+from gateway.cli.base import (
+    cli,
+    database_option,
+    load_ruleset,
+    open_case_log,
+    rules_option,
+    settings_option,
+)
 from gateway.hours import ServiceHours
 
 COUNTS = (
@@ -144,8 +150,8 @@ def stats(start, end, by, fmt, database, rules_file, settings_file):
     if last < first:
         raise click.BadParameter("ends before --from", param_hint="--to")
     dims = _dimensions(by)
-    ruleset = _ruleset(rules_file, settings_file)
-    rows = case_stats.figures(_open_case_log(database, settings_file), ruleset, first, last, dims)
+    ruleset = load_ruleset(rules_file, settings_file)
+    rows = case_stats.figures(open_case_log(database, settings_file), ruleset, first, last, dims)
     note = hours_note(ruleset.hours)
     if fmt == "csv":
         click.echo(case_stats.to_csv(rows, dims), nl=False)

@@ -1,0 +1,37 @@
+"""The read-only query behind ``gateway stats`` and the monthly report: the cases that
+may touch a period, with only the columns that cannot identify anyone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from gateway.store.db import Database
+
+
+@dataclass(frozen=True)
+class CaseFigures:
+    """What a figure may read of a case: no subject, text, address or reference."""
+
+    flow: str | None
+    kind: str | None
+    status: str | None
+    urgent: int | None
+    receiving_party: str | None
+    municipality: str | None
+    received_at: str
+    first_answer_at: str | None
+    closed_at: str | None
+    close_due: str | None
+
+
+COLUMNS = ", ".join(f.name for f in fields(CaseFigures))
+
+
+def cases_touching(db: Database, received_before: str, open_at: str) -> list[CaseFigures]:
+    """Cases received before ``received_before`` and not closed before ``open_at``
+    (ISO 8601 UTC texts, compared as text: the caller widens the bounds and checks)."""
+    sql = (
+        f"SELECT {COLUMNS} FROM cases "
+        "WHERE received_at < ? AND (closed_at IS NULL OR closed_at >= ?)"
+    )
+    return [CaseFigures(**r) for r in db.query(sql, [received_before, open_at])]
