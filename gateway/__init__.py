@@ -1,6 +1,7 @@
 """avviksgateway: deviation reports by e-mail between municipalities, a response centre
-and a supplier. The data flow is the folder layout: intake -> parse -> decide -> cases
--> render -> outbox, with threads, follow-up and the scheduler beside it."""
+and a supplier. The data flow is the folder layout: intake -> parse -> decide -> case
+-> render -> outbox, with threads, follow-up, privacy and the scheduler beside it
+(docs/architecture.md)."""
 
 import sys
 
@@ -11,6 +12,6 @@ import sys
 if "sqlite_utils" not in sys.modules and "numpy" not in sys.modules:
     sys.modules["numpy"] = None  # type: ignore[assignment]  # "not installed", for now
     try:
-        import sqlite_utils  # noqa: F401
+        import gateway.store.db  # noqa: F401  # the store is what imports sqlite-utils
     finally:
         del sys.modules["numpy"]

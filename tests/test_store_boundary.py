@@ -22,7 +22,6 @@ STORE = GATEWAY / "store"
 
 # Modules that still hold SQL, a table name or a sqlite import; emptied as they move.
 NOT_YET_MOVED = (
-    "gateway/__init__.py",  # imports sqlite_utils early, before numpy can be found
 )
 
 SQL = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE)\b.*\b(FROM|INTO|SET|WHERE)\b", re.S)
