@@ -2,32 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
-from gateway.store import caselog as rows
 from gateway.store import event, get_raw, write
 from gateway.store.db import Database
-
-
-class NoSuchCase(LookupError):
-    """No case has that reference."""
-
-
-def list_cases(db: Database, status: str | None = None, limit: int = 50) -> list[dict]:
-    """The newest cases, as plain values for the command line."""
-    return [asdict(case) for case in rows.newest_cases(db, status, limit)]
-
-
-def get_case(db: Database, reference: str) -> dict:
-    """The case row, its messages (without raw bytes) and events, oldest first, as plain
-    values for the command line."""
-    case = rows.case_by_reference(db, reference.upper())
-    if case is None:
-        raise NoSuchCase(f"no case {reference}")
-    return asdict(case) | {
-        "messages": [asdict(m) for m in rows.messages_of(db, case.id)],
-        "events": [asdict(e) for e in rows.events_of(db, case.id)],
-    }
 
 
 def original_text(db: Database, message_id: int) -> str | None:

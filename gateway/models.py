@@ -91,6 +91,9 @@ class Decision:
     measures_days: int | None = None  # deadlines set by a rule (e.g. cooperation: 10)
     close_days: int | None = None
     escalate_days: int | None = None  # still open this many working days: escalated
+    deciding_rule: str | None = None  # the rule of rules.yaml that set the decision
+    no_receiver: bool = False  # a relay the rules gave no receiver: triaged instead
+    explanation: str = ""  # why, for the administrators, in the deployment's language
 
     def as_json(self) -> dict:
         return {

@@ -6,9 +6,7 @@ code); ``drop`` ends it for good, keeping the record and the reason but not the 
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
-from gateway.store import event, get_raw, write
+from gateway.store import event, write
 from gateway.store import quarantine as rows
 from gateway.store.db import Database
 
@@ -17,23 +15,14 @@ class NotQuarantined(LookupError):
     """No quarantined message has that number."""
 
 
-def list_quarantined(db: Database) -> list[dict]:
-    """The parked messages, oldest first, as plain values for the command line."""
-    found = rows.list_quarantined(db)
-    return [{k: v for k, v in asdict(m).items() if k != "source"} for m in found]
-
-
-def get(db: Database, row_id: int) -> dict:
-    """One parked message with its raw bytes, as plain values for the command line."""
-    found = rows.get_quarantined(db, row_id)
-    if found is None:
+def _must_be_quarantined(db: Database, row_id: int) -> None:
+    if rows.get_quarantined(db, row_id) is None:
         raise NotQuarantined(f"message {row_id} is not in quarantine")
-    return asdict(found) | {"raw": get_raw(db, row_id)}
 
 
 def release(db: Database, row_id: int, who: str = "cli") -> None:
     """Back to ``received``, attempts reset: the pipeline decides it again."""
-    get(db, row_id)
+    _must_be_quarantined(db, row_id)
     with write(db):
         rows.set_received(db, row_id)
         event(db, "released", f"released from quarantine by {who}", message_id=row_id)
@@ -41,7 +30,7 @@ def release(db: Database, row_id: int, who: str = "cli") -> None:
 
 def drop(db: Database, row_id: int, why: str, who: str = "cli") -> None:
     """End it: state ``dropped`` with the reason; the raw bytes are removed."""
-    get(db, row_id)
+    _must_be_quarantined(db, row_id)
     with write(db):
         rows.set_dropped(db, row_id, why)
         event(db, "dropped", f"{why} (by {who})", message_id=row_id)

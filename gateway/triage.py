@@ -8,8 +8,6 @@ decision on record.
 
 from __future__ import annotations
 
-import dataclasses
-
 from gateway.case.record import record
 from gateway.decide.triage_answer import Answer, TriageError, answer_for
 from gateway.i18n import phrases
@@ -25,9 +23,9 @@ from gateway.threads.reply import record_reply
 __all__ = ["TriageError", "carry_out", "decide_triaged", "waiting"]
 
 
-def waiting(db: Database) -> list[dict]:
-    """Triaged and held messages no administrator has decided yet."""
-    return [dataclasses.asdict(w) for w in stored.waiting(db)]
+def waiting(db: Database) -> list[stored.Waiting]:
+    """Triaged and held messages no administrator has decided yet, oldest first."""
+    return stored.waiting(db)
 
 
 def decide_triaged(

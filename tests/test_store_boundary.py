@@ -21,8 +21,7 @@ GATEWAY = ROOT / "gateway"
 STORE = GATEWAY / "store"
 
 # Modules that still hold SQL, a table name or a sqlite import; emptied as they move.
-NOT_YET_MOVED = (
-)
+NOT_YET_MOVED = ()
 
 SQL = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE)\b.*\b(FROM|INTO|SET|WHERE)\b", re.S)
 TABLES = frozenset(

@@ -60,7 +60,7 @@ def triage_note(
             "subject": msg.subject,
             "mailbox": item.mailbox,
             "sender": msg.from_addr or phrases(ruleset.language)("common.no_sender"),
-            "reason": decision.reason,
+            "reason": decision.explanation or decision.reason,
             "received": local_time(ruleset, item.received_at),
             "rules": list(decision.rules),
             "text": msg.body,

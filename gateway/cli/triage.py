@@ -38,8 +38,8 @@ def triage_list(database, settings_file) -> None:
     rows = waiting(open_case_log(database, settings_file))
     for r in rows:
         click.echo(
-            f"{r['id']:>6}  {r['received_at'][:16]}  {r['outcome']:6} "
-            f"{(r['from_addr'] or '-')[:36]:36}  {r['reason']}"
+            f"{r.id:>6}  {r.received_at[:16]}  {r.outcome:6} "
+            f"{(r.from_addr or '-')[:36]:36}  {r.reason}"
         )
     click.echo(f"{len(rows)} message(s) waiting")
 

@@ -30,6 +30,7 @@ from gateway.decide.builtin.reply import (
 from gateway.decide.builtin.size import TooLarge
 from gateway.decide.builtin.triage_answer import ForeignTriageAnswer, TriageAnswer
 from gateway.decide.builtin.unreadable import Unreadable
+from gateway.decide.explain import explain
 from gateway.decide.facts import Facts
 from gateway.decide.triage_answer import Answer, plan_answer
 from gateway.models import Decision, Outcome
@@ -101,6 +102,8 @@ class Plan:
             out["duplicate_of"] = self.duplicate_of
         if self.answer is not None:
             out["answer"] = self.answer.as_json()
+        if self.decision and self.decision.explanation:
+            out["explanation"] = self.decision.explanation
         return out
 
 
@@ -123,6 +126,16 @@ def plan(facts: Facts) -> Plan:
 
 
 def _build(facts: Facts, outcome: Outcome | None, chain: tuple[str, ...]) -> Plan:
+    result = _outcome(facts, outcome, chain)
+    if result.outcome in (Outcome.TRIAGE, Outcome.HOLD):  # told to the administrators
+        told = explain(facts, chain[-1], result.decision)
+        result = dataclasses.replace(
+            result, decision=dataclasses.replace(result.decision, explanation=told)
+        )
+    return result
+
+
+def _outcome(facts: Facts, outcome: Outcome | None, chain: tuple[str, ...]) -> Plan:
     why = " ".join(facts.notes)
     if outcome in (Outcome.TOO_LARGE, Outcome.QUARANTINE):
         return Plan(outcome, why, chain)

@@ -16,7 +16,7 @@ from gateway.case import participants
 from gateway.decide.yaml_rules import decide
 from gateway.models import Arrival, Decision, ParsedMessage
 from gateway.parse import UnparseableMessage, parse
-from gateway.rules.base import RuleSet
+from gateway.rules.base import Context, RuleSet
 from gateway.rules.parties import Party
 from gateway.stage import StageContext
 from gateway.store import get_raw
@@ -82,6 +82,11 @@ class Facts:
     @cached_property
     def sender(self) -> Party | None:
         return self.ruleset.directory.sender(self.msg.from_addr)
+
+    @cached_property
+    def named_municipalities(self) -> list[str]:
+        """The municipalities the message names, as rules.yaml's conditions read them."""
+        return Context(self.msg, self.mailbox, self.at, self.ruleset).named_municipalities
 
     @cached_property
     def duplicate_of(self) -> int | None:

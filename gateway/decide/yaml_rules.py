@@ -41,7 +41,7 @@ def decide(msg: ParsedMessage, ruleset: RuleSet, mailbox: str | None, at: dt.dat
             deciding = rule
         if rule.actions.stop:
             break
-    result = _finish(ctx, deciding.description if deciding else "", rules, misses)
+    result = _finish(ctx, deciding, rules, misses)
     log.debug(
         "%s: %s flow=%s rules=%s",
         result.decision.upper(),
@@ -87,13 +87,15 @@ def _receivers(target: str, ctx: Context) -> list[str]:
     return list(party.receivers)
 
 
-def _finish(ctx: Context, why: str, rules: list[str], misses: list[str]) -> Decision:
+def _finish(ctx: Context, deciding, rules: list[str], misses: list[str]) -> Decision:
     """The draft as a frozen Decision; whatever is unclear becomes triage."""
     draft, ruleset = ctx.draft, ctx.ruleset
+    why, no_receiver = (deciding.description if deciding else ""), False
     if draft.decision is None:
         draft.decision, why = Outcome.TRIAGE, "No rule decided this message."
     if draft.decision is Outcome.RELAY and not draft.to:
         draft.decision, why = Outcome.TRIAGE, "The rules gave no receiver for this relay."
+        no_receiver = True
     if draft.decision is not Outcome.RELAY:
         draft.flow = draft.municipality = draft.receiving_party = None
         draft.to, draft.cc = [], []
@@ -118,6 +120,8 @@ def _finish(ctx: Context, why: str, rules: list[str], misses: list[str]) -> Deci
         measures_days=draft.measures_days,
         close_days=draft.close_days,
         escalate_days=draft.escalate_days,
+        deciding_rule=deciding.name if deciding else None,
+        no_receiver=no_receiver,
     )
 
 

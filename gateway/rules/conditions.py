@@ -106,63 +106,105 @@ def _count(n: int) -> str:
 def compile_condition(key: str, value: Any, names: Names) -> Check:
     """One ``if:`` entry as a check; raises ConditionError naming what is wrong."""
     what = f"condition {key!r}"
-    if key == "mailbox":
-        boxes = _in_set(value, set(names.mailboxes), what)
-        return lambda ctx: ctx.mailbox in boxes
-    if key == "sender":
-        wanted = _in_set(value, set(names.parties) | {MUNICIPALITY, "unknown"}, what)
-        return lambda ctx: _sender_matches(ctx, wanted)
-    if key == "from":
-        patterns = [str(v).strip().lower() for v in _many(value, what)]
-        return lambda ctx: _from_matches(ctx.msg.from_addr, patterns)
     if key in ("subject_words", "body_words", "text_words"):
-        pattern = _words(value, names, what)
-        return _search(key.split("_")[0], pattern)
+        return _search(key.split("_")[0], _words(value, names, what))
     if key in ("subject_regex", "body_regex", "text_regex"):
         return _search(key.split("_")[0], _regex(value, what))
-    if key == "header":
-        if not isinstance(value, dict) or not value:
-            raise ConditionError(f"{what}: expected a mapping of header name to regex")
-        tests = []
-        for h, v in value.items():
-            try:
-                tests.append((str(h).lower(), _regex(v, f"{what} {h}")))
-            except ConditionError as exc:
-                raise ConditionError(str(exc), getattr(value, "lines", {}).get(h)) from exc
-        return lambda ctx: any(p.search(v) for h, p in tests for v in ctx.msg.headers.get(h, ()))
-    if key == "has_attachment":
-        want = _bool(value, what)
-        return lambda ctx: bool(ctx.msg.attachments) == want
-    if key == "attachment_name":
-        pattern = _regex(value, what)
-        return lambda ctx: any(pattern.search(a.filename) for a in ctx.msg.attachments)
     if key in ("flow", "decision"):
         wanted = {str(v) for v in _many(value, what)}
         return lambda ctx: str(getattr(ctx.draft, key)) in wanted
-    if key == "urgent":
-        want = _bool(value, what)
-        return lambda ctx: ctx.draft.urgent == want
-    if key == "service_hours":
-        want = _bool(value, what)
-        return lambda ctx: ctx.in_service_hours == want
-    if key == "names_municipality":
-        wanted = _in_set(value, {"none", "one", "many"}, what)
-        return lambda ctx: _count(len(ctx.named_municipalities)) in wanted
-    if key == "builtin":
-        _in_set(value, set(BUILTIN), what)  # checks the names
-        rules = [BUILTIN[str(n)] for n in dict.fromkeys(_many(value, what))]  # in YAML order
-        return lambda ctx: any(_builtin_hit(rule, ctx) for rule in rules)
-    if key == "any":
-        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-            raise ConditionError(f"{what}: expected a list of condition mappings")
-        checks = [compile_conditions(v, names) for v in value]
-        return lambda ctx: any(c(ctx) for c in checks)
-    if key == "not":
-        if not isinstance(value, dict):
-            raise ConditionError(f"{what}: expected a condition mapping")
-        check = compile_conditions(value, names)
-        return lambda ctx: not check(ctx)
-    raise ConditionError(f"unknown condition {key!r} (known: {', '.join(CONDITIONS)})")
+    compile_one = _COMPILERS.get(key)
+    if compile_one is None:
+        raise ConditionError(f"unknown condition {key!r} (known: {', '.join(CONDITIONS)})")
+    return compile_one(value, names, what)
+
+
+def _mailbox(value: Any, names: Names, what: str) -> Check:
+    boxes = _in_set(value, set(names.mailboxes), what)
+    return lambda ctx: ctx.mailbox in boxes
+
+
+def _sender(value: Any, names: Names, what: str) -> Check:
+    wanted = _in_set(value, set(names.parties) | {MUNICIPALITY, "unknown"}, what)
+    return lambda ctx: _sender_matches(ctx, wanted)
+
+
+def _from(value: Any, names: Names, what: str) -> Check:
+    patterns = [str(v).strip().lower() for v in _many(value, what)]
+    return lambda ctx: _from_matches(ctx.msg.from_addr, patterns)
+
+
+def _header(value: Any, names: Names, what: str) -> Check:
+    if not isinstance(value, dict) or not value:
+        raise ConditionError(f"{what}: expected a mapping of header name to regex")
+    tests = []
+    for h, v in value.items():
+        try:
+            tests.append((str(h).lower(), _regex(v, f"{what} {h}")))
+        except ConditionError as exc:
+            raise ConditionError(str(exc), getattr(value, "lines", {}).get(h)) from exc
+    return lambda ctx: any(p.search(v) for h, p in tests for v in ctx.msg.headers.get(h, ()))
+
+
+def _has_attachment(value: Any, names: Names, what: str) -> Check:
+    want = _bool(value, what)
+    return lambda ctx: bool(ctx.msg.attachments) == want
+
+
+def _attachment_name(value: Any, names: Names, what: str) -> Check:
+    pattern = _regex(value, what)
+    return lambda ctx: any(pattern.search(a.filename) for a in ctx.msg.attachments)
+
+
+def _urgent(value: Any, names: Names, what: str) -> Check:
+    want = _bool(value, what)
+    return lambda ctx: ctx.draft.urgent == want
+
+
+def _service_hours(value: Any, names: Names, what: str) -> Check:
+    want = _bool(value, what)
+    return lambda ctx: ctx.in_service_hours == want
+
+
+def _names_municipality(value: Any, names: Names, what: str) -> Check:
+    wanted = _in_set(value, {"none", "one", "many"}, what)
+    return lambda ctx: _count(len(ctx.named_municipalities)) in wanted
+
+
+def _builtin(value: Any, names: Names, what: str) -> Check:
+    _in_set(value, set(BUILTIN), what)  # checks the names
+    rules = [BUILTIN[str(n)] for n in dict.fromkeys(_many(value, what))]  # in YAML order
+    return lambda ctx: any(_builtin_hit(rule, ctx) for rule in rules)
+
+
+def _any(value: Any, names: Names, what: str) -> Check:
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ConditionError(f"{what}: expected a list of condition mappings")
+    checks = [compile_conditions(v, names) for v in value]
+    return lambda ctx: any(c(ctx) for c in checks)
+
+
+def _not(value: Any, names: Names, what: str) -> Check:
+    if not isinstance(value, dict):
+        raise ConditionError(f"{what}: expected a condition mapping")
+    check = compile_conditions(value, names)
+    return lambda ctx: not check(ctx)
+
+
+_COMPILERS = {
+    "mailbox": _mailbox,
+    "sender": _sender,
+    "from": _from,
+    "header": _header,
+    "has_attachment": _has_attachment,
+    "attachment_name": _attachment_name,
+    "urgent": _urgent,
+    "service_hours": _service_hours,
+    "names_municipality": _names_municipality,
+    "builtin": _builtin,
+    "any": _any,
+    "not": _not,
+}
 
 
 def _search(where: str, pattern: re.Pattern[str]) -> Check:

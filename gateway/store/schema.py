@@ -1,0 +1,226 @@
+"""The schema of the case log, as sqlite-utils migrations: one function per change.
+
+A migration runs once per database, in order, and is never edited after it shipped:
+a change to the schema is a new function at the end.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("avviksgateway")
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    """The first tables: messages, cases, events, outbox, reference numbers, mailboxes."""
+    _messages(db)
+    _cases(db)
+    _events(db)
+    _outbox(db)
+    db["reference_numbers"].create({"prefix": str, "year": int, "last": int}, pk=("prefix", "year"))
+    db["mailboxes"].create(
+        {"name": str, "uidvalidity": int, "last_uid": int, "updated_at": str}, pk="name"
+    )
+
+
+def _messages(db: Database) -> None:
+    db["messages"].create(
+        {
+            "id": int,
+            "direction": str,
+            "mailbox": str,
+            "source": str,
+            "received_at": str,
+            "state": str,
+            "outcome": str,
+            "reason": str,
+            "case_id": int,
+            "message_id": str,
+            "in_reply_to": str,
+            "refs": str,
+            "from_addr": str,
+            "to_addrs": str,
+            "subject": str,
+            "sha256": str,
+            "size": int,
+            "defects": str,
+            "attempts": int,
+            "raw": bytes,
+        },
+        pk="id",
+        defaults={"attempts": 0},
+    )
+    db["messages"].create_index(["state"])
+    db["messages"].create_index(["message_id"])
+    db["messages"].create_index(["sha256"])
+
+
+def _cases(db: Database) -> None:
+    db["cases"].create(
+        {
+            "id": int,
+            "reference": str,
+            "flow": str,
+            "kind": str,
+            "status": str,
+            "severity": str,
+            "urgent": int,
+            "reporting_party": str,
+            "reporter_address": str,
+            "receiving_party": str,
+            "municipality": str,
+            "mailbox": str,
+            "subject": str,
+            "received_at": str,
+            "measures_due": str,
+            "close_due": str,
+            "external_ref": str,
+            "rule_hits": str,
+            "rule_misses": str,
+            "first_message_id": int,
+        },
+        pk="id",
+    )
+    db["cases"].create_index(["reference"], unique=True)
+
+
+def _events(db: Database) -> None:
+    db["events"].create(
+        {
+            "id": int,
+            "at": str,
+            "case_id": int,
+            "message_id": int,
+            "kind": str,
+            "detail": str,
+            "rules": str,
+        },
+        pk="id",
+    )
+    db["events"].create_index(["case_id"])
+
+
+def _outbox(db: Database) -> None:
+    db["outbox"].create(
+        {
+            "id": int,
+            "message_id": int,
+            "case_id": int,
+            "purpose": str,
+            "mail_from": str,
+            "recipients": str,
+            "state": str,
+            "attempts": int,
+            "next_attempt_at": str,
+            "deliver_until": str,
+            "last_error": str,
+            "created_at": str,
+            "sent_at": str,
+        },
+        pk="id",
+        defaults={"attempts": 0},
+    )
+    db["outbox"].create_index(["state", "next_attempt_at"])
+
+
+@migrations()
+def m002_threads(db: Database) -> None:
+    """Threads: who takes part in a case, the measure that closed it, new text of replies."""
+    db["cases"].add_column("measure", str)
+    db["cases"].add_column("closed_at", str)
+    db["cases"].add_column("updated_at", str)
+    db["cases"].add_column("related_reference", str)  # the closed case a new one follows up
+    db["messages"].add_column("new_text", str)  # a reply without its quoted history
+    db["participants"].create(
+        {"case_id": int, "address": str, "side": str, "role": str, "added_at": str},
+        pk=("case_id", "address"),
+    )
+
+
+@migrations()
+def m003_retention(db: Database) -> None:
+    """When a case's texts were purged after its retention time."""
+    db["cases"].add_column("purged_at", str)
+    db["messages"].create_index(["case_id"])
+    db["messages"].create_index(["received_at"])
+
+
+@migrations()
+def m004_mailbox_health(db: Database) -> None:
+    """What ``gateway status`` shows per mailbox: connected, last fetch, last error."""
+    db["mailboxes"].add_column("connected", int)
+    db["mailboxes"].add_column("last_fetch_at", str)
+    db["mailboxes"].add_column("last_error", str)
+    db["mailboxes"].add_column("last_error_at", str)
+
+
+@migrations()
+def m005_follow_up(db: Database) -> None:
+    """Follow-up after the relay: scheduled job runs, alerts, reviews and reminders.
+
+    ``job_runs`` has one row per job and due time: a gateway claims a run by inserting
+    it, so a restart neither misses nor repeats one, and two gateways never both run it.
+    ``alerts`` has one row per condition (a mailbox unreachable, a login refused, the
+    outbox failing): raised once, recovered once, whatever the retries in between.
+    """
+    db["job_runs"].create(
+        {
+            "job": str,
+            "due_at": str,
+            "started_at": str,
+            "finished_at": str,
+            "result": str,
+            "detail": str,
+            "host": str,
+        },
+        pk=("job", "due_at"),
+    )
+    db["alerts"].create(
+        {
+            "key": str,
+            "kind": str,
+            "state": str,
+            "since": str,
+            "raised_at": str,
+            "recovered_at": str,
+            "detail": str,
+            "updated_at": str,
+        },
+        pk="key",
+    )
+    for column in (
+        "first_answer_at",  # the receiving side's first message in the case
+        "assessed_at",  # the on-call duty's last #vurdert
+        "measures_reminded_at",
+        "close_reminded_at",
+        "escalate_due",  # a date: escalated when still open then (cooperation)
+        "escalated_at",
+        "review_due_at",  # post-incident review of an urgent case, opened when it closed
+        "review_done_at",
+    ):
+        db["cases"].add_column(column, str)
+
+
+@migrations()
+def m006_indexes_for_status_and_metrics(db: Database) -> None:
+    """``gateway status``, the metrics scrape and the follow-up jobs count by these."""
+    db["messages"].create_index(["direction", "mailbox", "state", "outcome"])
+    db["events"].create_index(["kind"])
+    db["cases"].create_index(["status"])
+
+
+@migrations()
+def m007_raw_apart(db: Database) -> None:
+    """The raw bytes in a table of their own, ``raw_messages`` (same id as ``messages``).
+
+    SQLite rewrites a whole row on every UPDATE, blob included: counting an attempt or
+    writing a message's end state rewrote its megabytes each time. Apart, the state
+    changes touch small rows, and ``messages`` reads well in any SQLite browser.
+    """
+    db["raw_messages"].create({"id": int, "raw": bytes}, pk="id")
+    db.execute(
+        "INSERT INTO raw_messages (id, raw) SELECT id, raw FROM messages WHERE raw IS NOT NULL"
+    )
+    db["messages"].transform(drop={"raw"})
