@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,11 +18,13 @@ import holidays
 import yaml
 
 from gateway.hours import WEEKDAYS, ServiceHours
+from gateway.i18n import DEFAULT_LANGUAGE, TEMPLATES
 from gateway.rules import BUILTIN
 from gateway.rules.base import Actions, Context, PrivacyPolicy, RuleSet
 from gateway.rules.conditions import Check, ConditionError, Names, compile_condition
+from gateway.rules.flows import Flow, parse_flows
+from gateway.rules.follow_up import parse_follow_up
 from gateway.rules.parties import MUNICIPALITY, Directory, Party
-from gateway.scheduler.config import parse_follow_up
 from gateway.text import word_pattern
 
 TOP_LEVEL = {
@@ -39,6 +41,8 @@ TOP_LEVEL = {
     "closed_cases",
     "privacy",
     "follow_up",
+    "flows",
+    "language",
 }
 DECISIONS = {"relay", "triage", "ignore"}
 _NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -192,23 +196,19 @@ def _country(value: Any) -> str:
     return value
 
 
-def _deadlines(spec: Any, problems: _Problems) -> dict:
-    """``measures``/``close`` in working days, with ``flows: {a: {...}}`` overrides."""
-
-    def pair(part: Any, default: tuple[int, int], where: str) -> tuple[int, int]:
-        if not isinstance(part, dict) or set(part) - {"measures", "close", "flows"}:
-            problems.add(_line(part), f"{where}: measures and close, in working days")
-            return default
-        days = (part.get("measures", default[0]), part.get("close", default[1]))
-        if not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in days):
-            problems.add(_line(part), f"{where}: days must be whole numbers above 0")
-            return default
-        return days
-
-    out = {None: pair(spec, (10, 20), "deadlines")}
-    for flow, part in (spec.get("flows") or {}).items() if isinstance(spec, dict) else ():
-        out[str(flow)] = pair(part, out[None], f"deadlines: flow {flow}")
-    return out
+def _deadlines(spec: Any, problems: _Problems) -> tuple[int, int]:
+    """The default ``measures``/``close`` in working days; flows set their own."""
+    if not isinstance(spec, dict) or set(spec) - {"measures", "close"}:
+        if isinstance(spec, dict) and "flows" in spec:
+            problems.add(_line(spec, "flows"), "deadlines: flows: moved to the flows: section")
+        else:
+            problems.add(_line(spec), "deadlines: measures and close, in working days")
+        return (10, 20)
+    days = (spec.get("measures", 10), spec.get("close", 20))
+    if not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in days):
+        problems.add(_line(spec), "deadlines: days must be whole numbers above 0")
+        return (10, 20)
+    return days
 
 
 def _privacy(spec: Any, parties: set[str], problems: _Problems) -> PrivacyPolicy:
@@ -241,7 +241,24 @@ def _privacy(spec: Any, parties: set[str], problems: _Problems) -> PrivacyPolicy
     )
 
 
-def _actions(spec: Any, where: str, line: int, names: Names, problems: _Problems) -> Actions:
+def _flow_refs(spec: Any, where: str, flows: set[str], problems: _Problems) -> None:
+    """A ``flow:`` condition, anywhere in an ``if:`` (inside ``any:``/``not:`` too),
+    must name a declared flow."""
+    if isinstance(spec, list):
+        for part in spec:
+            _flow_refs(part, where, flows, problems)
+    if not isinstance(spec, dict):
+        return
+    for key, value in spec.items():
+        if key == "flow":
+            for name in value if isinstance(value, list) else [value]:
+                if str(name) not in flows:
+                    problems.add(_line(spec, key), f"{where}: unknown flow {name!r}")
+        elif key in ("any", "not"):
+            _flow_refs(value, where, flows, problems)
+
+
+def _actions(spec: Any, where: str, line: int, names: _Known, problems: _Problems) -> Actions:
     if not isinstance(spec, dict) or not spec:
         problems.add(line, f"{where}: 'then' must be a mapping of actions")
         return Actions()
@@ -255,6 +272,8 @@ def _actions(spec: Any, where: str, line: int, names: Names, problems: _Problems
     values = {k: v for k, v in spec.items() if k in fields}
     if values.get("decision") not in DECISIONS | {None}:
         add("decision", f"decision must be one of {sorted(DECISIONS)}")
+    if "flow" in values and str(values["flow"]) not in names.flows:
+        add("flow", f"unknown flow {values['flow']!r} (declared: {', '.join(names.flows)})")
     if values.get("municipality") not in ("sender", "named", None):
         add("municipality", "municipality must be 'sender' or 'named'")
     for key in ("to", "cc"):
@@ -289,7 +308,7 @@ def _condition(spec: Any, where: str, line: int, names: Names, problems: _Proble
     return lambda ctx: all(check(ctx) for check in checks)
 
 
-def _rules(data: LineDict, names: Names, problems: _Problems) -> tuple[YamlRule, ...]:
+def _rules(data: LineDict, names: _Known, problems: _Problems) -> tuple[YamlRule, ...]:
     rules, seen = [], set(BUILTIN)
     entries = data.get("rules")
     if not isinstance(entries, list) or not entries:
@@ -312,15 +331,21 @@ def _rules(data: LineDict, names: Names, problems: _Problems) -> tuple[YamlRule,
         if not spec.get("description"):
             problems.add(line, f"{where}: needs a one-line description")
         condition = _condition(spec.get("if") or {}, where, _line(spec, "if"), names, problems)
+        _flow_refs(spec.get("if"), where, set(names.flows), problems)
         actions = _actions(spec.get("then"), where, _line(spec, "then"), names, problems)
         rules.append(YamlRule(name, str(spec.get("description", "")), condition, actions, line))
     return tuple(rules)
 
 
-def load_rules(path: Path | str) -> RuleSet:
-    """Read, check and compile a rules file; raises RulesError listing every problem."""
-    path = Path(path)
-    problems = _Problems(path)
+@dataclass(frozen=True)
+class _Known(Names):
+    """What rules may name: the conditions' names, and the declared flows."""
+
+    flows: tuple[str, ...] = ()
+
+
+def _read(path: Path) -> LineDict:
+    """The YAML of a rules file, with lines; RulesError when it cannot be read at all."""
     try:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
     except OSError as exc:
@@ -331,15 +356,22 @@ def load_rules(path: Path | str) -> RuleSet:
         raise RulesError([f"{path}:{line}: {getattr(exc, 'problem', None) or exc}"]) from exc
     if not isinstance(data, LineDict):
         raise RulesError([f"{path}:1: expected a mapping at the top level"])
-    for key in set(data) - TOP_LEVEL:
-        problems.add(_line(data, key), f"unknown section {key!r}")
-    mailboxes = {str(k): str(v).strip().lower() for k, v in (data.get("mailboxes") or {}).items()}
-    if not mailboxes:
-        problems.add(_line(data), "mailboxes: at least one mailbox is needed")
-    directory = Directory(_parties(data, problems))
-    triage = str(data.get("triage_to", "admins"))
-    if triage not in directory:
-        problems.add(_line(data, "triage_to"), f"triage_to: unknown party {triage!r}")
+    return data
+
+
+def _language(data: LineDict, problems: _Problems) -> str:
+    """``language:``, a folder of templates and phrases in templates/ (default nb)."""
+    language = str(data.get("language", DEFAULT_LANGUAGE))
+    if not _NAME.match(language) or not (TEMPLATES / language / "phrases").is_dir():
+        problems.add(
+            _line(data, "language"),
+            f"language: {language!r} has no templates (no folder {TEMPLATES / language})",
+        )
+    return language
+
+
+def _words(data: LineDict, problems: _Problems):
+    """The word lists and the external-reference patterns, compiled."""
     vocabulary = {
         str(k): word_pattern(str(w) for w in (v or []))
         for k, v in (data.get("words") or {}).items()
@@ -350,33 +382,64 @@ def load_rules(path: Path | str) -> RuleSet:
             refs.append(re.compile(str(pattern), re.IGNORECASE))
         except re.error as exc:
             problems.add(_line(data, "external_references"), f"external_references: {exc}")
-    keys = {k for k in directory.parties if not k.startswith(MUNICIPALITY + ":")}
-    names = Names(frozenset(keys), frozenset(mailboxes), vocabulary)
-    rules = _rules(data, names, problems)
-    hours = _hours(data.get("service_hours"), problems)
-    deadlines = _deadlines(data.get("deadlines") or {}, problems)
-    privacy = _privacy(data.get("privacy"), set(directory.parties), problems)
+    return vocabulary, tuple(refs)
+
+
+def _sections(data: LineDict, problems: _Problems) -> dict[str, Any]:
+    """Every section but the rules, checked: the RuleSet's fields."""
+    mailboxes = {str(k): str(v).strip().lower() for k, v in (data.get("mailboxes") or {}).items()}
+    if not mailboxes:
+        problems.add(_line(data), "mailboxes: at least one mailbox is needed")
+    directory = Directory(_parties(data, problems))
+    triage = str(data.get("triage_to", "admins"))
+    if triage not in directory:
+        problems.add(_line(data, "triage_to"), f"triage_to: unknown party {triage!r}")
+    vocabulary, refs = _words(data, problems)
     closed_cases = str(data.get("closed_cases", "reopen"))
     if closed_cases not in ("reopen", "new-case"):
         problems.add(_line(data, "closed_cases"), "closed_cases: 'reopen' or 'new-case'")
-    follow_up = parse_follow_up(data.get("follow_up"), set(directory.parties), _line, problems.add)
-    if problems.items:
-        raise RulesError(problems.items)
-    return RuleSet(
-        path=path,
+    parties = set(directory.parties)
+    default = _deadlines(data.get("deadlines") or {}, problems)
+    flows = parse_flows(data.get("flows"), default, parties, _line, problems.add)
+    follow_up = parse_follow_up(data.get("follow_up"), parties, _line, problems.add)
+    return dict(
         directory=directory,
         mailboxes=mailboxes,
-        hours=hours,
+        hours=_hours(data.get("service_hours"), problems),
         reference_prefix=str(data.get("reference_prefix", "AVVIK")),
         triage_party=triage,
         vocabulary=vocabulary,
-        external_refs=tuple(refs),
-        rules=rules,
-        deadlines=deadlines,
+        external_refs=refs,
+        deadlines={None: default} | {n: (f.measures_days, f.close_days) for n, f in flows.items()},
         closed_cases=closed_cases,
-        privacy=privacy,
-        follow_up=follow_up,
+        privacy=_privacy(data.get("privacy"), parties, problems),
+        follow_up=replace(follow_up, escalate_to=_escalations(flows)),
+        language=_language(data, problems),
+        flows=flows,
         municipality_names=tuple(
             str(n) for n in (data.get("municipalities") or {}).get("names", {})
         ),
     )
+
+
+def _escalations(flows: dict[str, Flow]) -> dict[str, str]:
+    """flow -> party, as ``FollowUp.escalate_to`` gave it (followup/deadlines.py reads it)."""
+    return {f.name: f.escalate_to for f in flows.values() if f.escalate_to}
+
+
+def load_rules(path: Path | str) -> RuleSet:
+    """Read, check and compile a rules file; raises RulesError listing every problem."""
+    path = Path(path)
+    problems = _Problems(path)
+    data = _read(path)
+    for key in set(data) - TOP_LEVEL:
+        problems.add(_line(data, key), f"unknown section {key!r}")
+    fields = _sections(data, problems)
+    directory: Directory = fields["directory"]
+    keys = {k for k in directory.parties if not k.startswith(MUNICIPALITY + ":")}
+    mailboxes, flows = frozenset(fields["mailboxes"]), tuple(fields["flows"])
+    names = _Known(frozenset(keys), mailboxes, fields["vocabulary"], flows)
+    rules = _rules(data, names, problems)
+    if problems.items:
+        raise RulesError(problems.items)
+    return RuleSet(path=path, rules=rules, **fields)
