@@ -24,7 +24,9 @@ from typing import Any
 import jinja2
 from jinja2 import nodes
 
+from gateway.attachments import is_executable
 from gateway.headers import CONTENT_HEADERS, SMTP, address_header, header, qp_body
+from gateway.i18n import DEFAULT_LANGUAGE, phrases
 from gateway.models import Outgoing, ParsedMessage
 from gateway.rules.own_mail import MARKER
 
@@ -271,14 +273,17 @@ def _write_payload(out: io.BytesIO, payload: Splice) -> None:
         start = end
 
 
-def carried_parts(original: ParsedMessage, skip: frozenset[str] = frozenset()) -> list:
+def carried_parts(
+    original: ParsedMessage, skip: frozenset[str] = frozenset(), unnamed: str | None = None
+) -> list:
     """The original's parts that a relay carries: (part, clean file name) pairs.
 
     Executable files (and macro-enabled Office files) are not carried: they stay with
     the case in the message log, and the relay's text says they were held back.
+    ``skip`` holds names not to carry ("": the parts without one); ``unnamed`` is the
+    file name a part without one gets (default: the built-in language's word).
     """
-    from gateway.safety import is_executable
-
+    unnamed = unnamed or phrases(DEFAULT_LANGUAGE)("render.unnamed_attachment")
     carried = []
     for part in original.message.walk():
         if part.is_multipart() or part.get_content_maintype() == "multipart":
@@ -286,9 +291,9 @@ def carried_parts(original: ParsedMessage, skip: frozenset[str] = frozenset()) -
         filename = part.get_filename()
         if part.get_content_disposition() != "attachment" and not filename:
             continue
-        if is_executable(filename or "") or (filename or "vedlegg") in skip:
+        if is_executable(filename or "") or (filename or "") in skip:
             continue
-        carried.append((part, _clean_filename(filename)))
+        carried.append((part, _clean_filename(filename, unnamed)))
     return carried
 
 
@@ -349,6 +354,6 @@ def _encoded_payload(part):
     return part.get_payload(decode=False)
 
 
-def _clean_filename(name: str | None) -> str:
-    name = " ".join((name or "vedlegg").split())  # no CR/LF into the relay's headers
-    return name.replace("/", "_").replace("\\", "_")[:200] or "vedlegg"
+def _clean_filename(name: str | None, unnamed: str) -> str:
+    name = " ".join((name or unnamed).split())  # no CR/LF into the relay's headers
+    return name.replace("/", "_").replace("\\", "_")[:200] or unnamed
