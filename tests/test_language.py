@@ -80,3 +80,19 @@ def test_a_deployment_override_per_language_and_flat(tmp_path):
     from conftest import RECEIPT_CONTEXT
 
     assert renderer.parts("b.txt.j2", RECEIPT_CONTEXT)[0].startswith("B ")
+
+
+def test_mail_is_read_with_every_languages_words(tmp_path):
+    from gateway import reading
+    from gateway.text import new_text, strip_signature
+
+    data = reading.READING
+    assert {"skrev", "wrote", "schrieb"} <= set(data.attribution_words)
+    assert "med vänliga hälsningar" in data.closings  # from templates/sv/reading.yaml
+    assert "no" in data.label_words  # quoted in en/reading.yaml: YAML reads no as false
+    assert strip_signature("Alarmen virker.\nMed vänliga hälsningar\nAnna") == "Alarmen virker."
+    assert new_text("Svar.\n\nAm 1. März 2026 um 10:15 schrieb Kari <k@x.de>:\n> x") == "Svar."
+    (tmp_path / "xx").mkdir()
+    (tmp_path / "xx" / "reading.yaml").write_text("closings: [no]\n")
+    with pytest.raises(ValueError, match="quote it"):
+        reading.load(tmp_path)

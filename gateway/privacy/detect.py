@@ -20,6 +20,7 @@ from stdnum.no import fodselsnummer
 from stdnum.se import personnummer
 
 from gateway.privacy.kinds import Finding, Kind
+from gateway.reading import READING, alternatives
 
 __all__ = ["KINDS", "Finding", "find_personal_data"]
 
@@ -140,8 +141,7 @@ _PHONE_WORDS = re.compile(r"tlf|telef|mobil|\bmob\b|phone|\btel\b|fax|faks|sms|\
 _AMOUNT_BEFORE = re.compile(r"(?:\b(?:kr|nok|sek|dkk|eur|usd|gbp)|[$€£])[.:\s]*$", re.I)
 # A label such as "Ordrenummer:", "Saksnr", "TID :" or "Invoice #" names an identifier.
 _LABEL_BEFORE = re.compile(
-    r"(?:nummer|nr|number|kode|code|\b(?:no|id|tid|uid|pid|ref|order|ordre|faktura|invoice"
-    r"|sak|case|ticket|serial|versjon|version|sum|total|beløp))[.:#\s]*$",
+    rf"(?:{alternatives(READING.label_endings)}|\b{alternatives(READING.label_words)})[.:#\s]*$",
     re.I,
 )
 # Punctuation between numbers makes a list of ids or a decimal, unless a phone word says so.
