@@ -77,9 +77,13 @@ def header(name: str, value: str) -> str:
         value.encode("utf-8")
     except UnicodeEncodeError:  # surrogates: the stdlib writes them as unknown-8bit
         return _stdlib_header(name, value)
-    ids = name.lower() in _ID_HEADERS
+    return _fold(name, _tokens(value, name.lower() in _ID_HEADERS))
+
+
+def _tokens(value: str, ids: bool) -> list[list]:
+    """(spaces before, text, encode?) of a value's words; consecutive words that need
+    encoding are merged with the spaces between them (one encoded word, or a run)."""
     parts = _SPACES.split(value)  # word, spaces, word, ..., word
-    # (spaces before, text, encode?), consecutive encoded words merged with their spaces
     tokens: list[list] = []
     for k in range(0, len(parts), 2):
         space = " " if k == 0 else parts[k - 1]
@@ -93,6 +97,11 @@ def header(name: str, value: str) -> str:
             tokens[-1][1] += space + word
         else:
             tokens.append([space, word, not plain])
+    return tokens
+
+
+def _fold(name: str, tokens: list[list]) -> str:
+    """The header's lines, folded at _MAX; encoded text split into encoded words."""
     lines: list[str] = []
     line = f"{name}:"
     for space, text, encode in tokens:

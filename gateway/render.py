@@ -16,19 +16,22 @@ import email.utils
 import io
 import re
 import uuid
+from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import formataddr
 from pathlib import Path
 from typing import Any
 
 import jinja2
-from jinja2 import nodes
 
+from gateway.attachments import is_executable
 from gateway.headers import CONTENT_HEADERS, SMTP, address_header, header, qp_body
+from gateway.i18n import DEFAULT_LANGUAGE, phrases
 from gateway.models import Outgoing, ParsedMessage
+from gateway.rules.base import RuleSet
 from gateway.rules.own_mail import MARKER
+from gateway.templating import FlowLabels, make_environment, needs_root_render, shipped_rules
 
-BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 # Carried attachments from this size on are not run through the generator, which writes
 # them line by line into several buffers: a placeholder is, and the encoded text goes
 # into the finished bytes in its place, with the same CRLF line endings (see _splice).
@@ -38,66 +41,73 @@ _LINE_BREAK = re.compile(r"\r\n|\r|\n")  # what email.generator takes for a line
 Splice = str | tuple[bytes, int, int]  # encoded text, or its place in an original's raw bytes
 
 
-def make_environment(override: Path | None = None) -> jinja2.Environment:
-    builtin = jinja2.FileSystemLoader(BUILTIN_TEMPLATES)
-    loaders: list[jinja2.BaseLoader] = []
-    if override is not None:
-        loaders.append(jinja2.FileSystemLoader(override))
-    loaders += [jinja2.PrefixLoader({"default": builtin}, delimiter=":"), builtin]
-    return jinja2.Environment(
-        loader=jinja2.ChoiceLoader(loaders),
-        undefined=jinja2.StrictUndefined,
-        autoescape=jinja2.select_autoescape(["html"]),
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        auto_reload=False,  # read once: no stat() of every template on every render
-    )
-
-
-def _needs_root_render(env: jinja2.Environment, name: str) -> bool:
-    """Whether a template's blocks need its root render first: when it extends another
-    (the inherited blocks come from there) or does anything outside its blocks (a
-    ``{% set %}`` or ``{% import %}`` that the blocks read). Only blocks and blank lines:
-    its blocks render alone, and the root render would render the body a second time."""
-    source, _filename, _uptodate = env.loader.get_source(env, name)  # type: ignore[union-attr]
-    for node in env.parse(source).body:
-        if isinstance(node, nodes.Block):
-            continue
-        if isinstance(node, nodes.Output) and all(
-            isinstance(n, nodes.TemplateData) and not n.data.strip() for n in node.nodes
-        ):
-            continue
-        return True
-    return False
+RulesSource = Callable[[], RuleSet] | RuleSet | None
 
 
 class Renderer:
-    """Templates compiled once; ``message()`` renders one outgoing mail."""
+    """Templates compiled once per language; ``message()`` renders one outgoing mail.
 
-    def __init__(self, gateway_address: str, gateway_name: str, override: Path | None = None):
-        self.env = make_environment(override)
+    ``rules``: the loaded rules (or a callable giving the current ones, like the daemon's
+    ``Rules``), which give the language and the flows' labels; without them, ``language``
+    and the shipped rules.yaml's flows. A call may still name its own ``language``.
+    """
+
+    def __init__(
+        self,
+        gateway_address: str,
+        gateway_name: str,
+        override: Path | None = None,
+        *,
+        language: str = DEFAULT_LANGUAGE,
+        rules: RulesSource = None,
+    ):
+        self.override, self.default_language = override, language
+        self._rules = rules if rules is None or callable(rules) else (lambda: rules)
         self.gateway_address = gateway_address
         self.gateway_name = gateway_name
         self.domain = gateway_address.rpartition("@")[2] or "localhost"
-        self._templates: dict[str, tuple[jinja2.Template, bool]] = {}
+        self._flow_labels = FlowLabels(self._current_rules)
+        self._envs: dict[str, jinja2.Environment] = {}
+        self._templates: dict[tuple[str, str], tuple[jinja2.Template, bool]] = {}
         self._from: str | None = None
 
-    def _template(self, name: str) -> tuple[jinja2.Template, bool]:
-        """The compiled template, and whether its blocks need its root render first."""
-        if name not in self._templates:
-            template = self.env.get_template(name)
-            self._templates[name] = (template, _needs_root_render(self.env, name))
-        return self._templates[name]
+    def _current_rules(self) -> RuleSet | None:
+        return self._rules() if self._rules is not None else shipped_rules()
 
-    def parts(self, name: str, context: dict[str, Any]) -> tuple[str, str]:
+    @property
+    def language(self) -> str:
+        """The language of the current rules, else the one given at construction."""
+        return self._rules().language if self._rules is not None else self.default_language
+
+    def environment(self, language: str | None = None) -> jinja2.Environment:
+        """The Jinja environment of a language (the current one by default), made once."""
+        language = language or self.language
+        if language not in self._envs:
+            self._envs[language] = make_environment(self.override, language, self._flow_labels)
+        return self._envs[language]
+
+    @property
+    def env(self) -> jinja2.Environment:
+        return self.environment()
+
+    def _template(self, name: str, language: str | None = None) -> tuple[jinja2.Template, bool]:
+        """The compiled template, and whether its blocks need its root render first."""
+        key = (language or self.language, name)
+        if key not in self._templates:
+            env = self.environment(key[0])
+            self._templates[key] = (env.get_template(name), needs_root_render(env, name))
+        return self._templates[key]
+
+    def parts(
+        self, name: str, context: dict[str, Any], language: str | None = None
+    ) -> tuple[str, str]:
         """The ``subject`` and ``body`` blocks of a template, rendered.
 
         A template that extends another (a deployment's override of ``default:...``) or
         sets something outside its blocks is root-rendered once first, so that it has
         every block, inherited ones too, and what they read.
         """
-        template, root_first = self._template(name)
+        template, root_first = self._template(name, language)
         ctx = template.new_context(context)
         if root_first:
             for _ in template.root_render_func(ctx):
@@ -122,9 +132,12 @@ class Renderer:
         case_id: int | None = None,
         thread: tuple[str, list[str]] | None = None,
         skip: frozenset[str] = frozenset(),
+        language: str | None = None,
     ) -> Outgoing:
-        """Render ``template`` into an Outgoing message for the outbox."""
-        subject, body = self.parts(template, context)
+        """Render ``template`` into an Outgoing message for the outbox (in ``language``,
+        by default the rules')."""
+        language = language or self.language
+        subject, body = self.parts(template, context, language)
         subject = " ".join(subject.split())
         message_id = email.utils.make_msgid(domain=self.domain)
         build = dict(
@@ -143,20 +156,11 @@ class Renderer:
             thread=thread,
             skip=skip,
         )
-        head = self._head(**build)
-        carried = carried_parts(original, skip) if attachments and original is not None else []
-        build["carried"] = carried
-        if not carried and attach_original is None:
-            raw = head + CONTENT_HEADERS + qp_body(body)  # text only: no generator
-        else:
-            splices: dict[str, Splice] = {}
-            msg = self._build(**build, splices=splices)
-            raw = msg.as_bytes(policy=SMTP)
-            if splices:
-                raw = _splice(msg, raw, splices)
-                if raw is None:  # a boundary the generator chose occurs in an attachment
-                    raw = self._build(**build, splices=None).as_bytes(policy=SMTP)
-            raw = head + raw
+        carried = []
+        if attachments and original is not None:
+            unnamed = phrases(language)("render.unnamed_attachment")
+            carried = carried_parts(original, skip, unnamed)
+        raw = self._raw(self._head(**build), build | {"carried": carried})
         return Outgoing(
             purpose=purpose,
             mail_from=self.gateway_address,
@@ -166,6 +170,19 @@ class Renderer:
             subject=subject,
             case_id=case_id,
         )
+
+    def _raw(self, head: bytes, build: dict[str, Any]) -> bytes:
+        """The whole message: the header block, then the MIME headers and body."""
+        if not build["carried"] and build["attach_original"] is None:
+            return head + CONTENT_HEADERS + qp_body(build["body"])  # text only: no generator
+        splices: dict[str, Splice] = {}
+        msg = self._build(**build, splices=splices)
+        raw = msg.as_bytes(policy=SMTP)
+        if splices:
+            raw = _splice(msg, raw, splices)
+            if raw is None:  # a boundary the generator chose occurs in an attachment
+                raw = self._build(**build, splices=None).as_bytes(policy=SMTP)
+        return head + raw
 
     def _head(
         self,
@@ -271,14 +288,17 @@ def _write_payload(out: io.BytesIO, payload: Splice) -> None:
         start = end
 
 
-def carried_parts(original: ParsedMessage, skip: frozenset[str] = frozenset()) -> list:
+def carried_parts(
+    original: ParsedMessage, skip: frozenset[str] = frozenset(), unnamed: str | None = None
+) -> list:
     """The original's parts that a relay carries: (part, clean file name) pairs.
 
     Executable files (and macro-enabled Office files) are not carried: they stay with
     the case in the message log, and the relay's text says they were held back.
+    ``skip`` holds names not to carry ("": the parts without one); ``unnamed`` is the
+    file name a part without one gets (default: the built-in language's word).
     """
-    from gateway.safety import is_executable
-
+    unnamed = unnamed or phrases(DEFAULT_LANGUAGE)("render.unnamed_attachment")
     carried = []
     for part in original.message.walk():
         if part.is_multipart() or part.get_content_maintype() == "multipart":
@@ -286,9 +306,9 @@ def carried_parts(original: ParsedMessage, skip: frozenset[str] = frozenset()) -
         filename = part.get_filename()
         if part.get_content_disposition() != "attachment" and not filename:
             continue
-        if is_executable(filename or "") or (filename or "vedlegg") in skip:
+        if is_executable(filename or "") or (filename or "") in skip:
             continue
-        carried.append((part, _clean_filename(filename)))
+        carried.append((part, _clean_filename(filename, unnamed)))
     return carried
 
 
@@ -349,6 +369,6 @@ def _encoded_payload(part):
     return part.get_payload(decode=False)
 
 
-def _clean_filename(name: str | None) -> str:
-    name = " ".join((name or "vedlegg").split())  # no CR/LF into the relay's headers
-    return name.replace("/", "_").replace("\\", "_")[:200] or "vedlegg"
+def _clean_filename(name: str | None, unnamed: str) -> str:
+    name = " ".join((name or unnamed).split())  # no CR/LF into the relay's headers
+    return name.replace("/", "_").replace("\\", "_")[:200] or unnamed

@@ -15,6 +15,8 @@ from functools import lru_cache
 from html import unescape
 from html.parser import HTMLParser
 
+from gateway.reading import READING, alternatives
+
 # --- HTML ------------------------------------------------------------------------------
 
 _BLOCK_TAGS = frozenset(
@@ -107,34 +109,21 @@ def html_to_text(html: str) -> str:
 # --- Quoted text -----------------------------------------------------------------------
 
 _QUOTED = re.compile(r"^\s*>")
-_FORWARD_PHRASE = (
-    r"(?:begin forwarded message|start på videresendt besked|forwarded message"
-    r"|original message|opprinnelig melding|oprindelig meddelelse|ursprungligt meddelande"
-    r"|ursprüngliche nachricht|weitergeleitete nachricht|videresendt melding"
-    r"|videresendt meddelelse|videresendt besked|vidarebefordrat meddelande"
-    r"|vidarebefordrat mejl|vidarebefordrat e-postmeddelande)"
-)
+_FORWARD_PHRASE = alternatives(READING.forward)
 # "-----Original Message-----", "---------- Forwarded message ---------" (Yahoo puts the
 # headers on the same line), or the phrase alone on its line ("Videresendt melding:").
 _FORWARD = re.compile(rf"\s*(?:-{{2,}}\s*{_FORWARD_PHRASE}\b.*|{_FORWARD_PHRASE}\s*:?\s*)", re.I)
 # Outlook header block: "Fra: ..." followed within 4 lines by "Sendt: ..." ("*From:*" too).
-_FROM_FIELD = re.compile(r"\s*[*_]*(?:from|fra|från|von)[*_]*\s*:[*_]*\s*\S", re.I)
-_DATE_FIELD = re.compile(
-    r"\s*[*_]*(?:sent|sendt|skickat|gesendet|dato|date|datum)[*_]*\s*:[*_]*\s*\S", re.I
-)
+_FROM_FIELD = re.compile(rf"\s*[*_]*{alternatives(READING.header_from)}[*_]*\s*:[*_]*\s*\S", re.I)
+_DATE_FIELD = re.compile(rf"\s*[*_]*{alternatives(READING.header_date)}[*_]*\s*:[*_]*\s*\S", re.I)
 # Attribution lines, matched against one line or up to three joined lines. Each needs a
 # digit (the date) so that a sentence like "Kari skrev i loggen:" is not taken as one.
-_ATTRIBUTION = [
-    re.compile(r"(?:den|d\.)\s.*?\d{1,2}[:.]\d{2}.*?\bskrev\b(?:\s+[^\s:]+){0,10}\s*:", re.I),
-    re.compile(r"(?=.*@)(?=.*\d).*\bskrev\b.*:", re.I),  # Gmail/Outlook: address in line
-    re.compile(r"on\s.*\d.*\bwrote\s*:", re.I),
-    re.compile(r"am\s.*\d.*\bschrieb\b.*:", re.I),
-]
+_ATTRIBUTION = [re.compile(p, re.I) for p in READING.attribution_patterns]
 # Every attribution pattern needs one of these words: a line window without any cannot
 # hold an attribution, and most lines of a report have none (same flags as the patterns).
-_ATTRIBUTION_WORDS = ("skrev", "wrote", "schrieb")
-_ATTRIBUTION_WORD = re.compile("|".join(_ATTRIBUTION_WORDS), re.I)
-_JOIN_START = re.compile(r"(?:den|d\.|on|am)\s|.*\d{1,2}[:.]\d{2}", re.I)
+_ATTRIBUTION_WORDS = READING.attribution_words
+_ATTRIBUTION_WORD = re.compile("|".join(map(re.escape, _ATTRIBUTION_WORDS)), re.I)
+_JOIN_START = re.compile("|".join([*READING.attribution_starts, r".*\d{1,2}[:.]\d{2}"]), re.I)
 _SEPARATOR = re.compile(r"[\s_\-=*–—]*")
 
 
@@ -211,14 +200,11 @@ def new_text(body: str) -> str:
 # --- Signature -------------------------------------------------------------------------
 
 _CLOSING = re.compile(
-    r"\s*(?:med vennlig hilsen|vennlig hilsen|beste hilsen|med venleg helsing"
-    r"|venleg helsing|med venlig hilsen|venlig hilsen|mvh|hilsen|med vänliga hälsningar"
-    r"|med vänlig hälsning|vänliga hälsningar|vänlig hälsning|hälsningar"
-    r"|best regards|kind regards|regards)(?!\w)[\s,.!:;/–-]*(.*)",
+    rf"\s*{alternatives(READING.closings)}(?!\w)[\s,.!:;/–-]*(.*)",
     re.I,
 )
 # "Kristiansand kommune", "Evje og Hornnes kommune": capitalised name, then "kommune".
-_ORG_LINE = re.compile(r"(?:[A-ZÆØÅÄÖÜ][\w.-]*\s+(?:og\s+)?){1,4}kommun(?:e|en)?")
+_ORG_LINE = re.compile("|".join(f"(?:{p})" for p in READING.organisation_lines))
 
 
 def _is_closing(line: str) -> bool:
@@ -352,11 +338,7 @@ def _municipality_pattern(names: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(_first_chars(names) + r"(?<!\w)(?:" + "|".join(alts) + r")(?!\w)", re.I)
 
 
-_STREET = re.compile(
-    r"\s+(?:gate|gata|gaten|gatan|vei|veg|veien|vegen|väg|vägen|allé|alle|plass|torg|torget)"
-    r"\s+\d",
-    re.I,
-)
+_STREET = re.compile(rf"\s+{alternatives(READING.street_words)}\s+\d", re.I)
 _TOKEN_START = re.compile(r"\S*")
 _FILE_OR_DOMAIN = re.compile(r".*\w\.(?=\d*[A-Za-z])[A-Za-z0-9]{2,5}")  # not "Lindesnes,12.03"
 _URL = re.compile(r"(?:[a-z][a-z0-9+.-]*://|www\.)|[\w-]+(?:\.[\w-]+)+/", re.I)

@@ -14,7 +14,7 @@ from stdnum import luhn
 from stdnum.no import fodselsnummer
 
 from gateway.privacy import (
-    MARKERS,
+    KINDS,
     Finding,
     attachment_text,
     find_personal_data,
@@ -266,7 +266,7 @@ def test_redact_replaces_only_the_findings() -> None:
         "[e-postadresse fjernet]) og [samordningsnummer fjernet].\nHilsen Kari"
     )
     assert redact("Ingen funn her.", []) == "Ingen funn her."
-    assert set(MARKERS) == {
+    assert set(KINDS) == {
         "fodselsnummer",
         "d-nummer",
         "personnummer",
@@ -411,3 +411,16 @@ def test_unscanned_and_oversized_attachments() -> None:
     assert attachment_text("bilde.png", "image/png", b"\x89PNG") is None
     assert attachment_text("ark.xlsx", "application/octet-stream", b"PK") is None
     assert attachment_text("a.txt", "text/plain", b"x" * 11, max_bytes=10) == ""
+
+
+def test_every_kind_has_its_marker_and_label_in_one_registry() -> None:
+    from gateway.privacy.policy import Deidentified
+
+    for kind in KINDS.values():
+        assert kind.marker().startswith("[") and kind.marker().endswith("]"), kind.name
+        assert kind.label(1).startswith("1 ") and kind.label(3).startswith("3 "), kind.name
+    assert KINDS["fodselsnummer"].marker() == "[fødselsnummer fjernet]"
+    assert KINDS["e-postadresse"].label(1) == "1 e-postadresse"
+    assert KINDS["e-postadresse"].label(2) == "2 e-postadresser"
+    findings = [Finding("e-postadresse", 0, 1, "x")] * 2 + [Finding("d-nummer", 0, 1, "x")]
+    assert Deidentified("", "", "", findings).summary() == "2 e-postadresser, 1 D-nummer"

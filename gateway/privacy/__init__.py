@@ -2,13 +2,14 @@
 
 from gateway.privacy.detect import KINDS, Finding, find_personal_data
 from gateway.privacy.extract import SCANNED_FORMATS, attachment_text, html_to_text
-from gateway.privacy.redact import MARKERS, redact, redact_text
+from gateway.privacy.kinds import Kind
+from gateway.privacy.redact import redact, redact_text
 
 __all__ = [
     "KINDS",
-    "MARKERS",
     "SCANNED_FORMATS",
     "Finding",
+    "Kind",
     "attachment_text",
     "find_personal_data",
     "html_to_text",

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 import phonenumbers
 from phonenumbers import PhoneNumberType
@@ -20,23 +19,10 @@ from stdnum.exceptions import ValidationError
 from stdnum.no import fodselsnummer
 from stdnum.se import personnummer
 
-KINDS = (
-    "fodselsnummer",
-    "d-nummer",
-    "personnummer",
-    "samordningsnummer",
-    "telefonnummer",
-    "e-postadresse",
-)
+from gateway.privacy.kinds import Finding, Kind
+from gateway.reading import READING, alternatives
 
-
-@dataclass(frozen=True)
-class Finding:
-    kind: str
-    start: int
-    end: int
-    text: str
-
+__all__ = ["KINDS", "Finding", "find_personal_data"]
 
 # A space inside a number may be a no-break space, also as an HTML entity in raw HTML bodies.
 _SP = r"(?:[ \u00a0\u202f]|&nbsp;|&\#160;)"
@@ -96,21 +82,42 @@ def _swedish_kind(date: str, sep: str, serial: str) -> str | None:
 _SIX_DIGITS = re.compile(r"\d{6}")
 
 
-def _id_findings(text: str) -> list[Finding]:
-    found: list[Finding] = []
+def _id_start(text: str) -> int | None:
+    """Where the first run of six digits starts (the look-behinds still see the text
+    before it); None when there is none, and so no identity number."""
     first = _SIX_DIGITS.search(text)
-    if first is None:
-        return found
-    start = first.start()  # (the look-behinds still see the text before it)
+    return None if first is None else first.start()
+
+
+def _norwegian_ids(text: str, known: Iterable[str] = ()) -> list[Finding]:
+    """Fødselsnummer (also FH-numbers) and D-nummer. A detector: see `Kind`."""
+    start = _id_start(text)
+    if start is None:
+        return []
+    found = []
     for m in _NO_ID.finditer(text, start):
         kind = _norwegian_kind(m.group(1) + m.group(2))
         if kind:
             found.append(Finding(kind, m.start(), m.end(), m.group()))
+    return found
+
+
+def _swedish_ids(text: str, known: Iterable[str] = ()) -> list[Finding]:
+    """Personnummer and samordningsnummer. A detector: see `Kind`."""
+    start = _id_start(text)
+    if start is None:
+        return []
+    found = []
     for m in _SE_ID.finditer(text, start):
         kind = _swedish_kind(m.group(1), m.group(2) or "", m.group(3))
         if kind:
             found.append(Finding(kind, m.start(), m.end(), m.group()))
     return found
+
+
+def _id_findings(text: str) -> list[Finding]:
+    """Every national identity number, Norwegian ones first."""
+    return _norwegian_ids(text) + _swedish_ids(text)
 
 
 # Norwegian subscriber numbers: 8 digits starting 2-9, optionally after +47/0047.
@@ -134,8 +141,7 @@ _PHONE_WORDS = re.compile(r"tlf|telef|mobil|\bmob\b|phone|\btel\b|fax|faks|sms|\
 _AMOUNT_BEFORE = re.compile(r"(?:\b(?:kr|nok|sek|dkk|eur|usd|gbp)|[$€£])[.:\s]*$", re.I)
 # A label such as "Ordrenummer:", "Saksnr", "TID :" or "Invoice #" names an identifier.
 _LABEL_BEFORE = re.compile(
-    r"(?:nummer|nr|number|kode|code|\b(?:no|id|tid|uid|pid|ref|order|ordre|faktura|invoice"
-    r"|sak|case|ticket|serial|versjon|version|sum|total|beløp))[.:#\s]*$",
+    rf"(?:{alternatives(READING.label_endings)}|\b{alternatives(READING.label_words)})[.:#\s]*$",
     re.I,
 )
 # Punctuation between numbers makes a list of ids or a decimal, unless a phone word says so.
@@ -185,7 +191,8 @@ def _context_says_not_phone(text: str, start: int, end: int) -> bool:
     )
 
 
-def _phone_findings(text: str) -> list[Finding]:
+def _phone_findings(text: str, known: Iterable[str] = ()) -> list[Finding]:
+    """Norwegian phone numbers of persons. A detector: see `Kind`."""
     found = []
     for m in _PHONE.finditer(text):
         digits = re.sub(r"\D", "", m.group("number").replace("&#160;", " "))
@@ -213,6 +220,7 @@ def _is_known(address: str, exact: set[str], domains: set[str]) -> bool:
 
 
 def _email_findings(text: str, known_addresses: Iterable[str]) -> list[Finding]:
+    """E-mail addresses other than ``known_addresses``. A detector: see `Kind`."""
     if "@" not in text:  # no address can match: skip the scan
         return []
     exact: set[str] = set()
@@ -248,6 +256,20 @@ def _merge(text: str, findings: list[Finding]) -> list[Finding]:
     return merged
 
 
+# The kinds of personal data, in the order their detectors run (see gateway/privacy/kinds.py).
+KINDS: dict[str, Kind] = {
+    kind.name: kind
+    for kind in (
+        Kind("fodselsnummer", _norwegian_ids),
+        Kind("d-nummer", _norwegian_ids),
+        Kind("personnummer", _swedish_ids),
+        Kind("samordningsnummer", _swedish_ids),
+        Kind("telefonnummer", _phone_findings, switch="phones"),
+        Kind("e-postadresse", _email_findings, switch="emails"),
+    )
+}
+
+
 def find_personal_data(
     text: str,
     *,
@@ -261,9 +283,8 @@ def find_personal_data(
     personal data for this purpose (the parties' own mailboxes); `*@domain` allows any
     address at exactly that domain (not its subdomains). Comparison is case-insensitive.
     """
-    found = _id_findings(text)
-    if phones:
-        found += _phone_findings(text)
-    if emails:
-        found += _email_findings(text, known_addresses)
+    off = {switch for switch, on in (("phones", phones), ("emails", emails)) if not on}
+    found: list[Finding] = []
+    for detector in dict.fromkeys(k.detector for k in KINDS.values() if k.switch not in off):
+        found += detector(text, known_addresses)
     return _merge(text, found)

@@ -13,8 +13,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
+from gateway.i18n import DEFAULT_LANGUAGE, phrases
 from gateway.models import ParsedMessage
-from gateway.privacy.detect import Finding, find_personal_data
+from gateway.privacy.detect import KINDS, Finding, find_personal_data
 from gateway.privacy.extract import attachment_text
 from gateway.privacy.redact import redact
 from gateway.rules.base import RuleSet
@@ -26,15 +27,6 @@ _SCANNED_TYPES = (
     "application/vnd.openxmlformats-officedocument.wordprocessingml",
 )
 
-LABELS = {
-    "fodselsnummer": "fødselsnummer",
-    "d-nummer": "D-nummer",
-    "personnummer": "personnummer",
-    "samordningsnummer": "samordningsnummer",
-    "telefonnummer": "telefonnummer",
-    "e-postadresse": "e-postadresse",
-}
-
 
 @dataclass(frozen=True)
 class Deidentified:
@@ -43,12 +35,14 @@ class Deidentified:
     new_text: str  # the new text alone, de-identified too (what the case log shows)
     findings: list[Finding] = field(default_factory=list)
     withheld: list[str] = field(default_factory=list)  # names (redacted) held back
-    skip: frozenset[str] = frozenset()  # original attachment names not to relay
+    # original attachment names not to relay ("": those without a name)
+    skip: frozenset[str] = frozenset()
+    language: str = DEFAULT_LANGUAGE  # of the markers, and of summary()
 
     def summary(self) -> str:
         """'2 fødselsnummer, 1 telefonnummer' for receipts and the event log."""
-        counts = Counter(LABELS[f.kind] for f in self.findings)
-        return ", ".join(f"{n} {kind}" for kind, n in counts.most_common())
+        counts = Counter(f.kind for f in self.findings)
+        return ", ".join(KINDS[k].label(n, self.language) for k, n in counts.most_common())
 
 
 def known_addresses(ruleset: RuleSet) -> list[str]:
@@ -64,7 +58,8 @@ def needs_redaction(ruleset: RuleSet, recipients: list[str]) -> bool:
 
 
 def deidentify(msg: ParsedMessage, ruleset: RuleSet) -> Deidentified:
-    policy = ruleset.privacy
+    """The message as a party in ``privacy.redact_for`` may see it."""
+    policy, language = ruleset.privacy, ruleset.language
     options = {
         "known_addresses": known_addresses(ruleset),
         "phones": policy.phone_numbers,
@@ -75,30 +70,39 @@ def deidentify(msg: ParsedMessage, ruleset: RuleSet) -> Deidentified:
     def clean(text: str) -> str:
         found = find_personal_data(text, **options)
         findings.extend(found)
-        return redact(text, found) if found else text
+        return redact(text, found, language) if found else text
 
     subject = clean(msg.subject)
     body_found = find_personal_data(msg.body, **options)
     findings.extend(body_found)
-    text = redact(msg.body, body_found) if body_found else msg.body
+    text = redact(msg.body, body_found, language) if body_found else msg.body
     if msg.new_text == msg.body:  # a new report: the new text is the whole body
         new_text = text
     else:  # a reply: its new text is a part of the body, not counted again
         found = new_text_findings(msg.body, msg.new_text, body_found)
         if found is None:
             found = find_personal_data(msg.new_text, **options)
-        new_text = redact(msg.new_text, found) if found else msg.new_text
+        new_text = redact(msg.new_text, found, language) if found else msg.new_text
+    withheld, skip = _withheld(msg, clean, options, findings, language)
+    return Deidentified(subject, text, new_text, findings, withheld, skip, language)
+
+
+def _withheld(
+    msg: ParsedMessage, clean, options: dict, findings: list[Finding], language: str
+) -> tuple[list[str], frozenset[str]]:
+    """The attachments held back: their names as shown (redacted), and as they are
+    ("" for one without a name) for the renderer to skip."""
     withheld, skip = [], set()
+    unnamed = phrases(language)("render.unnamed_attachment")
     for part in msg.message.walk():
         name = part.get_filename()
         if part.is_multipart() or not (name or part.get_content_disposition() == "attachment"):
             continue
-        name = name or "vedlegg"
-        shown = clean(name)
-        if shown != name or _has_personal_data(part, name, options, findings):
+        shown = clean(name) if name else unnamed
+        if shown != (name or unnamed) or _has_personal_data(part, name or "", options, findings):
             withheld.append(shown)
-            skip.add(name)
-    return Deidentified(subject, text, new_text, findings, withheld, frozenset(skip))
+            skip.add(name or "")
+    return withheld, frozenset(skip)
 
 
 def new_text_findings(body: str, new_text: str, found: list[Finding]) -> list[Finding] | None:

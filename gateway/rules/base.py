@@ -16,8 +16,8 @@ from typing import Protocol
 
 from gateway.hours import ServiceHours
 from gateway.models import Outcome, ParsedMessage
+from gateway.rules.follow_up import FollowUp
 from gateway.rules.parties import Directory, Party
-from gateway.scheduler.config import FollowUp
 from gateway.text import find_municipalities, fold, strip_signature
 
 

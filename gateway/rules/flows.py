@@ -1,0 +1,78 @@
+"""rules.yaml ``flows:``: the flows a case can take, declared once.
+
+Each flow has a label (what relays, digests and the monthly report call it), its
+deadlines in working days (``measures``/``close``; ``deadlines:`` gives the defaults)
+and the party a case still open past its rule's ``escalate_days`` is escalated to.
+Rules name flows (``then: flow: a``, ``if: flow: a``); the loader refuses a name that
+is not declared here, so a typo never becomes a case without a flow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+Problem = Callable[[int, str], None]
+LineOf = Callable[[Any, str | None], int]
+FLOW_KEYS = ("label", "measures", "close", "escalate_to")
+
+
+@dataclass(frozen=True)
+class Flow:
+    """One declared flow."""
+
+    name: str  # what rules and the case log use ("a")
+    label: str  # what people read ("kommune til leverandør")
+    measures_days: int  # working days to the deadline for measures (tiltaksfrist)
+    close_days: int  # working days to the deadline for closing (lukkefrist)
+    escalate_to: str | None = None  # party key; None: the administrators
+
+
+def _days(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _flow(
+    name: str, spec: Any, default: tuple[int, int], parties: set[str], at: Callable, add: Problem
+) -> Flow | None:
+    where = f"flows: {name}"
+    if not isinstance(spec, dict):
+        add(at(None), f"{where}: expected a mapping with {', '.join(FLOW_KEYS)}")
+        return None
+    for key in sorted(set(map(str, spec)) - set(FLOW_KEYS)):
+        add(at(spec, key), f"{where}: unknown key {key!r} (known: {', '.join(FLOW_KEYS)})")
+    label = spec.get("label")
+    if not isinstance(label, str) or not label.strip():
+        add(at(spec, "label"), f"{where}: needs a label, the words people read")
+    days = [spec.get("measures", default[0]), spec.get("close", default[1])]
+    for i, key in enumerate(("measures", "close")):
+        if not _days(days[i]):
+            add(at(spec, key), f"{where}: {key}: a whole number of working days above 0")
+            days[i] = default[i]
+    escalate = spec.get("escalate_to")
+    if escalate is not None and escalate not in parties:
+        add(at(spec, "escalate_to"), f"{where}: escalate_to: unknown party {escalate!r}")
+    return Flow(name, str(label or name), days[0], days[1], escalate and str(escalate))
+
+
+def parse_flows(
+    spec: Any, default: tuple[int, int], parties: set[str], line_of: LineOf, add: Problem
+) -> dict[str, Flow]:
+    """Check ``flows:``, in file order; each problem is reported with its line."""
+    if spec is None:
+        return {}
+    if not isinstance(spec, dict):
+        add(line_of(spec, None), "flows: expected a mapping of flow name to its declaration")
+        return {}
+    flows: dict[str, Flow] = {}
+    for name, part in spec.items():
+
+        def at(mapping: Any, key: str | None = None, _name: Any = name) -> int:
+            line = line_of(mapping, key) if mapping is not None else 0
+            return line or line_of(spec, _name)
+
+        flow = _flow(str(name), part, default, parties, at, add)
+        if flow is not None:
+            flows[flow.name] = flow
+    return flows
