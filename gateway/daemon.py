@@ -75,9 +75,7 @@ class Gateway:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.rules = Rules(settings)  # raises RulesError: never start on broken rules
-        self.renderer = Renderer(
-            settings.gateway_address, settings.gateway_name, settings.templates_dir
-        )
+        self.renderer = self._renderer()
         open_db(settings.database_path).close()  # create and migrate once, up front
         self.stop = threading.Event()
         self.wake_pipeline = threading.Event()
@@ -178,7 +176,7 @@ class Gateway:
     def _renderer(self) -> Renderer:
         """A renderer of its own for a thread that renders while the pipeline does."""
         s = self.settings
-        return Renderer(s.gateway_address, s.gateway_name, s.templates_dir)
+        return Renderer(s.gateway_address, s.gateway_name, s.templates_dir, rules=self.rules)
 
     def _monitor_loop(self) -> None:
         """Alerts for a mailbox not read, a login refused, an outbox failing (own renderer:

@@ -133,16 +133,11 @@ def _flows(rows: list[Row], ruleset: RuleSet) -> list[str]:
 
 
 def _flow_labels(flows: list[str], ruleset: RuleSet, renderer: Renderer, say) -> dict[str, str]:
-    """Each flow's label as rules.yaml declares it; one not declared is "not decided".
-
-    Without declared flows (a rules.yaml of before flows were declared), the labels of
-    templates/_labels.j2 stand in.
-    """
-    if not ruleset.flows:
-        labels = renderer.env.get_template("_labels.j2").module
-        return {flow: str(labels.flow(flow)) for flow in flows}
+    """Each flow's label as rules.yaml declares it; one not declared is "not decided"."""
     return {
-        flow: ruleset.flows[flow].label if flow in ruleset.flows else say("no_flow")
+        flow: say("flow", name=flow, label=ruleset.flows[flow].label)
+        if flow in ruleset.flows
+        else say("no_flow")
         for flow in flows
     }
 

@@ -10,7 +10,6 @@ import email.header
 import email.utils
 import logging
 import re
-from pathlib import PurePath
 
 from gateway.models import ParsedMessage
 from gateway.outbox.queue import enqueue
@@ -22,46 +21,7 @@ from gateway.store.db import Database
 
 log = logging.getLogger("gateway.safety")
 
-# Attachments that run code when opened: kept with the case, never relayed onward.
-EXECUTABLE = {
-    ".exe",
-    ".com",
-    ".scr",
-    ".pif",
-    ".bat",
-    ".cmd",
-    ".js",
-    ".jse",
-    ".vbs",
-    ".vbe",
-    ".wsf",
-    ".wsh",
-    ".ps1",
-    ".msi",
-    ".msp",
-    ".hta",
-    ".cpl",
-    ".jar",
-    ".lnk",
-    ".reg",
-    ".dll",
-    ".iso",
-    ".docm",
-    ".dotm",
-    ".xlsm",
-    ".xltm",
-    ".xlam",
-    ".pptm",
-    ".potm",
-    ".ppam",
-    ".ppsm",
-    ".sldm",
-}
 _MSGID = re.compile(rb"<[^<>\s@]+@[^<>\s]+>")
-
-
-def is_executable(filename: str) -> bool:
-    return PurePath(filename.strip().lower()).suffix in EXECUTABLE
 
 
 def quarantine(db: Database, row_id: int, reason: str, outcome: str = "quarantine") -> None:

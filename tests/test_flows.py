@@ -34,7 +34,7 @@ def test_the_shipped_flows_in_order_with_their_deadlines_and_escalation(ruleset)
     assert ruleset.deadline_days("a") == (10, 30) == (a.measures_days, a.close_days)
     assert ruleset.deadline_days("d") == (5, 20) == (d.measures_days, d.close_days)
     assert ruleset.deadline_days(None) == (10, 20)
-    assert ruleset.follow_up.escalate_to["b"] == "response_centre_lead"
+    assert ruleset.flows["b"].escalate_to == "response_centre_lead"
 
 
 @pytest.mark.parametrize(

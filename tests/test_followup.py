@@ -304,7 +304,7 @@ def test_closing_an_urgent_case_opens_a_confidential_review(fresh_db, ruleset):
 def test_schedules_with_mistakes_are_reported_with_their_lines(tmp_path):
     source = (ROOT / "rules.yaml").read_text(encoding="utf-8")
     broken = source.replace("reminders: {days: working-days", "reminders: {days: weekdayz")
-    broken = broken.replace("    b: response_centre_lead", "    b: nobody")
+    broken = broken.replace("escalate_to: response_centre_lead\n  c:", "escalate_to: nobody\n  c:")
     path = tmp_path / "rules.yaml"
     path.write_text(broken, encoding="utf-8")
     with pytest.raises(RulesError) as caught:
@@ -312,9 +312,9 @@ def test_schedules_with_mistakes_are_reported_with_their_lines(tmp_path):
     problems = "\n".join(caught.value.problems)
     lines = broken.splitlines()
     days_line = next(i for i, line in enumerate(lines, 1) if "weekdayz" in line)
-    nobody_line = next(i for i, line in enumerate(lines, 1) if "b: nobody" in line)
+    nobody_line = next(i for i, line in enumerate(lines, 1) if "escalate_to: nobody" in line)
     assert f"rules.yaml:{days_line}: follow_up: schedules: reminders: days" in problems
-    assert f"rules.yaml:{nobody_line}: follow_up: escalate_to: b: 'nobody'" in problems
+    assert f"rules.yaml:{nobody_line}: flows: b: escalate_to: unknown party 'nobody'" in problems
 
 
 def test_the_monthly_report_job_sends_last_month_to_management(fresh_db, ruleset):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from gateway.attachments import is_executable
 from gateway.case import participants
 from gateway.case.common import local_date, local_time, redacted_event
 from gateway.models import Decision, Incoming, Outgoing
@@ -17,7 +18,6 @@ from gateway.outbox.queue import enqueue
 from gateway.privacy.policy import Deidentified
 from gateway.render import Renderer
 from gateway.rules.base import RuleSet
-from gateway.safety import is_executable
 from gateway.store import event, next_reference
 from gateway.store.cases import NewCase, insert_case
 from gateway.store.db import Database

@@ -113,11 +113,12 @@ def overdue_list(ctx: JobContext) -> str:
 
 def escalation(ctx: JobContext) -> str:
     """A case still open after its rule's ``escalate_days`` goes to the flow's escalation
-    party (``follow_up.escalate_to``), once; the administrators when none is set."""
+    party (``flows: … escalate_to``), once; the administrators when none is set."""
     ruleset, today = ctx.ruleset, local_date(ctx.ruleset, ctx.now).isoformat()
     done = 0
     for case in rows.due_for_escalation(ctx.db, today):
-        party = ruleset.follow_up.escalate_to.get(case.flow or "")
+        flow = ruleset.flows.get(case.flow or "")
+        party = flow.escalate_to if flow else None
         to = list(ruleset.directory[party].receivers) if party else admin_receivers(ruleset)
         row = send(
             ctx.db,

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway.hours import WEEKDAYS, ServiceHours
+from gateway.hours import WEEKDAYS
 
 JOBS = (
     "review-digest",
@@ -54,21 +54,8 @@ class FollowUp:
     on_call: str | None = None  # party key: gets digests, may write #vurdert/#haster/...
     management: tuple[str, ...] = ()  # addresses of the monthly report
     remind_before: int = 2  # working days before a deadline
-    # flow -> party key, from ``flows:`` (the loader fills it; followup/deadlines.py reads it)
-    escalate_to: dict[str, str] = field(default_factory=dict)
     catch_up_hours: float = 6.0  # a run missed while stopped is made up within this
     schedules: dict[str, tuple[Entry, ...]] = field(default_factory=dict)
-
-    def trigger(self, job: str, hours: ServiceHours):
-        """Until scheduler/runner.py calls ``gateway.scheduler.config.trigger`` itself:
-        the trigger that module builds (the rules do not import the scheduler)."""
-        if make_trigger is None:
-            raise RuntimeError("gateway.scheduler.config is not imported")
-        return make_trigger(self, job, hours)
-
-
-# Set by gateway.scheduler.config when it is imported; see FollowUp.trigger.
-make_trigger: Callable[[FollowUp, str, ServiceHours], Any] | None = None
 
 
 Problem = Callable[[int, str], None]

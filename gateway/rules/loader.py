@@ -8,7 +8,7 @@ The daemon refuses to start on a broken file and keeps the old rules on a broken
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ from gateway.i18n import DEFAULT_LANGUAGE, TEMPLATES
 from gateway.rules import BUILTIN, sections
 from gateway.rules.base import Actions, Context, RuleSet
 from gateway.rules.conditions import Check, ConditionError, Names, compile_condition
-from gateway.rules.flows import Flow, parse_flows
+from gateway.rules.flows import parse_flows
 from gateway.rules.follow_up import parse_follow_up
 from gateway.rules.parties import MUNICIPALITY, Directory
 from gateway.rules.yaml_lines import LineDict, Problems, RulesError, line_of, read
@@ -234,18 +234,13 @@ def _sections(data: LineDict, problems: Problems) -> dict[str, Any]:
         deadlines={None: default} | {n: (f.measures_days, f.close_days) for n, f in flows.items()},
         closed_cases=closed_cases,
         privacy=sections.parse_privacy(data.get("privacy"), parties, problems),
-        follow_up=replace(follow_up, escalate_to=_escalations(flows)),
+        follow_up=follow_up,
         language=language,
         flows=flows,
         municipality_names=tuple(
             str(n) for n in (data.get("municipalities") or {}).get("names", {})
         ),
     )
-
-
-def _escalations(flows: dict[str, Flow]) -> dict[str, str]:
-    """flow -> party, as ``FollowUp.escalate_to`` gave it (followup/deadlines.py reads it)."""
-    return {f.name: f.escalate_to for f in flows.values() if f.escalate_to}
 
 
 def load_rules(path: Path | str) -> RuleSet:

@@ -13,7 +13,6 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 
 from gateway.hours import ServiceHours
-from gateway.rules import follow_up as _follow_up
 from gateway.rules.follow_up import JOBS, Entry, FollowUp
 
 __all__ = ["JOBS", "DayTrigger", "trigger"]
@@ -67,6 +66,3 @@ def trigger(follow_up: FollowUp, job: str, hours: ServiceHours) -> DayTrigger | 
     """The trigger of a job's schedule; None when the job has none."""
     entries = follow_up.schedules.get(job)
     return DayTrigger(entries, hours) if entries else None
-
-
-_follow_up.make_trigger = trigger  # until runner.py calls trigger() itself

@@ -22,7 +22,7 @@ from dataclasses import asdict
 from gateway.followup.context import Job, JobContext
 from gateway.followup.jobs import registry
 from gateway.rules.base import RuleSet
-from gateway.scheduler.config import JOBS
+from gateway.scheduler.config import JOBS, trigger
 from gateway.store import jobs as runs
 from gateway.store import write
 from gateway.store.db import Database, is_locked
@@ -55,23 +55,23 @@ class Runner:
 
     def next_run(self, job: str, now: dt.datetime) -> dt.datetime | None:
         ruleset = self.rules()
-        trigger = ruleset.follow_up.trigger(job, ruleset.hours)
-        return trigger.get_next_fire_time(None, now) if trigger else None
+        found = trigger(ruleset.follow_up, job, ruleset.hours)
+        return found.get_next_fire_time(None, now) if found else None
 
     def due(self, job: str, now: dt.datetime) -> dt.datetime | None:
         """The latest due time of ``job`` not yet run, within the catch-up window."""
         ruleset = self.rules()
-        trigger = ruleset.follow_up.trigger(job, ruleset.hours)
-        if trigger is None:
+        schedule = trigger(ruleset.follow_up, job, ruleset.hours)
+        if schedule is None:
             return None
         floor = now - dt.timedelta(hours=ruleset.follow_up.catch_up_hours)
         last = self._last(job)
         if last:
             floor = max(floor, dt.datetime.fromisoformat(last.due_at))
-        found, at = None, trigger.get_next_fire_time(None, floor + dt.timedelta(seconds=1))
+        found, at = None, schedule.get_next_fire_time(None, floor + dt.timedelta(seconds=1))
         while at is not None and at <= now:
             found = at
-            at = trigger.get_next_fire_time(None, at + dt.timedelta(seconds=1))
+            at = schedule.get_next_fire_time(None, at + dt.timedelta(seconds=1))
         return found
 
     def baseline(self, now: dt.datetime) -> list[str]:
