@@ -42,9 +42,7 @@ def _incoming(facts: Facts) -> Incoming:
 
 
 def _too_large(stage: StageContext, facts: Facts, plan: Plan, shown) -> None:
-    limit = stage.settings.max_message_bytes
-    row_id, size = facts.arrival.row_id, facts.arrival.size
-    too_large(stage.db, row_id, size, limit, plan.reason, stage.rules, stage.renderer)
+    too_large(stage, facts.arrival.row_id, facts.arrival.size, plan.reason)
 
 
 def _quarantine(stage: StageContext, facts: Facts, plan: Plan, shown) -> None:
@@ -62,25 +60,15 @@ def _command(stage: StageContext, facts: Facts, plan: Plan, shown) -> None:
 
 
 def _reply(stage: StageContext, facts: Facts, plan: Plan, shown) -> None:
-    record_reply(stage.db, _incoming(facts), plan.decision, plan.case, stage.rules, stage.renderer)
+    record_reply(stage, _incoming(facts), plan.decision, plan.case)
 
 
 def _decided(stage: StageContext, facts: Facts, plan: Plan, shown) -> None:
     """Relay, triage or ignore, as rules.yaml (or the chain, for triage) decided."""
-    item, decision, settings = _incoming(facts), plan.decision, stage.settings
-    reference = record(
-        stage.db,
-        item,
-        decision,
-        stage.rules,
-        stage.renderer,
-        send_receipts=settings.send_receipts,
-        deliver_for_hours=settings.deliver_for_hours,
-        related_reference=plan.related_reference,
-        shown=shown,
-    )
+    item, decision = _incoming(facts), plan.decision
+    reference = record(stage, item, decision, related_reference=plan.related_reference, shown=shown)
     if "bounce" in decision.rules:  # after record(): it links the bounce to its case
-        link_bounce(stage.db, item, stage.rules, stage.renderer)
+        link_bounce(stage, item)
     if plan.outcome is Outcome.RELAY:
         log.info("relay %s flow %s to %s", reference, decision.flow, decision.receiving_party)
     else:
@@ -92,7 +80,7 @@ def _admin_answer(stage: StageContext, facts: Facts, plan: Plan, shown) -> None:
     answer, row_id, who = plan.answer, facts.arrival.row_id, facts.msg.from_addr
     try:
         with savepoint(stage.db):  # a refusal found while writing undoes what it wrote
-            done = carry_out_answer(stage.db, answer, stage.rules, stage.renderer, stage.settings)
+            done = carry_out_answer(stage, answer)
         reason = f"triage decision by {who}: {done}"
     except TriageError as exc:
         why = exc.shown(phrases(stage.rules.language))

@@ -11,11 +11,10 @@ import email.utils
 import logging
 import re
 
-from gateway.models import ParsedMessage
+from gateway.models import Incoming, ParsedMessage
 from gateway.outbox.queue import enqueue
 from gateway.references import find_reference
-from gateway.render import Renderer
-from gateway.rules.base import RuleSet
+from gateway.stage import StageContext
 from gateway.store import cases, event, messages
 from gateway.store.db import Database
 
@@ -37,22 +36,15 @@ def mark_duplicate(db: Database, row_id: int, msg: ParsedMessage, reason: str) -
     log.info("message %s: %s", row_id, reason)
 
 
-def too_large(
-    db: Database,
-    row_id: int,
-    size: int,
-    limit: int,
-    reason: str,
-    ruleset: RuleSet,
-    renderer: Renderer,
-) -> None:
+def too_large(stage: StageContext, row_id: int, size: int, reason: str) -> None:
     """Quarantine a message over the size limit; tell its sender if it is a known party.
     Only the header block is read: the message may be far too big to parse."""
+    db, limit = stage.db, stage.settings.max_message_bytes
     quarantine(db, row_id, reason, "too-large")
     head = messages.head(db, row_id)
     sender = _header_address(head, b"from")
-    if sender and ruleset.directory.sender(sender) is not None:
-        notice = renderer.message(
+    if sender and stage.rules.directory.sender(sender) is not None:
+        notice = stage.renderer.message(
             "too_large.txt.j2",
             {
                 "size_mb": f"{size / 2**20:.1f}",
@@ -81,10 +73,11 @@ def _header_address(head: bytes, name: bytes) -> str:
     return email.utils.parseaddr(_header(head, name))[1].lower()
 
 
-def link_bounce(db: Database, item, ruleset: RuleSet, renderer: Renderer) -> None:
+def link_bounce(stage: StageContext, item: Incoming) -> None:
     """A bounce of one of our relays: record the failed delivery on its case, and tell the
     administrators once per returned message. Found by the original Message-ID in the
     report, or the reference in the returned headers."""
+    db, ruleset = stage.db, stage.rules
     ids = list(dict.fromkeys(m.decode("ascii", "replace") for m in _MSGID.findall(item.raw)))
     sent = messages.sent_with_ids(db, ids)
     case_id = sent.case_id if sent else None
@@ -101,7 +94,7 @@ def link_bounce(db: Database, item, ruleset: RuleSet, renderer: Renderer) -> Non
         error = "bounced: " + (item.parsed.subject or "delivery failure")[:200]
         messages.fail_delivery(db, sent.id, error)
     if not already:
-        _tell_admins(db, case_id, sent, item, ruleset, renderer)
+        _tell_admins(stage, case_id, sent, item)
 
 
 def _case_in_subjects(db: Database, raw: bytes, prefix: str) -> int | None:
@@ -114,10 +107,11 @@ def _case_in_subjects(db: Database, raw: bytes, prefix: str) -> int | None:
     return None
 
 
-def _tell_admins(db: Database, case_id: int, sent, item, ruleset, renderer) -> None:
+def _tell_admins(stage: StageContext, case_id: int, sent: messages.Sent | None, item) -> None:
+    db, ruleset = stage.db, stage.rules
     reference, subject = cases.reference_and_subject(db, case_id)
     admins = list(ruleset.directory[ruleset.triage_party].receivers)
-    alert = renderer.message(
+    alert = stage.renderer.message(
         "delivery_failed.txt.j2",
         {
             "reference": reference,

@@ -12,9 +12,7 @@ from gateway.case.record import record
 from gateway.decide.triage_answer import Answer, TriageError, answer_for
 from gateway.i18n import phrases
 from gateway.models import Incoming
-from gateway.render import Renderer
-from gateway.rules.base import RuleSet
-from gateway.settings import Settings
+from gateway.stage import StageContext
 from gateway.store import event
 from gateway.store import messages as stored
 from gateway.store.db import Database
@@ -28,32 +26,21 @@ def waiting(db: Database) -> list[stored.Waiting]:
     return stored.waiting(db)
 
 
-def decide_triaged(
-    db: Database,
-    row_id: int,
-    action: str,
-    value: str,
-    ruleset: RuleSet,
-    renderer: Renderer,
-    settings: Settings,
-    who: str,
-) -> str:
+def decide_triaged(stage: StageContext, row_id: int, action: str, value: str, who: str) -> str:
     """Check and carry out an administrator's decision (inside ``write(db)``); returns
     what was done, in the deployment's language. Raises TriageError (``shown()`` says
     why in words)."""
-    answer = answer_for(db, ruleset, row_id, action, value, who)
-    return carry_out(db, answer, ruleset, renderer, settings)
+    answer = answer_for(stage.db, stage.rules, row_id, action, value, who)
+    return carry_out(stage, answer)
 
 
-def carry_out(
-    db: Database, answer: Answer, ruleset: RuleSet, renderer: Renderer, settings: Settings
-) -> str:
+def carry_out(stage: StageContext, answer: Answer) -> str:
     """Carry out a checked answer (in the caller's transaction); returns a summary.
     Raises TriageError for a refused one, or when the message was decided meanwhile."""
     if answer.error or answer.target is None:
         raise answer.error or TriageError("no_message", number=answer.number)
-    target, number = answer.target, answer.number
-    say = phrases(ruleset.language)
+    target, number, db = answer.target, answer.number, stage.db
+    say = phrases(stage.rules.language)
     row = stored.get(db, number)
     if row is None or row.outcome not in ("triage", "hold"):  # decided by someone else since
         raise TriageError("not_waiting", number=number, outcome=row and row.outcome)
@@ -66,15 +53,7 @@ def carry_out(
         stored.finish(db, number, {"outcome": "ignore", "reason": reason})
         return say("triage.ignored", number=number)
     if answer.action == "case":
-        record_reply(db, item, answer.decision, answer.case, ruleset, renderer)
+        record_reply(stage, item, answer.decision, answer.case)
         return say("triage.added_to_case", number=number, reference=answer.case.reference)
-    reference = record(
-        db,
-        item,
-        answer.decision,
-        ruleset,
-        renderer,
-        send_receipts=settings.send_receipts,
-        deliver_for_hours=settings.deliver_for_hours,
-    )
+    reference = record(stage, item, answer.decision)
     return say("triage.relayed", number=number, reference=reference)

@@ -16,8 +16,8 @@ from gateway.case.common import local_date, local_time, redacted_event
 from gateway.models import Decision, Incoming, Outgoing
 from gateway.outbox.queue import enqueue
 from gateway.privacy.policy import Deidentified
-from gateway.render import Renderer
 from gateway.rules.base import RuleSet
+from gateway.stage import StageContext
 from gateway.store import event, next_reference
 from gateway.store.cases import NewCase, insert_case
 from gateway.store.db import Database
@@ -34,18 +34,16 @@ class Deadlines:
 
 
 def open_case(
-    db: Database,
+    stage: StageContext,
     item: Incoming,
     decision: Decision,
-    ruleset: RuleSet,
-    renderer: Renderer,
     *,
-    send_receipts: bool = True,
-    deliver_for_hours: float = 48.0,
     related_reference: str | None = None,
     shown: Deidentified | None = None,
 ) -> tuple[str, int]:
     """Open the case and queue its relay (and receipt); returns (reference, case id)."""
+    db, ruleset, renderer, settings = stage.db, stage.rules, stage.renderer, stage.settings
+    deliver_for_hours = settings.deliver_for_hours
     local = ruleset.hours.local(item.received_at)
     reference = next_reference(db, ruleset.reference_prefix, local.year)
     due = deadlines(ruleset, decision, local.date())
@@ -59,7 +57,7 @@ def open_case(
         redacted_event(db, shown, case_id, item.row_id)
     detail = f"to {', '.join(relay.recipients)}"
     event(db, "relay-queued", detail, case_id=case_id, message_id=item.row_id)
-    if send_receipts and item.parsed.from_addr:
+    if settings.send_receipts and item.parsed.from_addr:
         receipt = _receipt(renderer, item, ruleset, context, case_id)
         enqueue(db, receipt, deliver_for_hours)
     return reference, case_id

@@ -8,8 +8,7 @@ from gateway.i18n import phrases
 from gateway.models import Decision, Incoming, Outcome
 from gateway.outbox.queue import enqueue
 from gateway.privacy.policy import Deidentified, deidentify, needs_redaction
-from gateway.render import Renderer
-from gateway.rules.base import RuleSet
+from gateway.stage import StageContext
 from gateway.store import event
 from gateway.store import messages as stored
 from gateway.store.db import Database
@@ -43,17 +42,10 @@ def finish_message(
     )
 
 
-def triage_note(
-    db: Database,
-    item: Incoming,
-    decision: Decision,
-    ruleset: RuleSet,
-    renderer: Renderer,
-    deliver_for_hours: float = 48.0,
-) -> None:
+def triage_note(stage: StageContext, item: Incoming, decision: Decision) -> None:
     """Queue the note that asks the administrators to decide, the original attached."""
-    msg = item.parsed
-    note = renderer.message(
+    msg, ruleset = item.parsed, stage.rules
+    note = stage.renderer.message(
         "triage.txt.j2",
         {
             "message_number": item.row_id,
@@ -70,18 +62,14 @@ def triage_note(
         original=msg,
         attach_original=item.raw,
     )
-    enqueue(db, note, deliver_for_hours)
+    enqueue(stage.db, note, stage.settings.deliver_for_hours)
 
 
 def record(
-    db: Database,
+    stage: StageContext,
     item: Incoming,
     decision: Decision,
-    ruleset: RuleSet,
-    renderer: Renderer,
     *,
-    send_receipts: bool = True,
-    deliver_for_hours: float = 48.0,
     related_reference: str | None = None,
     shown: Deidentified | None = None,
 ) -> str | None:
@@ -90,24 +78,16 @@ def record(
     ``shown`` is the de-identified message when a receiver must not see personal data;
     worked out here when the caller has not done it already (outside its transaction).
     """
-    msg = item.parsed
+    msg, ruleset, db = item.parsed, stage.rules, stage.db
     reference = case_id = None
     if decision.decision is Outcome.RELAY:
         if shown is None and needs_redaction(ruleset, decision.to + decision.cc):
             shown = deidentify(msg, ruleset)
         reference, case_id = open_case(
-            db,
-            item,
-            decision,
-            ruleset,
-            renderer,
-            send_receipts=send_receipts,
-            deliver_for_hours=deliver_for_hours,
-            related_reference=related_reference,
-            shown=shown,
+            stage, item, decision, related_reference=related_reference, shown=shown
         )
     elif decision.decision is Outcome.TRIAGE:
-        triage_note(db, item, decision, ruleset, renderer, deliver_for_hours)
+        triage_note(stage, item, decision)
     keep = shown is None or ruleset.privacy.keep_original
     subject, text = (msg.subject, msg.new_text) if keep else (shown.subject, shown.new_text)
     finish_message(db, item, decision, case_id, subject, text)

@@ -90,8 +90,10 @@ def open_case_log(database: Path | None, settings_file: Path | None) -> Database
     return open_db(path)
 
 
-def make_renderer(settings: settings_mod.Settings) -> Renderer:
-    return Renderer(settings.gateway_address, settings.gateway_name, settings.templates_dir)
+def make_renderer(settings: settings_mod.Settings, ruleset: RuleSet | None = None) -> Renderer:
+    """The renderer, in the language of the rules when they are given."""
+    s = settings
+    return Renderer(s.gateway_address, s.gateway_name, s.templates_dir, rules=ruleset)
 
 
 def say(key: str, language: str = DEFAULT_LANGUAGE, **values: object) -> str:

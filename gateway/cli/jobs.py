@@ -24,7 +24,7 @@ def _runner(database, settings_file, rules_file) -> Runner:
     settings = load_settings(settings_file)
     ruleset = load_ruleset(rules_file, settings_file)
     db = open_case_log(database, settings_file)
-    return Runner(db, lambda: ruleset, make_renderer(settings), settings)
+    return Runner(db, lambda: ruleset, make_renderer(settings, ruleset), settings)
 
 
 def _local(runner: Runner, at: dt.datetime | str | None) -> str:

@@ -16,6 +16,7 @@ from gateway.cli.base import (
     rules_option,
     settings_option,
 )
+from gateway.stage import StageContext
 from gateway.store import write
 from gateway.triage import TriageError, decide_triaged, waiting
 
@@ -78,9 +79,8 @@ def triage_decide(
     who = f"cli:{getpass.getuser()}"
     try:
         with write(db):
-            summary = decide_triaged(
-                db, message_id, action, value, ruleset, make_renderer(settings), settings, who
-            )
+            stage = StageContext(db, ruleset, settings, make_renderer(settings, ruleset))
+            summary = decide_triaged(stage, message_id, action, value, who)
     except TriageError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(summary)

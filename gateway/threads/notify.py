@@ -12,11 +12,10 @@ from gateway.case.common import local_date, local_time
 from gateway.models import Incoming
 from gateway.outbox.queue import enqueue
 from gateway.references import strip_prefixes
-from gateway.render import Renderer
 from gateway.rules.base import RuleSet
+from gateway.stage import StageContext
 from gateway.store.caselog import CaseRow
 from gateway.store.cases import thread_ids
-from gateway.store.db import Database
 from gateway.threads.outlook import thread_index
 
 
@@ -42,30 +41,28 @@ def reply_subject(subject: str, reference: str) -> str:
 
 
 def send(
-    db: Database,
-    renderer: Renderer,
+    stage: StageContext,
     template: str,
     context: dict,
     purpose: str,
     to: list[str],
     case: CaseRow,
     item: Incoming,
-    ruleset: RuleSet,
     attachments: bool = False,
     skip: frozenset[str] = frozenset(),
 ) -> None:
     """Render and queue one message about the case, in its thread; nobody: nothing."""
     if not to:
         return
-    ids = thread_ids(db, case.id, case.first_message_id)
+    ids = thread_ids(stage.db, case.id, case.first_message_id)
     started = dt.datetime.fromisoformat(case.received_at)
-    out = renderer.message(
+    out = stage.renderer.message(
         template,
         context,
         purpose=purpose,
         to=to,
         reference=case.reference,
-        reply_to=ruleset.mailboxes.get(case.mailbox or ""),
+        reply_to=stage.rules.mailboxes.get(case.mailbox or ""),
         original=item.parsed,
         attachments=attachments,
         skip=skip,
@@ -73,7 +70,7 @@ def send(
         thread=(ids.last or ids.first, [i for i in (ids.first, ids.last) if i]),
         headers={
             "Thread-Topic": case.subject or case.reference,
-            "Thread-Index": thread_index(case.reference, started, dt.datetime.now(dt.UTC)),
+            "Thread-Index": thread_index(case.reference, started, stage.clock()),
         },
     )
-    enqueue(db, out)
+    enqueue(stage.db, out)

@@ -20,8 +20,8 @@ from gateway.i18n import Phrases, phrases
 from gateway.models import Decision, Incoming, Outcome, ParsedMessage
 from gateway.privacy.policy import deidentify, known_addresses, needs_redaction
 from gateway.privacy.redact import redact_text
-from gateway.render import Renderer
 from gateway.rules.base import RuleSet
+from gateway.stage import StageContext
 from gateway.store import cases as stored
 from gateway.store import event
 from gateway.store.caselog import CaseRow, case_by_id
@@ -50,19 +50,12 @@ def reply_text(body: str) -> str:
     return new_text(text).strip()
 
 
-def record_reply(
-    db: Database,
-    item: Incoming,
-    decision: Decision,
-    match: CaseMatch,
-    ruleset: RuleSet,
-    renderer: Renderer,
-) -> None:
+def record_reply(stage: StageContext, item: Incoming, decision: Decision, match: CaseMatch) -> None:
     """Write a thread reply (or hold it), in the caller's transaction."""
-    msg = item.parsed
+    msg, db, ruleset = item.parsed, stage.db, stage.rules
     finish_message(db, item, decision, match.case_id, *_logged(msg, match, ruleset))
     if decision.decision is Outcome.HOLD:
-        triage_note(db, item, decision, ruleset, renderer)
+        triage_note(stage, item, decision)
         event(db, "held", decision.reason, case_id=None, message_id=item.row_id)
         log.warning("held message %s: not a participant of %s", item.row_id, decision.case)
         return
@@ -70,12 +63,12 @@ def record_reply(
     side = participants.sender_side(
         db, match.case_id, match.receiving_party, msg.from_addr, ruleset
     )
-    _join(db, item, match.case_id, side, ruleset, renderer)
+    _join(stage, item, match.case_id, side)
     case = case_by_id(db, match.case_id)
     commands, errors = _commands(msg, side, ruleset, say)
     changes, case = _change(db, case, item, side, commands, say)
     if case.status == CaseStatus.CLOSED and case.urgent:
-        review.open_review(db, case, ruleset, renderer, item.row_id)
+        review.open_review(db, case, ruleset, stage.renderer, item.row_id)
     relayed_to = ", ".join(decision.to) or "nobody"
     event(db, "thread", f"{decision.reason} Relayed to {relayed_to}.", case_id=case.id,
           message_id=item.row_id)  # fmt: skip
@@ -86,7 +79,7 @@ def record_reply(
         "side": side or "admin",
         "changes": changes,
     }
-    _notify(db, renderer, item, decision, case, ruleset, context, commands, errors, say)
+    _notify(stage, item, decision, case, context, commands, errors, say)
     log.info("thread %s by %s from %s side: %d change(s)", case.reference, match.matched_by,
              side or "admin", len(changes))  # fmt: skip
 
@@ -106,15 +99,15 @@ def _logged(msg: ParsedMessage, match: CaseMatch, ruleset: RuleSet) -> tuple[str
     return subject, new
 
 
-def _join(db: Database, item: Incoming, case_id: int, side, ruleset, renderer) -> None:
+def _join(stage: StageContext, item: Incoming, case_id: int, side: str | None) -> None:
     """The sender, and whoever a participant put on To or Cc, join the sender's side."""
     if not side:
         return
-    msg = item.parsed
+    msg, db = item.parsed, stage.db
     if participants.add(db, case_id, msg.from_addr, side, "party"):
         detail = f"{msg.from_addr} ({side} side, of the receiving party)"
         event(db, "participant-added", detail, case_id=case_id, message_id=item.row_id)
-    gateway = {*ruleset.mailboxes.values(), renderer.gateway_address.lower()}
+    gateway = {*stage.rules.mailboxes.values(), stage.renderer.gateway_address.lower()}
     for address in (*msg.to, *msg.cc):
         if address not in gateway and participants.add(db, case_id, address, side, "cc"):
             detail = f"{address} ({side} side)"
@@ -151,23 +144,23 @@ def _change(db: Database, case: CaseRow, item: Incoming, side, commands, say):
     return changes, case
 
 
-def _notify(db, renderer, item, decision, case, ruleset, context, commands, errors, say):
+def _notify(stage: StageContext, item, decision, case, context, commands, errors, say) -> None:
     """Command errors to the sender, the relay to the other side, status to the reporter."""
     msg, side = item.parsed, context["side"]
     if errors:
         lines = [e.shown(say) for e in errors]
-        send(db, renderer, "command_error.txt.j2", context | {"errors": lines},
-             "command-error", [msg.from_addr], case, item, ruleset)  # fmt: skip
+        send(stage, "command_error.txt.j2", context | {"errors": lines}, "command-error",
+             [msg.from_addr], case, item)  # fmt: skip
     relayed = bool(without_commands(msg.new_text) or not commands) and bool(decision.to)
     if relayed:
-        _relay(db, renderer, item, decision, case, ruleset, context)
+        _relay(stage, item, decision, case, context)
     if context["changes"] and not (relayed and side == RECEIVER):  # the relay shows them
-        reporters = participants.addresses(db, case.id, REPORTER)
-        send(db, renderer, "status.txt.j2", context, "status", reporters, case, item, ruleset)
+        reporters = participants.addresses(stage.db, case.id, REPORTER)
+        send(stage, "status.txt.j2", context, "status", reporters, case, item)
 
 
-def _relay(db, renderer, item, decision, case: CaseRow, ruleset, context) -> None:
-    msg = item.parsed
+def _relay(stage: StageContext, item, decision, case: CaseRow, context) -> None:
+    msg, ruleset = item.parsed, stage.rules
     shown = deidentify(msg, ruleset) if needs_redaction(ruleset, decision.to) else None
     subject, text = (shown.subject, shown.text) if shown else (msg.subject, msg.body)
     extra = {
@@ -176,7 +169,7 @@ def _relay(db, renderer, item, decision, case: CaseRow, ruleset, context) -> Non
         "removed": shown.summary() if shown else "",
         "personal_withheld": shown.withheld if shown else [],
     }
-    send(db, renderer, "reply.txt.j2", context | extra, "reply", list(decision.to), case,
-         item, ruleset, attachments=True, skip=shown.skip if shown else frozenset())  # fmt: skip
+    send(stage, "reply.txt.j2", context | extra, "reply", list(decision.to), case, item,
+         attachments=True, skip=shown.skip if shown else frozenset())  # fmt: skip
     if shown:
-        redacted_event(db, shown, case.id, item.row_id)
+        redacted_event(stage.db, shown, case.id, item.row_id)
