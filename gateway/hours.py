@@ -52,6 +52,57 @@ class ServiceHours:
         local = self.local(at)
         return self.is_working_day(local.date()) and self.start <= local.time() < self.end
 
+    def _running_count(self, year: int) -> list[int]:
+        """Working days of ``year`` up to and including each day of it (index: day of
+        the year, 0 for the day before 1 January), worked out once per year."""
+        key = ("running", year)
+        if key not in self._cache:
+            counts, day = [0], dt.date(year, 1, 1)
+            while day.year == year:
+                counts.append(counts[-1] + self.is_working_day(day))
+                day += dt.timedelta(days=1)
+            self._cache[key] = counts
+        return self._cache[key]
+
+    def working_days(self, first: dt.date, last: dt.date) -> int:
+        """Working days in [first, last], from running counts per year (no walk)."""
+        total = 0
+        for year in range(first.year, last.year + 1):
+            counts = self._running_count(year)
+            lo = first.timetuple().tm_yday - 1 if year == first.year else 0
+            hi = last.timetuple().tm_yday if year == last.year else len(counts) - 1
+            total += max(counts[hi] - counts[lo], 0)
+        return max(total, 0)
+
+    def working_seconds(self, start: dt.datetime, end: dt.datetime) -> float:
+        """Seconds between two instants that fall inside service hours, in closed form:
+        the first and last day clipped, the days between counted (statistics over ten
+        years of cases ask this millions of times)."""
+        a, b = self.local(start), self.local(end)
+        if b <= a:
+            return 0.0
+        first, last = a.date(), b.date()
+        total = self._open_seconds(first, a, b)
+        if last > first:
+            total += self._open_seconds(last, a, b)
+            one_day = dt.timedelta(days=1)
+            between = (
+                self.working_days(first + one_day, last - one_day) if last - first > one_day else 0
+            )
+            opens = dt.datetime.combine(first, self.start, tzinfo=self.zone)
+            closes = dt.datetime.combine(first, self.end, tzinfo=self.zone)
+            total += between * max((closes - opens).total_seconds(), 0.0)
+        return total
+
+    def _open_seconds(self, day: dt.date, a: dt.datetime, b: dt.datetime) -> float:
+        """The part of [a, b] inside the service hours of one day."""
+        if not self.is_working_day(day):
+            return 0.0
+        opens = dt.datetime.combine(day, self.start, tzinfo=self.zone)
+        closes = dt.datetime.combine(day, self.end, tzinfo=self.zone)
+        lo, hi = max(opens, a), min(closes, b)
+        return max((hi - lo).total_seconds(), 0.0)
+
     def add_working_days(self, start: dt.date, days: int) -> dt.date:
         """The date ``days`` working days after ``start`` (holidays and closed days skipped)."""
         day = start

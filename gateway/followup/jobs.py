@@ -9,10 +9,9 @@ from gateway.scheduler.config import JOBS
 
 
 def retention(ctx: JobContext) -> str:
-    """Purge what is past retention, in the scheduler's transaction."""
-    done = purge(
-        ctx.db, ctx.ruleset.privacy.retention_days, today=ctx.now, in_callers_transaction=True
-    )
+    """Purge what is past retention, in short transactions of its own (the scheduler
+    runs it apart: ``scheduler.runner.SELF_WRITING``)."""
+    done = purge(ctx.db, ctx.ruleset.privacy.retention_days, today=ctx.now)
     return f"{done.cases} case(s), {done.messages} message(s) purged"
 
 

@@ -74,3 +74,12 @@ def record_failure(
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
         [job, due, started, finished, JobResult.FAILED.value, detail, host],
     )
+
+
+def fail(db: Database, job: str, due: str, finished: str, detail: str) -> None:
+    """A claimed run that failed after its claim was committed (a job that writes in
+    transactions of its own)."""
+    db.execute(
+        "UPDATE job_runs SET finished_at = ?, result = ?, detail = ? WHERE job = ? AND due_at = ?",
+        [finished, JobResult.FAILED.value, detail, job, due],
+    )

@@ -1,47 +1,96 @@
-"""What retention purges: closed cases past their time, and their messages' texts."""
+"""What retention purges: closed cases past their time, and their messages' texts.
+
+Everything here works on one batch at a time, so that the purge is a run of short write
+transactions: intake and the sender get their turn between two batches.
+"""
 
 from __future__ import annotations
 
-from gateway.store import drop_raw, now
+from gateway.store import now
 from gateway.store.db import Database
+from gateway.store.states import CaseStatus, MessageState
+
+BATCH = 200  # cases (or loose messages) per write transaction
 
 
-def closed_before(db: Database, cutoff: str) -> list[int]:
-    """Ids of the cases closed before ``cutoff`` and not purged yet."""
+def closed_before(db: Database, cutoff: str, limit: int = BATCH) -> list[int]:
+    """Ids of up to ``limit`` cases closed before ``cutoff`` and not purged yet."""
     rows = db.execute(
-        "SELECT id FROM cases WHERE status = 'lukket' AND closed_at < ? AND purged_at IS NULL",
-        [cutoff],
+        "SELECT id FROM cases WHERE status = ? AND closed_at < ? AND purged_at IS NULL "
+        "ORDER BY id LIMIT ?",
+        [CaseStatus.CLOSED, cutoff, limit],
     )
     return [r[0] for r in rows]
 
 
-def _scope(cases: list[int], cutoff: str) -> tuple[str, list]:
-    """The messages of these cases, and those of no case decided before ``cutoff``."""
-    marks = ",".join("?" * len(cases))
-    where = (
-        f"(case_id IN ({marks}) OR (case_id IS NULL AND received_at < ? "
-        f"AND state NOT IN ('received')))"
+def loose_before(db: Database, cutoff: str, limit: int = BATCH) -> list[int]:
+    """Ids of up to ``limit`` messages of no case, decided before ``cutoff``, whose text
+    or bytes are still kept (triage, ignored, duplicates, quarantine)."""
+    rows = db.execute(
+        "SELECT m.id FROM messages m WHERE m.case_id IS NULL AND m.received_at < ? "
+        "AND m.state != ? AND (m.subject IS NOT NULL OR m.new_text IS NOT NULL "
+        "OR EXISTS (SELECT 1 FROM raw_messages r WHERE r.id = m.id)) ORDER BY m.id LIMIT ?",
+        [cutoff, MessageState.RECEIVED, limit],
     )
-    return where, [*cases, cutoff]
+    return [r[0] for r in rows]
 
 
-def purgeable(db: Database, cases: list[int], cutoff: str) -> tuple[int, int]:
-    """(messages with text or bytes still kept, their raw bytes in all) in the scope."""
-    where, params = _scope(cases, cutoff)
+def purgeable(db: Database, cutoff: str) -> tuple[int, int, int]:
+    """(cases, messages with text or bytes still kept, their raw bytes) past ``cutoff``:
+    what a purge would remove, counted without changing anything."""
+    cases = db.execute(
+        "SELECT COUNT(*) FROM cases WHERE status = ? AND closed_at < ? AND purged_at IS NULL",
+        [CaseStatus.CLOSED, cutoff],
+    ).fetchone()[0]
     messages, size = db.execute(
-        "SELECT COUNT(*), COALESCE(SUM(LENGTH(r.raw)), 0) FROM messages "
-        f"LEFT JOIN raw_messages r ON r.id = messages.id WHERE {where} "
-        "AND (r.raw IS NOT NULL OR subject IS NOT NULL OR new_text IS NOT NULL)",
-        params,
+        "SELECT COUNT(*), COALESCE(SUM(LENGTH(r.raw)), 0) FROM messages m "
+        "LEFT JOIN raw_messages r ON r.id = m.id "
+        "LEFT JOIN cases c ON c.id = m.case_id WHERE "
+        "((c.status = ? AND c.closed_at < ? AND c.purged_at IS NULL) OR "
+        "(m.case_id IS NULL AND m.received_at < ? AND m.state != ?)) "
+        "AND (r.raw IS NOT NULL OR m.subject IS NOT NULL OR m.new_text IS NOT NULL)",
+        [CaseStatus.CLOSED, cutoff, cutoff, MessageState.RECEIVED],
     ).fetchone()
+    return cases, messages, size
+
+
+def purge_cases(db: Database, cases: list[int]) -> tuple[int, int]:
+    """Remove the texts and raw bytes of these cases' messages and mark the cases purged
+    (in the caller's transaction); returns (messages, bytes) removed."""
+    marks = ",".join("?" * len(cases))
+    ids = [r[0] for r in db.execute(f"SELECT id FROM messages WHERE case_id IN ({marks})", cases)]
+    removed = purge_loose(db, ids) if ids else (0, 0)
+    db.execute(
+        f"UPDATE cases SET subject = NULL, measure = NULL, purged_at = ? WHERE id IN ({marks})",
+        [now(), *cases],
+    )
+    return removed
+
+
+def purge_loose(db: Database, message_ids: list[int]) -> tuple[int, int]:
+    """Remove the texts and raw bytes of these messages (in the caller's transaction);
+    returns (messages that still had any, bytes removed)."""
+    messages = size = 0
+    for start in range(0, len(message_ids), 500):  # within any SQLite's variable limit
+        chunk = message_ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        kept, nbytes = db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(LENGTH(r.raw)), 0) FROM messages m "
+            f"LEFT JOIN raw_messages r ON r.id = m.id WHERE m.id IN ({marks}) AND "
+            "(r.raw IS NOT NULL OR m.subject IS NOT NULL OR m.new_text IS NOT NULL)",
+            chunk,
+        ).fetchone()
+        db.execute(f"UPDATE messages SET subject = NULL, new_text = NULL WHERE id IN ({marks})",
+                   chunk)  # fmt: skip
+        db.execute(f"DELETE FROM raw_messages WHERE id IN ({marks})", chunk)
+        messages, size = messages + kept, size + nbytes
     return messages, size
 
 
-def purge_texts(db: Database, cases: list[int], cutoff: str) -> None:
-    """Remove the texts and raw bytes in the scope, and mark the cases purged; in the
-    caller's transaction."""
-    where, params = _scope(cases, cutoff)
-    db.execute(f"UPDATE messages SET subject = NULL, new_text = NULL WHERE {where}", params)
-    drop_raw(db, where, params)
-    for case_id in cases:
-        db["cases"].update(case_id, {"subject": None, "measure": None, "purged_at": now()})
+def free_pages(db: Database) -> int:
+    return db.execute("PRAGMA freelist_count").fetchone()[0]
+
+
+def vacuum_step(db: Database, pages: int) -> None:
+    """Give up to ``pages`` free pages back to the file system (auto_vacuum incremental)."""
+    db.execute(f"PRAGMA incremental_vacuum({int(pages)})").fetchall()
