@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gateway.store.db import Database
+from gateway.store.states import MessageState
 
 
 @dataclass(frozen=True)
@@ -16,31 +17,39 @@ class EventLine:
     detail: str | None
 
 
+def _tally(db: Database, what: str, *bs: str) -> int:
+    """The sum of a tally (kept by triggers, see ``schema.m009_tallies``) over these
+    values of its second key, or all."""
+    where, params = (f" AND b IN ({','.join('?' * len(bs))})", list(bs)) if bs else ("", [])
+    return db.execute(
+        f"SELECT COALESCE(SUM(n), 0) FROM tallies WHERE what = ?{where}", [what, *params]
+    ).fetchone()[0]
+
+
 def waiting_count(db: Database) -> int:
     """Incoming messages stored but not decided yet."""
-    return db.execute(
-        "SELECT COUNT(*) FROM messages WHERE direction = 'in' AND state = 'received'"
-    ).fetchone()[0]
+    return _tally(db, "state", MessageState.RECEIVED)
 
 
 def waiting_and_oldest(db: Database) -> tuple[int, str | None]:
     """(incoming messages not decided yet, when the oldest of them arrived)."""
-    (count, oldest), = db.execute(
-        "SELECT COUNT(*), MIN(received_at) FROM messages "
-        "WHERE direction = 'in' AND state = 'received'"
-    ).fetchall()  # fmt: skip
+    count = waiting_count(db)
+    if not count:
+        return 0, None
+    (oldest,) = db.execute(
+        "SELECT MIN(received_at) FROM messages WHERE direction = 'in' AND state = ?",
+        [MessageState.RECEIVED],
+    ).fetchone()
     return count, oldest
 
 
 def triage_count(db: Database) -> int:
     """Incoming messages that went to triage or are held."""
-    return db.execute(
-        "SELECT COUNT(*) FROM messages WHERE direction = 'in' AND outcome IN ('triage', 'hold')"
-    ).fetchone()[0]
+    return _tally(db, "decided", "triage", "hold")
 
 
 def quarantined_count(db: Database) -> int:
-    return db.execute("SELECT COUNT(*) FROM messages WHERE state = 'quarantined'").fetchone()[0]
+    return _tally(db, "state", MessageState.QUARANTINED)
 
 
 def last_events(db: Database, kinds: tuple[str, ...], limit: int = 5) -> list[EventLine]:
@@ -55,14 +64,11 @@ def last_events(db: Database, kinds: tuple[str, ...], limit: int = 5) -> list[Ev
 
 def received_by_mailbox(db: Database) -> list[tuple[str | None, int]]:
     """(mailbox, count) of the messages taken in."""
-    return db.execute(
-        "SELECT mailbox, COUNT(*) FROM messages WHERE direction = 'in' GROUP BY 1"
-    ).fetchall()
+    rows = db.execute("SELECT a, n FROM tallies WHERE what = 'received' AND n > 0")
+    return [(mailbox or None, n) for mailbox, n in rows]
 
 
 def decided_by_mailbox(db: Database) -> list[tuple[str | None, str | None, int]]:
     """(mailbox, decision, count) of the messages taken in and handled."""
-    return db.execute(
-        "SELECT mailbox, COALESCE(outcome, state), COUNT(*) FROM messages "
-        "WHERE direction = 'in' AND state != 'received' GROUP BY 1, 2"
-    ).fetchall()
+    rows = db.execute("SELECT a, b, n FROM tallies WHERE what = 'decided' AND n > 0")
+    return [(mailbox or None, decided, n) for mailbox, decided, n in rows]

@@ -133,15 +133,16 @@ def next_due(db: Database) -> str | None:
 
 def counts_by_state(db: Database) -> dict[str, int]:
     """Outbox rows per state."""
-    return dict(db.execute("SELECT state, COUNT(*) FROM outbox GROUP BY state").fetchall())
+    rows = db.execute("SELECT b, SUM(n) FROM tallies WHERE what = 'outbox' GROUP BY b")
+    return {state or None: n for state, n in rows if n}
 
 
 def delivery_counts(db: Database) -> list[tuple[str, str, int]]:
     """(purpose, state, count) of the rows delivered or given up."""
-    return db.execute(
-        "SELECT purpose, state, COUNT(*) FROM outbox "
-        "WHERE state IN ('sent', 'failed') GROUP BY 1, 2"
-    ).fetchall()
+    rows = db.execute(
+        "SELECT a, b, n FROM tallies WHERE what = 'outbox' AND b IN ('sent', 'failed') AND n > 0"
+    )
+    return [(purpose or None, state, n) for purpose, state, n in rows]
 
 
 def waiting(db: Database) -> tuple[int, str | None]:

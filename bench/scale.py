@@ -1,0 +1,247 @@
+"""``make bench-scale``: the gateway's speed with ten years of cases in the log.
+
+Builds (once, kept under ``bench/results/scale/`` for reruns) a case log of many cases
+over ten years from cases the gateway made itself (bench/scale_build.py), and measures
+on it, in one run: the pipeline against an empty log, one metrics scrape, ``gateway
+status``, each scheduled job, ``gateway stats`` for one year and for ten, the case list
+and one case, a purge of one year, and the size per case. While the jobs and the purge
+run, an SMTP probe sends a message to the intake every half second: it must never be
+answered 4xx nor wait long. Every write transaction of a job or the purge is timed.
+
+No target is asserted here: the table says met or not, against the issue's numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import shutil
+import smtplib
+import statistics
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from bench.harness import free_port
+from bench.reports import small_reports
+from bench.scale_build import multiply, seed
+from gateway import health, retention, stats
+from gateway.intake import accept
+from gateway.intake import smtp as smtp_intake
+from gateway.metrics import CaseLogCollector
+from gateway.pipeline import Pipeline
+from gateway.render import Renderer
+from gateway.rules.loader import load_rules
+from gateway.scheduler.config import JOBS
+from gateway.scheduler.runner import Runner
+from gateway.settings import Settings
+from gateway.store import caselog, open_db
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+TARGETS = {"scrape_ms": 100, "status_ms": 200, "job_s": 1.0, "stats_year_s": 1.0,
+           "stats_ten_years_s": 5.0, "cases_list_ms": 100, "longest_write_ms": 100}  # fmt: skip
+
+
+def say(text: str, started: float = time.monotonic()) -> None:
+    print(f"[{time.monotonic() - started:7.1f}] bench-scale: {text}", flush=True)
+
+
+def median_ms(fn: Callable[[], object], repeats: int = 5) -> float:
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t) * 1000)
+    return round(statistics.median(times), 1)
+
+
+class WriteClock:
+    """The length of every write transaction on one connection (BEGIN IMMEDIATE..COMMIT)."""
+
+    def __init__(self, db):
+        self.begun: float | None = None
+        self.lengths: list[float] = []
+        db.conn.set_trace_callback(self._trace)
+
+    def _trace(self, sql: str) -> None:
+        if sql.startswith("BEGIN IMMEDIATE"):
+            self.begun = time.perf_counter()
+        elif self.begun is not None and sql in ("COMMIT", "ROLLBACK"):
+            self.lengths.append((time.perf_counter() - self.begun) * 1000)
+            self.begun = None
+
+    def longest(self) -> float:
+        return round(max(self.lengths, default=0.0), 1)
+
+
+class Probe:
+    """An SMTP message to the intake every half second; each answer's code and wait."""
+
+    def __init__(self, port: int):
+        self.port, self.waits, self.codes = port, [], []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        raw = b"From: probe@vennesla.kommune.example\r\nSubject: probe\r\n\r\nprobe\r\n"
+        while not self.stop.wait(0.5):
+            t = time.perf_counter()
+            try:
+                with smtplib.SMTP("127.0.0.1", self.port, timeout=30) as client:
+                    client.sendmail("probe@example.org", ["support@trygghet-agder.example"], raw)
+                self.codes.append(250)
+            except smtplib.SMTPResponseException as exc:
+                self.codes.append(exc.smtp_code)
+            self.waits.append((time.perf_counter() - t) * 1000)
+
+    def __enter__(self) -> Probe:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+
+    def summary(self) -> dict:
+        return {"probes": len(self.codes), "refused_4xx": sum(400 <= c < 500 for c in self.codes),
+                "longest_wait_ms": round(max(self.waits, default=0.0), 1)}  # fmt: skip
+
+
+def build(folder: Path, cases: int, seed_reports: int, ruleset) -> Path:
+    """The large case log, built once and kept; rebuilt when it holds too few cases."""
+    folder.mkdir(parents=True, exist_ok=True)
+    big, seeded = folder / f"caselog-{cases}.db", folder / f"seed-{seed_reports}.db"
+    if big.exists():
+        return big
+    if not seeded.exists():
+        say(f"seeding {seed_reports} reports through the gateway's pipeline")
+        seed(open_db(seeded), ruleset, seed_reports)
+    say(f"multiplying the seed to {cases} cases over ten years")
+    held = multiply(big, seeded, cases)
+    say(f"built: {held} cases, {big.stat().st_size / 1e9:.2f} GB")
+    return big
+
+
+def pipeline_rate(path: Path, ruleset, n: int) -> float:
+    """Reports a second through the pipeline (in-process) into the case log at ``path``."""
+    db = open_db(path)
+    for raw in small_reports(n, seed=11, tag=f"p{path.stat().st_size}"):
+        accept(db, raw, "support", "bench-scale")
+    pipeline = Pipeline(db, lambda: ruleset, Renderer("gw@trygghet-agder.example", "GW"),
+                        Settings())  # fmt: skip
+    t = time.perf_counter()
+    while pipeline.process_batch(50):
+        pass
+    return round(n / (time.perf_counter() - t), 1)
+
+
+def jobs(path: Path, ruleset, port: int) -> dict:
+    """Each scheduled job once, timed, with the probe running; the longest write."""
+    db = open_db(path)
+    clock = WriteClock(db)
+    runner = Runner(db, lambda: ruleset, Renderer("gw@trygghet-agder.example", "GW"),
+                    Settings())  # fmt: skip
+    out = {}
+    with Probe(port) as probe:
+        for job in JOBS:
+            now = dt.datetime.now(dt.UTC)
+            t = time.perf_counter()
+            runner.run(job, now, now)
+            out[job] = round(time.perf_counter() - t, 2)
+            say(f"job {job}: {out[job]} s")
+    return {"seconds": out, "longest_write_ms": clock.longest(), "probe": probe.summary()}
+
+
+def purge_year(path: Path, port: int) -> dict:
+    """The oldest year's purge, as the retention job would do it, with the probe running."""
+    db = open_db(path)
+    clock = WriteClock(db)
+    oldest = dt.datetime.fromisoformat(db.execute("SELECT MIN(received_at) FROM cases")
+                                       .fetchone()[0])  # fmt: skip
+    days = (dt.datetime.now(dt.UTC) - oldest).days - 365
+    before = path.stat().st_size
+    with Probe(port) as probe:
+        t = time.perf_counter()
+        report = retention.purge(db, days)
+        took = round(time.perf_counter() - t, 1)
+    after = path.stat().st_size
+    return {"seconds": took, "cases": report.cases, "messages": report.messages,
+            "longest_write_ms": clock.longest(), "probe": probe.summary(),
+            "file_before_mb": round(before / 1e6), "file_after_mb": round(after / 1e6)}  # fmt: skip
+
+
+def reads(path: Path, ruleset) -> dict:
+    db = open_db(path)
+    collector = CaseLogCollector(path)
+    today = dt.date.today()
+    reference = db.execute("SELECT reference FROM cases ORDER BY id DESC LIMIT 1").fetchone()[0]
+
+    def show() -> None:
+        case = caselog.case_by_reference(db, reference)
+        caselog.messages_of(db, case.id)
+        caselog.events_of(db, case.id)
+
+    year = dt.date(today.year - 1, 1, 1), dt.date(today.year - 1, 12, 31)
+    ten = dt.date(today.year - 10, 1, 1), today
+    by = ("month", "flow")
+
+    def seconds(first: dt.date, last: dt.date) -> float:
+        return round(median_ms(lambda: stats.figures(db, ruleset, first, last, by), 1) / 1000, 2)
+
+    return {
+        "scrape_ms": median_ms(lambda: list(collector.collect())),
+        "status_ms": median_ms(lambda: health.status(db)),
+        "cases_list_ms": median_ms(lambda: caselog.newest_cases(db, None, 50)),
+        "case_show_ms": median_ms(show),
+        "stats_year_s": seconds(*year),
+        "stats_ten_years_s": seconds(*ten),
+    }
+
+
+def run(cases: int, seed_reports: int, pipeline_n: int, folder: Path) -> dict:
+    ruleset = load_rules(ROOT / "rules.yaml")
+    big = build(folder, cases, seed_reports, ruleset)
+    held = open_db(big).execute("SELECT COUNT(*) FROM cases").fetchone()[0]
+    result = {"cases": held, "bytes_per_case": round(big.stat().st_size / held)}
+    with tempfile.TemporaryDirectory(dir=folder) as scratch:
+        work, empty = Path(scratch) / "work.db", Path(scratch) / "empty.db"
+        shutil.copyfile(big, work)
+        result["reads"] = reads(work, ruleset)
+        say(f"reads: {result['reads']}")
+        big_rate, empty_rate = pipeline_rate(work, ruleset, pipeline_n), pipeline_rate(
+            empty, ruleset, pipeline_n)  # fmt: skip
+        result["pipeline"] = {"large": big_rate, "empty": empty_rate,
+                              "ratio": round(big_rate / empty_rate, 2)}  # fmt: skip
+        say(f"pipeline: {result['pipeline']}")
+        port = free_port()
+        handler = smtp_intake.IntakeHandler(work, ruleset.mailbox_for)
+        controller = smtp_intake.start(handler, "127.0.0.1", port)
+        try:  # the oldest year first; then the retention job meets the rest as a backlog
+            result["purge_year"] = purge_year(work, port)
+            result["jobs"] = jobs(work, ruleset, port)
+        finally:
+            controller.stop()
+            handler.close()
+    say(json.dumps(result))
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.scale", description=__doc__)
+    parser.add_argument("--cases", type=int, default=1_000_000)
+    parser.add_argument("--seed-reports", type=int, default=1000)
+    parser.add_argument("--pipeline", type=int, default=500, help="reports through the pipeline")
+    parser.add_argument("--folder", type=Path, default=RESULTS / "scale")
+    parser.add_argument("--output", type=Path, default=RESULTS / "scale.json")
+    args = parser.parse_args(argv)
+    result = run(args.cases, args.seed_reports, args.pipeline, args.folder)
+    result["date"] = dt.date.today().isoformat()
+    args.output.write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

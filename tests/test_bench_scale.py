@@ -1,0 +1,35 @@
+"""The ten-years benchmark (bench/scale.py) runs: a small case log built from the
+gateway's own cases, every measure taken. No timing is asserted."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+
+from conftest import ROOT
+
+
+def test_a_small_long_case_log_is_built_and_measured(tmp_path):
+    output = tmp_path / "scale.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.scale", "--cases", "600", "--seed-reports", "30",
+         "--pipeline", "10", "--folder", str(tmp_path), "--output", str(output)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    result = json.loads(output.read_text())
+    assert result["cases"] >= 600
+    db = sqlite3.connect(next(tmp_path.glob("caselog-*.db")))
+    first, last = db.execute("SELECT MIN(received_at), MAX(received_at) FROM cases").fetchone()
+    assert int(last[:4]) - int(first[:4]) >= 9  # spread over ten years
+    raw_from = db.execute(
+        "SELECT MIN(m.received_at) FROM raw_messages r JOIN messages m ON m.id = r.id"
+    ).fetchone()[0]
+    assert int(last[:4]) - int(raw_from[:4]) <= 1  # raw bytes of the last year only
+    assert set(result["reads"]) == {"scrape_ms", "status_ms", "cases_list_ms", "case_show_ms",
+                                    "stats_year_s", "stats_ten_years_s"}  # fmt: skip
+    assert set(result["jobs"]["seconds"]) >= {"review-digest", "retention", "monthly-report"}
+    assert result["purge_year"]["cases"] > 0  # the oldest year was there to purge
+    assert result["pipeline"]["large"] > 0 and result["pipeline"]["empty"] > 0
