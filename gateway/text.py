@@ -254,7 +254,7 @@ def strip_signature(text: str) -> str:
 
 # --- Words and municipalities -----------------------------------------------------------
 
-_NEVER = re.compile(r"(?!x)x")
+NEVER = re.compile(r"(?!x)x")  # a pattern that never matches
 
 
 def _phrase(word: str) -> str:
@@ -281,7 +281,7 @@ _NEEDLES: dict[re.Pattern[str], tuple[str, ...]] = {}
 def _word_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
     alts = sorted({_phrase(w) for w in words if w.strip()}, key=len, reverse=True)
     if not alts:
-        return _NEVER
+        return NEVER
     pattern = re.compile(_first_chars(words) + r"(?<!\w)(?:" + "|".join(alts) + r")(?!\w)", re.I)
     _NEEDLES[pattern] = tuple(
         sorted({fold(unicodedata.normalize("NFC", w).split()[0]) for w in words if w.strip()})
@@ -293,6 +293,27 @@ def word_pattern(words: Iterable[str]) -> re.Pattern[str]:
     """One pattern matching any of the words as a whole word in any letter case
     ("HASTER:" matches "haster"); empty input never matches."""
     return _word_pattern(tuple(words))
+
+
+def negation_pattern(words: Iterable[str]) -> re.Pattern[str]:
+    """A pattern that matches the end of the text before a word when a negation
+    ("ikke", "not") stands just before it: directly ("not urgent", "ikke-kritisk") or
+    with one word between ("ikke veldig akutt"), in the same clause (a comma,
+    full stop or dash between ends the negation). Empty input never matches."""
+    alts = sorted({_phrase(w) for w in words if w.strip()}, key=len, reverse=True)
+    if not alts:
+        return NEVER
+    return re.compile(r"(?<!\w)(?:" + "|".join(alts) + r")(?:\s+\w[\w'’]*)?(?:\s+|-)\Z", re.I)
+
+
+def find_word(pattern: re.Pattern[str], text: str, negation: re.Pattern[str] = NEVER) -> bool:
+    """Whether ``pattern`` (a word pattern) matches in ``text`` where no negation
+    stands just before the match: "ikke kritisk" is not urgent, a person would not
+    count it (see ``negation_pattern``)."""
+    for m in pattern.finditer(text):
+        if negation is NEVER or not negation.search(text, max(0, m.start() - 120), m.start()):
+            return True
+    return False
 
 
 def fold(text: str) -> str:
@@ -334,7 +355,7 @@ def _municipality_pattern(names: tuple[str, ...]) -> re.Pattern[str]:
     order = sorted(range(len(names)), key=lambda i: len(names[i]), reverse=True)
     alts = [f"(?P<n{i}>{_phrase(names[i])})" for i in order if names[i].strip()]
     if not alts:
-        return _NEVER
+        return NEVER
     return re.compile(_first_chars(names) + r"(?<!\w)(?:" + "|".join(alts) + r")(?!\w)", re.I)
 
 

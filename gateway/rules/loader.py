@@ -20,7 +20,7 @@ from gateway.rules.flows import parse_flows
 from gateway.rules.follow_up import parse_follow_up
 from gateway.rules.parties import MUNICIPALITY, Directory
 from gateway.rules.yaml_lines import LineDict, Problems, RulesError, line_of, read
-from gateway.text import word_pattern
+from gateway.text import negation_pattern, word_pattern
 
 __all__ = ["RulesError", "YamlRule", "load_rules"]
 
@@ -40,6 +40,7 @@ TOP_LEVEL = {
     "follow_up",
     "flows",
     "language",
+    "negations",
 }
 DECISIONS = {"relay", "triage", "ignore"}
 _NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -190,6 +191,15 @@ def _language(data: LineDict, problems: Problems) -> str:
     return language
 
 
+def _negation(data: LineDict, problems: Problems) -> re.Pattern[str]:
+    """``negations:``, the words that make a word of a list not count ("ikke kritisk")."""
+    words = data.get("negations") or []
+    if not isinstance(words, list) or not all(isinstance(w, str) and w.strip() for w in words):
+        problems.add(line_of(data, "negations"), "negations: expected a list of words (quoted)")
+        return negation_pattern(())
+    return negation_pattern(words)
+
+
 def _words(data: LineDict, problems: Problems):
     """The word lists and the external-reference patterns, compiled."""
     vocabulary = {
@@ -254,7 +264,9 @@ def load_rules(path: Path | str) -> RuleSet:
     directory: Directory = fields["directory"]
     keys = {k for k in directory.parties if not k.startswith(MUNICIPALITY + ":")}
     mailboxes, flows = frozenset(fields["mailboxes"]), tuple(fields["flows"])
-    names = _Known(frozenset(keys), mailboxes, fields["vocabulary"], flows)
+    names = _Known(
+        frozenset(keys), mailboxes, fields["vocabulary"], _negation(data, problems), flows
+    )
     rules = _rules(data, names, problems)
     if problems.items:
         raise RulesError(problems.items)
