@@ -12,99 +12,11 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
-from html import unescape
-from html.parser import HTMLParser
 
+from gateway.html_text import html_to_text  # noqa: F401  (re-exported)
 from gateway.reading import READING, alternatives
 
-# --- HTML ------------------------------------------------------------------------------
-
-_BLOCK_TAGS = frozenset(
-    "address article aside blockquote br center dd div dl dt fieldset figure footer form "
-    "h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre section table tr ul".split()
-)
-_PARAGRAPH_TAGS = frozenset("p h1 h2 h3 h4 h5 h6 ul ol table blockquote".split())
-_SKIP_TAGS = frozenset({"script", "style", "title", "template"})
 _WS = re.compile(r"\s+")
-
-
-class _TextExtractor(HTMLParser):
-    """Collects (blockquote depth, line) pairs so quoted HTML stays recognisable as quoted."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.lines: list[tuple[int, str]] = []
-        self._buf: list[str] = []
-        self._depth = 0
-        self._skip = 0
-        self._pre = 0
-
-    def _flush(self, paragraph: bool = False) -> None:
-        text = _WS.sub(" ", "".join(self._buf)).strip()
-        self._buf = []
-        if text:
-            self.lines.append((self._depth, text))
-        if paragraph:
-            self.lines.append((0, ""))
-
-    def handle_starttag(self, tag: str, attrs: list) -> None:
-        if tag in _SKIP_TAGS:
-            self._skip += 1
-        elif tag in ("td", "th"):
-            self._buf.append(" ")
-        elif tag in _BLOCK_TAGS:
-            self._flush()
-            if tag == "blockquote":
-                self._depth += 1
-            elif tag == "pre":
-                self._pre += 1
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _SKIP_TAGS:
-            self._skip = max(0, self._skip - 1)
-        elif tag in _BLOCK_TAGS and tag != "br":
-            self._flush(paragraph=tag in _PARAGRAPH_TAGS)
-            if tag == "blockquote":
-                self._depth = max(0, self._depth - 1)
-            elif tag == "pre":
-                self._pre = max(0, self._pre - 1)
-
-    def handle_data(self, data: str) -> None:
-        if self._skip:
-            return
-        if not self._pre:
-            self._buf.append(data)
-            return
-        first, *rest = data.split("\n")
-        self._buf.append(first)
-        for part in rest:
-            self._flush()
-            self._buf.append(part)
-
-
-def html_to_text(html: str) -> str:
-    """Readable plain text of an HTML body (Outlook sends HTML-only mail).
-
-    Block elements end lines, <blockquote> lines get "> " per level so new_text() drops
-    them, and runs of blank lines collapse to one.
-    """
-    parser = _TextExtractor()
-    try:
-        parser.feed(html)
-        parser.close()
-        parser._flush()
-        lines = parser.lines
-    except Exception:  # broken markup must not stop a report; fall back to tag stripping
-        stripped = re.sub(r"(?is)<(script|style)\b.*?</\1\s*>|<[^>]*>", " ", str(html))
-        lines = [(0, _WS.sub(" ", unescape(stripped)).strip())]
-    out: list[str] = []
-    for depth, text in lines:
-        if text:
-            out.append("> " * depth + text)
-        elif out and out[-1]:
-            out.append("")
-    return "\n".join(out).strip("\n")
-
 
 # --- Quoted text -----------------------------------------------------------------------
 
@@ -219,36 +131,82 @@ def _is_closing(line: str) -> bool:
     )
 
 
+# "Tlf: 38 00 00 00", "Mobil +47 900 00 000", "E-post: kari@x.no", "www.x.no",
+# "4604 Kristiansand": the contact lines after a signature's organisation line.
+_CONTACT = re.compile(
+    r"(?:[^\W\d][\w .()/-]{0,24}:?\s*)?"
+    r"(?:\+?\d[\d\s().\-/]{5,}\d|\S+@\S+\.\w+|(?:https?://|www\.)\S+|\d{4}\s+\S.{0,40})",
+    re.I,
+)
+_DISCLAIMER = re.compile(
+    rf"\n(?:[ \t]*(?:[-_=*]{{2,}}[ \t]*)?\n)+[\s*_=-]*{alternatives(READING.disclaimers)}",
+    re.I,
+)
+
+
+def without_disclaimer(text: str) -> str:
+    """The text without a standard disclaimer: from the first paragraph, after the
+    first, that opens like one ("Denne e-posten kan inneholde ...", "This email and any
+    attachments ...") to the end. A person skips it; its words and names never count."""
+    m = _DISCLAIMER.search(text)
+    return text[: m.start()].rstrip() if m else text
+
+
+def _is_contact(line: str) -> bool:
+    return _CONTACT.fullmatch(line.strip()) is not None
+
+
+def _is_signature_block(block: list[str]) -> bool:
+    """2-8 short lines, none a sentence, one an organisation line ("Kristiansand
+    kommune"), lines with a colon only contact lines ("Tlf: 38 00 00 00")."""
+    return (
+        2 <= len(block) <= 8
+        and any(_ORG_LINE.fullmatch(b.strip()) for b in block)
+        and all(
+            len(b.strip()) <= 60
+            and not b.rstrip().endswith((".", "!", "?"))
+            and (":" not in b or _is_contact(b))
+            for b in block
+        )
+    )
+
+
+def _paragraph_start(lines: list[str], end: int) -> int:
+    start = end
+    while start > 0 and lines[start - 1].strip():
+        start -= 1
+    return start
+
+
+def _trim(lines: list[str]) -> list[str]:
+    while lines and not lines[-1].strip():
+        lines.pop()
+    return lines
+
+
 def strip_signature(text: str) -> str:
     """The text without the sender's signature, so "Kristiansand kommune" under a
     response-centre message does not name a target.
 
-    Cuts at a "-- " line or a line starting with a closing ("Med vennlig hilsen",
-    "Mvh", "Hilsen Ole"). Failing that, a last paragraph of 2-5 short lines ending in
-    an organisation line ("Operatør" / "Kristiansand kommune") is taken as a signature.
+    Cuts a standard disclaimer, then at a "-- " line or a line starting with a closing
+    ("Med vennlig hilsen", "Mvh", "Hilsen Ole", "Venleg helsing", "Thanks"). Failing
+    that, a last paragraph of 2-8 short lines with an organisation line in it
+    ("Operatør" / "Kristiansand kommune" / "Tlf: 38 00 00 00") is taken as a signature,
+    with any paragraphs of contact lines alone after it.
     """
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    text = without_disclaimer(text.replace("\r\n", "\n").replace("\r", "\n"))
+    lines = text.split("\n")
     for i, line in enumerate(lines):
         if line in ("--", "-- ") or _is_closing(line):
             lines = lines[:i]
             break
-    while lines and not lines[-1].strip():
-        lines.pop()
-    start = len(lines)
-    while start > 0 and lines[start - 1].strip():
-        start -= 1
-    block = lines[start:]
-    if (
-        2 <= len(block) <= 5
-        and _ORG_LINE.fullmatch(block[-1].strip())
-        and all(
-            len(b.strip()) <= 60 and ":" not in b and not b.rstrip().endswith((".", "!", "?"))
-            for b in block
-        )
-    ):
-        lines = lines[:start]
-        while lines and not lines[-1].strip():
-            lines.pop()
+    end = len(_trim(lines))
+    start = _paragraph_start(lines, end)
+    while start > 0 and all(_is_contact(b) for b in lines[start:end]):
+        end = len(_trim(lines[:start]))  # a paragraph of phone lines: look above it
+        start = _paragraph_start(lines, end)
+    if _is_signature_block(lines[start:end]):
+        lines = _trim(lines[:start])
     return "\n".join(lines)
 
 

@@ -212,13 +212,13 @@ def _search(where: str, pattern: re.Pattern[str], negation: re.Pattern[str]) -> 
     """Search the subject, the new body text or both; a word list first asks whether
     any of its words occurs in the folded text at all (see ``text.may_match``), and a
     word a negation stands before does not count ("ikke kritisk")."""
-    field = {"subject": "subject", "body": "new_text"}.get(where)
 
     def check(ctx: Context) -> bool:
         if not may_match(pattern, ctx.folded(where)):
             return False
-        text = ctx.text if field is None else getattr(ctx.msg, field)
-        return find_word(pattern, text, negation)
+        if where == "subject":
+            return find_word(pattern, ctx.msg.subject, negation)
+        return find_word(pattern, ctx.body if where == "body" else ctx.text, negation)
 
     return check
 
