@@ -337,14 +337,20 @@ def _is_name_use(text: str, start: int, end: int) -> bool:
     return not _STREET.match(text, end)
 
 
-def find_municipalities(text: str, names: Iterable[str]) -> list[str]:
+def find_municipalities(
+    text: str, names: Iterable[str], not_targets: Iterable[str] = ()
+) -> list[str]:
     """The municipalities the text names, as given in names, in order of first mention.
 
     A name counts only as a whole word in running text: not inside an e-mail address,
-    URL, domain, file name or street address ("Arendal gate 5").
+    URL, domain, file name or street address ("Arendal gate 5"), nor inside one of
+    ``not_targets``, names of places that serve several ("Sykehuset i Arendal").
     """
     names = tuple(names)
     text = unicodedata.normalize("NFC", text)
+    others = word_pattern(not_targets)
+    if others is not NEVER and may_match(others, fold(text)):
+        text = others.sub(lambda m: " " * len(m.group()), text)
     found: list[str] = []
     for m in _municipality_pattern(names).finditer(text):
         name = names[int(m.lastgroup[1:])]

@@ -191,3 +191,46 @@ def test_name_and_word_only_in_hidden_html_do_not_count(classify, hidden):
     html = f"<p>Brukeren i Arendal har ikke kontakt.</p>{hidden}<p>Kari</p>"
     d = classify(_html_mail(html), "responssenter", NOON)
     assert (str(d.decision), d.municipality, d.urgent) == ("relay", "Arendal", False)
+
+
+# --- Names that are not targets -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "subject, body, decision, municipality",
+    [
+        # the subject's only name is the hospital's: the body decides
+        ("Bruker innlagt på Sykehuset i Arendal", "Brukeren bor i Froland.", "relay", "Froland"),
+        (
+            "Sørlandet sykehus Kristiansand ringte",
+            "Gjelder bruker i Lillesand.",
+            "relay",
+            "Lillesand",
+        ),
+        # the centre's own place in its staff's subject
+        ("Responssenteret i Kristiansand: alarm", "Brukeren i Birkenes.", "relay", "Birkenes"),
+        # an institution in the body names nothing either
+        ("Alarm", "Brukeren i Vennesla er på Sykehuset i Kristiansand.", "relay", "Vennesla"),
+        # only the institution: no municipality, triage
+        ("Alarm", "Brukeren er på Sykehuset i Arendal.", "triage", None),
+        # the municipality itself still counts
+        ("Alarm i Arendal", "Fra Sykehuset i Kristiansand.", "relay", "Arendal"),
+    ],
+)
+def test_names_that_contain_a_municipality_name_none(
+    classify, subject, body, decision, municipality
+):
+    d = classify(make_mail(frm=STAFF, subject=subject, body=body), "responssenter", NOON)
+    assert (str(d.decision), d.municipality) == (decision, municipality)
+
+
+def test_not_targets_must_hold_a_municipality(tmp_path):
+    from conftest import ROOT
+
+    from gateway.rules.loader import RulesError, load_rules
+
+    text = (ROOT / "rules.yaml").read_text(encoding="utf-8")
+    bad = tmp_path / "rules.yaml"
+    bad.write_text(text.replace("    - Kristiansand legevakt\n", "    - Legevakta\n"), "utf-8")
+    with pytest.raises(RulesError, match="not_targets: 'Legevakta' holds no municipality"):
+        load_rules(bad)

@@ -81,6 +81,8 @@ class RuleSet:
     external_refs: tuple[re.Pattern[str], ...]
     rules: tuple  # YamlRule objects, in order
     municipality_names: tuple[str, ...]
+    # names with a municipality's name in them that name none (municipalities: not_targets)
+    not_targets: tuple[str, ...] = ()
     # flow (None: default) -> working days to the deadlines (tiltaksfrist, lukkefrist)
     deadlines: dict = field(default_factory=lambda: {None: (10, 20)})
     closed_cases: str = "reopen"  # or "new-case": a message in a closed case opens a new one
@@ -164,9 +166,10 @@ class Context:
     @cached_property
     def named_municipalities(self) -> list[str]:
         """Municipalities the message names: the subject decides when it names any;
-        otherwise the new body text without the sender's signature."""
-        names = self.ruleset.municipality_names
-        in_subject = find_municipalities(self.msg.subject, names)
+        otherwise the new body text without the sender's signature. A name that only
+        contains one ("Sykehuset i Arendal") names none."""
+        names, others = self.ruleset.municipality_names, self.ruleset.not_targets
+        in_subject = find_municipalities(self.msg.subject, names, others)
         if in_subject:
             return in_subject
-        return find_municipalities(strip_signature(self.body), names)
+        return find_municipalities(strip_signature(self.body), names, others)

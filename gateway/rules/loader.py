@@ -20,7 +20,7 @@ from gateway.rules.flows import parse_flows
 from gateway.rules.follow_up import parse_follow_up
 from gateway.rules.parties import MUNICIPALITY, Directory
 from gateway.rules.yaml_lines import LineDict, Problems, RulesError, line_of, read
-from gateway.text import negation_pattern, word_pattern
+from gateway.text import find_municipalities, negation_pattern, word_pattern
 
 __all__ = ["RulesError", "YamlRule", "load_rules"]
 
@@ -215,6 +215,19 @@ def _words(data: LineDict, problems: Problems):
     return vocabulary, tuple(refs)
 
 
+def _not_targets(spec: Any, names: tuple[str, ...], problems: Problems) -> tuple[str, ...]:
+    """``municipalities: not_targets:``, each a name with a municipality's name in it."""
+    values = spec.get("not_targets") or [] if isinstance(spec, dict) else []
+    line = line_of(spec, "not_targets")
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        problems.add(line, "municipalities: not_targets: expected a list of names")
+        return ()
+    for value in values:
+        if not find_municipalities(value, names):
+            problems.add(line, f"municipalities: not_targets: {value!r} holds no municipality")
+    return tuple(values)
+
+
 def _sections(data: LineDict, problems: Problems) -> dict[str, Any]:
     """Every section but the rules, checked: the RuleSet's fields."""
     language = _language(data, problems)
@@ -230,6 +243,7 @@ def _sections(data: LineDict, problems: Problems) -> dict[str, Any]:
     if closed_cases not in ("reopen", "new-case"):
         problems.add(line_of(data, "closed_cases"), "closed_cases: 'reopen' or 'new-case'")
     parties = set(directory.parties)
+    names = tuple(str(n) for n in (data.get("municipalities") or {}).get("names", {}))
     default = _deadlines(data.get("deadlines") or {}, problems)
     flows = parse_flows(data.get("flows"), default, parties, line_of, problems.add)
     follow_up = parse_follow_up(data.get("follow_up"), parties, line_of, problems.add)
@@ -247,9 +261,8 @@ def _sections(data: LineDict, problems: Problems) -> dict[str, Any]:
         follow_up=follow_up,
         language=language,
         flows=flows,
-        municipality_names=tuple(
-            str(n) for n in (data.get("municipalities") or {}).get("names", {})
-        ),
+        municipality_names=names,
+        not_targets=_not_targets(data.get("municipalities") or {}, names, problems),
     )
 
 
