@@ -16,6 +16,7 @@ from email.parser import BytesFeedParser
 
 import mailparser
 
+from gateway.from_header import AMBIGUOUS, read_sender
 from gateway.models import Attachment, ParsedMessage
 from gateway.text import html_to_text, new_text
 
@@ -158,16 +159,6 @@ def _headers(msg) -> dict[str, tuple[str, ...]]:
     return {k: tuple(v) for k, v in out.items()}
 
 
-def _sender(msg) -> tuple[str, str]:
-    """The From address and display name; '' when From is missing or names several."""
-    pairs = email.utils.getaddresses([_clean(v) for v in msg.get_all("From", [])])
-    addrs = {a.strip().lower() for _n, a in pairs if "@" in a}
-    if len(addrs) != 1:
-        return "", ""
-    name = next(n for n, a in pairs if "@" in a)
-    return addrs.pop(), _clean(name)
-
-
 def _body(mail) -> str:
     plain = [t for t in mail.text_plain if t and t.strip()]
     if plain:
@@ -196,7 +187,10 @@ def _parse(raw: bytes) -> ParsedMessage:
     msg = mail.message
     if not msg.keys():
         raise UnparseableMessage("no header fields")
-    from_addr, from_name = _sender(msg)
+    sender = read_sender([_clean(v) for v in msg.get_all("From", [])])
+    defects = {d.__class__.__name__ for d in getattr(msg, "defects", [])}
+    if sender.ambiguous:
+        defects.add(AMBIGUOUS)
     body = _body(mail)
     refs = tuple(_MSGID.findall(_clean(msg.get_all("References", []))))
     irt = _MSGID.findall(_clean(msg.get("In-Reply-To")))
@@ -212,8 +206,8 @@ def _parse(raw: bytes) -> ParsedMessage:
     return ParsedMessage(
         message_id=mid[0] if mid else "",
         subject=_clean(mail.subject),
-        from_addr=from_addr,
-        from_name=from_name,
+        from_addr=sender.address,
+        from_name=_clean(sender.name),
         to=_addresses(msg.get_all("To", [])),
         cc=_addresses(msg.get_all("Cc", [])),
         date=_clean(msg.get("Date")),
@@ -224,7 +218,7 @@ def _parse(raw: bytes) -> ParsedMessage:
         new_text=new_text(body),
         attachments=attachments,
         content_type=msg.get_content_type(),
-        defects=tuple(sorted({d.__class__.__name__ for d in getattr(msg, "defects", [])})),
+        defects=tuple(sorted(defects)),
         size=len(raw),
         message=msg,
     )
