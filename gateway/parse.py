@@ -16,12 +16,14 @@ from email.parser import BytesFeedParser
 
 import mailparser
 
+from gateway.from_header import AMBIGUOUS, read_sender
 from gateway.models import Attachment, ParsedMessage
 from gateway.text import html_to_text, new_text
 
 _CHUNK = 1 << 20
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]+")
 _MSGID = re.compile(r"<[^<>\s]+>")
+_UNFOLD = re.compile(r"\r?\n(?=[ \t])")
 # Long runs of base64 lines (an attachment's body) in a message from LAZY_BYTES on are
 # kept out of the stdlib parser, which would make a str per line, and read from the raw
 # bytes when the part's payload is asked for (see _Part).
@@ -151,21 +153,39 @@ def _addresses(values: list[str]) -> tuple[str, ...]:
     return tuple(found)
 
 
-def _headers(msg) -> dict[str, tuple[str, ...]]:
+UNDECLARED_8BIT = "Undeclared8BitHeader"  # a defect: "Undeclared8BitHeader(Subject: utf-8)"
+
+
+def _decode_8bit(value: str) -> tuple[str, str | None]:
+    """A header value with raw 8-bit bytes (no RFC 2047 charset said which) decoded as
+    mail clients do: UTF-8 when the bytes are valid UTF-8, else Windows-1252. Returns
+    the text and the charset used; None when the value was plain ASCII."""
+    if value.isascii():
+        return value, None
+    data = value.encode("ascii", "surrogateescape") if _has_escapes(value) else None
+    if data is None:
+        return value, None  # already text (a str the parser gave as such)
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        return data.decode("windows-1252", "replace"), "windows-1252"
+
+
+def _has_escapes(value: str) -> bool:
+    return any("\udc80" <= c <= "\udcff" for c in value)
+
+
+def _headers(msg) -> tuple[dict[str, tuple[str, ...]], list[str]]:
+    """Every header, lower-case name -> cleaned values; and the 8-bit decodings made."""
     out: dict[str, list[str]] = {}
-    for name, value in msg.items():
+    decoded: list[str] = []
+    for name, value in msg.raw_items():
+        if isinstance(value, str) and not value.isascii():
+            value, charset = _decode_8bit(_UNFOLD.sub("", value))
+            if charset:
+                decoded.append(f"{UNDECLARED_8BIT}({name}: {charset})")
         out.setdefault(name.lower(), []).append(_clean(value))
-    return {k: tuple(v) for k, v in out.items()}
-
-
-def _sender(msg) -> tuple[str, str]:
-    """The From address and display name; '' when From is missing or names several."""
-    pairs = email.utils.getaddresses([_clean(v) for v in msg.get_all("From", [])])
-    addrs = {a.strip().lower() for _n, a in pairs if "@" in a}
-    if len(addrs) != 1:
-        return "", ""
-    name = next(n for n, a in pairs if "@" in a)
-    return addrs.pop(), _clean(name)
+    return {k: tuple(v) for k, v in out.items()}, decoded
 
 
 def _body(mail) -> str:
@@ -196,7 +216,14 @@ def _parse(raw: bytes) -> ParsedMessage:
     msg = mail.message
     if not msg.keys():
         raise UnparseableMessage("no header fields")
-    from_addr, from_name = _sender(msg)
+    headers, decoded = _headers(msg)
+    sender = read_sender(list(headers.get("from", ())))
+    defects = {d.__class__.__name__ for d in getattr(msg, "defects", [])} | set(decoded)
+    subject = _clean(mail.subject)
+    if any(d.startswith(f"{UNDECLARED_8BIT}(Subject:") for d in decoded):
+        subject = headers["subject"][0]
+    if sender.ambiguous:
+        defects.add(AMBIGUOUS)
     body = _body(mail)
     refs = tuple(_MSGID.findall(_clean(msg.get_all("References", []))))
     irt = _MSGID.findall(_clean(msg.get("In-Reply-To")))
@@ -211,20 +238,20 @@ def _parse(raw: bytes) -> ParsedMessage:
     )
     return ParsedMessage(
         message_id=mid[0] if mid else "",
-        subject=_clean(mail.subject),
-        from_addr=from_addr,
-        from_name=from_name,
+        subject=subject,
+        from_addr=sender.address,
+        from_name=_clean(sender.name),
         to=_addresses(msg.get_all("To", [])),
         cc=_addresses(msg.get_all("Cc", [])),
         date=_clean(msg.get("Date")),
         in_reply_to=irt[0] if irt else "",
         references=refs,
-        headers=_headers(msg),
+        headers=headers,
         body=body,
         new_text=new_text(body),
         attachments=attachments,
         content_type=msg.get_content_type(),
-        defects=tuple(sorted({d.__class__.__name__ for d in getattr(msg, "defects", [])})),
+        defects=tuple(sorted(defects)),
         size=len(raw),
         message=msg,
     )

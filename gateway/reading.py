@@ -30,6 +30,7 @@ class Reading:
     closings: tuple[str, ...]
     organisation_lines: tuple[str, ...]
     street_words: tuple[str, ...]
+    disclaimers: tuple[str, ...]
     label_endings: tuple[str, ...]
     label_words: tuple[str, ...]
 

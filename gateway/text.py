@@ -12,99 +12,11 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
-from html import unescape
-from html.parser import HTMLParser
 
+from gateway.html_text import html_to_text  # noqa: F401  (re-exported)
 from gateway.reading import READING, alternatives
 
-# --- HTML ------------------------------------------------------------------------------
-
-_BLOCK_TAGS = frozenset(
-    "address article aside blockquote br center dd div dl dt fieldset figure footer form "
-    "h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre section table tr ul".split()
-)
-_PARAGRAPH_TAGS = frozenset("p h1 h2 h3 h4 h5 h6 ul ol table blockquote".split())
-_SKIP_TAGS = frozenset({"script", "style", "title", "template"})
 _WS = re.compile(r"\s+")
-
-
-class _TextExtractor(HTMLParser):
-    """Collects (blockquote depth, line) pairs so quoted HTML stays recognisable as quoted."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.lines: list[tuple[int, str]] = []
-        self._buf: list[str] = []
-        self._depth = 0
-        self._skip = 0
-        self._pre = 0
-
-    def _flush(self, paragraph: bool = False) -> None:
-        text = _WS.sub(" ", "".join(self._buf)).strip()
-        self._buf = []
-        if text:
-            self.lines.append((self._depth, text))
-        if paragraph:
-            self.lines.append((0, ""))
-
-    def handle_starttag(self, tag: str, attrs: list) -> None:
-        if tag in _SKIP_TAGS:
-            self._skip += 1
-        elif tag in ("td", "th"):
-            self._buf.append(" ")
-        elif tag in _BLOCK_TAGS:
-            self._flush()
-            if tag == "blockquote":
-                self._depth += 1
-            elif tag == "pre":
-                self._pre += 1
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _SKIP_TAGS:
-            self._skip = max(0, self._skip - 1)
-        elif tag in _BLOCK_TAGS and tag != "br":
-            self._flush(paragraph=tag in _PARAGRAPH_TAGS)
-            if tag == "blockquote":
-                self._depth = max(0, self._depth - 1)
-            elif tag == "pre":
-                self._pre = max(0, self._pre - 1)
-
-    def handle_data(self, data: str) -> None:
-        if self._skip:
-            return
-        if not self._pre:
-            self._buf.append(data)
-            return
-        first, *rest = data.split("\n")
-        self._buf.append(first)
-        for part in rest:
-            self._flush()
-            self._buf.append(part)
-
-
-def html_to_text(html: str) -> str:
-    """Readable plain text of an HTML body (Outlook sends HTML-only mail).
-
-    Block elements end lines, <blockquote> lines get "> " per level so new_text() drops
-    them, and runs of blank lines collapse to one.
-    """
-    parser = _TextExtractor()
-    try:
-        parser.feed(html)
-        parser.close()
-        parser._flush()
-        lines = parser.lines
-    except Exception:  # broken markup must not stop a report; fall back to tag stripping
-        stripped = re.sub(r"(?is)<(script|style)\b.*?</\1\s*>|<[^>]*>", " ", str(html))
-        lines = [(0, _WS.sub(" ", unescape(stripped)).strip())]
-    out: list[str] = []
-    for depth, text in lines:
-        if text:
-            out.append("> " * depth + text)
-        elif out and out[-1]:
-            out.append("")
-    return "\n".join(out).strip("\n")
-
 
 # --- Quoted text -----------------------------------------------------------------------
 
@@ -219,42 +131,88 @@ def _is_closing(line: str) -> bool:
     )
 
 
+# "Tlf: 38 00 00 00", "Mobil +47 900 00 000", "E-post: kari@x.no", "www.x.no",
+# "4604 Kristiansand": the contact lines after a signature's organisation line.
+_CONTACT = re.compile(
+    r"(?:[^\W\d][\w .()/-]{0,24}:?\s*)?"
+    r"(?:\+?\d[\d\s().\-/]{5,}\d|\S+@\S+\.\w+|(?:https?://|www\.)\S+|\d{4}\s+\S.{0,40})",
+    re.I,
+)
+_DISCLAIMER = re.compile(
+    rf"\n(?:[ \t]*(?:[-_=*]{{2,}}[ \t]*)?\n)+[\s*_=-]*{alternatives(READING.disclaimers)}",
+    re.I,
+)
+
+
+def without_disclaimer(text: str) -> str:
+    """The text without a standard disclaimer: from the first paragraph, after the
+    first, that opens like one ("Denne e-posten kan inneholde ...", "This email and any
+    attachments ...") to the end. A person skips it; its words and names never count."""
+    m = _DISCLAIMER.search(text)
+    return text[: m.start()].rstrip() if m else text
+
+
+def _is_contact(line: str) -> bool:
+    return _CONTACT.fullmatch(line.strip()) is not None
+
+
+def _is_signature_block(block: list[str]) -> bool:
+    """2-8 short lines, none a sentence, one an organisation line ("Kristiansand
+    kommune"), lines with a colon only contact lines ("Tlf: 38 00 00 00")."""
+    return (
+        2 <= len(block) <= 8
+        and any(_ORG_LINE.fullmatch(b.strip()) for b in block)
+        and all(
+            len(b.strip()) <= 60
+            and not b.rstrip().endswith((".", "!", "?"))
+            and (":" not in b or _is_contact(b))
+            for b in block
+        )
+    )
+
+
+def _paragraph_start(lines: list[str], end: int) -> int:
+    start = end
+    while start > 0 and lines[start - 1].strip():
+        start -= 1
+    return start
+
+
+def _trim(lines: list[str]) -> list[str]:
+    while lines and not lines[-1].strip():
+        lines.pop()
+    return lines
+
+
 def strip_signature(text: str) -> str:
     """The text without the sender's signature, so "Kristiansand kommune" under a
     response-centre message does not name a target.
 
-    Cuts at a "-- " line or a line starting with a closing ("Med vennlig hilsen",
-    "Mvh", "Hilsen Ole"). Failing that, a last paragraph of 2-5 short lines ending in
-    an organisation line ("Operatør" / "Kristiansand kommune") is taken as a signature.
+    Cuts a standard disclaimer, then at a "-- " line or a line starting with a closing
+    ("Med vennlig hilsen", "Mvh", "Hilsen Ole", "Venleg helsing", "Thanks"). Failing
+    that, a last paragraph of 2-8 short lines with an organisation line in it
+    ("Operatør" / "Kristiansand kommune" / "Tlf: 38 00 00 00") is taken as a signature,
+    with any paragraphs of contact lines alone after it.
     """
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    text = without_disclaimer(text.replace("\r\n", "\n").replace("\r", "\n"))
+    lines = text.split("\n")
     for i, line in enumerate(lines):
         if line in ("--", "-- ") or _is_closing(line):
             lines = lines[:i]
             break
-    while lines and not lines[-1].strip():
-        lines.pop()
-    start = len(lines)
-    while start > 0 and lines[start - 1].strip():
-        start -= 1
-    block = lines[start:]
-    if (
-        2 <= len(block) <= 5
-        and _ORG_LINE.fullmatch(block[-1].strip())
-        and all(
-            len(b.strip()) <= 60 and ":" not in b and not b.rstrip().endswith((".", "!", "?"))
-            for b in block
-        )
-    ):
-        lines = lines[:start]
-        while lines and not lines[-1].strip():
-            lines.pop()
+    end = len(_trim(lines))
+    start = _paragraph_start(lines, end)
+    while start > 0 and all(_is_contact(b) for b in lines[start:end]):
+        end = len(_trim(lines[:start]))  # a paragraph of phone lines: look above it
+        start = _paragraph_start(lines, end)
+    if _is_signature_block(lines[start:end]):
+        lines = _trim(lines[:start])
     return "\n".join(lines)
 
 
 # --- Words and municipalities -----------------------------------------------------------
 
-_NEVER = re.compile(r"(?!x)x")
+NEVER = re.compile(r"(?!x)x")  # a pattern that never matches
 
 
 def _phrase(word: str) -> str:
@@ -281,7 +239,7 @@ _NEEDLES: dict[re.Pattern[str], tuple[str, ...]] = {}
 def _word_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
     alts = sorted({_phrase(w) for w in words if w.strip()}, key=len, reverse=True)
     if not alts:
-        return _NEVER
+        return NEVER
     pattern = re.compile(_first_chars(words) + r"(?<!\w)(?:" + "|".join(alts) + r")(?!\w)", re.I)
     _NEEDLES[pattern] = tuple(
         sorted({fold(unicodedata.normalize("NFC", w).split()[0]) for w in words if w.strip()})
@@ -293,6 +251,27 @@ def word_pattern(words: Iterable[str]) -> re.Pattern[str]:
     """One pattern matching any of the words as a whole word in any letter case
     ("HASTER:" matches "haster"); empty input never matches."""
     return _word_pattern(tuple(words))
+
+
+def negation_pattern(words: Iterable[str]) -> re.Pattern[str]:
+    """A pattern that matches the end of the text before a word when a negation
+    ("ikke", "not") stands just before it: directly ("not urgent", "ikke-kritisk") or
+    with one word between ("ikke veldig akutt"), in the same clause (a comma,
+    full stop or dash between ends the negation). Empty input never matches."""
+    alts = sorted({_phrase(w) for w in words if w.strip()}, key=len, reverse=True)
+    if not alts:
+        return NEVER
+    return re.compile(r"(?<!\w)(?:" + "|".join(alts) + r")(?:\s+\w[\w'’]*)?(?:\s+|-)\Z", re.I)
+
+
+def find_word(pattern: re.Pattern[str], text: str, negation: re.Pattern[str] = NEVER) -> bool:
+    """Whether ``pattern`` (a word pattern) matches in ``text`` where no negation
+    stands just before the match: "ikke kritisk" is not urgent, a person would not
+    count it (see ``negation_pattern``)."""
+    for m in pattern.finditer(text):
+        if negation is NEVER or not negation.search(text, max(0, m.start() - 120), m.start()):
+            return True
+    return False
 
 
 def fold(text: str) -> str:
@@ -334,7 +313,7 @@ def _municipality_pattern(names: tuple[str, ...]) -> re.Pattern[str]:
     order = sorted(range(len(names)), key=lambda i: len(names[i]), reverse=True)
     alts = [f"(?P<n{i}>{_phrase(names[i])})" for i in order if names[i].strip()]
     if not alts:
-        return _NEVER
+        return NEVER
     return re.compile(_first_chars(names) + r"(?<!\w)(?:" + "|".join(alts) + r")(?!\w)", re.I)
 
 
@@ -358,14 +337,20 @@ def _is_name_use(text: str, start: int, end: int) -> bool:
     return not _STREET.match(text, end)
 
 
-def find_municipalities(text: str, names: Iterable[str]) -> list[str]:
+def find_municipalities(
+    text: str, names: Iterable[str], not_targets: Iterable[str] = ()
+) -> list[str]:
     """The municipalities the text names, as given in names, in order of first mention.
 
     A name counts only as a whole word in running text: not inside an e-mail address,
-    URL, domain, file name or street address ("Arendal gate 5").
+    URL, domain, file name or street address ("Arendal gate 5"), nor inside one of
+    ``not_targets``, names of places that serve several ("Sykehuset i Arendal").
     """
     names = tuple(names)
     text = unicodedata.normalize("NFC", text)
+    others = word_pattern(not_targets)
+    if others is not NEVER and may_match(others, fold(text)):
+        text = others.sub(lambda m: " " * len(m.group()), text)
     found: list[str] = []
     for m in _municipality_pattern(names).finditer(text):
         name = names[int(m.lastgroup[1:])]

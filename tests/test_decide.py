@@ -7,7 +7,7 @@ import re
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import make_mail
+from conftest import ROOT, make_mail
 
 from gateway.decide.yaml_rules import _any_of
 from gateway.text import literal_start, new_text
@@ -133,6 +133,53 @@ def test_flow_c_without_exactly_one_municipality_is_triage(classify, subject, bo
 )
 def test_urgent_words_in_subject_or_new_text(classify, subject, body, urgent):
     assert classify(make_mail(subject=subject, body=body)).urgent is urgent
+
+
+@pytest.mark.parametrize(
+    "subject, body, urgent",
+    [
+        ("Alarm", "Feilen er ikke kritisk.", False),
+        ("Alarm", "Det er ikkje akutt.", False),
+        ("Larm", "Felet är inte brådskande.", False),
+        ("Alarm", "This is not urgent.", False),
+        ("Ikke kritisk: alarm", "Tekst.", False),  # in the subject too
+        ("Alarm", "Dette er ikke veldig akutt.", False),  # one word between
+        ("Alarm", "En ikke-kritisk feil.", False),
+        ("Alarm", "Alarmen virker ikke, kritisk for brukeren.", True),  # another clause
+        ("Alarm", "Alarmen virker ikke. Haster!", True),
+        ("Alarm", "Ikke kontakt med brukeren - haster", True),
+        ("Alarm", "Ikke kritisk i går, men i dag er det kritisk.", True),  # one counts
+    ],
+)
+def test_negated_urgent_words_are_not_urgent(classify, subject, body, urgent):
+    assert classify(make_mail(subject=subject, body=body)).urgent is urgent
+
+
+@pytest.mark.parametrize(
+    "subject, body, urgent, kind",
+    [
+        ("Alarm", "Dette hastar.", True, "avvik"),  # nynorsk
+        ("Larm", "Det brådskar.", True, "avvik"),  # Swedish
+        ("Brådskande: larm", "Text.", True, "avvik"),
+        ("Larm", "Akut fel på larmet.", True, "avvik"),
+        ("Larm", "Felet är kritiskt.", True, "avvik"),
+        ("Forbetringsforslag: varsel", "Tekst.", False, "forbedringsforslag"),
+        ("Förbättringsförslag: SMS", "Text.", False, "forbedringsforslag"),
+    ],
+)
+def test_nynorsk_and_swedish_forms_of_the_shipped_words(classify, subject, body, urgent, kind):
+    d = classify(make_mail(subject=subject, body=body))
+    assert (d.urgent, d.kind) == (urgent, kind)
+
+
+def test_negations_must_be_a_list_of_words(tmp_path):
+    from gateway.rules.loader import RulesError, load_rules
+
+    text = (ROOT / "rules.yaml").read_text(encoding="utf-8")
+    bad = tmp_path / "rules.yaml"
+    bad.write_text(text.replace('negations: ["ikke"', 'negations: [no, "ikke"'), "utf-8")
+    with pytest.raises(RulesError, match="negations"):
+        load_rules(bad)
 
 
 @pytest.mark.parametrize(

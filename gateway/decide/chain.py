@@ -27,6 +27,7 @@ from gateway.decide.builtin.reply import (
     RulesYaml,
     UnknownReference,
 )
+from gateway.decide.builtin.sender import AmbiguousSender
 from gateway.decide.builtin.size import TooLarge
 from gateway.decide.builtin.triage_answer import ForeignTriageAnswer, TriageAnswer
 from gateway.decide.builtin.unreadable import Unreadable
@@ -58,6 +59,7 @@ CHAIN: tuple[tuple[ChainRule, Outcome | None], ...] = (
     (Duplicate(), Outcome.DUPLICATE),
     (IgnoredByRules(), RULES),
     (ForgedSender(), Outcome.TRIAGE),
+    (AmbiguousSender(), Outcome.TRIAGE),
     (TriageAnswer(), Outcome.ADMIN_ANSWER),
     (ForeignTriageAnswer(), Outcome.TRIAGE),
     (OnCallCommand(), Outcome.COMMAND),

@@ -10,6 +10,7 @@ from __future__ import annotations
 from gateway.decide.facts import Facts
 from gateway.i18n import Phrases, phrases
 from gateway.models import Decision
+from gateway.rules.dmarc import other_from_domain
 
 
 def explain(facts: Facts, rule: str, decision: Decision) -> str:
@@ -50,7 +51,14 @@ def _rules_yaml(facts: Facts, say: Phrases, decision: Decision) -> str:
 
 
 def _forged(facts: Facts, say: Phrases, decision: Decision) -> str:
+    other = other_from_domain(facts.msg)
+    if other is not None:
+        return say("reasons.other_from", server=other, domain=_domain(facts) or "-")
     return say("reasons.forged", domain=_domain(facts))
+
+
+def _ambiguous(facts: Facts, say: Phrases, decision: Decision) -> str:
+    return say("reasons.ambiguous_from")
 
 
 def _foreign(facts: Facts, say: Phrases, decision: Decision) -> str:
@@ -78,6 +86,7 @@ def _loop(facts: Facts, say: Phrases, decision: Decision) -> str:
 
 _CHAIN = {
     "forged-sender": _forged,
+    "ambiguous-sender": _ambiguous,
     "foreign-triage-answer": _foreign,
     "unknown-reference": _unknown_reference,
     "outsider-reply": _outsider,

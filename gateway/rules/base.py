@@ -18,7 +18,7 @@ from gateway.hours import ServiceHours
 from gateway.models import Outcome, ParsedMessage
 from gateway.rules.follow_up import FollowUp
 from gateway.rules.parties import Directory, Party
-from gateway.text import find_municipalities, fold, strip_signature
+from gateway.text import find_municipalities, fold, strip_signature, without_disclaimer
 
 
 class Rule(Protocol):
@@ -81,6 +81,8 @@ class RuleSet:
     external_refs: tuple[re.Pattern[str], ...]
     rules: tuple  # YamlRule objects, in order
     municipality_names: tuple[str, ...]
+    # names with a municipality's name in them that name none (municipalities: not_targets)
+    not_targets: tuple[str, ...] = ()
     # flow (None: default) -> working days to the deadlines (tiltaksfrist, lukkefrist)
     deadlines: dict = field(default_factory=lambda: {None: (10, 20)})
     closed_cases: str = "reopen"  # or "new-case": a message in a closed case opens a new one
@@ -139,7 +141,7 @@ class Context:
         """The subject, new body text or both ("subject", "body", "text") case-folded,
         once per message: word conditions look there before they run their regex."""
         if where not in self._folds:
-            text = {"subject": self.msg.subject, "body": self.msg.new_text}.get(where)
+            text = {"subject": self.msg.subject, "body": self.body}.get(where)
             self._folds[where] = fold(self.text if text is None else text)
         return self._folds[where]
 
@@ -148,9 +150,14 @@ class Context:
         return self.ruleset.directory.sender(self.msg.from_addr)
 
     @cached_property
+    def body(self) -> str:
+        """The new body text as a person reads it: without a standard disclaimer."""
+        return without_disclaimer(self.msg.new_text)
+
+    @cached_property
     def text(self) -> str:
         """Subject and new body text: where rules look for words."""
-        return f"{self.msg.subject}\n{self.msg.new_text}"
+        return f"{self.msg.subject}\n{self.body}"
 
     @cached_property
     def in_service_hours(self) -> bool:
@@ -159,9 +166,10 @@ class Context:
     @cached_property
     def named_municipalities(self) -> list[str]:
         """Municipalities the message names: the subject decides when it names any;
-        otherwise the new body text without the sender's signature."""
-        names = self.ruleset.municipality_names
-        in_subject = find_municipalities(self.msg.subject, names)
+        otherwise the new body text without the sender's signature. A name that only
+        contains one ("Sykehuset i Arendal") names none."""
+        names, others = self.ruleset.municipality_names, self.ruleset.not_targets
+        in_subject = find_municipalities(self.msg.subject, names, others)
         if in_subject:
             return in_subject
-        return find_municipalities(strip_signature(self.msg.new_text), names)
+        return find_municipalities(strip_signature(self.body), names, others)

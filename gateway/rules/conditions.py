@@ -16,7 +16,7 @@ from typing import Any
 from gateway.rules import BUILTIN
 from gateway.rules.base import Context
 from gateway.rules.parties import MUNICIPALITY
-from gateway.text import may_match, word_pattern
+from gateway.text import NEVER, find_word, may_match, word_pattern
 
 Check = Callable[[Context], bool]
 
@@ -37,6 +37,7 @@ class Names:
     parties: frozenset[str]
     mailboxes: frozenset[str]
     vocabulary: dict[str, re.Pattern[str]]
+    negation: re.Pattern[str] = NEVER  # rules.yaml ``negations:``, see text.negation_pattern
 
 
 def _many(value: Any, what: str) -> list:
@@ -107,9 +108,9 @@ def compile_condition(key: str, value: Any, names: Names) -> Check:
     """One ``if:`` entry as a check; raises ConditionError naming what is wrong."""
     what = f"condition {key!r}"
     if key in ("subject_words", "body_words", "text_words"):
-        return _search(key.split("_")[0], _words(value, names, what))
+        return _search(key.split("_")[0], _words(value, names, what), names.negation)
     if key in ("subject_regex", "body_regex", "text_regex"):
-        return _search(key.split("_")[0], _regex(value, what))
+        return _search(key.split("_")[0], _regex(value, what), NEVER)
     if key in ("flow", "decision"):
         wanted = {str(v) for v in _many(value, what)}
         return lambda ctx: str(getattr(ctx.draft, key)) in wanted
@@ -207,22 +208,19 @@ _COMPILERS = {
 }
 
 
-def _search(where: str, pattern: re.Pattern[str]) -> Check:
+def _search(where: str, pattern: re.Pattern[str], negation: re.Pattern[str]) -> Check:
     """Search the subject, the new body text or both; a word list first asks whether
-    any of its words occurs in the folded text at all (see ``text.may_match``)."""
-    if where == "subject":
-        return lambda ctx: (
-            may_match(pattern, ctx.folded("subject"))
-            and (pattern.search(ctx.msg.subject) is not None)
-        )
-    if where == "body":
-        return lambda ctx: (
-            may_match(pattern, ctx.folded("body"))
-            and (pattern.search(ctx.msg.new_text) is not None)
-        )
-    return lambda ctx: (
-        may_match(pattern, ctx.folded("text")) and (pattern.search(ctx.text) is not None)
-    )
+    any of its words occurs in the folded text at all (see ``text.may_match``), and a
+    word a negation stands before does not count ("ikke kritisk")."""
+
+    def check(ctx: Context) -> bool:
+        if not may_match(pattern, ctx.folded(where)):
+            return False
+        if where == "subject":
+            return find_word(pattern, ctx.msg.subject, negation)
+        return find_word(pattern, ctx.body if where == "body" else ctx.text, negation)
+
+    return check
 
 
 def compile_conditions(spec: dict, names: Names) -> Check:

@@ -20,7 +20,7 @@ from gateway.rules.flows import parse_flows
 from gateway.rules.follow_up import parse_follow_up
 from gateway.rules.parties import MUNICIPALITY, Directory
 from gateway.rules.yaml_lines import LineDict, Problems, RulesError, line_of, read
-from gateway.text import word_pattern
+from gateway.text import find_municipalities, negation_pattern, word_pattern
 
 __all__ = ["RulesError", "YamlRule", "load_rules"]
 
@@ -40,6 +40,7 @@ TOP_LEVEL = {
     "follow_up",
     "flows",
     "language",
+    "negations",
 }
 DECISIONS = {"relay", "triage", "ignore"}
 _NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -190,6 +191,15 @@ def _language(data: LineDict, problems: Problems) -> str:
     return language
 
 
+def _negation(data: LineDict, problems: Problems) -> re.Pattern[str]:
+    """``negations:``, the words that make a word of a list not count ("ikke kritisk")."""
+    words = data.get("negations") or []
+    if not isinstance(words, list) or not all(isinstance(w, str) and w.strip() for w in words):
+        problems.add(line_of(data, "negations"), "negations: expected a list of words (quoted)")
+        return negation_pattern(())
+    return negation_pattern(words)
+
+
 def _words(data: LineDict, problems: Problems):
     """The word lists and the external-reference patterns, compiled."""
     vocabulary = {
@@ -203,6 +213,19 @@ def _words(data: LineDict, problems: Problems):
         except re.error as exc:
             problems.add(line_of(data, "external_references"), f"external_references: {exc}")
     return vocabulary, tuple(refs)
+
+
+def _not_targets(spec: Any, names: tuple[str, ...], problems: Problems) -> tuple[str, ...]:
+    """``municipalities: not_targets:``, each a name with a municipality's name in it."""
+    values = spec.get("not_targets") or [] if isinstance(spec, dict) else []
+    line = line_of(spec, "not_targets")
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        problems.add(line, "municipalities: not_targets: expected a list of names")
+        return ()
+    for value in values:
+        if not find_municipalities(value, names):
+            problems.add(line, f"municipalities: not_targets: {value!r} holds no municipality")
+    return tuple(values)
 
 
 def _sections(data: LineDict, problems: Problems) -> dict[str, Any]:
@@ -220,6 +243,7 @@ def _sections(data: LineDict, problems: Problems) -> dict[str, Any]:
     if closed_cases not in ("reopen", "new-case"):
         problems.add(line_of(data, "closed_cases"), "closed_cases: 'reopen' or 'new-case'")
     parties = set(directory.parties)
+    names = tuple(str(n) for n in (data.get("municipalities") or {}).get("names", {}))
     default = _deadlines(data.get("deadlines") or {}, problems)
     flows = parse_flows(data.get("flows"), default, parties, line_of, problems.add)
     follow_up = parse_follow_up(data.get("follow_up"), parties, line_of, problems.add)
@@ -237,9 +261,8 @@ def _sections(data: LineDict, problems: Problems) -> dict[str, Any]:
         follow_up=follow_up,
         language=language,
         flows=flows,
-        municipality_names=tuple(
-            str(n) for n in (data.get("municipalities") or {}).get("names", {})
-        ),
+        municipality_names=names,
+        not_targets=_not_targets(data.get("municipalities") or {}, names, problems),
     )
 
 
@@ -254,7 +277,9 @@ def load_rules(path: Path | str) -> RuleSet:
     directory: Directory = fields["directory"]
     keys = {k for k in directory.parties if not k.startswith(MUNICIPALITY + ":")}
     mailboxes, flows = frozenset(fields["mailboxes"]), tuple(fields["flows"])
-    names = _Known(frozenset(keys), mailboxes, fields["vocabulary"], flows)
+    names = _Known(
+        frozenset(keys), mailboxes, fields["vocabulary"], _negation(data, problems), flows
+    )
     rules = _rules(data, names, problems)
     if problems.items:
         raise RulesError(problems.items)

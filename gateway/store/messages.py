@@ -67,10 +67,17 @@ def head(db: Database, row_id: int, size: int = 65536) -> bytes:
     return found[0] if found else b""
 
 
+_DECODED = re.compile(r"Undeclared8BitHeader\(([^()]*)\)")
+
+
 def finish(db: Database, row_id: int, values: dict) -> None:
     """Write a decided message's end state (``state`` done unless given) and what the
-    case log may show of it (call in the caller's transaction)."""
+    case log may show of it (call in the caller's transaction). A header the parser
+    decoded from undeclared 8-bit bytes (a defect, see ``gateway.parse``) is an event:
+    what the rules read there is a guess at the sender's charset, as a mail client's."""
     update(db, "messages", row_id, {"state": MessageState.DONE, **values})
+    for decoded in _DECODED.findall(values.get("defects") or ""):
+        event(db, "header-decoded", f"undeclared 8-bit header {decoded}", message_id=row_id)
 
 
 def quarantine(db: Database, row_id: int, reason: str, outcome: str = "quarantine") -> None:
