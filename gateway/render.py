@@ -43,6 +43,23 @@ Splice = str | tuple[bytes, int, int]  # encoded text, or its place in an origin
 
 RulesSource = Callable[[], RuleSet] | RuleSet | None
 
+# What each kind of mail tells other machines. Mail a person wrote, relayed, asks
+# Exchange for no out-of-office or automatic answers (RFC 3834 does not cover it, and
+# NDR/DR are left out on purpose: the gateway reads bounces of its relays). Every
+# notice the gateway writes itself also says it is automatic (RFC 3834 §5): an answer
+# to the message's sender is "auto-replied", anything else "auto-generated".
+NO_AUTOMATIC_ANSWERS = {"X-Auto-Response-Suppress": "OOF, AutoReply"}
+RELAYED = frozenset({"relay", "reply"})
+ANSWERS = frozenset({"receipt", "notice", "command-error", "command-answer"})
+
+
+def automatic_headers(purpose: str) -> dict[str, str]:
+    """The RFC 3834 and Exchange headers for a message of this purpose."""
+    if purpose in RELAYED:
+        return dict(NO_AUTOMATIC_ANSWERS)
+    kind = "auto-replied" if purpose in ANSWERS else "auto-generated"
+    return {"Auto-Submitted": kind} | NO_AUTOMATIC_ANSWERS
+
 
 class Renderer:
     """Templates compiled once per language; ``message()`` renders one outgoing mail.
@@ -73,6 +90,13 @@ class Renderer:
 
     def _current_rules(self) -> RuleSet | None:
         return self._rules() if self._rules is not None else shipped_rules()
+
+    def answer_address(self) -> str | None:
+        """Where Reply goes when a message names no other place: the first intake
+        mailbox. The gateway's own From address takes in nothing, so without a Reply-To
+        an administrator's answer to a triage note would be refused by the intake."""
+        rules = self._current_rules()
+        return next(iter(rules.mailboxes.values()), None) if rules is not None else None
 
     @property
     def language(self) -> str:
@@ -146,7 +170,7 @@ class Renderer:
             message_id=message_id,
             to=to,
             cc=cc,
-            reply_to=reply_to,
+            reply_to=reply_to or self.answer_address(),
             reference=reference,
             purpose=purpose,
             original=original,
@@ -219,7 +243,7 @@ class Renderer:
             refs = " ".join([*original.references[-10:], original.message_id])
             out.append(header("References", refs))
         out.append(header(MARKER, reference or purpose))
-        for name, value in (headers or {}).items():
+        for name, value in (automatic_headers(purpose) | (headers or {})).items():
             out.append(header(name, value))
         return "".join(out).encode("ascii")
 
