@@ -38,6 +38,7 @@ from gateway.templating import FlowLabels, make_environment, needs_root_render, 
 SPLICE_CHARS = 64 * 1024
 _SPLICE_PIECE = 1 << 20
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")  # what email.generator takes for a line break
+_LINE_BREAK_BYTES = re.compile(rb"\r\n|\r|\n")
 Splice = str | tuple[bytes, int, int]  # encoded text, or its place in an original's raw bytes
 
 
@@ -264,10 +265,40 @@ class Renderer:
         if carried and original is not None:
             copy_attachments(original, msg, skip, splices, carried)
         if attach_original is not None:
-            msg.add_attachment(
-                attach_original, maintype="message", subtype="rfc822", filename="original.eml"
-            )
+            if not msg.is_multipart():
+                msg.make_mixed()
+            msg.attach(_message_part(attach_original, splices))
+        if msg.is_multipart():  # random: never a line of the original or an attachment
+            msg.set_boundary(f"=_avvik_{uuid.uuid4().hex}")
         return msg
+
+
+def identity_encoding(data: bytes) -> str:
+    """The encoding a message/rfc822 part declares for these CRLF bytes: RFC 2046
+    §5.2.1 allows only 7bit, 8bit or binary there (never base64, which mail clients and
+    Python's parser then do not open as a message)."""
+    lines = data.split(b"\r\n")
+    if b"\0" in data or b"\r" in data.replace(b"\r\n", b"") or max(map(len, lines)) > 998:
+        return "binary"
+    return "7bit" if data.isascii() else "8bit"
+
+
+def _message_part(raw: bytes, splices: dict[str, Splice] | None) -> EmailMessage:
+    """The original as an attached message, its bytes unchanged (line breaks made CRLF),
+    spliced into the finished bytes; without ``splices``, as the generator writes it."""
+    data = _LINE_BREAK_BYTES.sub(b"\r\n", raw)
+    data = data if data.endswith(b"\r\n") else data + b"\r\n"
+    part = EmailMessage(policy=SMTP)
+    part["Content-Type"] = "message/rfc822"
+    part.add_header("Content-Disposition", "attachment", filename="original.eml")
+    part["Content-Transfer-Encoding"] = identity_encoding(data)
+    if splices is None:
+        part.set_payload([email.message_from_bytes(data, policy=SMTP)])
+        return part
+    token = f"AVVIKSPLICE{uuid.uuid4().hex}"
+    splices[token] = (data, 0, len(data))
+    part.set_payload(token)
+    return part
 
 
 def _splice(msg: EmailMessage, raw: bytes, splices: dict[str, Splice]) -> bytes | None:

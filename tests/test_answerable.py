@@ -129,3 +129,90 @@ def test_a_quoted_footer_is_not_an_answer(fresh_db, ruleset):
     run(fresh_db, ruleset)
     got = fresh_db["messages"].get(row)
     assert got["outcome"] == "admin-answer" and "fant ingen kommando" in got["reason"]
+
+
+ORIGINALS = {
+    "7bit": make_mail(subject="Alarm", body="Alarmen virker ikke.\n"),
+    "8bit": make_mail(subject="Feil på alarm", body="Alarmen på Hægebostad virker ikke.\n")
+    .replace(b"Content-Transfer-Encoding: quoted-printable", b"Content-Transfer-Encoding: 8bit")
+    .replace(b"Alarmen p=C3=A5 H=C3=A6gebostad", "Alarmen på Hægebostad".encode()),
+    "binary": make_mail(subject="Lang linje", body="x" * 2000 + "\n").replace(
+        b"Content-Transfer-Encoding: quoted-printable", b"Content-Transfer-Encoding: 8bit"
+    ),
+}
+
+
+def test_the_original_is_attached_as_a_message(fresh_db, ruleset):
+    """RFC 2046 §5.2.1: message/rfc822 in 7bit, 8bit or binary, never base64, so that
+    mail clients and Python's parser open it as a message; its bytes unchanged."""
+    import pytest
+
+    from gateway.render import Renderer, identity_encoding
+
+    renderer = Renderer("gw@trygghet-agder.example", "GW")
+    for want, raw in ORIGINALS.items():
+        if want == "binary":
+            raw = raw.replace(b"x" * 76 + b"=\n", b"x" * 76)  # one line of 2000 octets
+        crlf = raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+        assert identity_encoding(crlf) == want
+        out = renderer.message("triage_error.txt.j2", {"number": 1, "error": "x"},
+                               purpose="notice", to=[ADMIN], attach_original=raw)  # fmt: skip
+        note = email.message_from_bytes(out.raw, policy=email.policy.default)
+        (part,) = note.iter_attachments()
+        assert part.get_content_type() == "message/rfc822"
+        assert part["Content-Transfer-Encoding"] == want
+        inner = part.get_content()
+        assert (
+            inner["Subject"]
+            == email.message_from_bytes(raw, policy=email.policy.default)["Subject"]
+        )
+        assert crlf in out.raw
+    if ORIGINALS["8bit"] == ORIGINALS["7bit"]:
+        pytest.fail("the 8bit original is not 8bit")
+
+
+def test_send_infers_the_flow_from_the_parties(fresh_db, ruleset):
+    """#send infers the flow when the rules give exactly one between the sender's party
+    and the receiver's; otherwise the answer is refused with a question for the flow."""
+    from test_triage import answer, outbox, run, triaged
+
+    from gateway.intake import accept
+
+    # The response centre naming no municipality: triaged; to Vennesla it is flow c.
+    centre = "operator.responssenter@kristiansand.kommune.example"
+    accept(fresh_db, make_mail(frm=centre, subject="Alarm"), "responssenter", "t")
+    run(fresh_db, ruleset)
+    ((_, note),) = outbox(fresh_db, "triage")
+    got = answer(fresh_db, ruleset, note, "#send kontakt.tt@vennesla.kommune.example")
+    assert got["outcome"] == "admin-answer" and "sendt videre" in got["reason"], got["reason"]
+    case = next(fresh_db.query("SELECT * FROM cases"))
+    assert case["flow"] == "c" and case["municipality"] == "Vennesla"
+    ((_, relay),) = outbox(fresh_db, "relay")
+    assert "ikke avgjort" not in relay.get_body().get_content()
+    # An unknown sender to the supplier: flows a and d go there; the answer asks which.
+    _, note = triaged(fresh_db, ruleset, frm="ukjent@gmail.example", subject="Hei")
+    got = answer(fresh_db, ruleset, note, "#send support@leverandor.example")
+    assert "oppgi flyten (a, d)" in got["reason"], got["reason"]
+    got = answer(fresh_db, ruleset, note, "#send support@leverandor.example d")
+    assert "sendt videre" in got["reason"]
+    assert [r["flow"] for r in fresh_db.query("SELECT flow FROM cases ORDER BY id")] == ["c", "d"]
+
+
+def test_cli_send_asks_for_the_flow_and_takes_it(db_path, ruleset):
+    from click.testing import CliRunner
+    from conftest import ROOT
+    from test_triage import outbox, triaged
+
+    from gateway.cli import cli
+    from gateway.store import open_db
+
+    db = open_db(db_path)
+    row, _ = triaged(db, ruleset, frm="x@gmail.example")
+    opts = ["--database", str(db_path), "--rules", str(ROOT / "rules.yaml")]
+    send = ["triage", "decide", str(row), "--send", "support@leverandor.example"]
+    asked = CliRunner().invoke(cli, [*send, *opts])
+    assert asked.exit_code == 1 and "oppgi flyten (a, d)" in asked.output
+    done = CliRunner().invoke(cli, [*send, "--flow", "a", *opts])
+    assert done.exit_code == 0 and "sendt videre som AVVIK-" in done.output, done.output
+    assert db.execute("SELECT flow FROM cases").fetchone()[0] == "a"
+    assert len(outbox(db, "relay")) == 1
