@@ -83,7 +83,6 @@ def alert_mail(alert: Alert, ruleset: RuleSet, renderer: Renderer, settings: Set
         },
         purpose="alert",
         to=list(ruleset.directory[ruleset.triage_party].receivers),
-        headers={"Auto-Submitted": "auto-generated"},
     )
 
 

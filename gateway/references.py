@@ -26,6 +26,28 @@ def strip_prefixes(subject: str) -> str:
     return subject.strip()
 
 
+@lru_cache(maxsize=8)
+def _own(words: tuple[str, ...]) -> re.Pattern[str] | None:
+    alts = "|".join(re.escape(w) for w in words if w)
+    if not alts:
+        return None
+    return re.compile(rf"^\s*(?:\[\s*(?:{alts})\b[^\]]*\]|(?:{alts})\s*[:：])\s*", re.IGNORECASE)
+
+
+def strip_own_words(subject: str, words: tuple[str, ...]) -> str:
+    """The subject without reply prefixes and the gateway's own leading words
+    ("Mottatt:", "Endret:", "[Til vurdering #3]"), stacked in any order: what a reply
+    to a receipt or a notice keeps when it is relayed to the other side."""
+    own = _own(tuple(words))
+    previous = None
+    while previous != subject:
+        previous = subject
+        subject = strip_prefixes(subject)
+        if own is not None:
+            subject = own.sub("", subject, count=1)
+    return subject.strip()
+
+
 @lru_cache(maxsize=16)
 def _pattern(prefix: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![\w-]){re.escape(prefix)}-(\d{{4}})-(\d{{4,}})(?!\w)", re.IGNORECASE)

@@ -38,10 +38,28 @@ from gateway.templating import FlowLabels, make_environment, needs_root_render, 
 SPLICE_CHARS = 64 * 1024
 _SPLICE_PIECE = 1 << 20
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")  # what email.generator takes for a line break
+_LINE_BREAK_BYTES = re.compile(rb"\r\n|\r|\n")
 Splice = str | tuple[bytes, int, int]  # encoded text, or its place in an original's raw bytes
 
 
 RulesSource = Callable[[], RuleSet] | RuleSet | None
+
+# What each kind of mail tells other machines. Mail a person wrote, relayed, asks
+# Exchange for no out-of-office or automatic answers (RFC 3834 does not cover it, and
+# NDR/DR are left out on purpose: the gateway reads bounces of its relays). Every
+# notice the gateway writes itself also says it is automatic (RFC 3834 §5): an answer
+# to the message's sender is "auto-replied", anything else "auto-generated".
+NO_AUTOMATIC_ANSWERS = {"X-Auto-Response-Suppress": "OOF, AutoReply"}
+RELAYED = frozenset({"relay", "reply"})
+ANSWERS = frozenset({"receipt", "notice", "command-error", "command-answer"})
+
+
+def automatic_headers(purpose: str) -> dict[str, str]:
+    """The RFC 3834 and Exchange headers for a message of this purpose."""
+    if purpose in RELAYED:
+        return dict(NO_AUTOMATIC_ANSWERS)
+    kind = "auto-replied" if purpose in ANSWERS else "auto-generated"
+    return {"Auto-Submitted": kind} | NO_AUTOMATIC_ANSWERS
 
 
 class Renderer:
@@ -73,6 +91,13 @@ class Renderer:
 
     def _current_rules(self) -> RuleSet | None:
         return self._rules() if self._rules is not None else shipped_rules()
+
+    def answer_address(self) -> str | None:
+        """Where Reply goes when a message names no other place: the first intake
+        mailbox. The gateway's own From address takes in nothing, so without a Reply-To
+        an administrator's answer to a triage note would be refused by the intake."""
+        rules = self._current_rules()
+        return next(iter(rules.mailboxes.values()), None) if rules is not None else None
 
     @property
     def language(self) -> str:
@@ -146,7 +171,7 @@ class Renderer:
             message_id=message_id,
             to=to,
             cc=cc,
-            reply_to=reply_to,
+            reply_to=reply_to or self.answer_address(),
             reference=reference,
             purpose=purpose,
             original=original,
@@ -219,7 +244,7 @@ class Renderer:
             refs = " ".join([*original.references[-10:], original.message_id])
             out.append(header("References", refs))
         out.append(header(MARKER, reference or purpose))
-        for name, value in (headers or {}).items():
+        for name, value in (automatic_headers(purpose) | (headers or {})).items():
             out.append(header(name, value))
         return "".join(out).encode("ascii")
 
@@ -240,10 +265,40 @@ class Renderer:
         if carried and original is not None:
             copy_attachments(original, msg, skip, splices, carried)
         if attach_original is not None:
-            msg.add_attachment(
-                attach_original, maintype="message", subtype="rfc822", filename="original.eml"
-            )
+            if not msg.is_multipart():
+                msg.make_mixed()
+            msg.attach(_message_part(attach_original, splices))
+        if msg.is_multipart():  # random: never a line of the original or an attachment
+            msg.set_boundary(f"=_avvik_{uuid.uuid4().hex}")
         return msg
+
+
+def identity_encoding(data: bytes) -> str:
+    """The encoding a message/rfc822 part declares for these CRLF bytes: RFC 2046
+    §5.2.1 allows only 7bit, 8bit or binary there (never base64, which mail clients and
+    Python's parser then do not open as a message)."""
+    lines = data.split(b"\r\n")
+    if b"\0" in data or b"\r" in data.replace(b"\r\n", b"") or max(map(len, lines)) > 998:
+        return "binary"
+    return "7bit" if data.isascii() else "8bit"
+
+
+def _message_part(raw: bytes, splices: dict[str, Splice] | None) -> EmailMessage:
+    """The original as an attached message, its bytes unchanged (line breaks made CRLF),
+    spliced into the finished bytes; without ``splices``, as the generator writes it."""
+    data = _LINE_BREAK_BYTES.sub(b"\r\n", raw)
+    data = data if data.endswith(b"\r\n") else data + b"\r\n"
+    part = EmailMessage(policy=SMTP)
+    part["Content-Type"] = "message/rfc822"
+    part.add_header("Content-Disposition", "attachment", filename="original.eml")
+    part["Content-Transfer-Encoding"] = identity_encoding(data)
+    if splices is None:
+        part.set_payload([email.message_from_bytes(data, policy=SMTP)])
+        return part
+    token = f"AVVIKSPLICE{uuid.uuid4().hex}"
+    splices[token] = (data, 0, len(data))
+    part.set_payload(token)
+    return part
 
 
 def _splice(msg: EmailMessage, raw: bytes, splices: dict[str, Splice]) -> bytes | None:

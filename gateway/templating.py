@@ -10,6 +10,7 @@ rules.yaml), so no template lists the flows.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
@@ -57,6 +58,16 @@ def shipped_rules() -> RuleSet | None:
         return None
 
 
+def unprefixed(subject: str | None, word: str) -> str:
+    """The subject without ``word:`` in front (any case, any times), so that a template
+    that writes "HASTER: " never writes it twice."""
+    pattern = re.compile(rf"^\s*{re.escape(word)}\s*[:：]\s*", re.IGNORECASE)
+    subject, previous = subject or "", None
+    while previous != subject:
+        previous, subject = subject, pattern.sub("", subject, count=1)
+    return subject
+
+
 def make_environment(
     override: Path | None = None,
     language: str = DEFAULT_LANGUAGE,
@@ -78,6 +89,7 @@ def make_environment(
         auto_reload=False,  # read once: no stat() of every template on every render
     )
     env.globals["flow_labels"] = flow_labels if flow_labels is not None else {}
+    env.filters["unprefixed"] = unprefixed
     return env
 
 

@@ -429,7 +429,7 @@ def test_a_case_decided_after_the_digest_comes_in_the_next_one(fresh_db, ruleset
     run(runner, "review-digest", local(2026, 5, 11, 19, 0))
     ((_, first),) = mails(talk, "digest")
     assert "Ingen nye saker" in text(first)
-    at(talk, local(2026, 5, 11, 20, 0), reply(note, ADMIN, "#send support@leverandor.example"))
+    at(talk, local(2026, 5, 11, 20, 0), reply(note, ADMIN, "#send support@leverandor.example a"))
     run(runner, "review-digest", local(2026, 5, 12, 19, 0))
     ((_, second),) = mails(talk, "digest")
     assert "Alarm hos bruker" in text(second)

@@ -17,7 +17,7 @@ from conftest import RECEIPT_CONTEXT
 
 from gateway.headers import SMTP, address_header, header, qp_body
 from gateway.parse import parse
-from gateway.render import Renderer, copy_attachments
+from gateway.render import Renderer, automatic_headers, copy_attachments
 from gateway.rules.own_mail import MARKER
 
 TEMPLATE = "{% block subject %}{{ subject }}{% endblock %}{% block body %}{{ text }}{% endblock %}"
@@ -59,7 +59,11 @@ BODIES = [
 def _reference(
     subject, body, message_id, date, to, cc, reply_to, thread, marker, headers, original=None
 ):
-    """The message as render.py wrote it before: every header through EmailMessage."""
+    """The message as render.py wrote it before: every header through EmailMessage,
+    with the Reply-To on the first intake mailbox when none is given and the headers
+    against automatic answers (both added for issue 17)."""
+    reply_to = reply_to or "support@trygghet-agder.example"
+    headers = automatic_headers("relay") | headers
     msg = EmailMessage(policy=SMTP)
     msg["From"] = email.utils.formataddr(("Avviksgatewayen", "gw@example.no"))
     msg["To"] = ", ".join(to)

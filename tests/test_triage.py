@@ -72,7 +72,10 @@ def test_flow_decided_by_email_relays_and_opens_a_case(fresh_db, ruleset):
 
 def test_send_to_a_known_receiver_only(fresh_db, ruleset):
     row, note = triaged(fresh_db, ruleset, frm="x@gmail.example")
-    answer(fresh_db, ruleset, note, "#send kontakt.tt@vennesla.kommune.example")
+    # an unknown sender determines no flow: the answer asks for it (issue 17, point 3)
+    asked = answer(fresh_db, ruleset, note, "#send kontakt.tt@vennesla.kommune.example")
+    assert "oppgi flyten (c)" in asked["reason"]
+    answer(fresh_db, ruleset, note, "#send kontakt.tt@vennesla.kommune.example c")
     ((to, _),) = outbox(fresh_db, "relay")
     assert to == ["kontakt.tt@vennesla.kommune.example"]
     case = next(fresh_db.query("SELECT * FROM cases"))
@@ -82,7 +85,8 @@ def test_send_to_a_known_receiver_only(fresh_db, ruleset):
     refused = answer(fresh_db, ruleset, note2, "#send evil@evil.example")
     assert "refused" in refused["reason"] and "er ikke en mottaker" in refused["reason"]
     assert fresh_db["messages"].get(row2)["outcome"] == "triage"  # unchanged
-    ((to, error),) = outbox(fresh_db, "notice")
+    (asked_note, (to, error)) = outbox(fresh_db, "notice")  # the question for the flow, this
+    assert asked_note[0] == [ADMIN]
     assert to == [ADMIN] and "#flyt b" in error.get_body(("plain",)).get_content()
 
 

@@ -23,8 +23,6 @@ from gateway.store.cases import NewCase, insert_case
 from gateway.store.db import Database
 from gateway.threads.outlook import thread_index
 
-NO_OOF_LOOPS = {"X-Auto-Response-Suppress": "OOF, AutoReply"}
-
 
 @dataclass(frozen=True)
 class Deadlines:
@@ -160,7 +158,7 @@ def _relay(renderer, item, decision, ruleset, context, case_id, shown) -> Outgoi
         reference=context["reference"],
         original=item.parsed,
         attachments=True,
-        headers=NO_OOF_LOOPS | _outlook(context, item),
+        headers=_outlook(context, item),  # and no automatic answers: render.py
         case_id=case_id,
         skip=shown.skip if shown else frozenset(),
     )
@@ -176,5 +174,5 @@ def _receipt(renderer, item, ruleset, context, case_id) -> Outgoing:
         reference=context["reference"],
         original=item.parsed,
         case_id=case_id,
-        headers={"Auto-Submitted": "auto-replied"} | _outlook(context, item),
+        headers=_outlook(context, item),  # Auto-Submitted: render.py
     )

@@ -59,6 +59,7 @@ def triage_note(stage: StageContext, item: Incoming, decision: Decision) -> None
         },
         purpose="triage",
         to=decision.to,
+        reply_to=ruleset.mailboxes.get(item.mailbox or ""),  # Reply reaches the gateway
         original=msg,
         attach_original=item.raw,
     )

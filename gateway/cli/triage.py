@@ -55,7 +55,9 @@ def _one_choice(**options: str | None) -> tuple[str, str]:
 
 @triage_group.command(name="decide")
 @click.argument("message_id", type=int)
-@click.option("--flow", help="Decide as this flow (a-d), from its sender and mailbox.")
+@click.option(
+    "--flow", help="Decide as this flow (a-d), from its sender and mailbox; with --send: its flow."
+)
 @click.option("--send", "send_to", help="Relay to this receiver (a known party's address).")
 @click.option("--ignore", "ignore_why", help="Do not relay; the reason is kept.")
 @click.option("--case", "case_ref", help="Add the message to this case (AVVIK-2026-0042).")
@@ -71,7 +73,13 @@ def triage_decide(
     Example:
         gateway triage decide 17 --flow b
         gateway triage decide 18 --send kontakt.tt@vennesla.kommune.example
+        gateway triage decide 19 --send kontakt.tt@vennesla.kommune.example --flow c
+
+    With --send, the flow is the one the rules give between the sender and the
+    receiver; when they give none or several, the output asks for --flow.
     """
+    if send_to and flow:  # --send ADDRESS --flow b: that flow, to that receiver
+        send_to, flow = f"{send_to} {flow}", None
     action, value = _one_choice(flow=flow, send=send_to, ignore=ignore_why, case=case_ref)
     settings = load_settings(settings_file)
     db = open_case_log(database, settings_file)

@@ -13,6 +13,7 @@ import dataclasses
 import datetime as dt
 import re
 from dataclasses import dataclass
+from email.message import EmailMessage
 
 from gateway.case import participants
 from gateway.decide.facts import Facts
@@ -20,7 +21,8 @@ from gateway.decide.yaml_rules import decide
 from gateway.i18n import Phrases, command_words, phrases
 from gateway.models import Decision, Outcome, ParsedMessage
 from gateway.parse import UnparseableMessage, parse
-from gateway.rules.base import RuleSet
+from gateway.rules.base import Context, RuleSet
+from gateway.rules.parties import MUNICIPALITY
 from gateway.store import get_raw
 from gateway.store import messages as stored
 from gateway.store.cases import by_reference
@@ -188,18 +190,66 @@ def _flow(target: Target, ruleset: RuleSet, flow: str) -> Decision:
     return decision
 
 
-def _send(target: Target, ruleset: RuleSet, address: str) -> Decision:
-    address = address.strip().lower()
+def _send(target: Target, ruleset: RuleSet, value: str) -> Decision:
+    """``#send ADDRESS [FLOW]``: relay to a known receiver, as FLOW, or as the one flow
+    the rules give from this sender to that receiver (``inferred_flow``)."""
+    address, _, flow = value.strip().lower().partition(" ")
     party = next((p for p in ruleset.directory.parties.values() if address in p.receivers), None)
     if party is None:
         raise TriageError("not_a_receiver", address=address)
+    flow = flow.strip()
+    if not flow:
+        flow, choices = inferred_flow(target, ruleset, party.key, party.municipality)
+        if flow is None and choices:  # never "flow: not decided" when one must be chosen
+            choices = sorted(choices)
+            raise TriageError("which_flow", address=address, flows=", ".join(choices),
+                              first=choices[0])  # fmt: skip
+    if flow and flow not in ruleset.flows:
+        raise TriageError("no_flow_rule", flow=flow)
     base = decide(target.parsed, ruleset, target.mailbox, target.received_at)
     return dataclasses.replace(
         base,
         decision=Outcome.RELAY,
-        flow=None,
+        flow=flow or None,
         to=(address,),
         cc=(),
         municipality=party.municipality,
         receiving_party=party.key,
     )
+
+
+def inferred_flow(
+    target: Target, ruleset: RuleSet, party: str, municipality: str | None
+) -> tuple[str | None, set[str]]:
+    """The flow when the rules give exactly one between the message's sender and this
+    receiving party, and every flow whose relay rules send to the party (or to the
+    municipality, for a municipality's receiver).
+
+    The one flow is that of the rules among these that match a message from the same
+    sender, naming only the receiving municipality, in any intake mailbox: the parties
+    decide, not the words of the message (which named no municipality, or several, when
+    it was triaged). None when no rule or several flows match: the administrator chooses.
+    """
+    probe = _probe(target.parsed.from_addr, municipality or "")
+    flows, choices = set(), set()
+    for rule in ruleset.rules:
+        actions = rule.actions
+        if actions.decision != "relay" or not actions.flow:
+            continue
+        if party not in actions.to and not (municipality and MUNICIPALITY in actions.to):
+            continue
+        choices.add(actions.flow)
+        if actions.flow not in flows and any(
+            rule.check(Context(probe, mailbox, target.received_at, ruleset))
+            for mailbox in ruleset.mailboxes
+        ):
+            flows.add(actions.flow)
+    return (flows.pop() if len(flows) == 1 else None), choices
+
+
+def _probe(sender: str, text: str) -> ParsedMessage:
+    """A message from ``sender`` that says only ``text``, for the rules to look at."""
+    msg = EmailMessage()
+    msg["From"] = sender or "unknown@invalid"
+    msg.set_content(text or "-")
+    return parse(msg.as_bytes())

@@ -11,7 +11,7 @@ import datetime as dt
 from gateway.case.common import local_date, local_time
 from gateway.models import Incoming
 from gateway.outbox.queue import enqueue
-from gateway.references import strip_prefixes
+from gateway.references import strip_own_words
 from gateway.rules.base import RuleSet
 from gateway.stage import StageContext
 from gateway.store.caselog import CaseRow
@@ -34,9 +34,10 @@ def case_context(case: CaseRow, ruleset: RuleSet) -> dict:
     }
 
 
-def reply_subject(subject: str, reference: str) -> str:
-    """The subject without stacked reply prefixes, with the reference in front."""
-    subject = strip_prefixes(subject)
+def reply_subject(subject: str, reference: str, own_words: tuple[str, ...] = ()) -> str:
+    """The subject without stacked reply prefixes and the gateway's own subject words
+    (``own_words``), with the reference in front."""
+    subject = strip_own_words(subject, own_words)
     return subject if reference.lower() in subject.lower() else f"[{reference}] {subject}"
 
 

@@ -159,13 +159,18 @@ def _notify(stage: StageContext, item, decision, case, context, commands, errors
         send(stage, "status.txt.j2", context, "status", reporters, case, item)
 
 
+def _own_words(language: str) -> tuple[str, ...]:
+    """The words the gateway puts in front of its own subjects (threads.yaml)."""
+    return tuple(w.strip() for w in phrases(language)("threads.own_subject_words").split("|"))
+
+
 def _relay(stage: StageContext, item, decision, case: CaseRow, context) -> None:
     msg, ruleset = item.parsed, stage.rules
     shown = deidentify(msg, ruleset) if needs_redaction(ruleset, decision.to) else None
     subject, text = (shown.subject, shown.text) if shown else (msg.subject, msg.body)
     extra = {
         "text": text,
-        "subject": reply_subject(subject, case.reference),
+        "subject": reply_subject(subject, case.reference, _own_words(ruleset.language)),
         "removed": shown.summary() if shown else "",
         "personal_withheld": shown.withheld if shown else [],
     }
