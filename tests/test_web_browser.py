@@ -141,7 +141,7 @@ def sign_in(driver, gateway, sink, address: str) -> None:
     before = len(sink.messages)
     driver.find_element(By.ID, "adresse").send_keys(address)
     driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-    assert "Sjekk e-posten" in driver.find_element(By.TAG_NAME, "h1").text
+    WebDriverWait(driver, 10).until(lambda d: "Sjekk e-posten" in d.page_source)
     driver.get(link_from_sink(sink, address, before))
     driver.find_element(By.ID, "logg-inn").click()
     WebDriverWait(driver, 10).until(lambda d: "/logg-inn" not in d.current_url)
@@ -156,6 +156,19 @@ def check_accessible(driver) -> None:
     found = axe.run()
     bad = [v for v in found["violations"] if v["impact"] in ("critical", "serious")]
     assert not bad, axe.report(bad)
+
+
+def click_to(driver, element, url_part: str) -> None:
+    """Click and wait until the browser is on the page whose URL has ``url_part``."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    element.click()
+    WebDriverWait(driver, 10).until(
+        lambda d: (
+            url_part in d.current_url
+            and d.execute_script("return document.readyState") == "complete"
+        )
+    )
 
 
 def shoot(driver, name: str) -> None:
@@ -177,7 +190,7 @@ def test_sign_in_list_open_download_decide_see_the_chart_and_sign_out(browser, g
     check_accessible(browser)
     shoot(browser, "web-saker.png")
 
-    browser.find_element(By.LINK_TEXT, reference).click()
+    click_to(browser, browser.find_element(By.LINK_TEXT, reference), f"/saker/{reference}")
     assert reference in browser.find_element(By.TAG_NAME, "h1").text
     check_accessible(browser)
     shoot(browser, "web-sak.png")
@@ -187,12 +200,13 @@ def test_sign_in_list_open_download_decide_see_the_chart_and_sign_out(browser, g
         time.sleep(0.2)
     assert (browser.downloads / "logg.txt").read_bytes() == b"10:12 alarm uten svar\n"
 
-    browser.find_element(By.LINK_TEXT, "Til vurdering").click()
+    click_to(browser, browser.find_element(By.LINK_TEXT, "Til vurdering"), "/triage")
     check_accessible(browser)
     before = len(smtp_sink.messages)
     Select(browser.find_element(By.ID, f"h{triaged}")).select_by_value("send")
     browser.find_element(By.ID, f"v{triaged}").send_keys("support@leverandor.example")
-    browser.find_element(By.CSS_SELECTOR, f"form[action='/triage/{triaged}'] button").click()
+    button = browser.find_element(By.CSS_SELECTOR, f"form[action='/triage/{triaged}'] button")
+    click_to(browser, button, f"/triage/{triaged}")
     assert 'role="status"' in browser.page_source
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
@@ -203,7 +217,7 @@ def test_sign_in_list_open_download_decide_see_the_chart_and_sign_out(browser, g
     else:
         raise AssertionError("the relay of the triage decision did not reach the sink")
 
-    browser.find_element(By.LINK_TEXT, "Statistikk").click()
+    click_to(browser, browser.find_element(By.LINK_TEXT, "Statistikk"), "/statistikk")
     chart = browser.find_element(By.ID, "diagram")
     assert browser.execute_script("return arguments[0].naturalWidth", chart) > 0
     check_accessible(browser)
@@ -227,6 +241,6 @@ def test_a_party_and_management_in_the_browser(browser, gateway, smtp_sink):
     WebDriverWait(browser, 10).until(lambda d: "ute=1" in d.current_url)
     sign_in(browser, gateway, smtp_sink, MANAGER)
     assert browser.current_url.endswith("/statistikk")
-    browser.get(gateway.url + f"/saker/{reference}")
+    browser.get(gateway.url + f"/saker/{reference}")  # get() waits for the page to load
     assert "Finnes ikke" in browser.find_element(By.TAG_NAME, "h1").text
     check_accessible(browser)
