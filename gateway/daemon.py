@@ -83,6 +83,7 @@ class Gateway:
         self.threads: list[threading.Thread] = []
         self.listeners = []
         self.metrics = None  # the /metrics server, when metrics_port is set
+        self.web = None  # the web view's server, when web_port is set
         self.scheduler: Scheduler | None = None
 
     def start(self) -> None:
@@ -127,12 +128,25 @@ class Gateway:
         if s.metrics_port is not None:
             self.metrics = metrics.serve(s.database_path, s.metrics_host, s.metrics_port)
             log.info("metrics on http://%s:%s/metrics", s.metrics_host, s.metrics_port)
+        if getattr(s, "web_port", None) is not None:
+            self._start_web()
         log.info(
             "gateway ready: database %s, %d IMAP mailbox(es), relays via %s",
             s.database_path,
             len(s.imap),
             f"{s.smarthost.host}:{s.smarthost.port}" if s.smarthost else s.outbox_path,
         )
+
+    def _start_web(self) -> None:
+        """The web view (gateway/web), in threads of its own: mail it queues (sign-in
+        links, decisions) wakes the sender, a release from quarantine the pipeline."""
+        from gateway.web import server  # Flask is only loaded when the web view is on
+
+        web = server.make_web(
+            self.settings, self.rules, on_queued=self.wake_sender.set,
+            on_released=self.wake_pipeline.set,
+        )  # fmt: skip
+        self.web = server.start(web)
 
     def _thread(self, target, name: str) -> None:
         def named():
@@ -201,6 +215,8 @@ class Gateway:
         if self.metrics is not None:
             self.metrics.shutdown()
             self.metrics.server_close()
+        if self.web is not None:
+            self.web.shutdown()
         if self.scheduler is not None:
             self.scheduler.shutdown()
         self.stop.set()
