@@ -90,6 +90,13 @@ class Settings:
     # connection of its own), since the outbox itself is what is broken.
     alert_smarthost: Smarthost | None = None
     metrics_port: int | None = None  # Prometheus /metrics; None: off
+    web_host: str = "127.0.0.1"
+    web_port: int | None = None  # the web view (gateway/web); None: off
+    web_base_url: str = ""  # as people reach it, e.g. https://avvik.example.org (sign-in links)
+    web_link_minutes: float = 15.0  # how long a sign-in link is valid (once)
+    web_session_hours: float = 8.0
+    web_cookie_secure: bool = True  # False only for plain http that is not localhost
+    web_trusted_proxies: int = 0  # 1 behind one reverse proxy (X-Forwarded-For)
     metrics_host: str = "127.0.0.1"
     source: Path | None = None  # the file read, so that secrets can be read again
 
@@ -212,6 +219,9 @@ _ENV = {
     "AVVIK_ALERT_AFTER_MINUTES": ("alert_after_minutes", float),
     "AVVIK_METRICS_PORT": ("metrics_port", int),
     "AVVIK_METRICS_HOST": ("metrics_host", str),
+    "AVVIK_WEB_PORT": ("web_port", int),
+    "AVVIK_WEB_HOST": ("web_host", str),
+    "AVVIK_WEB_BASE_URL": ("web_base_url", str),
 }
 # AVVIK_SMARTHOST=host:port (with AVVIK_SMARTHOST_SECURITY), and the same for alerts.
 _SMARTHOST_ENV = {"AVVIK_SMARTHOST": "smarthost", "AVVIK_ALERT_SMARTHOST": "alert_smarthost"}

@@ -258,7 +258,7 @@ def test_an_administrator_decides_a_triage_item_through_the_same_code(site):
     client = sign_in(site, ADMIN)
     page = client.get("/triage").get_data(as_text=True)
     assert "Hvem skal ha denne?" in page
-    form = {"csrf": csrf_of(page), "handling": "send", "verdi": "support@leverandor.example"}
+    form = {"csrf": csrf_of(page), "handling": "send", "verdi": "support@leverandor.example a"}
     answer = client.post(f"/triage/{row}", data=form)
     assert answer.status_code == 200
     assert site.db["messages"].get(row)["outcome"] == "relay"

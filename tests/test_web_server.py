@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import urllib.request
 
 from web_helpers import rules_with
@@ -34,16 +33,10 @@ def test_the_web_view_answers_on_loopback_with_its_security_headers(tmp_path):
         server.shutdown()
 
 
-@dataclasses.dataclass(frozen=True)
-class WithWeb(Settings):
-    """Settings with the web view's keys (until gateway/settings.py has them)."""
-
-    web_port: int | None = 0
-    web_host: str = "127.0.0.1"
-
-
 def test_gateway_serve_starts_the_web_view_when_web_port_is_set(tmp_path):
-    settings = WithWeb(data_dir=tmp_path, rules_file=rules_with(tmp_path), smtp_intake_port=None)
+    settings = Settings(
+        data_dir=tmp_path, rules_file=rules_with(tmp_path), smtp_intake_port=None, web_port=0
+    )
     gateway = Gateway(settings)
     gateway.start()
     try:
@@ -56,3 +49,32 @@ def test_gateway_serve_starts_the_web_view_when_web_port_is_set(tmp_path):
     off.start()
     off.shutdown()
     assert off.web is None
+
+
+def test_gateway_web_runs_the_web_view_alone(tmp_path):
+    """``gateway web`` serves the sign-in page on its own, from the settings' case log."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from conftest import ROOT
+    from servers import free_port
+
+    port = free_port()
+    env = {**os.environ, "AVVIK_DATA_DIR": str(tmp_path), "AVVIK_RULES": str(rules_with(tmp_path)),
+           "AVVIK_WEB_PORT": str(port)}  # fmt: skip
+    proc = subprocess.Popen([sys.executable, "-m", "gateway", "web"], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                assert fetch(port, "/logg-inn").status == 200
+                break
+            except OSError:
+                assert time.monotonic() < deadline and proc.poll() is None, proc.stdout.read()
+                time.sleep(0.1)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

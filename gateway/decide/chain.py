@@ -18,6 +18,7 @@ from gateway.case import participants
 from gateway.decide.builtin.automatic import IgnoredByRules
 from gateway.decide.builtin.duplicate import Duplicate
 from gateway.decide.builtin.forged import ForgedSender
+from gateway.decide.builtin.mailboxes import TwoMailboxes
 from gateway.decide.builtin.on_call import OnCallCommand
 from gateway.decide.builtin.reply import (
     ClosedCaseNew,
@@ -68,6 +69,7 @@ CHAIN: tuple[tuple[ChainRule, Outcome | None], ...] = (
     (OutsiderReply(), Outcome.HOLD),
     (LoopBrake(), Outcome.HOLD),
     (ReplyInCase(), Outcome.THREAD),
+    (TwoMailboxes(), Outcome.TRIAGE),
     (RulesYaml(), RULES),
 )
 

@@ -8,6 +8,7 @@ decided after it. The words are in ``templates/<lang>/phrases/reasons.yaml``.
 from __future__ import annotations
 
 from gateway.decide.facts import Facts
+from gateway.decide.yaml_rules import decide
 from gateway.i18n import Phrases, phrases
 from gateway.models import Decision
 from gateway.rules.dmarc import other_from_domain
@@ -84,7 +85,17 @@ def _loop(facts: Facts, say: Phrases, decision: Decision) -> str:
     )
 
 
+def _two_mailboxes(facts: Facts, say: Phrases, decision: Decision) -> str:
+    boxes = facts.intake_mailboxes
+    flows = sorted({
+        d.flow or str(d.decision)
+        for d in (decide(facts.msg, facts.ruleset, box, facts.at) for box in boxes)
+    })  # fmt: skip
+    return say("reasons.two_mailboxes", mailboxes=names(boxes, say), flows=names(flows, say))
+
+
 _CHAIN = {
+    "two-mailboxes": _two_mailboxes,
     "forged-sender": _forged,
     "ambiguous-sender": _ambiguous,
     "foreign-triage-answer": _foreign,

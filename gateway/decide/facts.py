@@ -84,6 +84,13 @@ class Facts:
         return self.ruleset.directory.sender(self.msg.from_addr)
 
     @cached_property
+    def intake_mailboxes(self) -> list[str]:
+        """The intake mailboxes its To and Cc name, sorted. (Not the one it came in: a
+        forward or an alias may deliver it where its headers do not say.)"""
+        named = map(self.ruleset.mailbox_for, (*self.msg.to, *self.msg.cc))
+        return sorted(set(filter(None, named)))
+
+    @cached_property
     def named_municipalities(self) -> list[str]:
         """The municipalities the message names, as rules.yaml's conditions read them."""
         return Context(self.msg, self.mailbox, self.at, self.ruleset).named_municipalities

@@ -322,3 +322,12 @@ def _count_what_is_there(db: Database) -> None:
         "INSERT INTO tallies (what, a, b, n) SELECT 'outbox', COALESCE(purpose, ''), "
         "COALESCE(state, ''), COUNT(*) FROM outbox GROUP BY 2, 3"
     )
+
+
+@migrations()
+def m010_indexes_for_the_web_view(db: Database) -> None:
+    """The web view's case list filters by party, municipality, flow and deadline, and
+    finds a person's cases by address."""
+    for column in ("reporting_party", "receiving_party", "municipality", "flow", "close_due"):
+        db["cases"].create_index([column], if_not_exists=True)
+    db["participants"].create_index(["address"], if_not_exists=True)
