@@ -33,3 +33,6 @@ def test_a_small_long_case_log_is_built_and_measured(tmp_path):
     assert set(result["jobs"]["seconds"]) >= {"review-digest", "retention", "monthly-report"}
     assert result["purge_year"]["cases"] > 0  # the oldest year was there to purge
     assert result["pipeline"]["large"] > 0 and result["pipeline"]["empty"] > 0
+    assert (
+        result["web"]["case_list_admin_p95_ms"] > 0 and result["web"]["case_page_party_p95_ms"] > 0
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gateway.references import strip_prefixes
 from gateway.rules.base import Context
 
 # Header -> values that mark automatic mail (None: the header's presence is enough).
@@ -37,8 +38,19 @@ class AutoReply:
         if "disposition-notification" in msg.header("content-type").lower():
             ctx.notes.append("read receipt (MDN)")
             return True
-        pattern = ctx.ruleset.vocabulary.get("automatic_subject")
-        if pattern is not None and (hit := pattern.search(msg.subject)):
-            ctx.notes.append(f"automatic subject: {hit.group(0)!r}")
+        return self._begins_as_automatic(ctx)
+
+    @staticmethod
+    def _begins_as_automatic(ctx: Context) -> bool:
+        """No header says so, but the subject or the first line begins as automatic
+        mail does (rules.yaml ``automatic_mail:``); a mention further in does not count."""
+        automatic = ctx.ruleset.automatic
+        subject = strip_prefixes(ctx.msg.subject)
+        if automatic.subject is not None and (hit := automatic.subject.match(subject)):
+            ctx.notes.append(f"automatic subject: {hit.group(0).strip()!r}")
+            return True
+        first = next((line for line in ctx.msg.new_text.splitlines() if line.strip()), "")
+        if automatic.opening is not None and (hit := automatic.opening.match(first)):
+            ctx.notes.append(f"automatic opening line: {hit.group(0).strip()!r}")
             return True
         return False

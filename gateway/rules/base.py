@@ -16,6 +16,7 @@ from typing import Protocol
 
 from gateway.hours import ServiceHours
 from gateway.models import Outcome, ParsedMessage
+from gateway.rules.automatic import AutomaticMail
 from gateway.rules.follow_up import FollowUp
 from gateway.rules.parties import Directory, Party
 from gateway.text import find_municipalities, fold, strip_signature, without_disclaimer
@@ -83,6 +84,7 @@ class RuleSet:
     municipality_names: tuple[str, ...]
     # names with a municipality's name in them that name none (municipalities: not_targets)
     not_targets: tuple[str, ...] = ()
+    automatic: AutomaticMail = field(default_factory=AutomaticMail)  # automatic_mail:
     # flow (None: default) -> working days to the deadlines (tiltaksfrist, lukkefrist)
     deadlines: dict = field(default_factory=lambda: {None: (10, 20)})
     closed_cases: str = "reopen"  # or "new-case": a message in a closed case opens a new one

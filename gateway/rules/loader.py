@@ -14,6 +14,7 @@ from typing import Any
 
 from gateway.i18n import DEFAULT_LANGUAGE, TEMPLATES
 from gateway.rules import BUILTIN, sections
+from gateway.rules.automatic import parse_automatic
 from gateway.rules.base import Actions, Context, RuleSet
 from gateway.rules.conditions import Check, ConditionError, Names, compile_condition
 from gateway.rules.flows import parse_flows
@@ -41,6 +42,7 @@ TOP_LEVEL = {
     "flows",
     "language",
     "negations",
+    "automatic_mail",
 }
 DECISIONS = {"relay", "triage", "ignore"}
 _NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -263,6 +265,12 @@ def _sections(data: LineDict, problems: Problems) -> dict[str, Any]:
         flows=flows,
         municipality_names=names,
         not_targets=_not_targets(data.get("municipalities") or {}, names, problems),
+        automatic=parse_automatic(
+            data.get("automatic_mail"),
+            (data.get("words") or {}).get("automatic_subject"),
+            line_of,
+            problems.add,
+        ),
     )
 
 
