@@ -331,3 +331,29 @@ def m010_indexes_for_the_web_view(db: Database) -> None:
     for column in ("reporting_party", "receiving_party", "municipality", "flow", "close_due"):
         db["cases"].create_index([column], if_not_exists=True)
     db["participants"].create_index(["address"], if_not_exists=True)
+
+
+@migrations()
+def m011_case_text_search(db: Database) -> None:
+    """A full-text index (SQLite FTS5) of the new text of every message in a case, for the
+    web view's search: a LIKE over every message read them all. Triggers keep it in step
+    in the same transaction as each change, so a purged text leaves the index with it."""
+    db.execute(
+        "CREATE VIRTUAL TABLE case_text USING fts5(body, case_id UNINDEXED, tokenize = 'unicode61')"
+    )
+    db.execute(
+        "CREATE TRIGGER case_text_in AFTER INSERT ON messages "
+        "WHEN NEW.case_id IS NOT NULL AND NEW.new_text IS NOT NULL BEGIN "
+        "INSERT INTO case_text (rowid, body, case_id) VALUES (NEW.id, NEW.new_text, NEW.case_id); "
+        "END"
+    )
+    db.execute(
+        "CREATE TRIGGER case_text_change AFTER UPDATE OF new_text, case_id ON messages BEGIN "
+        "DELETE FROM case_text WHERE rowid = OLD.id; "
+        "INSERT INTO case_text (rowid, body, case_id) SELECT NEW.id, NEW.new_text, NEW.case_id "
+        "WHERE NEW.case_id IS NOT NULL AND NEW.new_text IS NOT NULL; END"
+    )
+    db.execute(
+        "INSERT INTO case_text (rowid, body, case_id) SELECT id, new_text, case_id "
+        "FROM messages WHERE case_id IS NOT NULL AND new_text IS NOT NULL"
+    )

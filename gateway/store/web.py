@@ -7,6 +7,7 @@ a case a viewer may not see is never read for them, not even counted.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from gateway.store.caselog import CaseRow, cases_rows
@@ -36,6 +37,12 @@ class CasePage:
     total: int
     page: int
     pages: int
+
+
+def _words(text: str) -> str:
+    """A full-text query for every word of ``text``, each also as the start of a word."""
+    words = [w for w in re.findall(r"\w+", text) if w]
+    return " ".join(f'"{w}"*' for w in words[:10])
 
 
 def _like(text: str) -> str:
@@ -84,12 +91,10 @@ def _filter_sql(f: CaseFilter) -> tuple[list[str], list]:
         like = _like(f.text)
         cond = "c.reference LIKE ? ESCAPE '\\' OR c.subject LIKE ? ESCAPE '\\'"
         params += [like, like]
-        if f.text_in_messages:
-            cond += (
-                " OR c.id IN (SELECT case_id FROM messages WHERE case_id IS NOT NULL "
-                "AND new_text LIKE ? ESCAPE '\\')"
-            )
-            params.append(like)
+        words = _words(f.text)
+        if f.text_in_messages and words:  # the full-text index (schema.m011_case_text_search)
+            cond += " OR c.id IN (SELECT case_id FROM case_text WHERE case_text MATCH ?)"
+            params.append(words)
         where.append(f"({cond})")
     return where, params
 
