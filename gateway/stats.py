@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import heapq
 import io
 import json
 import math
@@ -167,17 +168,39 @@ def figures(
     periods = _periods(hours, start, end, "month" in by)
     cases = _cases(db, ruleset, periods[0].start, periods[-1].end)
     rows: list[Row] = []
-    for period in periods:
+    for period, candidates in _candidates(cases, periods):
         groups: dict[tuple, list[_Case]] = {}
         if all(d == "month" for d in by):  # every month shows, even one without cases
             groups[tuple(period.label for _ in by)] = []
-        for case in cases:
+        for case in candidates:
             if _touches(case, period, now, counted="kind" in by or case.kind == DEVIATION):
                 key = tuple(period.label if d == "month" else case.values[d] for d in by)
                 groups.setdefault(key, []).append(case)
         for key in sorted(groups, key=_group_order(by, ruleset)):
             rows.append(_row(dict(zip(by, key, strict=True)), groups[key], period, hours, now))
     return rows
+
+
+def _candidates(cases: list[_Case], periods: list[_Period]):
+    """Each period (in order) with the cases that can add to its figures: arrived before
+    its end, and not closed and answered before its start. One sweep over the cases
+    sorted by arrival, instead of every case against every period (ten years by month
+    is 120 periods)."""
+    never = dt.datetime.max.replace(tzinfo=dt.UTC)
+    order = sorted(cases, key=lambda c: c.received)
+    alive: list[tuple[dt.datetime, int]] = []  # (its last time that counts, index), a heap
+    i = 0
+    for period in periods:
+        while i < len(order) and order[i].received < period.end:
+            case = order[i]
+            last = (
+                never if case.closed is None else max(case.closed, case.first_answer or case.closed)
+            )
+            heapq.heappush(alive, (last, i))
+            i += 1
+        while alive and alive[0][0] < period.start:
+            heapq.heappop(alive)
+        yield period, [order[j] for _, j in sorted(alive, key=lambda item: item[1])]
 
 
 def _group_order(by: Sequence[str], ruleset: RuleSet):
