@@ -330,6 +330,29 @@ def test_the_monthly_report_job_sends_last_month_to_management(fresh_db, ruleset
     assert runner.last_run("monthly-report")["detail"].startswith("report for 2026-05")
 
 
+def test_the_monthly_report_is_worked_out_before_the_write_transaction(
+    fresh_db, ruleset, monkeypatch
+):
+    """The report's figures and chart are made with no write held, so that intake does
+    not wait for them; only queuing it takes the write, with the claim of the run."""
+    import gateway.report
+
+    made = gateway.report.monthly_report
+    holding: list[bool] = []
+
+    def watched(db, *args, **kwargs):
+        holding.append(db.conn.in_transaction)
+        return made(db, *args, **kwargs)
+
+    monkeypatch.setattr(gateway.report, "monthly_report", watched)
+    runner = runner_for(fresh_db, ruleset)
+    assert runner.run("monthly-report", local(2026, 6, 1, 6, 0))
+    assert holding == [False]
+    assert runner.last_run("monthly-report")["result"] == "ok"
+    assert not runner.run("monthly-report", local(2026, 6, 1, 6, 0))  # once
+    assert holding == [False]  # and not even worked out again
+
+
 def test_gateway_serve_runs_the_scheduler_and_makes_up_a_missed_run(
     gateway_process, smtp_sink, tmp_path
 ):

@@ -23,6 +23,9 @@ class JobContext:
     settings: Settings
     now: dt.datetime
     since: dt.datetime | None  # when the previous run ran (its clock), if any
+    prepared: object = None  # what the job's ``prepare`` worked out, outside the write
 
 
 Job = Callable[[JobContext], str]
+# A job may also have ``prepare(ctx)``: its heavy reading and rendering, run before the
+# claim and outside any write transaction; the job then only writes what it made.

@@ -13,6 +13,7 @@ each job's trigger (an APScheduler trigger on the service-hours calendar). In
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import socket
@@ -52,6 +53,10 @@ class Runner:
         """The latest run of ``job`` as plain values (for ``gateway jobs``), or None."""
         last = runs.last_run(self.db, job)
         return asdict(last) if last else None
+
+    def _last_due(self, job: str) -> str | None:
+        last = self._last(job)
+        return last.due_at if last else None
 
     def _last(self, job: str) -> JobRun | None:
         return runs.last_run(self.db, job)
@@ -104,7 +109,12 @@ class Runner:
         started = _stamp(now)
         if job in SELF_WRITING:
             return self._run_apart(job, due, ctx, started)
+        prepare = getattr(self.jobs[job], "prepare", None)
         try:
+            if prepare is not None:  # the heavy part, before the claim: no write held
+                if self._last_due(job) == _stamp(due):
+                    return False
+                ctx = dataclasses.replace(ctx, prepared=prepare(ctx))
             with write(self.db):
                 if not runs.claim(self.db, job, _stamp(due), started, self.host):
                     return False
