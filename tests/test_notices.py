@@ -46,3 +46,20 @@ def test_the_gateways_own_subject_words_are_not_relayed(talk):  # noqa: F811
     assert strip_own_words("Re: SV: Endret: Mottatt: [X-1] y", words) == "[X-1] y"
     assert strip_own_words("SV: [Til vurdering #3] y", words) == "y"
     assert strip_own_words("Mottatte varer", words) == "Mottatte varer"
+
+
+def test_a_relayed_answer_carries_its_new_text_and_the_original_apart(talk):  # noqa: F811
+    """Issue 17, point 8: the new text first, without its command lines (a refused #lukk
+    changed nothing) and without the quoted history, which holds the receiver's command
+    footer; the whole answer goes along as an attached message."""
+    ref, relay = open_case(talk)
+    quoted = "\n".join("> " + line for line in text(relay).splitlines())
+    talk.send(reply(relay, SUPPLIER, f"Vi bytter batteriet i dag.\n#lukk\n\n{quoted}\n"))
+    answer = next(m for p, _, m in talk.outgoing() if p == "reply")
+    body = text(answer)
+    assert "Vi bytter batteriet i dag." in body
+    assert "#lukk" not in body and "#status" not in body  # refused; the footer is quoted
+    assert "\n> " not in body
+    (original,) = [p for p in answer.iter_attachments() if p.get_content_type() == "message/rfc822"]
+    inner = original.get_content()
+    assert "#status under behandling" in inner.get_body(("plain",)).get_content()

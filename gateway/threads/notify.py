@@ -51,6 +51,7 @@ def send(
     item: Incoming,
     attachments: bool = False,
     skip: frozenset[str] = frozenset(),
+    attach_original: bytes | None = None,
 ) -> None:
     """Render and queue one message about the case, in its thread; nobody: nothing."""
     if not to:
@@ -67,6 +68,7 @@ def send(
         original=item.parsed,
         attachments=attachments,
         skip=skip,
+        attach_original=attach_original,
         case_id=case.id,
         thread=(ids.last or ids.first, [i for i in (ids.first, ids.last) if i]),
         headers={

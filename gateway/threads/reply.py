@@ -165,16 +165,22 @@ def _own_words(language: str) -> tuple[str, ...]:
 
 
 def _relay(stage: StageContext, item, decision, case: CaseRow, context) -> None:
+    """The answer's new text first, its command lines out (the changes they made are
+    listed; a refused one made none), the quoted history out of the body. The full
+    original goes along as an attached message, unless the receivers may not see
+    personal data: then it stays in the case log (they have the earlier messages)."""
     msg, ruleset = item.parsed, stage.rules
     shown = deidentify(msg, ruleset) if needs_redaction(ruleset, decision.to) else None
     subject, text = (shown.subject, shown.text) if shown else (msg.subject, msg.body)
     extra = {
-        "text": text,
+        "text": without_commands(reply_text(text)),
+        "original_attached": shown is None,
         "subject": reply_subject(subject, case.reference, _own_words(ruleset.language)),
         "removed": shown.summary() if shown else "",
         "personal_withheld": shown.withheld if shown else [],
     }
     send(stage, "reply.txt.j2", context | extra, "reply", list(decision.to), case, item,
-         attachments=True, skip=shown.skip if shown else frozenset())  # fmt: skip
+         attachments=True, skip=shown.skip if shown else frozenset(),
+         attach_original=None if shown else item.raw)  # fmt: skip
     if shown:
         redacted_event(stage.db, shown, case.id, item.row_id)
