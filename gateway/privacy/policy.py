@@ -17,6 +17,7 @@ from gateway.i18n import DEFAULT_LANGUAGE, phrases
 from gateway.models import ParsedMessage
 from gateway.privacy.detect import KINDS, Finding, find_personal_data
 from gateway.privacy.extract import attachment_text
+from gateway.privacy.normalise import decoded_words
 from gateway.privacy.redact import redact
 from gateway.rules.base import RuleSet
 
@@ -38,6 +39,7 @@ class Deidentified:
     # original attachment names not to relay ("": those without a name)
     skip: frozenset[str] = frozenset()
     language: str = DEFAULT_LANGUAGE  # of the markers, and of summary()
+    from_name: str = ""  # the sender's display name, de-identified (a reply's header block)
 
     def summary(self) -> str:
         """'2 fødselsnummer, 1 telefonnummer' for receipts and the event log."""
@@ -57,14 +59,19 @@ def needs_redaction(ruleset: RuleSet, recipients: list[str]) -> bool:
     return any(address.lower() in wanted for address in recipients)
 
 
+def detect_options(ruleset: RuleSet) -> dict:
+    """find_personal_data's options under the deployment's privacy policy."""
+    return {
+        "known_addresses": known_addresses(ruleset),
+        "phones": ruleset.privacy.phone_numbers,
+        "emails": ruleset.privacy.email_addresses,
+    }
+
+
 def deidentify(msg: ParsedMessage, ruleset: RuleSet) -> Deidentified:
     """The message as a party in ``privacy.redact_for`` may see it."""
-    policy, language = ruleset.privacy, ruleset.language
-    options = {
-        "known_addresses": known_addresses(ruleset),
-        "phones": policy.phone_numbers,
-        "emails": policy.email_addresses,
-    }
+    language = ruleset.language
+    options = detect_options(ruleset)
     findings: list[Finding] = []
 
     def clean(text: str) -> str:
@@ -84,7 +91,9 @@ def deidentify(msg: ParsedMessage, ruleset: RuleSet) -> Deidentified:
             found = find_personal_data(msg.new_text, **options)
         new_text = redact(msg.new_text, found, language) if found else msg.new_text
     withheld, skip = _withheld(msg, clean, options, findings, language)
-    return Deidentified(subject, text, new_text, findings, withheld, skip, language)
+    name_found = find_personal_data(msg.from_name, **options)  # shown in replies only:
+    from_name = redact(msg.from_name, name_found, language)  # not counted with the rest
+    return Deidentified(subject, text, new_text, findings, withheld, skip, language, from_name)
 
 
 def _withheld(
@@ -98,11 +107,19 @@ def _withheld(
         name = part.get_filename()
         if part.is_multipart() or not (name or part.get_content_disposition() == "attachment"):
             continue
-        shown = clean(name) if name else unnamed
-        if shown != (name or unnamed) or _has_personal_data(part, name or "", options, findings):
+        decoded = decoded_words(" ".join(name.split())) if name else unnamed  # as shown
+        shown = clean(decoded)
+        if shown != decoded or _has_personal_data(part, decoded, options, findings):
             withheld.append(shown)
-            skip.add(name or "")
+            skip.update({name or "", decoded if name else ""})  # as written, as shown
     return withheld, frozenset(skip)
+
+
+def redacted(text: str, ruleset: RuleSet) -> str:
+    """A name or subject as a redacted party may read it, encoded words decoded."""
+    decoded = decoded_words(" ".join(text.split()))
+    found = find_personal_data(decoded, **detect_options(ruleset))
+    return redact(decoded, found, ruleset.language) if found else decoded
 
 
 def new_text_findings(body: str, new_text: str, found: list[Finding]) -> list[Finding] | None:
