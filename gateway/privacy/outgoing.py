@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from gateway.models import Outgoing
 from gateway.privacy.detect import find_personal_data
-from gateway.privacy.extract import attachment_text, html_to_text
+from gateway.privacy.extract import html_to_text, part_bytes, read_attachment
 from gateway.privacy.normalise import decoded_words
 from gateway.privacy.policy import detect_options, needs_redaction
 from gateway.rules.base import RuleSet
@@ -93,10 +93,9 @@ def _attachment(part, where: str, depth: int) -> Iterator[Seen]:
         for msg in inner if isinstance(inner, list) else []:
             yield from _message(msg, f"{where}: ", depth + 1)
         return
-    payload = part.get_payload(decode=True) or b""
     name = decoded_words(part.get_filename() or "")
-    text = attachment_text(name, part.get("Content-Type", ""), payload)
-    yield Seen(f"{where} content", text or None)  # "" may be a file that could not be read
+    read = read_attachment(name, part.get("Content-Type", ""), part_bytes(part))
+    yield Seen(f"{where} content", read.text if read.complete else None)
 
 
 def _header_text(value) -> str:
@@ -122,13 +121,15 @@ def unflow(text: str, delsp: bool = False) -> str:
     return _SOFT_BREAK.sub("" if delsp else " ", text)
 
 
-def problems(raw: bytes, **options) -> list[str]:
+def problems(raw: bytes, *, hold_unreadable: bool = True, **options) -> list[str]:
     """What must stop the message: '<where>: <kind>' for each finding, '<where>:
-    unreadable' for what cannot be read. `options` as for find_personal_data."""
+    unreadable' for what cannot be read (unless the deployment relays that, rules.yaml
+    privacy: unreadable_attachments: relay). `options` as for find_personal_data."""
     found = []
     for piece in seen(raw):
         if piece.text is None:
-            found.append(f"{piece.where}: unreadable")
+            if hold_unreadable:
+                found.append(f"{piece.where}: unreadable")
             continue
         found += [f"{piece.where}: {f.kind}" for f in find_personal_data(piece.text, **options)]
     return found
@@ -141,7 +142,8 @@ def check(out: Outgoing, ruleset: RuleSet) -> list[str]:
         return []
     options = detect_options(ruleset)
     options["known_addresses"] = [*options["known_addresses"], out.mail_from]  # the gateway
-    return problems(out.raw, **options)
+    hold = ruleset.privacy.unreadable_attachments == "hold"
+    return problems(out.raw, hold_unreadable=hold, **options)
 
 
 def guard(out: Outgoing, ruleset: RuleSet) -> Outgoing:
