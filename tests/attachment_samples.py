@@ -83,7 +83,7 @@ def odf(text: str, kind: str = "text") -> bytes:
 def pdf(lines: list[str]) -> bytes:
     """A one-page PDF with each string drawn at its own place (a box per digit)."""
     ops = " ".join(f"BT /F1 12 Tf {72 + 20 * i} 720 Td ({s}) Tj ET" for i, s in enumerate(lines))
-    stream = ops.encode("latin-1")
+    stream = ops.encode("latin-1", errors="ignore")  # Helvetica has no other letters
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",

@@ -309,3 +309,14 @@ def find_personal_data(
                 start, end = reading.span(f.start, f.end)
                 found.append(Finding(f.kind, start, end, text[start:end]))
     return _merge(text, found)
+
+
+def find_in_name(name: str, **options) -> list[Finding]:
+    """Personal data in a file name: in the whole name, and in the name before its
+    extension, where a number glued to ".txt" reads as one to a person but not to the
+    patterns (which refuse a number glued to a word, as in "41234567.no")."""
+    found = find_personal_data(name, **options)
+    stem, dot, extension = name.rpartition(".")
+    if dot and stem and extension.isalnum() and len(extension) <= 5:
+        found = _merge(name, found + find_personal_data(stem, **options))
+    return found

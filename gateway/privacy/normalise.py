@@ -36,8 +36,12 @@ _GLUED = re.compile(rf"(?<![^\W_])(?:{_LABELS})[.:#]?(?=\d)", re.I)
 # soft break (a space at the end of a line). A line break alone is a hard break, and a
 # line that starts with a space starts a new line in a body as a client shows it.
 _RUN = re.compile(r"(?<=\d)(?:[ \t]+\r?\n[ \t]*|[ \t]{2,})(?=\d)")
+# A dash or dot between digit groups with more space around it than one a side (a
+# folded subject: the parser makes the fold's CR and LF spaces): read as the dash or dot
+# alone. A line break beside it is a hard break, as in "Se punkt 4.", and joins nothing.
+_SEP_RUN = re.compile(rf"(?<=\d)[ \t]*[-.{_DASHES}][ \t]*(?=\d)")
 # What needs a look at all; text without any of these is its own normal form.
-_SPECIAL = re.compile(rf"[^\x00-\x7f]|{_RUN.pattern}|{_GLUED.pattern}", re.I)
+_SPECIAL = re.compile(rf"{_SEP_RUN.pattern}|[^\x00-\x7f]|{_RUN.pattern}|{_GLUED.pattern}", re.I)
 
 
 @dataclass(frozen=True)
@@ -75,7 +79,14 @@ def normalise(text: str, *, joined: bool = False) -> Normalised:
         out.append(text[pos : m.start()])
         origin.extend(range(pos, m.start()))
         piece = m.group()
-        if _GLUED.fullmatch(piece):
+        if len(piece) > 1 and _SEP_RUN.fullmatch(piece) and piece.strip() not in ("", piece):
+            if piece.count(" ") + piece.count("\t") < 2 and "\n" not in piece:
+                out.append(piece)  # one space a side at most: the patterns read it
+                origin.extend(range(m.start(), m.end()))
+            else:
+                out.append(_char(piece.strip()))
+                origin.append(m.start() + piece.index(piece.strip()))
+        elif _GLUED.fullmatch(piece):
             out.append(piece + " ")
             origin.extend([*range(m.start(), m.end()), m.end() - 1])
         elif len(piece) > 1 or piece in " \t":  # a run of spaces between digits

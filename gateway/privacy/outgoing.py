@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from gateway.models import Outgoing
-from gateway.privacy.detect import find_personal_data
+from gateway.privacy.detect import find_in_name, find_personal_data
 from gateway.privacy.extract import html_to_text, part_bytes, read_attachment
 from gateway.privacy.normalise import decoded_words
 from gateway.privacy.policy import detect_options, needs_redaction
@@ -42,6 +42,7 @@ class Seen:
 
     where: str  # "Subject", "Thread-Topic", "body", "name of attachment 2", ...
     text: str | None  # None: there, but not readable as text
+    name: bool = False  # a file name: scanned with its extension and without
 
 
 class PersonalDataInOutgoing(Exception):
@@ -87,7 +88,7 @@ def _attachment(part, where: str, depth: int) -> Iterator[Seen]:
                        part.get_param(param)):  # fmt: skip
             if holder:
                 value = email.utils.collapse_rfc2231_value(holder)
-                yield Seen(f"{where} name", decoded_words(" ".join(str(value).split())))
+                yield Seen(f"{where} name", decoded_words(" ".join(str(value).split())), True)
     if part.get_content_type() == "message/rfc822":
         inner = part.get_payload()
         for msg in inner if isinstance(inner, list) else []:
@@ -131,7 +132,8 @@ def problems(raw: bytes, *, hold_unreadable: bool = True, **options) -> list[str
             if hold_unreadable:
                 found.append(f"{piece.where}: unreadable")
             continue
-        found += [f"{piece.where}: {f.kind}" for f in find_personal_data(piece.text, **options)]
+        scan = find_in_name if piece.name else find_personal_data
+        found += [f"{piece.where}: {f.kind}" for f in scan(piece.text, **options)]
     return found
 
 

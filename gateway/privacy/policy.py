@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from gateway.i18n import DEFAULT_LANGUAGE, phrases
 from gateway.models import ParsedMessage
-from gateway.privacy.detect import KINDS, Finding, find_personal_data
+from gateway.privacy.detect import KINDS, Finding, find_in_name, find_personal_data
 from gateway.privacy.extract import part_bytes, read_attachment
 from gateway.privacy.normalise import decoded_words
 from gateway.privacy.redact import redact
@@ -107,7 +107,9 @@ def _withheld(
         if part.is_multipart() or not (name or part.get_content_disposition() == "attachment"):
             continue
         decoded = decoded_words(" ".join(name.split())) if name else unnamed  # as shown
-        shown = clean(decoded)
+        in_name = find_in_name(decoded, **options)
+        findings.extend(in_name)
+        shown = redact(decoded, in_name, ruleset.language) if in_name else decoded
         found, complete = _scan(part, decoded, options, findings)
         if shown != decoded or found or (hold_unreadable and not complete):
             withheld.append(shown)
@@ -120,7 +122,7 @@ def _withheld(
 def redacted(text: str, ruleset: RuleSet) -> str:
     """A name or subject as a redacted party may read it, encoded words decoded."""
     decoded = decoded_words(" ".join(text.split()))
-    found = find_personal_data(decoded, **detect_options(ruleset))
+    found = find_in_name(decoded, **detect_options(ruleset))
     return redact(decoded, found, ruleset.language) if found else decoded
 
 
