@@ -136,3 +136,11 @@ def test_guard_refuses_a_message_with_findings(ruleset):
         outgoing.guard(out, ruleset)
     to_centre = Outgoing("relay", "gw@x.example", ("other@x.example",), out.raw, "<m>")
     assert outgoing.guard(to_centre, ruleset) is to_centre
+
+
+def test_guard_allows_the_addresses_the_message_names_on_purpose(ruleset):
+    """The header block names the reporter: the caller passes that address as known."""
+    raw = mail("Alarm", b"Meldt av: ukjent.melder@gmail.example\r\n")
+    out = Outgoing("relay", "gw@x.example", (SUPPLIER,), raw, "<m>")
+    assert outgoing.check(out, ruleset) == ["body: e-postadresse"]
+    assert outgoing.guard(out, ruleset, known=["ukjent.melder@gmail.example"]) is out

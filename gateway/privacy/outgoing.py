@@ -14,7 +14,7 @@ from __future__ import annotations
 import email
 import email.policy
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from gateway.models import Outgoing
@@ -137,20 +137,21 @@ def problems(raw: bytes, *, hold_unreadable: bool = True, **options) -> list[str
     return found
 
 
-def check(out: Outgoing, ruleset: RuleSet) -> list[str]:
+def check(out: Outgoing, ruleset: RuleSet, known: Iterable[str] = ()) -> list[str]:
     """The problems of an outgoing message if a recipient must not see personal data
-    (``privacy.redact_for``), else none."""
+    (``privacy.redact_for``), else none. `known`: addresses the message names on
+    purpose (the reporter or replier in its header block), besides the parties'."""
     if not needs_redaction(ruleset, list(out.recipients)):
         return []
     options = detect_options(ruleset)
-    options["known_addresses"] = [*options["known_addresses"], out.mail_from]  # the gateway
+    options["known_addresses"] = [*options["known_addresses"], out.mail_from, *known]
     hold = ruleset.privacy.unreadable_attachments == "hold"
     return problems(out.raw, hold_unreadable=hold, **options)
 
 
-def guard(out: Outgoing, ruleset: RuleSet) -> Outgoing:
+def guard(out: Outgoing, ruleset: RuleSet, known: Iterable[str] = ()) -> Outgoing:
     """`out` unchanged when it may be sent; else PersonalDataInOutgoing."""
-    found = check(out, ruleset)
+    found = check(out, ruleset, known)
     if found:
         raise PersonalDataInOutgoing(found)
     return out
