@@ -7,7 +7,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench bench-scale lint format clean
+.PHONY: run test fuzz bench bench-scale lint format clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ run: $(STAMP)
 test: $(STAMP)
 	bash scripts/install-dovecot.sh
 	$(BIN)/pytest
+
+# The privacy property test with a long budget (the normal suite runs 25 examples).
+fuzz: $(STAMP)
+	PRIVACY_FUZZ_EXAMPLES=$${PRIVACY_FUZZ_EXAMPLES:-2000} $(BIN)/pytest -q tests/test_privacy_property.py
 
 bench: $(STAMP)
 	bash scripts/install-dovecot.sh

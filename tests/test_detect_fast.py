@@ -93,11 +93,14 @@ def test_new_text_findings_are_what_a_scan_of_the_new_text_finds():
 
 def test_a_line_is_read_alike_alone_and_among_others():
     """What is found in a line does not depend on the lines around it (a subject is
-    scanned alone, the same words in a body among other lines)."""
+    scanned alone, the same words in a body among other lines). Except across a
+    format=flowed soft break (a space ending a line, a digit on either side), which a
+    client joins: test_privacy_normalise.py covers that; here no line ends in a space."""
     rng = random.Random(11)
     pieces = [p for p in LINES if "\n" not in p and "\r" not in p]
     for _ in range(3000):
         a, line, b = ("".join(rng.choice(pieces) for _ in range(rng.randint(0, 8))) for _ in "abc")
+        a, line = a.rstrip(" \u00a0\u202f"), line.rstrip(" \u00a0\u202f")
         whole, start = f"{a}\n{line}\n{b}", len(a) + 1
         among = [
             (f.kind, f.start - start, f.text)

@@ -68,7 +68,9 @@ def test_imap_report_is_relayed_with_reference_and_receipt(
     )
     reference = subject[1:16]
     assert relay_d.message["Reply-To"] == "support@trygghet-agder.example"
-    assert [a.get_filename() for a in relay_d.message.iter_attachments()] == ["logg.pdf"]
+    # 013's logg.pdf cannot be read (no pages, no xref): held back from the supplier
+    assert [a.get_filename() for a in relay_d.message.iter_attachments()] == []
+    assert "Holdt tilbake: logg.pdf" in relay_d.message.get_body(("plain",)).get_content()
     receipt = next(
         m
         for m in got

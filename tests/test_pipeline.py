@@ -9,6 +9,7 @@ from email.policy import default
 import jinja2
 import pytest
 from conftest import EXAMPLES, RECEIPT_CONTEXT, make_mail
+from test_privacy import make_pdf
 
 from gateway.intake import accept
 from gateway.pipeline import MAX_ATTEMPTS, Pipeline
@@ -37,11 +38,15 @@ def outbox(db) -> list[dict]:
     ]
 
 
+LOG_PDF = make_pdf("Feilkode 42")
+
+
 def test_relay_opens_a_case_and_queues_relay_and_receipt(fresh_db, pipeline):
     raw = make_mail(
         subject="Trygghetsalarm uten kontakt – hastesak",
         body="Alarmen er død. Avviket er registrert i TQM 55146.\n",
-        attachments=[("logg.pdf", b"%PDF-1.4 test", "application/pdf")],
+        # a PDF the privacy scan can read: the supplier gets no attachment it cannot
+        attachments=[("logg.pdf", LOG_PDF, "application/pdf")],
     )
     row = accept(fresh_db, raw, "support", "test")
     # Arrived on a Tuesday at noon in Oslo: inside service hours, so no on-call copy.
@@ -83,7 +88,7 @@ def test_relay_opens_a_case_and_queues_relay_and_receipt(fresh_db, pipeline):
     assert "Alarmen er død." in body
     (attachment,) = list(mail.iter_attachments())
     assert attachment.get_filename() == "logg.pdf"
-    assert attachment.get_content() == b"%PDF-1.4 test"
+    assert attachment.get_content() == LOG_PDF
     # Headers are RFC 2047-encoded on the wire, never raw 8-bit.
     head = relay["raw"].split(b"\r\n\r\n")[0].decode("ascii")
     assert "=?utf-8?q?" in head.lower()

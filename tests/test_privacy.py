@@ -404,12 +404,15 @@ def test_text_attachments_and_charsets() -> None:
         "navn;nr\nx;1"
     )
     html = b"<html><style>p{}</style><script>var x=1</script><p>Tlf&nbsp;91234567</p></html>"
-    assert attachment_text("a.html", "text/html", html).strip() == "Tlf\u00a091234567"
+    shown = attachment_text("a.html", "text/html", html)
+    assert shown.strip().startswith("Tlf\u00a091234567\n")  # as shown first, then every tag
+    assert kinds(shown) == [("telefonnummer", "91234567")] * 2  # dropped (hidden text too)
 
 
 def test_unscanned_and_oversized_attachments() -> None:
     assert attachment_text("bilde.png", "image/png", b"\x89PNG") is None
-    assert attachment_text("ark.xlsx", "application/octet-stream", b"PK") is None
+    assert attachment_text("ukjent.bin", "application/octet-stream", b"\x00\x01") is None
+    assert attachment_text("ark.xlsx", "application/octet-stream", b"PK") == ""  # read now
     assert attachment_text("a.txt", "text/plain", b"x" * 11, max_bytes=10) == ""
 
 

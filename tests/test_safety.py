@@ -10,6 +10,7 @@ from email.policy import default
 import pytest
 from click.testing import CliRunner
 from conftest import CORPUS, make_mail
+from test_privacy import make_pdf
 
 from gateway.cli import cli
 from gateway.intake import accept
@@ -109,7 +110,7 @@ def test_too_large_is_quarantined_and_a_known_sender_told(fresh_db, ruleset):
 def test_executable_attachments_are_held_back_and_the_receiver_told(fresh_db, ruleset):
     raw = make_mail(
         attachments=[
-            ("rapport.pdf", b"%PDF", "application/pdf"),
+            ("rapport.pdf", make_pdf("Rapport"), "application/pdf"),  # one it can read
             ("oppdatering.exe", b"MZ", "application/octet-stream"),
             ("skjema.docm", b"PK", "application/octet-stream"),
         ]

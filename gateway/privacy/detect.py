@@ -20,6 +20,7 @@ from stdnum.no import fodselsnummer
 from stdnum.se import personnummer
 
 from gateway.privacy.kinds import Finding, Kind
+from gateway.privacy.normalise import has_line_joins, normalise
 from gateway.reading import READING, alternatives
 
 __all__ = ["KINDS", "Finding", "find_personal_data"]
@@ -35,10 +36,12 @@ _NUM_END = r"(?!\d)(?![.,]\d)"
 # longer), so the regex engine only tries positions where a digit is: the same matches,
 # several times faster on a long text with few numbers.
 _FIRST_DIGIT = r"\d(?<!\d\d)(?<!\d[.,]\d)"
-_NO_ID = re.compile(rf"({_FIRST_DIGIT}\d{{5}})(?:{_SP}|-)?(\d{{5}}){_NUM_END}")
+# Between the groups: a space, a dash or a dot, the last two with a space either side.
+_GROUPS = rf"(?:{_SP}?[-.]{_SP}?|{_SP})"
+_NO_ID = re.compile(rf"({_FIRST_DIGIT}\d{{5}}){_GROUPS}?(\d{{5}}){_NUM_END}")
 # Swedish numbers have one Luhn digit only, so also refuse tokens like message ids and hex.
 _SE_ID = re.compile(
-    rf"({_FIRST_DIGIT}(?<![^\W\d_]\d)(?<![^\W_][.]\d)(?:\d{{7}}|\d{{5}}))({_SP}|[-+])?(\d{{4}})"
+    rf"({_FIRST_DIGIT}(?<![^\W\d_]\d)(?<![^\W_][.]\d)(?:\d{{7}}|\d{{5}}))({_GROUPS}|\+)?(\d{{4}})"
     rf"{_NUM_END}(?![^\W\d_])(?![.@][^\W_])"
 )
 
@@ -128,8 +131,10 @@ _PHONE = re.compile(
     # path or id (at the start of a line as at the start of the text: nothing before it)
     (?<!\d:)(?<!\d{_SP1})              # not a time, not the next group of a digit sequence
     (?<![0-9a-fA-F]\d{_SP1})(?<!\d[a-fA-F]{_SP1})     # not inside a hex dump
-    (?P<prefix>\(?(?:\+|00)47\)?{_SP}?)?
-    (?P<number>[2-9]\d{{7}}|[2-9]\d\d{_SP}\d\d{_SP}\d{{3}}|[2-9]\d{_SP}\d\d{_SP}\d\d{_SP}\d\d)
+    (?P<prefix>\(?(?:\+|00)47\)?(?:{_SP}|-)?)?
+    (?P<number>[2-9]\d{{7}}  # groups: 3-2-3 or 2-2-2-2, one separator all through
+      |[2-9]\d\d(?P<s3>{_SP}|[-.])\d\d(?P=s3)\d{{3}}
+      |[2-9]\d(?P<s2>{_SP}|-)\d\d(?P=s2)\d\d(?P=s2)\d\d)  # with dots: an IPv4 address
     (?![\w@%€$£>])(?![/-][^\d\s])(?![.:]\d)(?![.@]\w)  # a "/" or "-" glues it to what
     # follows it on the line ("91234567/abc"), and at the end of a line or text to nothing
     (?!{_SP1}(?:\d|[a-fA-F]\d))
@@ -137,7 +142,13 @@ _PHONE = re.compile(
     re.VERBOSE,
 )
 # Phone words near a number win over the label and amount rules below.
-_PHONE_WORDS = re.compile(r"tlf|telef|mobil|\bmob\b|phone|\btel\b|fax|faks|sms|\bring", re.I)
+# Abbreviated ("Mobnr", "Telnr") and the labels of a contact's numbers ("Kontaktnr",
+# "Direkte", "Privat", "Vakttelefon"): all say phone, not reference.
+_PHONE_WORDS = re.compile(
+    r"tlf|telef|mobil|\bmob|phone|\btel(?:nr|\b)|fax|faks|sms|\bring|kontakt|direkte|"
+    r"privat|hjemme|sentralbord|\bvakt",
+    re.I,
+)
 _AMOUNT_BEFORE = re.compile(r"(?:\b(?:kr|nok|sek|dkk|eur|usd|gbp)|[$€£])[.:\s]*$", re.I)
 # A label such as "Ordrenummer:", "Saksnr", "TID :" or "Invoice #" names an identifier.
 _LABEL_BEFORE = re.compile(
@@ -279,12 +290,33 @@ def find_personal_data(
 ) -> list[Finding]:
     """Return personal data in `text`, sorted by start and non-overlapping.
 
-    Identity numbers are always searched. `known_addresses` lists addresses that are not
-    personal data for this purpose (the parties' own mailboxes); `*@domain` allows any
-    address at exactly that domain (not its subdomains). Comparison is case-insensitive.
+    The text is read as a mail client shows it (see normalise.py): the findings' spans are
+    in `text` as written. Identity numbers are always searched. `known_addresses` lists
+    addresses that are not personal data for this purpose (the parties' own mailboxes);
+    `*@domain` allows any address at exactly that domain (not its subdomains). Comparison
+    is case-insensitive.
     """
     off = {switch for switch, on in (("phones", phones), ("emails", emails)) if not on}
+    detectors = dict.fromkeys(k.detector for k in KINDS.values() if k.switch not in off)
     found: list[Finding] = []
-    for detector in dict.fromkeys(k.detector for k in KINDS.values() if k.switch not in off):
-        found += detector(text, known_addresses)
+    readings = [(normalise(text), detectors)]
+    if has_line_joins(text):  # a soft line break: with a space, or with nothing (DelSp)
+        numbers = [d for d in detectors if d is not _email_findings]
+        readings.append((normalise(text, joined=True), numbers))
+    for reading, run in readings:
+        for detector in run:
+            for f in detector(reading.text, known_addresses):
+                start, end = reading.span(f.start, f.end)
+                found.append(Finding(f.kind, start, end, text[start:end]))
     return _merge(text, found)
+
+
+def find_in_name(name: str, **options) -> list[Finding]:
+    """Personal data in a file name: in the whole name, and in the name before its
+    extension, where a number glued to ".txt" reads as one to a person but not to the
+    patterns (which refuse a number glued to a word, as in "41234567.no")."""
+    found = find_personal_data(name, **options)
+    stem, dot, extension = name.rpartition(".")
+    if dot and stem and extension.isalnum() and len(extension) <= 5:
+        found = _merge(name, found + find_personal_data(stem, **options))
+    return found

@@ -1,31 +1,25 @@
 """De-identify a message for a party that must not see personal data (rules.yaml privacy:).
 
-The subject, the text and the attachment names are redacted with markers. A scanned
-attachment (text, CSV, HTML, PDF, DOCX) with personal data in it is held back. What
-cannot be read is treated alike, whatever its format: images, spreadsheets, archives,
-and PDFs without a text layer are relayed as they are. The README says exactly which
-formats are checked, so no one takes a relay for more de-identified than it is.
+The subject, the text, the sender's display name and the attachment names are redacted
+with markers. An attachment with personal data in it is held back; so is one that cannot
+be read completely (an image, a scanned or encrypted PDF, an unknown format, a scanner
+that hit a limit: see scanners/), unless the deployment chose otherwise with
+``privacy: unreadable_attachments: relay``. Fail closed: what was not read is not clean.
+outgoing.py then scans the rendered message itself before it leaves.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import PurePath
 
 from gateway.i18n import DEFAULT_LANGUAGE, phrases
 from gateway.models import ParsedMessage
-from gateway.privacy.detect import KINDS, Finding, find_personal_data
-from gateway.privacy.extract import attachment_text
+from gateway.privacy.detect import KINDS, Finding, find_in_name, find_personal_data
+from gateway.privacy.extract import part_bytes, read_attachment
+from gateway.privacy.normalise import decoded_words
 from gateway.privacy.redact import redact
 from gateway.rules.base import RuleSet
-
-_SCANNED_SUFFIXES = {".txt", ".csv", ".htm", ".html", ".pdf", ".docx", ".log"}
-_SCANNED_TYPES = (
-    "text/",
-    "application/pdf",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml",
-)
 
 
 @dataclass(frozen=True)
@@ -38,6 +32,9 @@ class Deidentified:
     # original attachment names not to relay ("": those without a name)
     skip: frozenset[str] = frozenset()
     language: str = DEFAULT_LANGUAGE  # of the markers, and of summary()
+    from_name: str = ""  # the sender's display name, de-identified (a reply's header block)
+    # of `withheld`, those held back because they could not be read completely
+    unreadable: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         """'2 fødselsnummer, 1 telefonnummer' for receipts and the event log."""
@@ -57,14 +54,19 @@ def needs_redaction(ruleset: RuleSet, recipients: list[str]) -> bool:
     return any(address.lower() in wanted for address in recipients)
 
 
+def detect_options(ruleset: RuleSet) -> dict:
+    """find_personal_data's options under the deployment's privacy policy."""
+    return {
+        "known_addresses": known_addresses(ruleset),
+        "phones": ruleset.privacy.phone_numbers,
+        "emails": ruleset.privacy.email_addresses,
+    }
+
+
 def deidentify(msg: ParsedMessage, ruleset: RuleSet) -> Deidentified:
     """The message as a party in ``privacy.redact_for`` may see it."""
-    policy, language = ruleset.privacy, ruleset.language
-    options = {
-        "known_addresses": known_addresses(ruleset),
-        "phones": policy.phone_numbers,
-        "emails": policy.email_addresses,
-    }
+    language = ruleset.language
+    options = detect_options(ruleset)
     findings: list[Finding] = []
 
     def clean(text: str) -> str:
@@ -83,26 +85,45 @@ def deidentify(msg: ParsedMessage, ruleset: RuleSet) -> Deidentified:
         if found is None:
             found = find_personal_data(msg.new_text, **options)
         new_text = redact(msg.new_text, found, language) if found else msg.new_text
-    withheld, skip = _withheld(msg, clean, options, findings, language)
-    return Deidentified(subject, text, new_text, findings, withheld, skip, language)
+    withheld, unreadable, skip = _withheld(msg, clean, options, findings, ruleset)
+    name_found = find_personal_data(msg.from_name, **options)  # shown in replies only:
+    from_name = redact(msg.from_name, name_found, language)  # not counted with the rest
+    return Deidentified(
+        subject, text, new_text, findings, withheld, skip, language, from_name, unreadable
+    )
 
 
 def _withheld(
-    msg: ParsedMessage, clean, options: dict, findings: list[Finding], language: str
-) -> tuple[list[str], frozenset[str]]:
-    """The attachments held back: their names as shown (redacted), and as they are
-    ("" for one without a name) for the renderer to skip."""
-    withheld, skip = [], set()
-    unnamed = phrases(language)("render.unnamed_attachment")
+    msg: ParsedMessage, clean, options: dict, findings: list[Finding], ruleset: RuleSet
+) -> tuple[list[str], list[str], frozenset[str]]:
+    """The attachments held back: their names as shown (redacted); those of them held
+    back because they could not be read completely; and the names as written and as
+    shown ("" for one without a name) for the renderer to skip."""
+    withheld, unreadable, skip = [], [], set()
+    hold_unreadable = ruleset.privacy.unreadable_attachments == "hold"
+    unnamed = phrases(ruleset.language)("render.unnamed_attachment")
     for part in msg.message.walk():
         name = part.get_filename()
         if part.is_multipart() or not (name or part.get_content_disposition() == "attachment"):
             continue
-        shown = clean(name) if name else unnamed
-        if shown != (name or unnamed) or _has_personal_data(part, name or "", options, findings):
+        decoded = decoded_words(" ".join(name.split())) if name else unnamed  # as shown
+        in_name = find_in_name(decoded, **options)
+        findings.extend(in_name)
+        shown = redact(decoded, in_name, ruleset.language) if in_name else decoded
+        found, complete = _scan(part, decoded, options, findings)
+        if shown != decoded or found or (hold_unreadable and not complete):
             withheld.append(shown)
-            skip.add(name or "")
-    return withheld, frozenset(skip)
+            skip.update({name or "", decoded if name else ""})  # as written, as shown
+            if not found and shown == decoded:
+                unreadable.append(shown)
+    return withheld, unreadable, frozenset(skip)
+
+
+def redacted(text: str, ruleset: RuleSet) -> str:
+    """A name or subject as a redacted party may read it, encoded words decoded."""
+    decoded = decoded_words(" ".join(text.split()))
+    found = find_in_name(decoded, **detect_options(ruleset))
+    return redact(decoded, found, ruleset.language) if found else decoded
 
 
 def new_text_findings(body: str, new_text: str, found: list[Finding]) -> list[Finding] | None:
@@ -126,15 +147,9 @@ def new_text_findings(body: str, new_text: str, found: list[Finding]) -> list[Fi
     return shifted
 
 
-def _has_personal_data(part, name: str, options: dict, findings: list[Finding]) -> bool:
-    ctype = part.get_content_type()
-    if PurePath(name.lower()).suffix not in _SCANNED_SUFFIXES and not ctype.startswith(
-        _SCANNED_TYPES
-    ):
-        return False  # a format we do not read: relayed as it is
-    content = attachment_text(name, ctype, part.get_payload(decode=True) or b"")
-    if not content:  # not a scanned format, or no text in it (like an image): as is
-        return False
-    found = find_personal_data(content, **options)
+def _scan(part, name: str, options: dict, findings: list[Finding]) -> tuple[bool, bool]:
+    """(personal data found, read completely) for one attachment; see scanners/."""
+    read = read_attachment(name, part.get("Content-Type", ""), part_bytes(part))
+    found = find_personal_data(read.text, **options) if read.text else []
     findings.extend(found)
-    return bool(found)
+    return bool(found), read.complete

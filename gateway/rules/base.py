@@ -66,6 +66,7 @@ class PrivacyPolicy:
     email_addresses: bool = True
     keep_original: bool = False  # the case log keeps only the de-identified text
     retention_days: int = 365  # after closing (or arrival, outside a case), texts are purged
+    unreadable_attachments: str = "hold"  # or "relay": attachments not read completely
 
 
 @dataclass(frozen=True)

@@ -120,6 +120,10 @@ def parse_privacy(spec: Any, parties: set[str], problems: Problems) -> PrivacyPo
             if not isinstance(value, bool):
                 problems.add(_line(spec, key), f"{where}: true or false")
             values[key] = bool(value)
+        elif key == "unreadable_attachments":
+            if value not in ("hold", "relay"):
+                problems.add(_line(spec, key), f"{where}: hold or relay")
+            values[key] = value if value in ("hold", "relay") else "hold"
         elif key == "retention_days":
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 problems.add(_line(spec, key), f"{where}: a whole number of days")

@@ -1,0 +1,157 @@
+"""The last check before a message leaves for a party that must not see personal data.
+
+De-identification works on the parts of a report; the renderer then puts them together
+(the subject into ``Subject`` and ``Thread-Topic``, a display name into the header block,
+names into ``Content-Disposition``). This module reads the final bytes as a mail client
+shows them, every header decoded, every text part decoded from its transfer encoding and
+charset, format=flowed undone, HTML as text, attachment names and contents, forwarded
+messages inside it, and scans all of that. Anything found, or anything it cannot read,
+is a problem, and the caller does not send the message (fail closed).
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from gateway.models import Outgoing
+from gateway.privacy.detect import find_in_name, find_personal_data
+from gateway.privacy.extract import html_to_text, part_bytes, read_attachment
+from gateway.privacy.normalise import decoded_words
+from gateway.privacy.policy import detect_options, needs_redaction
+from gateway.rules.base import RuleSet
+
+# Headers with no text a person reads as the message's: ids, dates, structure, tracing.
+_STRUCTURAL = frozenset(
+    {
+        "message-id", "in-reply-to", "references", "thread-index", "date", "mime-version",
+        "content-type", "content-transfer-encoding", "content-disposition", "content-id",
+        "received", "return-path", "dkim-signature", "arc-seal", "arc-message-signature",
+        "x-auto-response-suppress", "auto-submitted", "precedence", "list-id",
+    }
+)  # fmt: skip
+_MAX_DEPTH = 5  # forwarded messages inside forwarded messages
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One piece of what the receiver sees, and where (for the event that names it)."""
+
+    where: str  # "Subject", "Thread-Topic", "body", "name of attachment 2", ...
+    text: str | None  # None: there, but not readable as text
+    name: bool = False  # a file name: scanned with its extension and without
+
+
+class PersonalDataInOutgoing(Exception):
+    """Raised by ``guard``: the message must not be sent. The pipeline quarantines the
+    report it came from, so nothing leaves and an administrator looks at it."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def seen(raw: bytes) -> list[Seen]:
+    """Every text a mail client shows of the message in `raw`, decoded."""
+    msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+    return list(_message(msg, "", 0))
+
+
+def _message(msg, prefix: str, depth: int) -> Iterator[Seen]:
+    for name, value in msg.items():
+        if name.lower() not in _STRUCTURAL:
+            yield Seen(prefix + name, _header_text(value))
+    attachment = 0
+    for part in msg.walk() if depth <= _MAX_DEPTH else ():
+        if part.is_multipart():
+            continue
+        filename = part.get_filename()
+        if (
+            part.get_content_type() == "message/rfc822"
+            or filename
+            or (part.get_content_disposition() == "attachment")
+        ):
+            attachment += 1
+            yield from _attachment(part, f"{prefix}attachment {attachment}", depth)
+        elif part.get_content_maintype() == "text":
+            yield Seen(prefix + "body", _body_text(part))
+        else:
+            yield Seen(prefix + "body part", None)
+
+
+def _attachment(part, where: str, depth: int) -> Iterator[Seen]:
+    for param in ("filename", "name"):
+        for holder in (part.get_param(param, header="content-disposition"),
+                       part.get_param(param)):  # fmt: skip
+            if holder:
+                value = email.utils.collapse_rfc2231_value(holder)
+                yield Seen(f"{where} name", decoded_words(" ".join(str(value).split())), True)
+    if part.get_content_type() == "message/rfc822":
+        inner = part.get_payload()
+        for msg in inner if isinstance(inner, list) else []:
+            yield from _message(msg, f"{where}: ", depth + 1)
+        return
+    name = decoded_words(part.get_filename() or "")
+    read = read_attachment(name, part.get("Content-Type", ""), part_bytes(part))
+    yield Seen(f"{where} content", read.text if read.complete else None)
+
+
+def _header_text(value) -> str:
+    """A header as a client shows it: unfolded, encoded words decoded."""
+    return decoded_words(" ".join(str(value).split()))
+
+
+def _body_text(part) -> str | None:
+    payload = part.get_payload(decode=True)
+    if payload is None:
+        return None
+    text = payload.decode(part.get_content_charset() or "utf-8", errors="replace")
+    if part.get_param("format", "").lower() == "flowed":
+        text = unflow(text, part.get_param("delsp", "").lower() == "yes")
+    return html_to_text(text) if part.get_content_subtype() == "html" else text
+
+
+_SOFT_BREAK = re.compile(r" \r?\n(?!-- \r?\n)")
+
+
+def unflow(text: str, delsp: bool = False) -> str:
+    """RFC 3676: a line ending in a space goes on in the next line."""
+    return _SOFT_BREAK.sub("" if delsp else " ", text)
+
+
+def problems(raw: bytes, *, hold_unreadable: bool = True, **options) -> list[str]:
+    """What must stop the message: '<where>: <kind>' for each finding, '<where>:
+    unreadable' for what cannot be read (unless the deployment relays that, rules.yaml
+    privacy: unreadable_attachments: relay). `options` as for find_personal_data."""
+    found = []
+    for piece in seen(raw):
+        if piece.text is None:
+            if hold_unreadable:
+                found.append(f"{piece.where}: unreadable")
+            continue
+        scan = find_in_name if piece.name else find_personal_data
+        found += [f"{piece.where}: {f.kind}" for f in scan(piece.text, **options)]
+    return found
+
+
+def check(out: Outgoing, ruleset: RuleSet, known: Iterable[str] = ()) -> list[str]:
+    """The problems of an outgoing message if a recipient must not see personal data
+    (``privacy.redact_for``), else none. `known`: addresses the message names on
+    purpose (the reporter or replier in its header block), besides the parties'."""
+    if not needs_redaction(ruleset, list(out.recipients)):
+        return []
+    options = detect_options(ruleset)
+    options["known_addresses"] = [*options["known_addresses"], out.mail_from, *known]
+    hold = ruleset.privacy.unreadable_attachments == "hold"
+    return problems(out.raw, hold_unreadable=hold, **options)
+
+
+def guard(out: Outgoing, ruleset: RuleSet, known: Iterable[str] = ()) -> Outgoing:
+    """`out` unchanged when it may be sent; else PersonalDataInOutgoing."""
+    found = check(out, ruleset, known)
+    if found:
+        raise PersonalDataInOutgoing(found)
+    return out
