@@ -90,9 +90,7 @@ def findings(raw: bytes, ruleset) -> list[str]:
     return [p for p in outgoing.check(out, ruleset) if "unreadable" not in p]
 
 
-@pytest.mark.parametrize(
-    "case", [*REPORTS, pytest.param("executable with a number in its name", marks=NEEDS_LEAD)]
-)
+@pytest.mark.parametrize("case", [*REPORTS, "executable with a number in its name"])
 def test_nothing_sent_to_the_supplier_holds_personal_data(fresh_db, ruleset, case):
     accept(fresh_db, REPORTS.get(case, EXECUTABLE), "support", "t")
     run(fresh_db, ruleset)
@@ -102,7 +100,6 @@ def test_nothing_sent_to_the_supplier_holds_personal_data(fresh_db, ruleset, cas
         assert findings(raw, ruleset) == [], case
 
 
-@NEEDS_LEAD
 def test_a_reply_with_a_number_in_the_display_name_and_subject(fresh_db, ruleset):
     accept(fresh_db, make_mail(subject="Alarm"), "support", "t")
     run(fresh_db, ruleset)

@@ -15,6 +15,7 @@ from gateway.case import participants
 from gateway.case.common import local_date, local_time, redacted_event
 from gateway.models import Decision, Incoming, Outgoing
 from gateway.outbox.queue import enqueue
+from gateway.privacy.outgoing import guard
 from gateway.privacy.policy import Deidentified
 from gateway.rules.base import RuleSet
 from gateway.stage import StageContext
@@ -50,6 +51,7 @@ def open_case(
     _add_participants(db, case_id, item, decision)
     context = _context(item, decision, ruleset, new, due, shown)
     relay = _relay(renderer, item, decision, ruleset, context, case_id, shown)
+    guard(relay, ruleset, known=[item.parsed.from_addr])  # fail closed: nothing leaves
     enqueue(db, relay, deliver_for_hours)
     if shown:
         redacted_event(db, shown, case_id, item.row_id)
@@ -131,8 +133,11 @@ def _context(item, decision, ruleset, new: NewCase, due: Deadlines, shown) -> di
         "external_ref": decision.external_ref,
         "text": text,
         "attachments": [n for n in names if not is_executable(n) and n not in skip],
-        "withheld": [n for n in names if is_executable(n)],
-        "personal_withheld": shown.withheld if shown else [],
+        "withheld": [n for n in names if is_executable(n) and n not in skip],
+        "personal_withheld": [n for n in shown.withheld if n not in shown.unreadable]
+        if shown
+        else [],
+        "unreadable_withheld": shown.unreadable if shown else [],
         "removed": shown.summary() if shown else "",
         "related_reference": new.related_reference,
     }

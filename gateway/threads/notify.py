@@ -11,6 +11,7 @@ import datetime as dt
 from gateway.case.common import local_date, local_time
 from gateway.models import Incoming
 from gateway.outbox.queue import enqueue
+from gateway.privacy.outgoing import guard
 from gateway.references import strip_own_words
 from gateway.rules.base import RuleSet
 from gateway.stage import StageContext
@@ -76,4 +77,4 @@ def send(
             "Thread-Index": thread_index(case.reference, started, stage.clock()),
         },
     )
-    enqueue(stage.db, out)
+    enqueue(stage.db, guard(out, stage.rules, known=[item.parsed.from_addr]))

@@ -18,7 +18,7 @@ from gateway.case.record import finish_message, triage_note
 from gateway.followup import review
 from gateway.i18n import Phrases, phrases
 from gateway.models import Decision, Incoming, Outcome, ParsedMessage
-from gateway.privacy.policy import deidentify, known_addresses, needs_redaction
+from gateway.privacy.policy import deidentify, known_addresses, needs_redaction, redacted
 from gateway.privacy.redact import redact_text
 from gateway.rules.base import RuleSet
 from gateway.stage import StageContext
@@ -177,8 +177,14 @@ def _relay(stage: StageContext, item, decision, case: CaseRow, context) -> None:
         "original_attached": shown is None,
         "subject": reply_subject(subject, case.reference, _own_words(ruleset.language)),
         "removed": shown.summary() if shown else "",
-        "personal_withheld": shown.withheld if shown else [],
+        "personal_withheld": [n for n in shown.withheld if n not in shown.unreadable]
+        if shown
+        else [],
+        "unreadable_withheld": shown.unreadable if shown else [],
     }
+    if shown:  # the header block names the sender, and the case by its subject
+        extra["sender_name"] = shown.from_name
+        extra["case_subject"] = redacted(context.get("case_subject") or "", ruleset)
     send(stage, "reply.txt.j2", context | extra, "reply", list(decision.to), case, item,
          attachments=True, skip=shown.skip if shown else frozenset(),
          attach_original=None if shown else item.raw)  # fmt: skip
