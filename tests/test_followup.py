@@ -485,3 +485,24 @@ def test_a_copy_answering_is_not_the_receivers_first_answer(fresh_db, ruleset):
     assert talk.case(ref)["first_answer_at"] is None
     at(talk, local(2026, 5, 16, 13, 0), reply(relay, SUPPLIER, "Vi ser på det."))
     assert talk.case(ref)["first_answer_at"].startswith("2026-05-16T11:00")
+
+
+def test_a_reminder_that_would_carry_personal_data_is_not_sent(fresh_db, ruleset, monkeypatch):
+    """Follow-up mail fails closed as relays do: should the follow-up's own redaction of
+    the case subject miss (here: switched off), the final bytes are read before the
+    reminder is queued, the job fails, and the supplier gets nothing."""
+    import dataclasses
+
+    import gateway.followup.common as common
+
+    keeping = dataclasses.replace(
+        ruleset, privacy=dataclasses.replace(ruleset.privacy, keep_original=True)
+    )
+    talk = Conversation(fresh_db, keeping)
+    report_at(talk, local(2026, 3, 2, 10, 0), subject="Alarm for 15108695088 uten lyd")
+    talk.outgoing()
+    monkeypatch.setattr(common, "redacted", lambda ruleset, text: text or "")
+    runner = runner_for(fresh_db, keeping)
+    run(runner, "reminders", local(2026, 3, 12, 7, 0))
+    assert runner.last_run("reminders")["result"] == "failed"
+    assert [p for p, _, _ in talk.outgoing()] == []

@@ -7,6 +7,7 @@ import datetime as dt
 from gateway.case import participants
 from gateway.i18n import phrases
 from gateway.outbox.queue import enqueue
+from gateway.privacy.outgoing import guard
 from gateway.privacy.policy import known_addresses
 from gateway.privacy.redact import redact_text
 from gateway.render import Renderer
@@ -108,7 +109,7 @@ def send(
         reference=case.reference if case else None,
         case_id=case.id if case else None,
     )
-    return message_of(db, enqueue(db, out))
+    return message_of(db, enqueue(db, guard(out, ruleset)))  # fail closed, as relays do
 
 
 def note(
