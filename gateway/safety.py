@@ -11,6 +11,7 @@ import email.utils
 import logging
 import re
 
+from gateway.i18n import phrases
 from gateway.models import Incoming, ParsedMessage
 from gateway.outbox.queue import enqueue
 from gateway.references import find_reference
@@ -44,10 +45,11 @@ def too_large(stage: StageContext, row_id: int, size: int, reason: str) -> None:
     head = messages.head(db, row_id)
     sender = _header_address(head, b"from")
     if sender and stage.rules.directory.sender(sender) is not None:
+        say = phrases(stage.rules.language)
         notice = stage.renderer.message(
             "too_large.txt.j2",
             {
-                "size_mb": f"{size / 2**20:.1f}",
+                "size_mb": f"{size / 2**20:.1f}".replace(".", say("common.decimal_separator")),
                 "limit_mb": f"{limit / 2**20:.0f}",
                 "subject": _header(head, b"subject"),
             },

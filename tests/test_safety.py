@@ -105,6 +105,7 @@ def test_too_large_is_quarantined_and_a_known_sender_told(fresh_db, ruleset):
     ((to, notice),) = outbox(fresh_db)  # only the known party is told, never a stranger
     assert to == [REPORTER] and "for stor" in notice["Subject"]
     assert notice["Auto-Submitted"] == "auto-replied"
+    assert "(0,0 MB)" in notice.get_body(("plain",)).get_content()  # a decimal comma
 
 
 def test_executable_attachments_are_held_back_and_the_receiver_told(fresh_db, ruleset):
