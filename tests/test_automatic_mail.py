@@ -44,3 +44,20 @@ def test_a_text_that_begins_as_automatic_mail_is_ignored(line, ruleset):
 )
 def test_a_report_that_mentions_automatic_mail_is_still_a_report(subject, body, ruleset):
     assert decided(make_mail(subject=subject, body=body), ruleset)["decision"] == "relay"
+
+
+def test_a_rules_file_from_before_automatic_mail_keeps_its_subject_list(tmp_path):
+    """A rules.yaml written before ``automatic_mail:`` listed the subjects under
+    ``words: automatic_subject``; those still mark automatic mail, at the beginning."""
+    from gateway.rules.loader import load_rules
+
+    text = (ROOT / "rules.yaml").read_text(encoding="utf-8")
+    start = text.index("\nautomatic_mail:")
+    end = text.index("\n# A word from the lists above does not count")
+    text = text[:start] + text[end:]
+    text = text.replace("\nwords:\n", "\nwords:\n  automatic_subject: [Fraværsmelding]\n", 1)
+    old = tmp_path / "rules.yaml"
+    old.write_text(text, encoding="utf-8")
+    ruleset = load_rules(old)
+    assert decided(make_mail(subject="Fraværsmelding: Kari"), ruleset)["decision"] == "ignore"
+    assert decided(make_mail(subject="Abwesenheitsnotiz: Kari"), ruleset)["decision"] == "relay"

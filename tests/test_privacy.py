@@ -10,6 +10,7 @@ import io
 
 import docx
 import pytest
+from attachment_samples import pdf
 from stdnum import luhn
 from stdnum.no import fodselsnummer
 
@@ -307,29 +308,8 @@ def test_redact_rejects_findings_from_another_text() -> None:
 
 
 def make_pdf(line: str) -> bytes:
-    """A minimal one-page PDF with a text object, written by hand with a correct xref."""
-    stream = f"BT /F1 12 Tf 72 720 Td ({line}) Tj ET".encode("latin-1")
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
-        b"/Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
-        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)
+    """A minimal one-page PDF with one line of text (tests/attachment_samples.py)."""
+    return pdf([line])
 
 
 def make_docx() -> bytes:

@@ -8,7 +8,6 @@ decided after it. The words are in ``templates/<lang>/phrases/reasons.yaml``.
 from __future__ import annotations
 
 from gateway.decide.facts import Facts
-from gateway.decide.yaml_rules import decide
 from gateway.i18n import Phrases, phrases
 from gateway.models import Decision
 from gateway.rules.dmarc import other_from_domain
@@ -86,12 +85,9 @@ def _loop(facts: Facts, say: Phrases, decision: Decision) -> str:
 
 
 def _two_mailboxes(facts: Facts, say: Phrases, decision: Decision) -> str:
-    boxes = facts.intake_mailboxes
-    flows = sorted({
-        d.flow or str(d.decision)
-        for d in (decide(facts.msg, facts.ruleset, box, facts.at) for box in boxes)
-    })  # fmt: skip
-    return say("reasons.two_mailboxes", mailboxes=names(boxes, say), flows=names(flows, say))
+    boxes = facts.decisions_by_mailbox
+    flows = sorted({d.flow or str(d.decision) for d in boxes.values()})
+    return say("reasons.two_mailboxes", mailboxes=names(list(boxes), say), flows=names(flows, say))
 
 
 _CHAIN = {

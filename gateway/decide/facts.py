@@ -91,6 +91,11 @@ class Facts:
         return sorted(set(filter(None, named)))
 
     @cached_property
+    def decisions_by_mailbox(self) -> dict[str, Decision]:
+        """What rules.yaml would decide in each intake mailbox the message names."""
+        return {box: decide(self.msg, self.ruleset, box, self.at) for box in self.intake_mailboxes}
+
+    @cached_property
     def named_municipalities(self) -> list[str]:
         """The municipalities the message names, as rules.yaml's conditions read them."""
         return Context(self.msg, self.mailbox, self.at, self.ruleset).named_municipalities
