@@ -126,9 +126,3 @@ def informed(db: Database, case_id: int, addresses: tuple[str, ...]) -> bool:
         [case_id, *addresses],
     ).fetchone()
     return row is not None
-
-
-def message_case(db: Database, message_id: int) -> int | None:
-    """The case a message belongs to, or None."""
-    row = db.execute("SELECT case_id FROM messages WHERE id = ?", [message_id]).fetchone()
-    return row[0] if row else None
