@@ -17,7 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gateway.auth.config import AuthConfigError, OAuthSettings, parse_oauth
+from gateway.auth.config import (
+    AuthConfigError,
+    EntraSignIn,
+    OAuthSettings,
+    parse_entra_sign_in,
+    parse_oauth,
+)
 
 
 class SettingsError(Exception):
@@ -97,6 +103,7 @@ class Settings:
     web_session_hours: float = 8.0
     web_cookie_secure: bool = True  # False only for plain http that is not localhost
     web_trusted_proxies: int = 0  # 1 behind one reverse proxy (X-Forwarded-For)
+    web_entra: EntraSignIn | None = None  # [web_entra]: sign-in with a work account
     metrics_host: str = "127.0.0.1"
     source: Path | None = None  # the file read, so that secrets can be read again
 
@@ -135,6 +142,13 @@ def _oauth(section: dict[str, Any], where: str, environ: Mapping[str, str]):
     """The OAuth2 keys of a section (auth = "oauth2-microsoft" ...), taken out of it."""
     try:
         return parse_oauth(section, where, environ)
+    except AuthConfigError as exc:
+        raise SettingsError(str(exc)) from exc
+
+
+def _entra(section: dict[str, Any], where: str, environ: Mapping[str, str]) -> EntraSignIn:
+    try:
+        return parse_entra_sign_in(section, where, environ)
     except AuthConfigError as exc:
         raise SettingsError(str(exc)) from exc
 
@@ -186,6 +200,8 @@ def from_mapping(
     for key in ("smarthost", "alert_smarthost"):
         if section := data.pop(key, None):
             data[key] = _smarthost(section, f"{where} [{key}]", environ)
+    if section := data.pop("web_entra", None):
+        data["web_entra"] = _entra(section, f"{where} [web_entra]", environ)
     boxes = []
     for i, box in enumerate(data.pop("imap", [])):
         box = dict(box)

@@ -8,14 +8,20 @@ mail server and the libraries react.
 
 Endpoints (on both listeners):
   GET  /<tenant>/v2.0/.well-known/openid-configuration   MSAL's tenant discovery
-  POST /<tenant>/oauth2/v2.0/token   client credentials: client_secret or client_assertion
+  GET  /<tenant>/oauth2/v2.0/authorize  a browser sign-in: ``signed_in_user`` signs in at
+                                     once and is sent back to redirect_uri with a code
+  POST /<tenant>/oauth2/v2.0/token   client credentials: client_secret or client_assertion;
+                                     authorization_code (with PKCE): an ID token
   POST /token                        Google: JWT-bearer grant or refresh_token grant
   POST|GET /introspect               {"active": true, "username": ...} or {"active": false}
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import functools
+import hashlib
 import hmac
 import ipaddress
 import json
@@ -27,7 +33,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, urlencode, urlparse
 
 import jwt  # PyJWT, installed with msal
 from cryptography import x509
@@ -138,6 +144,18 @@ class Issued:
     revoked: bool = False
 
 
+@dataclass
+class Grant:
+    """An authorization code given to a browser, and what redeeming it must match."""
+
+    client_id: str
+    redirect_uri: str
+    nonce: str
+    challenge: str
+    username: str
+    tenant: str
+
+
 class Refusal(Exception):
     """An OAuth2 error answer: HTTP status, ``error`` and ``error_description``."""
 
@@ -155,6 +173,11 @@ class OAuthServer:
         self.clients: dict[str, Client] = {}
         self.tokens: dict[str, Issued] = {}
         self.token_requests: list[tuple[str, str]] = []  # (grant kind, client id)
+        self.codes: dict[str, Grant] = {}
+        # Who signs in at the authorize endpoint, and the ID token's claims to change
+        # (a test of a token for another tenant or audience sets them here).
+        self.signed_in_user = ""
+        self.id_token_overrides: dict[str, Any] = {}
         self.lock = threading.Lock()
         self._servers: list[ThreadingHTTPServer] = []
         self.ca_file = self.https_url = self.http_url = ""
@@ -325,6 +348,48 @@ class OAuthServer:
             raise Refusal(400, "invalid_scope", f"AADSTS1002012: scope {scope} is not valid")
         return self._issue(app.username, client_id, scope)
 
+    def authorize(self, tenant: str, query: dict[str, str]) -> str:
+        """A browser's sign-in: the redirect back to the app with a code (or an error)."""
+        app = self.clients.get(query.get("client_id", ""))
+        if app is None or app.kind != "microsoft" or app.tenant != tenant:
+            raise Refusal(400, "unauthorized_client", "AADSTS700016: unknown application")
+        if query.get("response_type") != "code" or query.get("code_challenge_method") != "S256":
+            raise Refusal(400, "invalid_request", "AADSTS900144: code flow with PKCE only")
+        code = secrets.token_urlsafe(24)
+        self.codes[code] = Grant(app.client_id, query.get("redirect_uri", ""),
+                                 query.get("nonce", ""), query.get("code_challenge", ""),
+                                 self.signed_in_user, tenant)  # fmt: skip
+        back = {"code": code, "state": query.get("state", ""), "session_state": "s"}
+        return f"{query.get('redirect_uri', '')}?{urlencode(back)}"
+
+    def code_token(self, tenant: str, form: dict[str, str]) -> dict[str, Any]:
+        """Redeem a code once: the client's secret, the redirect URI and PKCE must match."""
+        grant = self.codes.pop(form.get("code", ""), None)
+        app = self.clients.get(form.get("client_id", ""))
+        if grant is None or app is None or grant.client_id != app.client_id:
+            raise Refusal(400, "invalid_grant", "AADSTS70008: the code is not valid")
+        if app.secret is None or not hmac.compare_digest(form.get("client_secret", ""), app.secret):
+            raise Refusal(401, "invalid_client", "AADSTS7000215: Invalid client secret")
+        verifier = form.get("code_verifier", "").encode()
+        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier).digest()).rstrip(b"=")
+        if form.get("redirect_uri") != grant.redirect_uri or challenge.decode() != grant.challenge:
+            raise Refusal(400, "invalid_grant", "AADSTS50148: PKCE or redirect_uri mismatch")
+        now = int(time.time())
+        claims = {
+            "iss": f"{self.https_url}/{tenant}/v2.0", "aud": app.client_id, "tid": tenant,
+            "sub": hashlib.sha256(grant.username.encode()).hexdigest()[:22],
+            "preferred_username": grant.username, "nonce": grant.nonce,
+            "iat": now, "nbf": now, "exp": now + self.lifetime,
+        } | self.id_token_overrides  # fmt: skip
+        self.token_requests.append(("authorization_code", app.client_id))
+        answer = self._issue(grant.username, app.client_id, "openid profile")
+        answer["id_token"] = jwt.encode(claims, self._signing_key, algorithm="RS256")
+        return answer
+
+    @functools.cached_property
+    def _signing_key(self) -> rsa.RSAPrivateKey:
+        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
     def google_token(self, form: dict[str, str]) -> dict[str, Any]:
         """Service account JWT-bearer grant (user = the JWT's sub) or refresh-token grant."""
         grant = form.get("grant_type")
@@ -380,6 +445,11 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             if parts[1:] == ["v2.0", ".well-known", "openid-configuration"]:
                 body = oauth.discovery(parts[0])
+            elif parts[1:] == ["oauth2", "v2.0", "authorize"]:
+                query = {k: v[0] for k, v in parse_qs(url.query).items()}
+                return self._redirect(oauth.authorize(parts[0], query))
+            elif parts[1:] == ["oauth2", "v2.0", "token"] and form.get("code"):
+                body = oauth.code_token(parts[0], form)
             elif parts[1:] == ["oauth2", "v2.0", "token"] and self.command == "POST":
                 body = oauth.microsoft_token(parts[0], form)
             elif url.path == "/token" and self.command == "POST":
@@ -398,3 +468,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "no-store")
         self.end_headers()
         self.wfile.write(data)
+
+    def _redirect(self, location: str) -> None:
+        self.send_response(302)
+        self.send_header("Location", location)
+        self.send_header("Content-Length", "0")
+        self.end_headers()

@@ -119,3 +119,36 @@ def _check(o: OAuthSettings, where: str) -> None:
         )
     elif o.refresh_token and (not o.client_id or not o.client_secret):
         raise AuthConfigError(f"{where}: a refresh token needs client_id and client_secret_env")
+
+
+@dataclass(frozen=True)
+class EntraSignIn:
+    """The web view's optional sign-in with a work account (``[web_entra]``): an app
+    registration in the deployment's own Entra ID tenant, with the redirect URI
+    ``<web_base_url>/entra/svar`` and a client secret (by ``_env`` or ``_file``)."""
+
+    tenant_id: str
+    client_id: str
+    client_secret: str = field(default="", repr=False)
+    authority_url: str = "https://login.microsoftonline.com"
+    ca_file: Path | None = None  # a private CA (tests); default: the system's
+
+
+def parse_entra_sign_in(
+    section: dict[str, Any], where: str, environ: Mapping[str, str] | None = None
+) -> EntraSignIn:
+    """``[web_entra]``: tenant_id, client_id, client_secret_env/_file; authority_url, ca_file."""
+    environ = os.environ if environ is None else environ
+    section = dict(section)
+    secret = _secret(section, "client_secret", where, environ)
+    values = {k: str(section.pop(k)) for k in ("tenant_id", "client_id", "authority_url")
+              if k in section}  # fmt: skip
+    if "ca_file" in section:
+        values["ca_file"] = Path(section.pop("ca_file"))
+    if section:
+        raise AuthConfigError(f"{where}: unknown setting(s) {', '.join(sorted(section))}")
+    if not values.get("tenant_id") or not values.get("client_id") or not secret:
+        raise AuthConfigError(f"{where}: needs tenant_id, client_id and client_secret_env/_file")
+    if not values.get("authority_url", "https://").startswith("https://"):
+        raise AuthConfigError(f"{where}: authority_url must be an https URL")
+    return EntraSignIn(client_secret=secret, **values)

@@ -25,6 +25,7 @@ from gateway.store.db import Database
 from gateway.web.access import Viewer, viewer_for
 from gateway.web.auth import Links, RateLimit, Sessions, same
 from gateway.web.config import WebConfig
+from gateway.web.entra import Entra
 
 SESSION_COOKIE, CSRF_COOKIE = "avvik_session", "avvik_csrf"
 
@@ -60,6 +61,7 @@ class Web:
     sessions: Sessions = field(init=False)
     per_address: RateLimit = field(init=False)
     per_client: RateLimit = field(init=False)
+    entra: Entra | None = field(init=False)  # sign-in with a work account, if set
 
     def __post_init__(self) -> None:
         c = self.config
@@ -68,6 +70,8 @@ class Web:
         self.sessions = Sessions(c.session_hours)
         self.per_address = RateLimit(c.links_per_address, c.link_minutes * 60)
         self.per_client = RateLimit(c.requests_per_client, c.link_minutes * 60)
+        redirect_uri = f"{c.url}/entra/svar"
+        self.entra = Entra(c.entra, redirect_uri, c.link_minutes) if c.entra else None
 
 
 def web() -> Web:

@@ -2,7 +2,7 @@
 
 Read from the gateway's Settings (``web_host``, ``web_port``, ``web_base_url``,
 ``web_link_minutes``, ``web_session_hours``, ``web_cookie_secure``,
-``web_trusted_proxies``) with these defaults when the Settings do not have them, so
+``web_trusted_proxies``, ``web_entra``) with these defaults when the Settings do not have them, so
 the web view runs before and after they are added there.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gateway.auth.config import EntraSignIn
 from gateway.settings import Settings
 
 
@@ -26,6 +27,7 @@ class WebConfig:
     trusted_proxies: int = 0  # reverse proxies in front whose X-Forwarded-For counts
     links_per_address: int = 5  # sign-in links per address per link lifetime
     requests_per_client: int = 20  # sign-in requests per client per link lifetime
+    entra: EntraSignIn | None = None  # optional sign-in with a work account (web/entra.py)
 
     @property
     def url(self) -> str:

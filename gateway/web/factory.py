@@ -10,7 +10,7 @@ from flask import Flask, redirect, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from gateway.web import app as base
-from gateway.web import pages_admin, pages_auth, pages_cases, pages_stats
+from gateway.web import pages_admin, pages_auth, pages_cases, pages_entra, pages_stats
 from gateway.web.app import Web, render
 
 
@@ -26,7 +26,7 @@ def create_app(web_context: Web) -> Flask:
     app.before_request(base.check_csrf)
     app.after_request(base.headers)
     app.teardown_request(base.give_back)
-    for module in (pages_auth, pages_cases, pages_admin, pages_stats):
+    for module in (pages_auth, pages_entra, pages_cases, pages_admin, pages_stats):
         app.register_blueprint(module.pages)
     for status in (400, 401, 403, 404, 405, 413, 429):
         app.register_error_handler(status, _error)

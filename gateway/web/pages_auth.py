@@ -44,7 +44,8 @@ def client() -> str:
 @pages.get("/logg-inn")
 def sign_in_form():
     return render("sign_in.html", next=safe_next(request.args.get("neste")),
-                  signed_out=request.args.get("ute") == "1")  # fmt: skip
+                  signed_out=request.args.get("ute") == "1",
+                  entra=web().entra is not None)  # fmt: skip
 
 
 @pages.post("/logg-inn")
@@ -94,13 +95,21 @@ def link_use(token: str):
     """Use the link up and start a session; a used or expired link is refused."""
     w = web()
     address = w.links.redeem(token) if w.per_client.allow("link:" + client()) else None
-    if address is None or viewer_for(w.rules(), address) is None:
-        return render("link_invalid.html", status=400)
+    response = begin_session(address, "link", request.form.get("neste")) if address else None
+    return response or render("link_invalid.html", status=400)
+
+
+def begin_session(address: str, how: str, target: str | None):
+    """A session for ``address`` (signed in by ``how``) and the way to ``target``; None
+    when rules.yaml does not know the address (any more)."""
+    w = web()
+    if viewer_for(w.rules(), address) is None:
+        return None
     sid = w.sessions.start(address)
     conn = db()
     with write(conn):
-        event(conn, "web-sign-in", f"{address} signed in from {client()}")
-    response = redirect(safe_next(request.form.get("neste")))
+        event(conn, "web-sign-in", f"{address} signed in ({how}) from {client()}")
+    response = redirect(safe_next(target))
     response.set_cookie(
         SESSION_COOKIE,
         sid,
