@@ -9,8 +9,9 @@ and by context, because a plain 8-digit run is more often an id, amount or date 
 from __future__ import annotations
 
 import datetime
+import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import phonenumbers
 from phonenumbers import PhoneNumberType
@@ -85,6 +86,7 @@ def _swedish_kind(date: str, sep: str, serial: str) -> str | None:
 _SIX_DIGITS = re.compile(r"\d{6}")
 
 
+@functools.lru_cache(maxsize=8)  # both detectors ask, for the same text (its hash is kept)
 def _id_start(text: str) -> int | None:
     """Where the first run of six digits starts (the look-behinds still see the text
     before it); None when there is none, and so no identity number."""
@@ -202,10 +204,27 @@ def _context_says_not_phone(text: str, start: int, end: int) -> bool:
     )
 
 
+# What every phone number's number group matches (without the back-references), as a
+# pattern that starts with a character: text without it needs no scan with _PHONE, and
+# no match of _PHONE starts more than _PREFIX_MAX characters before the first of them.
+_NUMBER_CANDIDATE = re.compile(
+    rf"[2-9](?:\d{{7}}|\d\d(?:{_SP}|[-.])\d\d(?:{_SP}|[-.])\d{{3}}"
+    rf"|\d(?:{_SP}|-)\d\d(?:{_SP}|-)\d\d(?:{_SP}|-)\d\d)"
+)
+_PREFIX_MAX = 16  # "(0047)" and "&nbsp;": 12 characters, and a margin
+
+
+def _phone_matches(text: str) -> Iterator[re.Match[str]]:
+    """_PHONE's matches, as ``finditer`` gives them, from where the first can start."""
+    first = _NUMBER_CANDIDATE.search(text)
+    if first is not None:
+        yield from _PHONE.finditer(text, max(0, first.start() - _PREFIX_MAX))
+
+
 def _phone_findings(text: str, known: Iterable[str] = ()) -> list[Finding]:
     """Norwegian phone numbers of persons. A detector: see `Kind`."""
     found = []
-    for m in _PHONE.finditer(text):
+    for m in _phone_matches(text):
         digits = re.sub(r"\D", "", m.group("number").replace("&#160;", " "))
         prefixed = m.group("prefix") is not None
         if not prefixed and digits == m.group("number") and _is_date(digits):
@@ -244,9 +263,29 @@ def _email_findings(text: str, known_addresses: Iterable[str]) -> list[Finding]:
             exact.add(entry)
     return [
         Finding("e-postadresse", m.start(), m.end(), m.group())
-        for m in _EMAIL.finditer(text)
+        for m in _email_matches(text)
         if not _is_known(m.group(), exact, domains)
     ]
+
+
+_LOCAL = "_.%+'-"  # with the letters and digits: what _EMAIL's look-behind refuses before it
+
+
+def _email_matches(text: str) -> Iterator[re.Match[str]]:
+    """_EMAIL's matches, as ``finditer`` gives them, tried only where they can start:
+    where the run of local-part characters before an "@" begins. _EMAIL begins with a
+    look-behind, so ``finditer`` tried it at every position of the text."""
+    end, at = 0, text.find("@")
+    while at != -1:
+        start = at
+        while start > end and (text[start - 1].isalnum() or text[start - 1] in _LOCAL):
+            start -= 1
+        inside = start == end > 0 and (text[end - 1].isalnum() or text[end - 1] in _LOCAL)
+        m = None if inside else _EMAIL.match(text, start)
+        if m is not None:
+            yield m
+            end = m.end()
+        at = text.find("@", max(at + 1, end))
 
 
 def _merge(text: str, findings: list[Finding]) -> list[Finding]:

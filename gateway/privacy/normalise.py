@@ -13,10 +13,12 @@ the patterns' "stands alone" look-behinds see a number and not part of a word.
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import email.header
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 # Invisible characters a client shows as nothing: soft hyphen, zero-width space/(non-)
@@ -40,28 +42,128 @@ _RUN = re.compile(r"(?<=\d)(?:[ \t]+\r?\n[ \t]*|[ \t]{2,})(?=\d)")
 # folded subject: the parser makes the fold's CR and LF spaces): read as the dash or dot
 # alone. A line break beside it is a hard break, as in "Se punkt 4.", and joins nothing.
 _SEP_RUN = re.compile(rf"(?<=\d)[ \t]*[-.{_DASHES}][ \t]*(?=\d)")
-# What needs a look at all; text without any of these is its own normal form.
-_SPECIAL = re.compile(rf"{_SEP_RUN.pattern}|[^\x00-\x7f]|{_RUN.pattern}|{_GLUED.pattern}", re.I)
+_Need = tuple[re.Pattern[str], int]
+_Alternatives = tuple[tuple[re.Pattern[str], _Need | None], ...]
+
+# What needs a look at all; text without any of these is its own normal form. Each is
+# searched on its own (see ``_matches``), and each starts with the characters it can
+# start with, so that the search skips to them at C speed; a look-behind first made the
+# search try every position. A bare "-" or "." between two digits (every date) is its
+# own normal form, so the search for separators leaves it out: the loop below would
+# have kept it as it is.
+_SEP_SEARCH = (
+    rf"[ \t\-.{_DASHES}](?<=\d.)"
+    rf"(?:(?<=[ \t])[ \t]*[-.{_DASHES}][ \t]*|(?<=[-.{_DASHES}])[ \t]+|(?<=[{_DASHES}]))(?=\d)"
+)
+_RUN_SEARCH = r"[ \t](?<=\d.)(?:[ \t]*\r?\n[ \t]*|[ \t]+)(?=\d)"
+_GLUED_SEARCH = rf"(?=[fpdstm])(?<![^\W_])(?:{_LABELS})[.:#]?(?=\d)"
+# Before some of them, a cheaper pattern that every match needs near it: (pattern,
+# at most how far before it the match can start). A text without it skips that search,
+# and the search starts there. A glued label ends in one of these letters before its
+# digit; a run of spaces between digits starts after a digit.
+_GLUED_NEED = (re.compile(r"[rflbxns][.:#]?\d", re.I), 16)
+_RUN_NEED = (re.compile(r"\d(?:[ \t]{2}|[ \t]+\r?\n)"), 0)
+_SPECIAL = tuple(
+    (re.compile(p, re.I), need)
+    for p, need in (
+        (_SEP_SEARCH, None), (r"[^\x00-\x7f]", None), (_RUN_SEARCH, _RUN_NEED),
+        (_GLUED_SEARCH, _GLUED_NEED),
+    )
+)  # fmt: skip
 # The same for text already in NFKC: of its letters only the invisible ones and the
 # dashes change, so æ, ø, å and the like need no look one by one (a Norwegian text has
 # dozens; checking them one at a time was most of the de-identification's time).
-_SPECIAL_NFKC = re.compile(
-    rf"{_SEP_RUN.pattern}|[{_INVISIBLE}{_DASHES}]|{_RUN.pattern}|{_GLUED.pattern}", re.I
-)
+_SPECIAL_NFKC = (_SPECIAL[0], (re.compile(f"[{_INVISIBLE}{_DASHES}]"), None), *_SPECIAL[2:])
+
+
+def _matches(alternatives: _Alternatives, text: str) -> Iterator[re.Match[str]]:
+    """The matches of the alternatives joined by "|", as ``finditer`` would give them:
+    leftmost first, the earlier alternative on a tie, the next search after the end.
+    Searched one by one, each pattern skips to its first character at C speed, where the
+    joined pattern tried every alternative at every position of the text."""
+    patterns = [p for p, _ in alternatives]
+    found = [_first(p, need, text) for p, need in alternatives]
+    pos = 0
+    while True:
+        best = None
+        for i, m in enumerate(found):
+            if m is not None and m.start() < pos:
+                m = found[i] = patterns[i].search(text, pos)
+            if m is not None and (best is None or m.start() < best.start()):
+                best = m
+        if best is None:
+            return
+        yield best
+        pos = best.end()
+
+
+def _first(pattern: re.Pattern[str], need: _Need | None, text: str) -> re.Match[str] | None:
+    """The first match of ``pattern``, searched from where ``need`` says it can start."""
+    if need is None:
+        return pattern.search(text)
+    near = need[0].search(text)
+    return None if near is None else pattern.search(text, max(0, near.start() - need[1]))
 
 
 @dataclass(frozen=True)
 class Normalised:
-    """The normal form and, for each of its characters, where it came from."""
+    """The normal form and where each of its characters came from.
+
+    ``origin`` holds the map as segments, in order: (start in the normal form, start in
+    the text as written, linear). In a linear segment each character came from its own
+    character, one for one; in the others every character stands for the one character
+    at that start (a dash, an NFKC expansion, the space for a run of spaces). A map per
+    character was a tuple as long as the text, built for every text with a date in it.
+    """
 
     text: str
-    origin: tuple[int, ...] | None  # None: the text as written is its own normal form
+    origin: tuple[tuple[int, int, bool], ...] | None  # None: its own normal form
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """The span in the text as written that the normal form's [start, end) came from."""
         if self.origin is None:
             return start, end
-        return self.origin[start], self.origin[end - 1] + 1
+        return self._at(start), self._at(end - 1) + 1
+
+    def _at(self, i: int) -> int:
+        seg = self.origin[bisect.bisect_right(self.origin, (i, _LAST)) - 1]
+        return seg[1] + (i - seg[0]) if seg[2] else seg[1]
+
+
+_LAST = 1 << 62  # sorts after every real position in a (start, origin) search key
+
+
+class _Map:
+    """The normal form being written, and its map (see ``Normalised``)."""
+
+    def __init__(self, text: str) -> None:
+        self.text, self.out, self.n, self.changed = text, [], 0, False
+        self.segs: list[tuple[int, int, bool]] = []
+
+    def keep(self, a: int, b: int) -> None:
+        """text[a:b] as written."""
+        if a >= b:
+            return
+        self.out.append(self.text[a:b])
+        last = self.segs[-1] if self.segs else None
+        if not (last and last[2] and last[1] + (self.n - last[0]) == a):
+            self.segs.append((self.n, a, True))
+        self.n += b - a
+
+    def put(self, piece: str, at: int, a: int, b: int) -> None:
+        """``piece`` in place of text[a:b], standing for the character at ``at``."""
+        if piece == self.text[a:b]:
+            return self.keep(a, b)
+        self.changed = True
+        if piece:
+            self.out.append(piece)
+            self.segs.append((self.n, at, len(piece) == 1))
+            self.n += len(piece)
+
+    def result(self) -> Normalised:
+        if not self.changed:
+            return Normalised(self.text, None)  # nothing changed after all
+        return Normalised("".join(self.out), tuple(self.segs))
 
 
 def _char(c: str) -> str:
@@ -77,42 +179,35 @@ def normalise(text: str, *, joined: bool = False) -> Normalised:
     """The text a reader sees. `joined`: a line break between digits joins them with
     nothing between (format=flowed with DelSp=yes) instead of with one space."""
     special = _SPECIAL_NFKC if unicodedata.is_normalized("NFKC", text) else _SPECIAL
-    if not special.search(text):
-        return Normalised(text, None)
-    out: list[str] = []
-    origin: list[int] = []
+    out = _Map(text)
     pos = 0
-    for m in special.finditer(text):
-        out.append(text[pos : m.start()])
-        origin.extend(range(pos, m.start()))
-        piece = m.group()
+    for m in _matches(special, text):
+        out.keep(pos, m.start())
+        piece, at = m.group(), m.start()
         if len(piece) > 1 and _SEP_RUN.fullmatch(piece) and piece.strip() not in ("", piece):
             if piece.count(" ") + piece.count("\t") < 2 and "\n" not in piece:
-                out.append(piece)  # one space a side at most: the patterns read it
-                origin.extend(range(m.start(), m.end()))
+                out.keep(at, m.end())  # one space a side at most: the patterns read it
             else:
-                out.append(_char(piece.strip()))
-                origin.append(m.start() + piece.index(piece.strip()))
+                out.put(_char(piece.strip()), at + piece.index(piece.strip()), at, m.end())
         elif _GLUED.fullmatch(piece):
-            out.append(piece + " ")
-            origin.extend([*range(m.start(), m.end()), m.end() - 1])
+            out.keep(at, m.end())
+            out.put(" ", m.end() - 1, m.end(), m.end())
         elif len(piece) > 1 or piece in " \t":  # a run of spaces between digits
-            sep = "" if joined and "\n" in piece else " "
-            out.append(sep)
-            origin.extend([m.start()] * len(sep))
+            out.put("" if joined and "\n" in piece else " ", at, at, m.end())
         else:
-            mapped = _char(piece)
-            out.append(mapped)
-            origin.extend([m.start()] * len(mapped))
+            out.put(_char(piece), at, at, m.end())
         pos = m.end()
-    out.append(text[pos:])
-    origin.extend(range(pos, len(text)))
-    return Normalised("".join(out), tuple(origin))
+    out.keep(pos, len(text))
+    return out.result()
 
 
 def has_line_joins(text: str) -> bool:
     """True when a line break stands between digits: the text then has two readings."""
-    return any("\n" in m.group() for m in _RUN.finditer(text))
+    return _LINE_JOIN.search(text) is not None
+
+
+# A run of _RUN's with a line break in it (starting with its character, as _RUN_SEARCH).
+_LINE_JOIN = re.compile(r"[ \t](?<=\d.)[ \t]*\r?\n[ \t]*(?=\d)")
 
 
 def decoded_words(value: str) -> str:
