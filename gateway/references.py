@@ -48,12 +48,18 @@ def strip_own_words(subject: str, words: tuple[str, ...]) -> str:
     return subject.strip()
 
 
+def _tuple(prefix: str | tuple[str, ...]) -> tuple[str, ...]:
+    return (prefix,) if isinstance(prefix, str) else tuple(prefix)
+
+
 @lru_cache(maxsize=16)
-def _pattern(prefix: str) -> re.Pattern[str]:
-    return re.compile(rf"(?<![\w-]){re.escape(prefix)}-(\d{{4}})-(\d{{4,}})(?!\w)", re.IGNORECASE)
+def _pattern(prefixes: tuple[str, ...]) -> re.Pattern[str]:
+    alts = "|".join(re.escape(p) for p in prefixes)
+    return re.compile(rf"(?<![\w-])({alts})-(\d{{4}})-(\d{{4,}})(?!\w)", re.IGNORECASE)
 
 
-def find_reference(subject: str, prefix: str = "AVVIK") -> str | None:
-    """The first tracking reference in a subject, normalised (upper-case prefix)."""
-    found = _pattern(prefix).search(strip_prefixes(subject))
-    return f"{prefix.upper()}-{found.group(1)}-{found.group(2)}" if found else None
+def find_reference(subject: str, prefix: str | tuple[str, ...] = "AVVIK") -> str | None:
+    """The first tracking reference in a subject, normalised (upper-case prefix).
+    ``prefix`` may be several: a deviation's (AVVIK) and a suggestion's (FORSLAG)."""
+    found = _pattern(_tuple(prefix)).search(strip_prefixes(subject))
+    return f"{found.group(1).upper()}-{found.group(2)}-{found.group(3)}" if found else None

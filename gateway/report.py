@@ -38,6 +38,7 @@ def monthly_report(
     month: dt.date,
     to: Sequence[str] | None = None,
     now: dt.datetime | None = None,
+    csv_style: str = "semicolon",
 ) -> Outgoing:
     """The report for the month of ``month``, addressed to ``to`` (default: rules.yaml's
     ``follow_up: management``), ready for ``outbox.queue.enqueue``."""
@@ -56,7 +57,7 @@ def monthly_report(
                     context["flow_labels"].__getitem__, say)  # fmt: skip
     subject, text = renderer.parts("monthly_report.txt.j2", context)
     html = renderer.env.get_template("monthly_report.html.j2").render(context)
-    csv_text = to_csv(rows(CSV_DIMENSIONS), CSV_DIMENSIONS)
+    csv_text = to_csv(rows(CSV_DIMENSIONS), CSV_DIMENSIONS, csv_style)
     return _message(renderer, recipients, " ".join(subject.split()), text, html, png, context,
                     csv_text, say)  # fmt: skip
 

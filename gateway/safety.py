@@ -84,7 +84,7 @@ def link_bounce(stage: StageContext, item: Incoming) -> None:
     sent = messages.sent_with_ids(db, ids)
     case_id = sent.case_id if sent else None
     if case_id is None:
-        case_id = _case_in_subjects(db, item.raw, ruleset.reference_prefix)
+        case_id = _case_in_subjects(db, item.raw, ruleset.reference_prefixes)
     if case_id is None:
         return
     messages.link_to_case(db, item.row_id, case_id)
@@ -99,7 +99,7 @@ def link_bounce(stage: StageContext, item: Incoming) -> None:
         _tell_admins(stage, case_id, sent, item)
 
 
-def _case_in_subjects(db: Database, raw: bytes, prefix: str) -> int | None:
+def _case_in_subjects(db: Database, raw: bytes, prefix: str | tuple[str, ...]) -> int | None:
     """The case named in any Subject line of the returned message."""
     for line in re.findall(rb"^subject:.*$", raw, re.I | re.M):
         reference = find_reference(line.decode("utf-8", "replace")[8:], prefix)

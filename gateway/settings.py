@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gateway import settings_check
 from gateway.auth.config import (
     AuthConfigError,
     EntraSignIn,
@@ -105,6 +106,9 @@ class Settings:
     web_trusted_proxies: int = 0  # 1 behind one reverse proxy (X-Forwarded-For)
     web_entra: EntraSignIn | None = None  # [web_entra]: sign-in with a work account
     metrics_host: str = "127.0.0.1"
+    # CSV exports (stats, the monthly report): "semicolon" (semicolons and decimal commas,
+    # as Excel with Norwegian settings reads them) or "comma" (plain, for programs)
+    csv_style: str = "semicolon"
     source: Path | None = None  # the file read, so that secrets can be read again
 
     @property
@@ -258,14 +262,18 @@ def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> 
             raise SettingsError(f"{path}: cannot read settings: {exc}") from exc
         except tomllib.TOMLDecodeError as exc:
             raise SettingsError(f"{path}: {exc}") from exc
+    if problems := settings_check.raw_problems(
+        data, str(path or "defaults"), (Settings, Smarthost, ImapMailbox)
+    ):
+        raise SettingsError("\n".join(problems))  # every one, not only the first
     settings = from_mapping(data, str(path or "defaults"), environ)
     overrides: dict[str, Any] = {}
     for var, (name, kind) in _ENV.items():
         if var in environ:
             try:
                 overrides[name] = kind(environ[var])
-            except ValueError as exc:
-                raise SettingsError(f"${var}: {exc}") from exc
+            except ValueError:
+                raise SettingsError(f"${var}: not a number: {environ[var]!r}") from None
     for var, key in _SMARTHOST_ENV.items():
         if host := environ.get(var):
             name, _, port = host.partition(":")
@@ -276,6 +284,8 @@ def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> 
             except ValueError as exc:
                 raise SettingsError(f"${var}: {exc}") from exc
     settings = dataclasses.replace(settings, **overrides, source=Path(path) if path else None)
+    if problems := settings_check.port_problems(settings, str(path or "defaults")):
+        raise SettingsError("\n".join(problems))
     _check_values(settings)
     return settings
 
@@ -306,5 +316,7 @@ def _check_values(settings: Settings) -> None:
     """Values a type alone does not rule out."""
     if settings.log_format not in ("text", "json"):
         raise SettingsError(f"log_format must be 'text' or 'json', not {settings.log_format!r}")
+    if settings.csv_style not in ("semicolon", "comma"):
+        raise SettingsError(f"csv_style must be 'semicolon' or 'comma', not {settings.csv_style!r}")
     if settings.alert_after_minutes <= 0 or settings.monitor_interval <= 0:
         raise SettingsError("alert_after_minutes and monitor_interval must be more than 0")

@@ -7,6 +7,7 @@ deciding never renders or writes.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,3 +34,15 @@ class StageContext:
     settings: Settings
     renderer: Renderer | None = None
     clock: Callable[[], dt.datetime] = field(default=utc_now)
+
+    def __post_init__(self) -> None:
+        """The rules learn the gateway's own addresses, which live in the settings and
+        the renderer rather than in rules.yaml, so that no stage takes them for
+        personal data (privacy.policy.known_addresses)."""
+        own = {self.settings.gateway_address.lower()}
+        if self.renderer is not None:
+            own.add(self.renderer.gateway_address.lower())
+        if not own <= set(self.rules.own_addresses):
+            own_addresses = tuple(sorted(own | set(self.rules.own_addresses)))
+            rules = dataclasses.replace(self.rules, own_addresses=own_addresses)
+            object.__setattr__(self, "rules", rules)  # frozen: set once, while being made

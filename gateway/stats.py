@@ -327,15 +327,31 @@ def _round(value: float | None, digits: int) -> float | None:
     return None if value is None else round(value, digits)
 
 
-def to_csv(rows: Sequence[Row], by: Sequence[str] = ()) -> str:
-    """A header and one line per row, the columns of ``Row.as_dict``; empty cell: no value."""
+CSV_STYLES = ("semicolon", "comma")
+
+
+def to_csv(rows: Sequence[Row], by: Sequence[str] = (), style: str = "semicolon") -> str:
+    """A header and one line per row, the columns of ``Row.as_dict``; empty cell: no value.
+
+    ``semicolon`` (the default) is what Excel with Norwegian settings opens as columns:
+    a semicolon between cells and a decimal comma, since the comma is the decimal
+    separator there. ``comma`` is plain RFC 4180 with decimal points, for programs."""
+    if style not in CSV_STYLES:
+        raise ValueError(f"CSV style must be one of {', '.join(CSV_STYLES)}, not {style!r}")
     dicts = [r.as_dict() for r in rows]
+    if style == "semicolon":
+        dicts = [{k: _decimal_comma(v) for k, v in d.items()} for d in dicts]
     names = list(Row(dict.fromkeys(by, "")).as_dict())
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=names, lineterminator="\r\n")
+    delimiter = ";" if style == "semicolon" else ","
+    writer = csv.DictWriter(buffer, fieldnames=names, lineterminator="\r\n", delimiter=delimiter)
     writer.writeheader()
     writer.writerows(dicts)
     return buffer.getvalue()
+
+
+def _decimal_comma(value: object) -> object:
+    return str(value).replace(".", ",") if isinstance(value, float) else value
 
 
 def to_json(rows: Sequence[Row]) -> str:

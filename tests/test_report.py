@@ -130,7 +130,8 @@ def test_monthly_report_arrives_as_html_with_its_chart_inside_and_the_csv(
     # the CSV attachment, as Excel would open it, equals the figures
     [attachment] = found["text/csv"]
     assert attachment.get_filename() == "avviksstatistikk-2026-04.csv"
-    rows = list(csv.DictReader(io.StringIO(attachment.get_content().removeprefix("\ufeff"))))
+    content = attachment.get_content().removeprefix("\ufeff")
+    rows = list(csv.DictReader(io.StringIO(content), delimiter=";"))  # Norwegian Excel
     by_party = {(r["flow"], r["party"]): r for r in rows}
     assert set(by_party) == {
         ("b", "Kommunalt responssenter i Agder"),
@@ -140,8 +141,8 @@ def test_monthly_report_arrives_as_html_with_its_chart_inside_and_the_csv(
     supplier = by_party["d", "Leverandøren"]
     assert (supplier["opened"], supplier["closed_on_time"]) == ("1", "1")
     assert (supplier["close_working_hours_median"], supplier["close_calendar_hours_median"]) == (
-        "7.5",
-        "24.0",
+        "7,5",
+        "24,0",
     )
     assert by_party["b", "Kommunalt responssenter i Agder"]["overdue"] == "1"
     expected = figures(
@@ -161,7 +162,7 @@ def _typed(value: str):
         return None
     for kind in (int, float):
         try:
-            return kind(value)
+            return kind(value.replace(",", "."))  # a decimal comma
         except ValueError:
             pass
     return value

@@ -37,7 +37,7 @@ def test_toml_with_secret_from_environment(tmp_path):
 
 
 @pytest.mark.parametrize("text, message", [
-    ('colour = "red"\n', "unknown setting(s) colour"),
+    ('colour = "red"\n', "gateway.toml: colour: unknown setting"),
     ('[smarthost]\nhost = "x"\npassword = "pw"\n', "'password' is not allowed"),
     ('[smarthost]\nhost = "x"\npassword_env = "NOPE"\n', "NOPE (password_env) is not set"),
     ('[smarthost]\nhost = "x"\nsecurity = "tls"\n', "security must be one of"),

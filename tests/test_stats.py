@@ -207,7 +207,8 @@ def test_unknown_dimension_is_refused(db, ruleset):
 
 def test_csv_and_json_carry_the_figures_and_label_both_clocks(db, ruleset):
     rows = spring(db, ruleset, ["month", "flow"])
-    parsed = list(csv.DictReader(io.StringIO(to_csv(rows, ["month", "flow"]))))
+    plain = to_csv(rows, ["month", "flow"], "comma")
+    parsed = list(csv.DictReader(io.StringIO(plain)))
     march_a = next(r for r in parsed if (r["month"], r["flow"]) == ("2026-03", "a"))
     assert march_a["opened"] == "2" and march_a["closed_on_time_share"] == "0.5"
     assert float(march_a["close_working_hours_median"]) == pytest.approx(56.75, abs=0.05)
@@ -237,7 +238,7 @@ def test_cli_table_csv_json_and_html(db, ruleset, tmp_path):
     assert line.split() == ["2026-04", "d", "1", "0", "1", "100%", "0", "0",
                             "1.5", "/", "1.5", "1.5", "/", "1.5",
                             "7.5", "/", "24.0", "7.5", "/", "24.0"]  # fmt: skip
-    assert outputs["csv"].splitlines()[0].startswith("month,flow,opened,suggestions,closed")
+    assert outputs["csv"].splitlines()[0].startswith("month;flow;opened;suggestions;closed")
     assert len(json.loads(outputs["json"])) == 6
     assert (
         outputs["html"].count("<tr>") == 7
@@ -263,3 +264,39 @@ def test_flows_are_ordered_as_the_rules_declare_them(db, ruleset):
     rules = replace(ruleset, flows=dict.fromkeys(("d", "c", "b", "a")))
     rows = figures(db, rules, dt.date(2026, 3, 1), dt.date(2026, 4, 30), ["flow"], AFTER)
     assert [r.key["flow"] for r in rows] == ["d", "c", "b", "a"]
+
+
+def test_csv_is_for_excel_with_norwegian_settings_by_default(db, ruleset):
+    """Semicolons between cells and decimal commas (issue 17, point 17): what Excel
+    with Norwegian settings splits into columns and reads as numbers."""
+    rows = spring(db, ruleset, ["month", "flow"])
+    text = to_csv(rows, ["month", "flow"])
+    parsed = list(csv.DictReader(io.StringIO(text), delimiter=";"))
+    march_a = next(r for r in parsed if (r["month"], r["flow"]) == ("2026-03", "a"))
+    assert march_a["opened"] == "2" and march_a["closed_on_time_share"] == "0,5"
+    assert march_a["answer_calendar_hours_p90"] == "60,5"
+    assert "," not in text.replace(",5", "").splitlines()[0]  # no comma between header cells
+    plain = list(csv.DictReader(io.StringIO(to_csv(rows, ["month", "flow"], "comma"))))
+    assert [r["answer_calendar_hours_p90"] for r in plain] == [
+        r["answer_calendar_hours_p90"].replace(",", ".") for r in parsed
+    ]
+    with pytest.raises(ValueError, match="tab"):
+        to_csv(rows, ["month"], "tab")
+
+
+def test_cli_csv_style_flag_and_setting(db, ruleset, tmp_path):
+    path = tmp_path / "gateway.db"
+    target = open_db(path)
+    with write(target):
+        seed(target)
+    target.close()
+    common = ["--database", str(path), "--rules", str(ROOT / "rules.yaml"), "--format", "csv"]
+    period = ["--from", "2026-03-01", "--to", "2026-04-30", "--by", "month"]
+    settings = tmp_path / "gateway.toml"
+    settings.write_text('csv_style = "comma"\n')
+    with time_machine.travel(AFTER, tick=False):
+        default = CliRunner().invoke(stats_command, [*common, *period])
+        flag = CliRunner().invoke(stats_command, [*common, *period, "--csv-style", "comma"])
+        setting = CliRunner().invoke(stats_command, [*common, *period, "--settings", settings])
+    assert default.output.startswith("month;opened;")
+    assert flag.output.startswith("month,opened,") and setting.output == flag.output

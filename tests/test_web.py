@@ -326,7 +326,7 @@ def test_statistics_show_the_figures_the_chart_and_csv(site):
     chart = client.get("/statistikk/diagram.png")
     assert chart.data.startswith(b"\x89PNG")
     csv_text = client.get("/statistikk.csv?etter=flow").get_data(as_text=True)
-    assert csv_text.splitlines()[0].startswith("flow,opened")
+    assert csv_text.splitlines()[0].startswith("flow;opened")  # Excel, Norwegian settings
     assert client.get("/statistikk?fra=2026-05-01&til=2026-01-01").status_code == 400
 
 

@@ -18,6 +18,7 @@ from gateway.outbox.queue import enqueue
 from gateway.privacy.outgoing import guard
 from gateway.privacy.policy import Deidentified
 from gateway.rules.base import RuleSet
+from gateway.rules.suggestions import SUGGESTION
 from gateway.stage import StageContext
 from gateway.store import event, next_reference
 from gateway.store.cases import NewCase, insert_case
@@ -27,8 +28,8 @@ from gateway.threads.outlook import thread_index
 
 @dataclass(frozen=True)
 class Deadlines:
-    measures: dt.date
-    close: dt.date
+    measures: dt.date | None  # None: an improvement suggestion that no rule gave one
+    close: dt.date | None
     escalate: dt.date | None
 
 
@@ -44,7 +45,8 @@ def open_case(
     db, ruleset, renderer, settings = stage.db, stage.rules, stage.renderer, stage.settings
     deliver_for_hours = settings.deliver_for_hours
     local = ruleset.hours.local(item.received_at)
-    reference = next_reference(db, ruleset.reference_prefix, local.year)
+    prefix = ruleset.suggestion_prefix if decision.kind == SUGGESTION else ruleset.reference_prefix
+    reference = next_reference(db, prefix, local.year)
     due = deadlines(ruleset, decision, local.date())
     new = _new_case(item, decision, ruleset, reference, due, related_reference, shown)
     case_id = insert_case(db, new)
@@ -64,14 +66,18 @@ def open_case(
 
 
 def deadlines(ruleset: RuleSet, decision: Decision, day: dt.date) -> Deadlines:
-    """The case's deadlines in working days from arrival: the rule's, else the flow's."""
+    """The case's deadlines in working days from arrival: the rule's, else the flow's.
+    An improvement suggestion is no deviation to be closed in time: it has only the
+    deadlines a rule gives it."""
     measures_days, close_days = ruleset.deadline_days(decision.flow)
+    if decision.kind == SUGGESTION:
+        measures_days = close_days = None
     add = ruleset.hours.add_working_days
     escalate = add(day, decision.escalate_days) if decision.escalate_days else None
+    measures = decision.measures_days or measures_days
+    close = decision.close_days or close_days
     return Deadlines(
-        add(day, decision.measures_days or measures_days),
-        add(day, decision.close_days or close_days),
-        escalate,
+        add(day, measures) if measures else None, add(day, close) if close else None, escalate
     )
 
 
@@ -90,8 +96,8 @@ def _new_case(item, decision, ruleset, reference, due, related_reference, shown)
         mailbox=item.mailbox,
         subject=msg.subject if keep else shown.subject,
         received_at=item.received_at.isoformat(timespec="milliseconds"),
-        measures_due=due.measures.isoformat(),
-        close_due=due.close.isoformat(),
+        measures_due=due.measures.isoformat() if due.measures else None,
+        close_due=due.close.isoformat() if due.close else None,
         escalate_due=due.escalate.isoformat() if due.escalate else None,
         external_ref=decision.external_ref,
         rule_hits=decision.rules,
@@ -128,8 +134,8 @@ def _context(item, decision, ruleset, new: NewCase, due: Deadlines, shown) -> di
         "reporting_party": reporting.name if reporting else msg.from_addr,
         "receiving_party": receiving.name if receiving else ", ".join(decision.to),
         "received": local_time(ruleset, item.received_at),
-        "measures_due": local_date(ruleset, due.measures),
-        "close_due": local_date(ruleset, due.close),
+        "measures_due": local_date(ruleset, due.measures) if due.measures else "",
+        "close_due": local_date(ruleset, due.close) if due.close else "",
         "external_ref": decision.external_ref,
         "text": text,
         "attachments": [n for n in names if not is_executable(n) and n not in skip],

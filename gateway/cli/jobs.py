@@ -67,17 +67,41 @@ def jobs_group(ctx, database, settings_file, rules_file):
         )
 
 
+def _report_for(runner: Runner, name: str, month: str) -> str:
+    """``--month``: the monthly report for that month, apart from the schedule."""
+    from gateway.followup.context import JobContext
+    from gateway.followup.monthly import report_for_month
+
+    if name != "monthly-report":
+        raise click.BadParameter("only monthly-report takes a month", param_hint="--month")
+    try:
+        first = dt.datetime.strptime(month, "%Y-%m").date()
+    except ValueError:
+        raise click.BadParameter(f"{month!r} is not YYYY-MM", param_hint="--month") from None
+    now = dt.datetime.now(dt.UTC)
+    ctx = JobContext(runner.db, runner.rules(), runner.renderer, runner.settings, now, None)
+    try:
+        return f"{name}: ok: {report_for_month(ctx, first)}"
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 @jobs_group.command(name="run")
 @click.argument("name", type=click.Choice(JOBS))
+@click.option("--month", help="monthly-report only: the month to report on, YYYY-MM.")
 @click.pass_obj
-def jobs_run(obj, name):
+def jobs_run(obj, name, month):
     """Run one job now; its mail goes out through the outbox of the running gateway.
 
     \b
     Example:
         gateway jobs run review-digest
+        gateway jobs run monthly-report --month 2026-10
     """
     runner = _runner(*obj)
+    if month is not None:
+        click.echo(_report_for(runner, name, month))
+        return
     runner.run(name, dt.datetime.now(dt.UTC))
     last = runner.last_run(name)
     click.echo(f"{name}: {last['result']}: {last['detail']}")

@@ -34,8 +34,14 @@ def serve(settings_file: Path | None, verbose: bool) -> None:
         gateway serve --settings /etc/avviksgateway/gateway.toml
     """
     from gateway.daemon import run  # the daemon's imports are only for serve
+    from gateway.settings_check import start_problems
 
-    sys.exit(run(load_settings(settings_file), verbose=verbose))
+    settings = load_settings(settings_file)
+    if problems := start_problems(settings, load_ruleset(None, settings_file).mailboxes):
+        for problem in problems:
+            click.echo(problem, err=True)
+        raise click.ClickException(f"{len(problems)} problem(s) in the settings; not started")
+    sys.exit(run(settings, verbose=verbose))
 
 
 def _at(value: str | None):

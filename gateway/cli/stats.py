@@ -13,6 +13,7 @@ from gateway.cli.base import (
     cli,
     database_option,
     load_ruleset,
+    load_settings,
     open_case_log,
     rules_option,
     settings_option,
@@ -130,10 +131,16 @@ def to_html(rows: Sequence[case_stats.Row], by: Sequence[str], note: str) -> str
     default="table",
     show_default=True,
 )
+@click.option(
+    "--csv-style",
+    type=click.Choice(case_stats.CSV_STYLES),
+    help="semicolon: semicolons and decimal commas, for Excel with Norwegian settings; "
+    "comma: plain CSV. Default: the settings' csv_style (semicolon).",
+)
 @database_option
 @rules_option
 @settings_option
-def stats(start, end, by, fmt, database, rules_file, settings_file):
+def stats(start, end, by, fmt, csv_style, database, rules_file, settings_file):
     """Figures for management: cases opened, closed, open, overdue, answer and closing times.
 
     Deviations only; improvement suggestions are counted apart (or use --by kind).
@@ -143,6 +150,7 @@ def stats(start, end, by, fmt, database, rules_file, settings_file):
     Example:
         gateway stats --from 2026-01-01 --to 2026-06-30 --by month,flow
         gateway stats --by party --format csv > parties.csv
+        gateway stats --format csv --csv-style comma > for-a-program.csv
     """
     today = dt.date.today()
     first = _date(start, "--from", today.replace(month=1, day=1))
@@ -154,7 +162,8 @@ def stats(start, end, by, fmt, database, rules_file, settings_file):
     rows = case_stats.figures(open_case_log(database, settings_file), ruleset, first, last, dims)
     note = hours_note(ruleset.hours)
     if fmt == "csv":
-        click.echo(case_stats.to_csv(rows, dims), nl=False)
+        style = csv_style or load_settings(settings_file).csv_style
+        click.echo(case_stats.to_csv(rows, dims, style), nl=False)
     elif fmt == "json":
         click.echo(case_stats.to_json(rows))
     elif fmt == "html":

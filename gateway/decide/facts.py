@@ -123,7 +123,7 @@ class Facts:
         """The case the message belongs to, and a reference it names that does not exist."""
         if self.stage.db is None:
             return None, None
-        return find_case(self.stage.db, self.msg, self.ruleset.reference_prefix)
+        return find_case(self.stage.db, self.msg, self.ruleset.reference_prefixes)
 
     @property
     def case(self) -> CaseMatch | None:

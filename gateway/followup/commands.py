@@ -77,7 +77,7 @@ def is_for_follow_up(text: str, ruleset: RuleSet, address: str) -> bool:
 
 
 def parse(
-    text: str, prefix: str, say: Phrases | None = None
+    text: str, prefix: str | tuple[str, ...], say: Phrases | None = None
 ) -> tuple[list[FollowUpCommand], list[tuple[str, str]]]:
     """The commands of a message, and (line, why) for each line refused."""
     say = say or phrases()
@@ -100,7 +100,7 @@ def parse(
     return commands, errors
 
 
-def _targets(db: Database, msg: ParsedMessage, prefix: str) -> list[CaseRow]:
+def _targets(db: Database, msg: ParsedMessage, prefix: str | tuple[str, ...]) -> list[CaseRow]:
     """The case of the reply, or the cases of the digest it answers."""
     if reference := find_reference(msg.subject, prefix):
         case = case_by_reference(db, reference)
@@ -131,8 +131,8 @@ def handle(db: Database, item: Incoming, ruleset: RuleSet, renderer: Renderer) -
     """Carry out the commands of one message (in the caller's transaction); the reason
     recorded with the message."""
     msg, who, say = item.parsed, item.parsed.from_addr, phrases(ruleset.language)
-    commands, errors = parse(msg.new_text, ruleset.reference_prefix, say)
-    targets = _targets(db, msg, ruleset.reference_prefix)
+    commands, errors = parse(msg.new_text, ruleset.reference_prefixes, say)
+    targets = _targets(db, msg, ruleset.reference_prefixes)
     done: list[str] = []
     act = _Act(db, ruleset, renderer, who, item.row_id, say)
     for command in commands:

@@ -31,6 +31,8 @@ def _due_soon(case: CaseRow, today: dt.date, horizon: dt.date) -> list[tuple[str
     """The deadlines of ``case`` within the horizon and not yet reminded of."""
     due = []
     for kind, column in DEADLINES:
+        if not getattr(case, column):  # a suggestion without deadlines
+            continue
         deadline = dt.date.fromisoformat(getattr(case, column))
         if getattr(case, f"{kind}_reminded_at") or not today <= deadline <= horizon:
             continue
@@ -77,13 +79,19 @@ def overdue(ctx: JobContext) -> list[tuple[CaseRow, list[str]]]:
     found = []
     for case in rows.open_cases_by_close_due(ctx.db):
         passed = []
-        if case.measures_due < today and case.status in WORKING:
+        if case.measures_due and case.measures_due < today and case.status in WORKING:
             passed.append("measures")
-        if case.close_due < today:
+        if case.close_due and case.close_due < today:
             passed.append("close")
         if passed:
             found.append((case, passed))
     return found
+
+
+def _first_passed(case: CaseRow) -> dt.date:
+    """The closing deadline, or for a case with none (a suggestion a rule gave only a
+    measures deadline) the measures one."""
+    return dt.date.fromisoformat(case.close_due or case.measures_due)
 
 
 def overdue_list(ctx: JobContext) -> str:
@@ -94,7 +102,7 @@ def overdue_list(ctx: JobContext) -> str:
     today = local_date(ctx.ruleset, ctx.now)
     lines = [
         case_line(ctx.ruleset, case)
-        | {"passed": passed, "days": (today - dt.date.fromisoformat(case.close_due)).days}
+        | {"passed": passed, "days": (today - _first_passed(case)).days}
         for case, passed in cases
     ]
     row = send(

@@ -7,6 +7,7 @@ import datetime as dt
 from gateway.followup.common import local_date
 from gateway.followup.context import JobContext
 from gateway.outbox.queue import enqueue
+from gateway.store import write
 
 
 def previous_month(day: dt.date) -> dt.date:
@@ -23,7 +24,9 @@ def prepare_report(ctx: JobContext):
     if not to:
         return None
     month = previous_month(local_date(ctx.ruleset, ctx.now))
-    return month, monthly_report(ctx.db, ctx.ruleset, ctx.renderer, month, to=to, now=ctx.now)
+    report = monthly_report(ctx.db, ctx.ruleset, ctx.renderer, month, to=to, now=ctx.now,
+                            csv_style=ctx.settings.csv_style)  # fmt: skip
+    return month, report
 
 
 def monthly_report_job(ctx: JobContext) -> str:
@@ -34,6 +37,25 @@ def monthly_report_job(ctx: JobContext) -> str:
     month, report = prepared
     enqueue(ctx.db, report)
     return f"report for {month:%Y-%m} to {', '.join(report.recipients)}"
+
+
+def report_for_month(ctx: JobContext, month: dt.date) -> str:
+    """The report for any month, queued now: outside the schedule, so that the
+    scheduled run (and its record in ``gateway jobs``) is left as it was
+    (``gateway jobs run monthly-report --month 2026-10``)."""
+    from gateway.report import monthly_report
+
+    first = month.replace(day=1)
+    if first > local_date(ctx.ruleset, ctx.now):
+        raise ValueError(f"{first:%Y-%m} has not begun yet")
+    to = list(ctx.ruleset.follow_up.management)
+    if not to:
+        raise ValueError("no management address in follow_up: nothing sent")
+    report = monthly_report(ctx.db, ctx.ruleset, ctx.renderer, first, to=to, now=ctx.now,
+                            csv_style=ctx.settings.csv_style)  # fmt: skip
+    with write(ctx.db):
+        enqueue(ctx.db, report)
+    return f"report for {first:%Y-%m} to {', '.join(report.recipients)}"
 
 
 monthly_report_job.prepare = prepare_report  # type: ignore[attr-defined]

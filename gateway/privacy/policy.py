@@ -43,9 +43,16 @@ class Deidentified:
 
 
 def known_addresses(ruleset: RuleSet) -> list[str]:
-    """The parties' own addresses are not personal data to hide from each other."""
+    """The gateway's own addresses (its intake mailboxes, its sender address) and the
+    parties' addresses in rules.yaml are not personal data to hide from each other: a
+    relay that says "write to support@..." must stay answerable."""
     parties = ruleset.directory.parties.values()
-    return [*ruleset.mailboxes.values(), *(a for p in parties for a in (*p.senders, *p.receivers))]
+    return [
+        *ruleset.mailboxes.values(),
+        *ruleset.own_addresses,
+        *ruleset.follow_up.management,
+        *(a for p in parties for a in (*p.senders, *p.receivers)),
+    ]
 
 
 def needs_redaction(ruleset: RuleSet, recipients: list[str]) -> bool:

@@ -93,6 +93,16 @@ class RuleSet:
     follow_up: FollowUp = field(default_factory=FollowUp)
     language: str = "nb"  # the language of every word the deployment's mail carries
     flows: dict = field(default_factory=dict)  # flow name -> its declaration (rules.yaml)
+    # the gateway's own addresses (settings.gateway_address): not in rules.yaml, but never
+    # personal data either; StageContext adds them (see privacy.policy.known_addresses)
+    own_addresses: tuple[str, ...] = ()
+    # an improvement suggestion's references (FORSLAG-2026-0007): a series of its own
+    suggestion_prefix: str = "FORSLAG"
+
+    @property
+    def reference_prefixes(self) -> tuple[str, str]:
+        """Every prefix a reference of this deployment can have, to find it in a reply."""
+        return (self.reference_prefix, self.suggestion_prefix)
 
     def deadline_days(self, flow: str | None) -> tuple[int, int]:
         return self.deadlines.get(flow, self.deadlines[None])

@@ -20,6 +20,7 @@ from gateway.rules.conditions import Check, ConditionError, Names, compile_condi
 from gateway.rules.flows import parse_flows
 from gateway.rules.follow_up import parse_follow_up
 from gateway.rules.parties import MUNICIPALITY, Directory
+from gateway.rules.suggestions import parse_suggestion_prefix
 from gateway.rules.yaml_lines import LineDict, Problems, RulesError, line_of, read
 from gateway.text import find_municipalities, negation_pattern, word_pattern
 
@@ -27,6 +28,7 @@ __all__ = ["RulesError", "YamlRule", "load_rules"]
 
 TOP_LEVEL = {
     "reference_prefix",
+    "suggestion_prefix",
     "service_hours",
     "mailboxes",
     "parties",
@@ -254,6 +256,7 @@ def _sections(data: LineDict, problems: Problems) -> dict[str, Any]:
         mailboxes=mailboxes,
         hours=sections.parse_hours(data.get("service_hours"), problems),
         reference_prefix=str(data.get("reference_prefix", "AVVIK")),
+        suggestion_prefix=parse_suggestion_prefix(data, problems),
         triage_party=triage,
         vocabulary=vocabulary,
         external_refs=refs,

@@ -102,8 +102,8 @@ class NewCase:
     mailbox: str | None
     subject: str
     received_at: str
-    measures_due: str
-    close_due: str
+    measures_due: str | None  # None: a suggestion without deadlines
+    close_due: str | None
     escalate_due: str | None
     external_ref: str | None
     rule_hits: tuple[str, ...]

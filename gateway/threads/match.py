@@ -30,9 +30,10 @@ class CaseMatch:
 
 
 @lru_cache(maxsize=8)
-def _body_pattern(prefix: str) -> re.Pattern[str]:
+def _body_pattern(prefix: str | tuple[str, ...]) -> re.Pattern[str]:
+    alts = "|".join(re.escape(p) for p in ((prefix,) if isinstance(prefix, str) else prefix))
     return re.compile(
-        rf"(?:referanse|referens|reference|ref)\s*:?\s*\[?({re.escape(prefix)}-\d{{4}}-\d{{4,}})",
+        rf"(?:referanse|referens|reference|ref)\s*:?\s*\[?((?:{alts})-\d{{4}}-\d{{4,}})",
         re.IGNORECASE,
     )
 
@@ -45,7 +46,9 @@ def _match(found: CaseRef | None, matched_by: str) -> CaseMatch | None:
     )
 
 
-def find_case(db: Database, msg: ParsedMessage, prefix: str) -> tuple[CaseMatch | None, str | None]:
+def find_case(
+    db: Database, msg: ParsedMessage, prefix: str | tuple[str, ...]
+) -> tuple[CaseMatch | None, str | None]:
     """The case this message belongs to (or None), and a reference it named that is not
     in the case log (for triage: a reference to a case that does not exist)."""
     missing = None

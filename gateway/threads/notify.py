@@ -29,10 +29,15 @@ def case_context(case: CaseRow, ruleset: RuleSet) -> dict:
         "status": case.status,
         "severity": case.severity,
         "measure": case.measure,
-        "measures_due": local_date(ruleset, dt.date.fromisoformat(case.measures_due)),
-        "close_due": local_date(ruleset, dt.date.fromisoformat(case.close_due)),
+        "measures_due": _date(ruleset, case.measures_due),
+        "close_due": _date(ruleset, case.close_due),
         "received": local_time(ruleset, received),
     }
+
+
+def _date(ruleset: RuleSet, day: str | None) -> str:
+    """A stored deadline as people read it; "" for a suggestion without one."""
+    return local_date(ruleset, dt.date.fromisoformat(day)) if day else ""
 
 
 def reply_subject(subject: str, reference: str, own_words: tuple[str, ...] = ()) -> str:

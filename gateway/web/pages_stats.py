@@ -91,6 +91,6 @@ def stats_csv():
     first, last, by = _period()
     rows = figures(db(), web().rules(), first, last, by)
     _record(f"CSV {first}..{last} by {','.join(by)}")
-    response = Response(to_csv(rows, by), mimetype="text/csv")
+    response = Response(to_csv(rows, by, web().settings.csv_style), mimetype="text/csv")
     response.headers.set("Content-Disposition", "attachment", filename=f"avvik-{first}-{last}.csv")
     return response
