@@ -357,3 +357,66 @@ def m011_case_text_search(db: Database) -> None:
         "INSERT INTO case_text (rowid, body, case_id) SELECT id, new_text, case_id "
         "FROM messages WHERE case_id IS NOT NULL AND new_text IS NOT NULL"
     )
+
+
+@migrations()
+def m012_i22_case_words(db: Database) -> None:
+    """The search index again, keyed so that it is in case order: rowid = case id << 32 |
+    message id. A search then reads case ids straight from the index, with no lookup per
+    hit (the old index looked up each hit's case id: 0.7 s for a word in every case of
+    100,000), and can be read from the newest case down. Contentless: the texts are in
+    ``messages`` already; the triggers hand the old text back when a row changes or goes."""
+    db.execute("DROP TRIGGER IF EXISTS case_text_in")
+    db.execute("DROP TRIGGER IF EXISTS case_text_change")
+    db.execute("DROP TABLE IF EXISTS case_text")
+    db.execute("CREATE VIRTUAL TABLE case_words USING fts5(body, content = '')")
+    key, old_key = "(NEW.case_id << 32) + NEW.id", "(OLD.case_id << 32) + OLD.id"
+    forget = (
+        f"INSERT INTO case_words (case_words, rowid, body) SELECT 'delete', {old_key}, "
+        "OLD.new_text WHERE OLD.case_id IS NOT NULL AND OLD.new_text IS NOT NULL; "
+    )
+    db.execute(
+        "CREATE TRIGGER case_words_in AFTER INSERT ON messages "
+        "WHEN NEW.case_id IS NOT NULL AND NEW.new_text IS NOT NULL BEGIN "
+        f"INSERT INTO case_words (rowid, body) VALUES ({key}, NEW.new_text); END"
+    )
+    db.execute(
+        "CREATE TRIGGER case_words_change AFTER UPDATE OF new_text, case_id ON messages BEGIN "
+        + forget
+        + f"INSERT INTO case_words (rowid, body) SELECT {key}, NEW.new_text "
+        "WHERE NEW.case_id IS NOT NULL AND NEW.new_text IS NOT NULL; END"
+    )
+    db.execute(f"CREATE TRIGGER case_words_out AFTER DELETE ON messages BEGIN {forget}END")
+    db.execute(
+        "INSERT INTO case_words (rowid, body) SELECT (case_id << 32) + id, new_text "
+        "FROM messages WHERE case_id IS NOT NULL AND new_text IS NOT NULL"
+    )
+
+
+@migrations()
+def m013_i22_case_titles(db: Database) -> None:
+    """A trigram index of each case's reference and subject (rowid = case id), so that the
+    case list's search for a part of them need not read every case (a LIKE over 100,000
+    rows: 30-90 ms). The LIKE still decides; the index only narrows to the candidates."""
+    db.execute(
+        "CREATE VIRTUAL TABLE case_titles USING fts5(reference, subject, content = '', "
+        "tokenize = 'trigram')"
+    )
+    forget = (
+        "INSERT INTO case_titles (case_titles, rowid, reference, subject) "
+        "VALUES ('delete', OLD.id, OLD.reference, OLD.subject); "
+    )
+    remember = (
+        "INSERT INTO case_titles (rowid, reference, subject) "
+        "VALUES (NEW.id, NEW.reference, NEW.subject); "
+    )
+    db.execute(f"CREATE TRIGGER case_titles_in AFTER INSERT ON cases BEGIN {remember}END")
+    db.execute(
+        "CREATE TRIGGER case_titles_change AFTER UPDATE OF reference, subject ON cases "
+        f"BEGIN {forget}{remember}END"
+    )
+    db.execute(f"CREATE TRIGGER case_titles_out AFTER DELETE ON cases BEGIN {forget}END")
+    db.execute(
+        "INSERT INTO case_titles (rowid, reference, subject) SELECT id, reference, subject "
+        "FROM cases"
+    )

@@ -14,6 +14,8 @@ from gateway.store.caselog import CaseRow, cases_rows
 from gateway.store.db import Database
 
 PAGE_SIZE = 50
+COUNT_CAP = 1000  # beyond this the list says "over 1000": an exact count reads every match
+WINDOW = 4000  # the newest case ids looked at first, before the whole log
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class CasePage:
     total: int
     page: int
     pages: int
+    over: bool = False  # more than ``total`` cases match; not counted further
 
 
 def _words(text: str) -> str:
@@ -61,16 +64,37 @@ def _scope_sql(scope) -> tuple[list[str], list]:
         cond = f"c.reporting_party IN ({marks}) OR c.receiving_party IN ({marks})"
         params += keys + keys
         if scope.addresses:
-            cond += (
-                " OR c.id IN (SELECT case_id FROM participants WHERE address IN "
-                f"({', '.join('?' * len(scope.addresses))}))"
+            cond += (  # a probe of the primary key, only for the rows that get this far
+                " OR EXISTS (SELECT 1 FROM participants p WHERE p.case_id = c.id AND p.address "
+                f"IN ({', '.join('?' * len(scope.addresses))}))"
             )
             params += list(scope.addresses)
         where.append(f"({cond})")
     return where, params
 
 
-def _filter_sql(f: CaseFilter) -> tuple[list[str], list]:
+def _text_sql(f: CaseFilter, lowest: int, params: list) -> str:
+    """The text search: a part of the reference or subject (LIKE, narrowed by the trigram
+    index when the text has three letters or more), or words in the messages' new text."""
+    like = _like(f.text)
+    cond = "(c.reference LIKE ? ESCAPE '\\' OR c.subject LIKE ? ESCAPE '\\')"
+    if len(f.text) >= 3:  # schema.m013_i22_case_titles
+        phrase = '"' + f.text.replace('"', '""') + '"'
+        cond = (
+            "(c.id IN (SELECT rowid FROM case_titles WHERE case_titles MATCH ? AND rowid >= ?)"
+            f" AND {cond})"
+        )
+        params += [phrase, lowest]
+    params += [like, like]
+    words = _words(f.text)
+    if f.text_in_messages and words:  # schema.m012_i22_case_words: rowid = case id << 32 | ...
+        cond += " OR c.id IN (SELECT rowid >> 32 FROM case_words WHERE case_words MATCH ? "
+        cond += "AND rowid >= ?)"
+        params += [words, lowest << 32]
+    return f"({cond})"
+
+
+def _filter_sql(f: CaseFilter, lowest: int) -> tuple[list[str], list]:
     where, params = [], []
     for column, value in (
         ("status", f.status),
@@ -88,32 +112,43 @@ def _filter_sql(f: CaseFilter) -> tuple[list[str], list]:
         where.append("c.status != 'lukket' AND c.close_due < ?")
         params.append(f.today)
     if f.text:
-        like = _like(f.text)
-        cond = "c.reference LIKE ? ESCAPE '\\' OR c.subject LIKE ? ESCAPE '\\'"
-        params += [like, like]
-        words = _words(f.text)
-        if f.text_in_messages and words:  # the full-text index (schema.m011_case_text_search)
-            cond += " OR c.id IN (SELECT case_id FROM case_text WHERE case_text MATCH ?)"
-            params.append(words)
-        where.append(f"({cond})")
+        where.append(_text_sql(f, lowest, params))
     return where, params
 
 
-def case_page(db: Database, scope, f: CaseFilter, page: int = 1, size: int = PAGE_SIZE) -> CasePage:
-    """One page of the cases in ``scope`` matching ``f``, newest first."""
+def _newest_ids(db: Database, scope, f: CaseFilter, lowest: int, want: int) -> list[int]:
+    """Up to ``want`` ids of matching cases, newest first, among the ids from ``lowest``."""
     w1, p1 = _scope_sql(scope)
-    w2, p2 = _filter_sql(f)
-    where = " AND ".join(w1 + w2) or "1"
-    params = p1 + p2
-    (total,) = db.execute(f"SELECT count(*) FROM cases c WHERE {where}", params).fetchone()
-    pages = max(1, -(-total // size))
-    page = min(max(1, page), pages)
-    rows = cases_rows(
-        db,
-        f"SELECT c.* FROM cases c WHERE {where} ORDER BY c.id DESC LIMIT ? OFFSET ?",
-        [*params, size, (page - 1) * size],
-    )
-    return CasePage(rows, total, page, pages)
+    w2, p2 = _filter_sql(f, lowest)
+    where = " AND ".join(["c.id >= ?", *w2, *w1])  # the filters narrow before the scope
+    sql = f"SELECT c.id FROM cases c WHERE {where} ORDER BY c.id DESC LIMIT ?"
+    return [row[0] for row in db.execute(sql, [lowest, *p2, *p1, want]).fetchall()]
+
+
+def case_page(db: Database, scope, f: CaseFilter, page: int = 1, size: int = 0) -> CasePage:
+    """One page of the cases in ``scope`` matching ``f``, newest first.
+
+    Counted up to ``COUNT_CAP`` only, and read from the newest cases down: first among
+    the newest ``WINDOW`` ids, and only when they hold too few, in the whole log. So a
+    word found in nearly every case costs a few thousand rows, not every match."""
+    page, size = max(1, page), size or PAGE_SIZE
+    want = max(COUNT_CAP, page * size) + 1
+    (top,) = db.execute("SELECT COALESCE(MAX(id), 0) FROM cases").fetchone()
+    lowest = max(0, top - max(WINDOW, 4 * want))
+    ids = _newest_ids(db, scope, f, lowest, want)
+    if len(ids) < want and lowest > 0:
+        ids = _newest_ids(db, scope, f, 0, want)
+    over = len(ids) == want
+    if over:  # the asked page is whole, and there is a next one
+        total, pages = len(ids) - 1, page + 1
+    else:
+        total = len(ids)
+        pages = max(1, -(-total // size))
+        page = min(page, pages)
+    shown = ids[(page - 1) * size : page * size]
+    marks = ", ".join("?" * len(shown))
+    rows = cases_rows(db, f"SELECT * FROM cases WHERE id IN ({marks}) ORDER BY id DESC", shown)
+    return CasePage(rows, total, page, pages, over)
 
 
 def informed(db: Database, case_id: int, addresses: tuple[str, ...]) -> bool:
