@@ -16,6 +16,7 @@ from gateway.cli.base import (
     say,
     settings_option,
 )
+from gateway.cli.record import record_lines
 from gateway.retention import purge
 from gateway.store.caselog import (
     CaseRow,
@@ -116,6 +117,8 @@ def cases_show(reference, original, database, settings_file) -> None:
     for key in CASE_FIELDS:
         if getattr(case, key) not in (None, ""):
             click.echo(f"{key:17} {getattr(case, key)}")
+    for line in record_lines(db, case.id):  # the deviation record
+        click.echo(line)
     _show_messages(db, case, original)
     click.echo("\n--- events")
     for e in events_of(db, case.id):

@@ -19,6 +19,7 @@ from gateway.models import Outcome, ParsedMessage
 from gateway.rules.automatic import AutomaticMail
 from gateway.rules.follow_up import FollowUp
 from gateway.rules.parties import Directory, Party
+from gateway.rules.record import RecordRules
 from gateway.text import find_municipalities, fold, strip_signature, without_disclaimer
 
 
@@ -93,6 +94,7 @@ class RuleSet:
     follow_up: FollowUp = field(default_factory=FollowUp)
     language: str = "nb"  # the language of every word the deployment's mail carries
     flows: dict = field(default_factory=dict)  # flow name -> its declaration (rules.yaml)
+    record: RecordRules = field(default_factory=RecordRules)  # record: (cause, closing)
     # the gateway's own addresses (settings.gateway_address): not in rules.yaml, but never
     # personal data either; StageContext adds them (see privacy.policy.known_addresses)
     own_addresses: tuple[str, ...] = ()

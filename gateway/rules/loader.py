@@ -20,6 +20,7 @@ from gateway.rules.conditions import Check, ConditionError, Names, compile_condi
 from gateway.rules.flows import parse_flows
 from gateway.rules.follow_up import parse_follow_up
 from gateway.rules.parties import MUNICIPALITY, Directory
+from gateway.rules.record import parse_record
 from gateway.rules.suggestions import parse_suggestion_prefix
 from gateway.rules.yaml_lines import LineDict, Problems, RulesError, line_of, read
 from gateway.text import find_municipalities, negation_pattern, word_pattern
@@ -45,6 +46,7 @@ TOP_LEVEL = {
     "language",
     "negations",
     "automatic_mail",
+    "record",
 }
 DECISIONS = {"relay", "triage", "ignore"}
 _NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -264,6 +266,7 @@ def _sections(data: LineDict, problems: Problems) -> dict[str, Any]:
         closed_cases=closed_cases,
         privacy=sections.parse_privacy(data.get("privacy"), parties, problems),
         follow_up=follow_up,
+        record=parse_record(data.get("record"), parties, line_of, problems.add),
         language=language,
         flows=flows,
         municipality_names=names,

@@ -45,6 +45,15 @@ class CaseRow:
     escalated_at: str | None = None
     review_due_at: str | None = None
     review_done_at: str | None = None
+    event_date: str | None = None  # the deviation record (issue 19): m012_i19_record_fields
+    category: str | None = None
+    immediate_measure: str | None = None
+    cause: str | None = None
+    close_requested_at: str | None = None
+    close_requested_by: str | None = None
+    closed_without_measures: str | None = None
+    confirm_reminded_at: str | None = None
+    escalation_step: int | None = None
 
     @classmethod
     def from_row(cls, row: dict) -> CaseRow:

@@ -420,3 +420,37 @@ def m013_i22_case_titles(db: Database) -> None:
         "INSERT INTO case_titles (rowid, reference, subject) SELECT id, reference, subject "
         "FROM cases"
     )
+
+
+@migrations()
+def m012_i19_record_fields(db: Database) -> None:
+    """The deviation record (issue 19): the date of the event, a category, the immediate
+    measure, the cause; the closing step (asked for, by whom, why without measures,
+    reminded); the escalation step reached. Corrective measures are rows of their own,
+    ``case_measures``, numbered per case, each planned or done."""
+    for column in (
+        "event_date",  # a date: when it happened, not when the mail came
+        "category",  # a key of rules.yaml record: categories
+        "immediate_measure",  # strakstiltak
+        "cause",  # årsak
+        "close_requested_at",  # #lukk gave "til lukking"; confirmed with #bekreft
+        "close_requested_by",
+        "closed_without_measures",  # the reason given with #lukk uten tiltak
+        "confirm_reminded_at",
+    ):
+        db["cases"].add_column(column, str)
+    db["cases"].add_column("escalation_step", int)
+    db["case_measures"].create(
+        {
+            "case_id": int,
+            "number": int,  # 1, 2, ... per case: #tiltak utført 2
+            "text": str,
+            "state": str,  # planned | done
+            "due": str,  # a date, or NULL
+            "owner": str,  # an address, or NULL
+            "added_at": str,
+            "added_by": str,
+            "done_at": str,
+        },
+        pk=("case_id", "number"),
+    )

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from gateway.i18n import Phrases, command_words, stored_values
+from gateway.threads import record_commands as record
 
 _WORDS = command_words()
 VERBS = _WORDS["case"]  # word -> status, severity or close
@@ -43,8 +44,8 @@ class CommandError:
 
     def shown(self, say: Phrases) -> dict:
         """As the command error notice lists it: the line and why, in words."""
-        return {"line": self.line, "why": say(f"threads.{self.why}", word=self.word,
-                                              value=self.value)}  # fmt: skip
+        key = self.why if "." in self.why else f"threads.{self.why}"  # record.* too
+        return {"line": self.line, "why": say(key, word=self.word, value=self.value)}
 
 
 def parse_commands(text: str) -> tuple[list[Command], list[CommandError]]:
@@ -53,18 +54,38 @@ def parse_commands(text: str) -> tuple[list[Command], list[CommandError]]:
     for found in _LINE.finditer(text):
         word, rest = found.group(1).lower(), " ".join(found.group(2).split())
         result = _command(word, rest, found.group(0).strip())
-        (commands if isinstance(result, Command) else errors).append(result)
+        (errors if isinstance(result, CommandError) else commands).append(result)
+    for label, rest, line in record.form_lines(text):  # the short form: "Årsak: ..."
+        result = _record(label, rest, line, form=True)
+        (errors if isinstance(result, CommandError) else commands).append(result)
     return commands, errors
 
 
-def _command(word: str, rest: str, line: str) -> Command | CommandError:
+def _record(word: str, rest: str, line: str, form: bool = False):
+    """A command of the record (gateway/threads/record_commands.py), or why not."""
+    result = record.record_command(word, rest, line, form)
+    if isinstance(result, tuple):
+        return CommandError(line, f"record.{result[0]}", word, result[1])
+    return result
+
+
+def _command(word: str, rest: str, line: str):
     verb = VERBS.get(word)
     if word in FOLLOW_UP:
         return CommandError(line, "only_on_call", word)
+    if word in record.VERBS:
+        return _record(word, rest, line)
     if verb is None:
         return CommandError(line, "unknown_command", word)
-    if verb == "close":
-        return Command("close", rest, line) if rest else CommandError(line, "close_needs_measure")
+    if verb == "close":  # bare #lukk: the measures of the record must be done
+        if without := record.WITHOUT.match(rest):
+            why = without.group(1).strip()
+            return (
+                Command("close_without", why, line)
+                if why
+                else CommandError(line, "record.close_without_needs_reason")
+            )
+        return Command("close", rest, line)
     value = rest.lower().rstrip(".")
     if verb == "status":
         status = STATUS_ALIASES.get(value)

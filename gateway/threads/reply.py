@@ -29,7 +29,9 @@ from gateway.store.db import Database
 from gateway.store.states import CaseStatus
 from gateway.text import new_text
 from gateway.threads import changes as changing
-from gateway.threads.commands import CommandError, parse_commands, without_commands
+from gateway.threads import record_apply, record_rights
+from gateway.threads import record_notices as closing
+from gateway.threads.commands import parse_commands, without_commands
 from gateway.threads.match import CaseMatch
 from gateway.threads.notify import case_context, reply_subject, send
 
@@ -66,20 +68,26 @@ def record_reply(stage: StageContext, item: Incoming, decision: Decision, match:
     _join(stage, item, match.case_id, side)
     case = case_by_id(db, match.case_id)
     commands, errors = _commands(msg, side, ruleset, say)
-    changes, case = _change(db, case, item, side, commands, say)
+    changes, case, applied = _change(db, case, item, side, commands, say, ruleset)
+    errors = [*errors, *applied.refused]
     if case.status == CaseStatus.CLOSED and case.urgent:
         review.open_review(db, case, ruleset, stage.renderer, item.row_id)
     relayed_to = ", ".join(decision.to) or "nobody"
     event(db, "thread", f"{decision.reason} Relayed to {relayed_to}.", case_id=case.id,
           message_id=item.row_id)  # fmt: skip
     case = case_by_id(db, case.id)
-    context = case_context(case, ruleset) | {
-        "sender": msg.from_addr,
-        "sender_name": msg.from_name,
-        "side": side or "admin",
-        "changes": changes,
-    }
-    _notify(stage, item, decision, case, context, commands, errors, say)
+    context = (
+        case_context(case, ruleset)
+        | closing.record_context(db, case)
+        | {
+            "sender": msg.from_addr,
+            "sender_name": msg.from_name,
+            "side": side or "admin",
+            "changes": changes,
+        }
+    )
+    _notify(stage, item, decision, case, context, applied.done, errors, say)
+    closing.ask_to_confirm(stage, item, case, context, applied.ask_confirm)
     log.info("thread %s by %s from %s side: %d change(s)", case.reference, match.matched_by,
              side or "admin", len(changes))  # fmt: skip
 
@@ -119,20 +127,21 @@ def _commands(msg: ParsedMessage, side, ruleset: RuleSet, say: Phrases):
     commands, errors = parse_commands(msg.new_text)
     if side is None and msg.from_addr not in participants.admin_addresses(ruleset):
         return [], []  # added to the case by an administrator: text, no commands
-    if (commands or errors) and side == REPORTER:
-        refused = [CommandError(c.line, "only_receiver") for c in commands]
-        return [], refused + errors
-    return commands, errors
+    if side == RECEIVER or side is None:
+        return commands, errors
+    allowed, refused = record_rights.permitted(commands, side, ruleset)
+    return allowed, refused + errors
 
 
-def _change(db: Database, case: CaseRow, item: Incoming, side, commands, say):
+def _change(db: Database, case: CaseRow, item: Incoming, side, commands, say, ruleset):
     """Reopen, apply the commands, and count the receiving party's first answer."""
     changes: list[str] = []
     if case.status == CaseStatus.CLOSED and not review.under_review(case):
         changes, case = changing.reopen(db, case, item.row_id, say)
-    more, case = changing.apply_commands(db, case, commands, item.row_id, say)
-    changes += more
-    if side == RECEIVER and case.status == CaseStatus.REGISTERED and not commands:
+    who = record_apply.Sender(item.parsed.from_addr, side, item.row_id)
+    applied = record_apply.apply(db, ruleset, case, commands, who, say)
+    changes, case = changes + list(applied.changes), applied.case
+    if side == RECEIVER and case.status == CaseStatus.REGISTERED and not applied.plain:
         values = {"status": CaseStatus.IN_PROGRESS}
         more, case = changing.set_fields(db, case, values, item.row_id, "first answer", say)
         changes += more
@@ -141,10 +150,11 @@ def _change(db: Database, case: CaseRow, item: Incoming, side, commands, say):
         # a copy (the on-call duty, the operations group) is not the receiving party's answer
         answered = item.received_at.isoformat(timespec="milliseconds")
         stored.update_case(db, case.id, {"first_answer_at": answered})
-    return changes, case
+    return changes, case, applied
 
 
-def _notify(stage: StageContext, item, decision, case, context, commands, errors, say) -> None:
+def _notify(stage: StageContext, item, decision, case, context, commands: int, errors,
+            say) -> None:  # fmt: skip
     """Command errors to the sender, the relay to the other side, status to the reporter."""
     msg, side = item.parsed, context["side"]
     if errors:
@@ -157,6 +167,8 @@ def _notify(stage: StageContext, item, decision, case, context, commands, errors
     if context["changes"] and not (relayed and side == RECEIVER):  # the relay shows them
         reporters = participants.addresses(stage.db, case.id, REPORTER)
         send(stage, "status.txt.j2", context, "status", reporters, case, item)
+    if context["changes"] and not relayed and side not in (RECEIVER, "admin"):
+        closing.tell_receivers(stage, item, case, context)  # the reporter's #bekreft ...
 
 
 def _own_words(language: str) -> tuple[str, ...]:

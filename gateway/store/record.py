@@ -1,0 +1,76 @@
+"""The deviation record in the case log: the corrective measures of a case, numbered.
+
+The single fields (event date, category, immediate measure, cause, closing) are columns
+of ``cases`` and change through ``cases.update_case``; the measures are rows of
+``case_measures``, one per ``#tiltak``, so that each has its own state and deadline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gateway.store import insert, now
+from gateway.store.db import Database
+
+PLANNED, DONE = "planned", "done"
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One corrective measure of a case."""
+
+    number: int
+    text: str
+    state: str
+    due: str | None = None
+    owner: str | None = None
+    added_at: str | None = None
+    added_by: str | None = None
+    done_at: str | None = None
+
+
+def measures_of(db: Database, case_id: int) -> list[Measure]:
+    rows = db.execute(
+        "SELECT number, text, state, due, owner, added_at, added_by, done_at "
+        "FROM case_measures WHERE case_id = ? ORDER BY number",
+        [case_id],
+    ).fetchall()
+    return [Measure(*row) for row in rows]
+
+
+def add_measure(db: Database, case_id: int, text: str, state: str, due: str | None,
+                owner: str | None, by: str) -> int:  # fmt: skip
+    """Add a measure (in the caller's transaction); returns its number in the case."""
+    (last,) = db.execute(
+        "SELECT COALESCE(MAX(number), 0) FROM case_measures WHERE case_id = ?", [case_id]
+    ).fetchone()
+    at = now()
+    insert(db, "case_measures", {
+        "case_id": case_id, "number": last + 1, "text": text, "state": state, "due": due,
+        "owner": owner, "added_at": at, "added_by": by, "done_at": at if state == DONE else None,
+    })  # fmt: skip
+    return last + 1
+
+
+def mark_done(db: Database, case_id: int, number: int) -> bool:
+    """Mark a planned measure done; False when the case has no such planned measure."""
+    cursor = db.conn.execute(
+        "UPDATE case_measures SET state = ?, done_at = ? "
+        "WHERE case_id = ? AND number = ? AND state = ?",
+        [DONE, now(), case_id, number, PLANNED],
+    )
+    return cursor.rowcount == 1
+
+
+def awaiting_confirmation(db: Database, before: str) -> list[int]:
+    """Cases in "til lukking" by #lukk since before ``before`` (an ISO time), not yet
+    reminded since: the closing-confirmation job's work."""
+    return [
+        r[0]
+        for r in db.execute(
+            "SELECT id FROM cases WHERE status = 'til lukking' AND close_requested_at IS NOT "
+            "NULL AND close_requested_at < ? AND (confirm_reminded_at IS NULL OR "
+            "confirm_reminded_at < close_requested_at) ORDER BY id",
+            [before],
+        )
+    ]
