@@ -114,3 +114,13 @@ def test_jobs_show_local_times_with_the_zone(case_log):
     rules = str(ROOT / "rules.yaml")
     output = CliRunner().invoke(cli, ["jobs", "--database", str(path), "--rules", rules]).output
     assert LOCAL.search(output) and "None" not in output
+
+
+def test_local_times_name_summer_and_winter_time_and_fit_their_column():
+    from gateway.cli.cases import CASE_HEADER, CASE_WIDTHS
+    from gateway.cli.output import local_time
+
+    assert local_time("2026-07-01T08:00:00.000+00:00") == "2026-07-01 10:00 CEST"
+    assert local_time("2026-12-03T09:15:00") == "2026-12-03 10:15 CET"  # stored UTC, no zone
+    assert local_time(None) == "-"
+    assert CASE_WIDTHS[CASE_HEADER.index("received")] >= len("2026-07-01 10:00 CEST")

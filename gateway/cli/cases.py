@@ -59,7 +59,7 @@ def cases_group() -> None:
 
 CASE_HEADER = ("reference", "flow", "kind", "status", "urgent", "municipality",
                "receiving party", "received", "close due")  # fmt: skip
-CASE_WIDTHS = (17, 4, 18, 16, 6, 16, 26, 20)
+CASE_WIDTHS = (17, 4, 18, 16, 6, 16, 26, 21)  # a time: 2026-10-23 10:10 CEST
 
 
 def case_rows(rows: list[CaseSummary], zone: str) -> list[str]:

@@ -35,7 +35,7 @@ def quarantine_list(database, settings_file) -> None:
     lines = table(
         ("id", "received", "mailbox", "from", "reason"),
         [(r.id, local_time(r.received_at, zone), r.mailbox, r.from_addr, r.reason) for r in rows],
-        (6, 20, 13, 40),
+        (6, 21, 13, 40),
     )
     for line in lines:
         click.echo(line)

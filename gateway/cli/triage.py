@@ -45,7 +45,7 @@ def triage_list(database, settings_file) -> None:
             (r.id, local_time(r.received_at, zone), r.outcome, r.from_addr, r.subject, r.reason)
             for r in rows
         ],
-        (6, 20, 7, 36, 40),
+        (6, 21, 7, 36, 40),
     )
     for line in lines:
         click.echo(line)
