@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from gateway.rules.base import RuleSet
 from gateway.settings import Settings
+from gateway.store import clock
 from gateway.store.db import Database
 
 if TYPE_CHECKING:  # the renderer is only passed through here
@@ -22,7 +23,7 @@ if TYPE_CHECKING:  # the renderer is only passed through here
 
 
 def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    return clock.current()  # the real time, but in ``gateway demo``
 
 
 @dataclass(frozen=True)

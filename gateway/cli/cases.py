@@ -11,11 +11,13 @@ from gateway.cli.base import (
     cli,
     database_option,
     load_ruleset,
+    load_settings,
     open_case_log,
     rules_option,
     say,
     settings_option,
 )
+from gateway.cli.output import cell, local_time, table
 from gateway.cli.record import record_lines
 from gateway.retention import purge
 from gateway.store.caselog import (
@@ -27,7 +29,9 @@ from gateway.store.caselog import (
     newest_cases,
 )
 from gateway.store.db import Database
+from gateway.store.search import search_cases
 from gateway.store.states import CaseStatus, Direction
+from gateway.store.web import CaseFilter
 
 CASE_FIELDS = (
     "reference",
@@ -54,11 +58,30 @@ def cases_group() -> None:
     """Read the case log: list cases, show one with its messages and events."""
 
 
-def _case_line(r: CaseSummary) -> str:
-    urgent = say("urgent") + " " if r.urgent else ""
-    return (
-        f"{r.reference}  {r.flow or '-'}  {r.status:16} {urgent}{r.municipality or '-':16} "
-        f"{r.receiving_party or '-':20} {r.received_at[:16]}  " + say("close_due", date=r.close_due)
+CASE_HEADER = ("reference", "flow", "kind", "status", "urgent", "municipality",
+               "receiving party", "received", "close due")  # fmt: skip
+CASE_WIDTHS = (17, 4, 18, 16, 6, 16, 26, 21)  # a time: 2026-10-23 10:10 CEST
+
+
+def case_rows(rows: list[CaseSummary], zone: str) -> list[str]:
+    """The header and one line per case, in columns (cases list and cases search)."""
+    return table(
+        CASE_HEADER,
+        [
+            (
+                r.reference,
+                r.flow,
+                r.kind,
+                r.status,
+                say("urgent") if r.urgent else "",
+                r.municipality,
+                r.receiving_party,
+                local_time(r.received_at, zone),
+                r.close_due,
+            )
+            for r in rows
+        ],  # fmt: skip
+        CASE_WIDTHS,
     )
 
 
@@ -75,16 +98,41 @@ def cases_list(status, limit, database, settings_file) -> None:
         gateway cases list --status "under behandling"
     """
     rows = newest_cases(open_case_log(database, settings_file), status, limit)
-    for r in rows:
-        click.echo(_case_line(r))
+    for line in case_rows(rows, load_settings(settings_file).timezone):
+        click.echo(line)
     click.echo(f"{len(rows)} case(s)")
 
 
-def _show_messages(db: Database, case: CaseRow, original: bool) -> None:
+@cases_group.command(name="search")
+@click.argument("text", required=False, default="")
+@click.option("--reference", default="", help="The reference, or a part of it (2026-004).")
+@click.option("--party", default="", help="Reporting or receiving party key (supplier).")
+@click.option("--municipality", default="", help="The case's municipality (Vennesla).")
+@click.option("--status", default="", help=f"The status ({', '.join(CaseStatus)}).")
+@click.option("--limit", default=50, show_default=True, help="How many, newest first.")
+@database_option
+@settings_option
+def cases_search(text, reference, party, municipality, status, limit, database, settings_file):
+    """Find cases by reference, party, municipality, status and text (the subject and
+    the messages' texts, as stored: de-identified where the rules say so).
+
+    \b
+    Example:
+        gateway cases search --municipality Vennesla --status registrert
+        gateway cases search --party supplier "uten kontakt"
+    """
+    f = CaseFilter(status=status, party=party, municipality=municipality, text=text)
+    rows = search_cases(open_case_log(database, settings_file), f, reference, limit)
+    for line in case_rows(rows, load_settings(settings_file).timezone):
+        click.echo(line)
+    click.echo(f"{len(rows)} case(s)")
+
+
+def _show_messages(db: Database, case: CaseRow, original: bool, zone: str) -> None:
     for m in messages_of(db, case.id):
         click.echo(
-            f"\n--- message {m.id} ({m.direction}, {m.outcome}) "
-            f"{m.received_at[:16]} {m.from_addr or ''} -> {m.to_addrs or ''}"
+            f"\n--- message {m.id} ({m.direction}, {cell(m.outcome)}) "
+            f"{local_time(m.received_at, zone)} {cell(m.from_addr)} -> {cell(m.to_addrs)}"
         )
         if original and m.direction == Direction.IN:
             record_original_view(db, case.id, m.id)
@@ -114,15 +162,21 @@ def cases_show(reference, original, database, settings_file) -> None:
     case = case_by_reference(db, reference.upper())
     if case is None:
         raise click.ClickException(f"no case {reference}")
+    zone = load_settings(settings_file).timezone
     for key in CASE_FIELDS:
-        if getattr(case, key) not in (None, ""):
-            click.echo(f"{key:17} {getattr(case, key)}")
+        value = getattr(case, key)
+        if key == "urgent":
+            value = bool(value)
+        elif key == "received_at":
+            value = local_time(value, zone)
+        if value not in (None, ""):
+            click.echo(f"{key:17} {cell(value)}")
     for line in record_lines(db, case.id):  # the deviation record
         click.echo(line)
-    _show_messages(db, case, original)
+    _show_messages(db, case, original, zone)
     click.echo("\n--- events")
     for e in events_of(db, case.id):
-        click.echo(f"{e.at[:19]}  {e.kind:18} {e.detail}")
+        click.echo(f"{local_time(e.at, zone)}  {e.kind:18} {cell(e.detail)}")
 
 
 @cli.command(name="purge")

@@ -31,7 +31,7 @@ def _local(runner: Runner, at: dt.datetime | str | None) -> str:
     if at is None:
         return "-"
     at = dt.datetime.fromisoformat(at) if isinstance(at, str) else at
-    return runner.rules().hours.local(at).strftime("%Y-%m-%d %H:%M")
+    return runner.rules().hours.local(at).strftime("%Y-%m-%d %H:%M %Z")
 
 
 @cli.group(name="jobs", invoke_without_command=True)
@@ -54,15 +54,15 @@ def jobs_group(ctx, database, settings_file, rules_file):
     runner = _runner(database, settings_file, rules_file)
     now = dt.datetime.now(dt.UTC)
     follow_up = runner.rules().follow_up
-    click.echo(f"{'job':<16}{'next run':<18}{'last run':<18}{'result':<8}detail")
+    click.echo(f"{'job':<16}{'next run':<22}{'last run':<22}{'result':<8}detail")
     for job in JOBS:
         last = runner.last_run(job) or {}
         if job not in follow_up.schedules:
-            click.echo(f"{job:<16}{'(no schedule)':<18}{_local(runner, last.get('due_at')):<18}")
+            click.echo(f"{job:<16}{'(no schedule)':<22}{_local(runner, last.get('due_at')):<22}")
             continue
         click.echo(
-            f"{job:<16}{_local(runner, runner.next_run(job, now)):<18}"
-            f"{_local(runner, last.get('due_at')):<18}{last.get('result', '-'):<8}"
+            f"{job:<16}{_local(runner, runner.next_run(job, now)):<22}"
+            f"{_local(runner, last.get('due_at')):<22}{last.get('result', '-'):<8}"
             f"{last.get('detail') or ''}"
         )
 

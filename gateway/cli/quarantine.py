@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import click
 
 from gateway import quarantine
-from gateway.cli.base import cli, database_option, open_case_log, settings_option
+from gateway.cli.base import cli, database_option, load_settings, open_case_log, settings_option
+from gateway.cli.output import cell, local_time, table
 from gateway.store import get_raw
 from gateway.store.quarantine import get_quarantined, list_quarantined
 
@@ -28,21 +31,25 @@ def quarantine_list(database, settings_file) -> None:
         gateway quarantine list
     """
     rows = list_quarantined(open_case_log(database, settings_file))
-    for row in rows:
-        click.echo(
-            f"{row.id:>6}  {row.received_at[:19]}  {row.mailbox or '-':13} "
-            f"{(row.from_addr or '-')[:40]:40}  {row.reason}"
-        )
+    zone = load_settings(settings_file).timezone
+    lines = table(
+        ("id", "received", "mailbox", "from", "reason"),
+        [(r.id, local_time(r.received_at, zone), r.mailbox, r.from_addr, r.reason) for r in rows],
+        (6, 21, 13, 40),
+    )
+    for line in lines:
+        click.echo(line)
     click.echo(f"{len(rows)} message(s) in quarantine")
 
 
 @quarantine_group.command(name="show")
 @click.argument("message_id", type=int)
-@click.option("--raw", is_flag=True, help="Print the whole raw message.")
+@click.option("--raw", is_flag=True, help="Print the whole raw message, body included.")
 @database_option
 @settings_option
 def quarantine_show(message_id: int, raw: bool, database, settings_file) -> None:
-    """Show one quarantined message: where it came from, why, and its header.
+    """Show one quarantined message: where it came from, why, and its header; the
+    body (which may hold personal data) only with --raw.
 
     \b
     Example:
@@ -52,11 +59,20 @@ def quarantine_show(message_id: int, raw: bool, database, settings_file) -> None
     row = get_quarantined(db, message_id)
     if row is None:
         raise click.ClickException(f"message {message_id} is not in quarantine")
+    zone = load_settings(settings_file).timezone
     for key in SHOWN:
-        click.echo(f"{key:12} {getattr(row, key)}")
+        value = getattr(row, key)
+        click.echo(f"{key:12} {local_time(value, zone) if key == 'received_at' else cell(value)}")
     data = get_raw(db, message_id) or b""
     click.echo("")
-    click.echo((data if raw else data.split(b"\n\n", 1)[0][:4000]).decode("utf-8", "replace"))
+    if not data:
+        click.echo("(the raw message is purged)")
+    elif raw:
+        click.echo(data.decode("utf-8", "replace"))
+    else:  # the header block alone, whether the lines end in CRLF or LF
+        header = re.split(rb"\r?\n\r?\n", data, maxsplit=1)[0][:8000]
+        click.echo(header.decode("utf-8", "replace").replace("\r\n", "\n"))
+        click.echo("\n(the body is not shown: --raw shows the whole message)")
 
 
 @quarantine_group.command(name="release")

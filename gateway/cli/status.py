@@ -6,37 +6,42 @@ import json
 
 import click
 
-from gateway.cli.base import cli, database_option, open_case_log, settings_option
+from gateway.cli.base import cli, database_option, load_settings, open_case_log, settings_option
+from gateway.cli.output import DEFAULT_ZONE, cell, local_time
 from gateway.health import status
 
 
-def _mailbox_line(box: dict) -> str:
+def _mailbox_line(box: dict, zone: str) -> str:
     state = "connected" if box["connected"] else "NOT connected"
-    line = f"mailbox {box['name']:14} {state:14} last fetch {box['last_fetch_at'] or '-'}"
+    line = (
+        f"mailbox {box['name']:14} {state:14} last fetch {local_time(box['last_fetch_at'], zone)}"
+    )
     if box["last_error"]:
-        line += f"  last error {box['last_error_at']}: {box['last_error']}"
+        line += f"  last error {local_time(box['last_error_at'], zone)}: {box['last_error']}"
     return line
 
 
-def _alert_line(alert: dict) -> str:
-    told = f"raised {alert['raised_at'][:19]}" if alert["state"] == "raised" else "not yet told"
+def _alert_line(alert: dict, zone: str) -> str:
+    raised = local_time(alert["raised_at"], zone)
+    told = f"raised {raised}" if alert["state"] == "raised" else "not yet told"
     return (
-        f"ALERT {alert['key']:20} since {alert['since'][:19]} ({told}): "
-        f"{(alert['detail'] or '')[:100]}"
+        f"ALERT {alert['key']:20} since {local_time(alert['since'], zone)} ({told}): "
+        f"{cell(alert['detail'])[:100]}"
     )
 
 
-def status_lines(report: dict) -> list[str]:
-    """The plain-text status, one line each."""
-    lines = [_mailbox_line(box) for box in report["mailboxes"]]
+def status_lines(report: dict, zone: str = DEFAULT_ZONE) -> list[str]:
+    """The plain-text status, one line each; times local, with their zone."""
+    lines = [_mailbox_line(box, zone) for box in report["mailboxes"]]
     lines.append(
         f"waiting to be decided: {report['waiting']}   triage/held: {report['triage']}   "
         f"quarantined: {report['quarantined']}"
     )
     lines.append("outbox: " + ", ".join(f"{k} {v}" for k, v in report["outbox"].items()))
     for failure in report["last_failures"]:
-        lines.append(f"  {failure['at'][:19]}  {failure['kind']:16} {failure['detail'][:100]}")
-    lines += [_alert_line(alert) for alert in report["alerts"]]
+        at = local_time(failure["at"], zone)
+        lines.append(f"  {at}  {failure['kind']:16} {cell(failure['detail'])[:100]}")
+    lines += [_alert_line(alert, zone) for alert in report["alerts"]]
     if not report["alerts"]:
         lines.append("alerts: none raised")
     return lines
@@ -58,5 +63,5 @@ def status_command(as_json: bool, database, settings_file) -> None:
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False, indent=2))
         return
-    for line in status_lines(report):
+    for line in status_lines(report, load_settings(settings_file).timezone):
         click.echo(line)

@@ -16,6 +16,7 @@ from gateway.cli.base import (
     rules_option,
     settings_option,
 )
+from gateway.cli.output import local_time, table
 from gateway.stage import StageContext
 from gateway.store import write
 from gateway.triage import TriageError, decide_triaged, waiting
@@ -37,11 +38,17 @@ def triage_list(database, settings_file) -> None:
         gateway triage list
     """
     rows = waiting(open_case_log(database, settings_file))
-    for r in rows:
-        click.echo(
-            f"{r.id:>6}  {r.received_at[:16]}  {r.outcome:6} "
-            f"{(r.from_addr or '-')[:36]:36}  {r.reason}"
-        )
+    zone = load_settings(settings_file).timezone
+    lines = table(
+        ("id", "received", "outcome", "from", "subject", "reason"),
+        [
+            (r.id, local_time(r.received_at, zone), r.outcome, r.from_addr, r.subject, r.reason)
+            for r in rows
+        ],
+        (6, 21, 7, 36, 40),
+    )
+    for line in lines:
+        click.echo(line)
     click.echo(f"{len(rows)} message(s) waiting")
 
 

@@ -23,6 +23,7 @@ from gateway.followup.common import (
     redacted,
     send,
 )
+from gateway.followup.urgent_attachments import carried
 from gateway.i18n import Phrases, phrases
 from gateway.models import Incoming, ParsedMessage
 from gateway.privacy.policy import needs_redaction
@@ -206,10 +207,12 @@ class _Act:
         line = case_line(ruleset, case)
         to = receivers_of(db, case)
         text = rows.first_text(db, case.first_message_id)
-        if needs_redaction(ruleset, to):  # the case log may keep the original (keep_original)
+        if hidden := needs_redaction(ruleset, to):  # the log may keep the original
             text = redacted(ruleset, text)
-        relayed = send(db, self.renderer, "urgent.txt.j2", line | {"text": text, "by": self.who},
-                       purpose="urgent", to=to, ruleset=ruleset, case=case)  # fmt: skip
+        attached = carried(db, ruleset, case.first_message_id, hidden)
+        context = line | {"text": text, "by": self.who} | attached.context
+        relayed = send(db, self.renderer, "urgent.txt.j2", context, purpose="urgent", to=to,
+                       ruleset=ruleset, case=case, **attached.message_options())  # fmt: skip
         note(db, case, "relay-queued", f"urgent: to {', '.join(to)}", relayed)
         reporters = participants.addresses(db, case.id, participants.REPORTER)
         send(db, self.renderer, "upgraded.txt.j2", line, purpose="status", to=reporters,

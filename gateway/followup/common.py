@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from gateway.case import participants
 from gateway.i18n import phrases
@@ -93,8 +94,10 @@ def send(
     to: list[str],
     ruleset: RuleSet,
     case: CaseRow | None = None,
+    **options: Any,
 ) -> int | None:
-    """Queue one notice; returns its row in ``messages`` (None when nobody to tell)."""
+    """Queue one notice; returns its row in ``messages`` (None when nobody to tell).
+    ``options`` go to Renderer.message (an urgent notice's attachments)."""
     if not to:
         return None
     reply_to = ruleset.mailboxes.get((case.mailbox if case else None) or "") or next(
@@ -108,6 +111,7 @@ def send(
         reply_to=reply_to,
         reference=case.reference if case else None,
         case_id=case.id if case else None,
+        **options,
     )
     return message_of(db, enqueue(db, guard(out, ruleset)))  # fail closed, as relays do
 

@@ -11,7 +11,6 @@ moves it to a new state inside one transaction, so a restart picks up where it l
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import functools
 import json
 import os
@@ -21,7 +20,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from gateway.store import turns
+from gateway.store import clock, turns
 from gateway.store.schema import migrations
 
 BUSY_TIMEOUT_S = 10  # how long a writer waits for its turn before "database is locked"
@@ -29,7 +28,7 @@ BUSY_TIMEOUT_S = 10  # how long a writer waits for its turn before "database is 
 
 def now() -> str:
     """The current time as stored: ISO 8601 in UTC, to the millisecond."""
-    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+    return clock.current().isoformat(timespec="milliseconds")  # the real time but in a demo
 
 
 def open_db(path: Path | str | None) -> Database:
