@@ -123,6 +123,9 @@ def test_a_week_of_digests_across_a_holiday_a_weekend_and_a_restart(
     assert len(digests) == 10 and all(m.rcpt_tos == [ON_CALL] for m in digests)
     bodies = [text(m.message) for m in digests]
     assert "Alarm 1" in bodies[0] and "Alarm 1" not in bodies[1]
+    subjects = [str(m.message["Subject"]) for m in digests]
+    assert subjects[0].startswith("Til gjennomgang: 1 ny sak siden")  # singular, not "1 nye"
+    assert subjects[2].startswith("Til gjennomgang: 0 nye saker siden")
     assert "Ingen nye saker" in bodies[2]  # Wednesday 19:00: alarm 2 came at 20:30
     assert "Alarm 2" in bodies[3]  # ... so it is in Thursday morning's
     assert "Alarm 3" in bodies[7] and "Alarm 4" not in "".join(bodies)  # urgent: not here
