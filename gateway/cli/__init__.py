@@ -8,6 +8,7 @@ from __future__ import annotations
 
 # Importing a command module adds its commands to the group.
 from gateway.cli import attachments, cases, jobs, quarantine, rules, stats, status, triage, web  # noqa: F401
+from gateway.cli import init as _init  # noqa: F401  (gateway init --profile)
 from gateway.cli.base import cli
 from gateway.decide.classify import COMPARED
 

@@ -1,0 +1,208 @@
+"""Each reference deployment end to end (issue 21): ``gateway serve`` as a real process
+with the profile's rules.yaml, reports appended to its mailboxes in Dovecot, mail out
+through the aiosmtpd sink: a report relayed in the profile's language, the receiver's
+answer that closes it, and the reporter told. Moments that hang on the calendar
+(Saturday night, Midsummer) run the same pipeline in-process under time_machine."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import time
+from email.policy import default
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from conftest import ROOT, dovecot_available, make_mail
+from servers import free_port
+from test_end_to_end import wait_for_log
+
+from gateway.intake import accept
+from gateway.pipeline import Pipeline
+from gateway.render import Renderer
+from gateway.rules.loader import load_rules
+from gateway.scheduler.runner import Runner
+from gateway.settings import Settings
+from gateway.store import open_db
+
+# profile: (gateway address, reporter, mailbox, subject, body, receiver, words of the
+# relay in its language, the closing answer, the word the status notice starts with)
+CASES = {
+    "nordhordland": (
+        "avviksgateway@iktnh.example", "kari.nordmann@alver.kommune.example", "brukarstotte",
+        "Skrivaren på rådhuset skriv ikkje ut",
+        "Hei,\n\nSkrivaren har ikkje skrive ut sidan i går.\n\nMed venleg helsing\nKari\n",
+        "servicedesk@iktnh.example", ("Motteke:", "Mottakar:", "vidaresendt"),
+        "#lukk Skrivaren er bytt ut.", "Endra:",
+    ),
+    "hoglandet": (
+        "avvikelsetjansten@hoglandet-samordning.example", "anna.svensson@eksjo.kommun.example",
+        "avvikelse", "Uppföljning uteblev",
+        "Hej,\n\nDeltagaren 19121212-1212 fick ingen uppföljning.\n\nMed vänlig hälsning\nAnna\n",
+        "samverkanskoordinator@eksjo.kommun.example", ("Mottaget:", "Anmäld av:", "Referens:"),
+        "#avsluta Rutinen för överlämning är ändrad.", "Ändrat:",
+    ),
+    "nav-lillehammer": (
+        "avviksgateway@nav-lg.example", "kari.nordmann@nav.example", "avvik",
+        "Vedtak med personopplysninger sendt feil",
+        "Hei,\n\nEt brev gikk til feil bruker.\n\nMed vennlig hilsen\nKari\n",
+        "asys@nav-lg.example", ("Mottatt:", "Meldt av:", "ASYS"),
+        "#lukk Rutinen for konvolutter er endret.", "Endret:",
+    ),
+    "agder": (
+        "avviksgateway@trygghet-agder.example", "kari.nordmann@vennesla.kommune.example",
+        "support", "Trygghetsalarm uten kontakt",
+        "Hei,\n\nAlarmen virker ikke.\n\nMed vennlig hilsen\nKari\n",
+        "support@leverandor.example", ("Mottatt:", "Meldt av:", "kommune til leverandør"),
+        "#lukk Batteriet er byttet.", "Endret:",
+    ),
+}  # fmt: skip
+
+
+def _settings(profile: str, address: str, data_dir, sink: int, dovecot, boxes) -> str:
+    text = f"""
+rules_file = "{ROOT / "profiles" / profile / "rules.yaml"}"
+gateway_address = "{address}"
+data_dir = "{data_dir}"
+smtp_intake_port = {free_port()}
+retry_base_seconds = 0.2
+retry_max_seconds = 0.5
+
+[smarthost]
+host = "127.0.0.1"
+port = {sink}
+security = "none"
+timeout = 5
+"""
+    for box in boxes:
+        text += f"""
+[[imap]]
+mailbox = "{box}"
+host = "127.0.0.1"
+port = {dovecot.port}
+user = "{box}"
+password_env = "TEST_IMAP_PASSWORD"
+security = "none"
+idle = false
+poll_interval = 0.5
+"""
+    return text
+
+
+def _one(got, to: str):
+    found = [m for m in got if m.rcpt_tos == [to]]
+    assert found, [(m.rcpt_tos, m.message["Subject"]) for m in got]
+    return found[-1].message
+
+
+def _text(message) -> str:
+    return message.get_body(("plain",)).get_content()
+
+
+@pytest.mark.skipif(not dovecot_available(), reason="dovecot is not installed")
+@pytest.mark.parametrize("profile", sorted(CASES))
+def test_a_report_is_relayed_in_the_profiles_language_answered_and_closed(
+    profile, smtp_sink, gateway_process, monkeypatch, tmp_path
+):
+    from servers import Dovecot
+
+    address, reporter, box, subject, body, receiver, words, answer, changed = CASES[profile]
+    rules = load_rules(ROOT / "profiles" / profile / "rules.yaml")
+    intake = rules.mailboxes[box]
+    with Dovecot(tmp_path / "dovecot", users={b: "secret" for b in rules.mailboxes}) as dovecot:
+        monkeypatch.setenv("TEST_IMAP_PASSWORD", "secret")
+        gateway = gateway_process(
+            _settings(profile, address, tmp_path / "var", smtp_sink.port, dovecot, rules.mailboxes)
+        )
+        gateway.start()
+        for name in rules.mailboxes:
+            wait_for_log(gateway, f"{name}: connected")
+        dovecot.append(box, make_mail(reporter, intake, subject, body))
+        got = smtp_sink.wait_for(2, timeout=30)
+        relay = _one(got, receiver)
+        reference = relay["Subject"][1 : relay["Subject"].index("]")]
+        assert reference.startswith(rules.reference_prefix + "-")
+        assert all(word in _text(relay) for word in words), _text(relay)
+        receipt = _one(got, reporter)
+        assert reference in receipt["Subject"]
+        if profile == "hoglandet":  # de-identified for the coordinator; the receipt says so
+            raw = next(m for m in got if m.rcpt_tos == [receiver]).data
+            assert b"19121212" not in raw and b"121212-1212" not in raw
+            assert "[personnummer borttaget]" in _text(relay)
+            assert "Personuppgifter togs bort" in _text(receipt)
+
+        reply = email.message.EmailMessage()
+        reply["From"], reply["To"] = receiver, intake
+        reply["Subject"] = "SV: " + relay["Subject"]
+        reply["In-Reply-To"] = relay["Message-ID"]
+        reply["Message-ID"] = f"<{time.monotonic_ns()}@answer.example>"
+        reply.set_content(f"Hei,\n\n{answer}\n")
+        dovecot.append(box, reply.as_bytes())
+        got = smtp_sink.wait_for(3, timeout=30)
+        told = _one(got, reporter)
+        assert reference in told["Subject"] and changed in _text(told), _text(told)
+        case = next(gateway.db().query("SELECT * FROM cases WHERE reference = ?", [reference]))
+        assert case["status"] == "lukket"
+        assert gateway.stop() == 0
+
+
+def _pipeline(profile: str):
+    rules = load_rules(ROOT / "profiles" / profile / "rules.yaml")
+    db = open_db(None)
+    renderer = Renderer(CASES[profile][0], "Avviksgatewayen", rules=lambda: rules)
+    return db, rules, renderer, Pipeline(db, lambda: rules, renderer, Settings())
+
+
+def _queued(db, since: int = 0) -> list[tuple[str, list[str], email.message.Message]]:
+    rows = db.query(
+        "SELECT o.id, o.purpose, o.recipients, r.raw FROM outbox o JOIN raw_messages r "
+        "ON r.id = o.message_id WHERE o.id > ? ORDER BY o.id",
+        [since],
+    )
+    import json
+
+    return [(r["purpose"], json.loads(r["recipients"]),
+             email.message_from_bytes(r["raw"], policy=default)) for r in rows]  # fmt: skip
+
+
+def test_nordhordland_an_urgent_case_on_a_saturday_night_reaches_the_on_call_duty():
+    db, _rules, _renderer, pipeline = _pipeline("nordhordland")
+    saturday_night = dt.datetime(2026, 3, 14, 22, 40, tzinfo=ZoneInfo("Europe/Oslo"))
+    body = "Hei,\n\nHeile heimetenesta manglar tilgang.\n"
+    raw = make_mail("ola.vik@osteroy.kommune.example", "brukarstotte@iktnh.example",
+                    "Fagsystemet er nede", body)  # fmt: skip
+    with time_machine.travel(saturday_night, tick=False):
+        accept(db, raw, "brukarstotte", "test")
+        pipeline.process_batch()
+    relays = [(to, m) for p, to, m in _queued(db) if p == "relay"]
+    recipients = {a for to, _m in relays for a in to}
+    assert {"servicedesk@iktnh.example", "beredskap@iktnh.example"} <= recipients
+    (_to, relay), *_ = relays
+    assert relay["Subject"].startswith("[AVVIK-2026-") and "HASTAR:" in relay["Subject"]
+    assert "Hastesak:      JA" in _text(relay)
+
+
+def test_hoglandet_escalation_counts_working_days_across_midsummer():
+    db, rules, renderer, pipeline = _pipeline("hoglandet")
+    stockholm = ZoneInfo("Europe/Stockholm")
+    monday = dt.datetime(2026, 6, 15, 10, 0, tzinfo=stockholm)
+    raw = make_mail("anna.svensson@eksjo.kommun.example", "avvikelse@hoglandet-samordning.example",
+                    "Samverkan kring en deltagare", "Hej,\n\nIngen återkoppling.\n")  # fmt: skip
+    with time_machine.travel(monday, tick=False):
+        accept(db, raw, "avvikelse", "test")
+        pipeline.process_batch()
+    (case,) = db.query("SELECT * FROM cases")
+    assert case["escalate_due"] == "2026-06-30"  # 29 June without Midsummer Eve
+    runner = Runner(db, lambda: rules, renderer, Settings())
+    seen = max(o["id"] for o in db.query("SELECT id FROM outbox"))
+    for day, escalated in ((30, False), (1, True)):
+        when = dt.datetime(2026, 6 if day == 30 else 7, day, 7, 30, tzinfo=stockholm)
+        with time_machine.travel(when, tick=False):
+            runner.run("escalation", when)
+        sent = [(to, m) for p, to, m in _queued(db, seen) if p == "escalation"]
+        assert bool(sent) == escalated, day
+    ((to, message),) = sent
+    assert to == ["lsg@hoglandet-samordning.example"]
+    assert message["Subject"].startswith("Eskalerat: [AVVIKELSE-2026-")
+    assert "arbetsdagar" in _text(message)
