@@ -163,3 +163,12 @@ def test_help_lists_show_the_deployments_own_forms(language, words):
     assert all(word in relay for word in words)
     commands, errors = parse_commands("\n".join(words[:1]) + " x")
     assert commands and not errors
+
+
+@pytest.mark.parametrize("language", ("nb", *LANGUAGES))
+def test_every_stored_status_and_severity_has_its_word(language):
+    from gateway.i18n import stored_values
+
+    say = i18n.phrases(language)
+    for value in (*stored_values("statuses"), *stored_values("severities")):
+        assert f"values.{value}" in say, value

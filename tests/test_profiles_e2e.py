@@ -142,6 +142,8 @@ def test_a_report_is_relayed_in_the_profiles_language_answered_and_closed(
         got = smtp_sink.wait_for(3, timeout=30)
         told = _one(got, reporter)
         assert reference in told["Subject"] and changed in _text(told), _text(told)
+        closed = {"nordhordland": "lukka", "hoglandet": "avslutad"}.get(profile, "lukket")
+        assert f"Status: {closed}" in _text(told)  # the stored value, in the language
         case = next(gateway.db().query("SELECT * FROM cases WHERE reference = ?", [reference]))
         assert case["status"] == "lukket"
         assert gateway.stop() == 0
@@ -206,3 +208,39 @@ def test_hoglandet_escalation_counts_working_days_across_midsummer():
     assert to == ["lsg@hoglandet-samordning.example"]
     assert message["Subject"].startswith("Eskalerat: [AVVIKELSE-2026-")
     assert "arbetsdagar" in _text(message)
+
+
+def test_a_swedish_deployment_writes_no_bokmal_of_its_own(monkeypatch):
+    """Everything the hoglandet deployment writes in a case's life (receipt, relay,
+    triage note, a refused command, a closing) is Swedish: text made in Python included."""
+    import re
+
+    from test_languages_nn_sv import BOKMAL_ONLY
+
+    db, _rules, _renderer, pipeline = _pipeline("hoglandet")
+    intake = "avvikelse@hoglandet-samordning.example"
+    coordinator = "samverkanskoordinator@eksjo.kommun.example"
+    when = dt.datetime(2026, 3, 10, 10, 0, tzinfo=ZoneInfo("Europe/Stockholm"))
+    with time_machine.travel(when, tick=False):
+        for raw in (
+            make_mail("anna@eksjo.kommun.example", intake, "Uppföljning", "Hej,\n\nX.\n"),
+            make_mail("lars@forsakringskassan.example", intake, "Aneby och Tranås", "Hej.\n"),
+            make_mail("okand@mail.example", intake, "Hej", "Hej.\n"),
+        ):
+            accept(db, raw, "avvikelse", "test")
+            pipeline.process_batch()
+        relay = next(m for p, _to, m in _queued(db) if p == "relay")
+        for answer in ("#stäng", "#allvarlighetsgrad enorm", "#avsluta Rutinen är ändrad."):
+            reply = make_mail(coordinator, intake, "SV: " + relay["Subject"], f"{answer}\n",
+                              headers={"In-Reply-To": relay["Message-ID"]})  # fmt: skip
+            accept(db, reply, "avvikelse", "test")
+            pipeline.process_batch()
+    words = re.compile(rf"\b({BOKMAL_ONLY['sv']})\b", re.IGNORECASE)
+    leaks = {}
+    for purpose, _to, message in _queued(db):
+        text = message["Subject"] + "\n" + _text(message)
+        shown = "\n".join(line for line in text.splitlines() if "@" not in line)
+        if found := sorted({m.group(0) for m in words.finditer(shown)}):
+            leaks[purpose] = found
+    assert {p for p, _to, _m in _queued(db)} >= {"relay", "receipt", "triage", "command-error"}
+    assert not leaks, leaks
