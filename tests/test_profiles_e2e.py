@@ -244,3 +244,53 @@ def test_a_swedish_deployment_writes_no_bokmal_of_its_own(monkeypatch):
             leaks[purpose] = found
     assert {p for p, _to, _m in _queued(db)} >= {"relay", "receipt", "triage", "command-error"}
     assert not leaks, leaks
+
+
+def test_nordhordland_the_72_hour_clock_is_shown_and_reminded_24_and_4_hours_before():
+    """A data deviation on Friday 10:00 has its clock on Monday 10:00 (the weekend
+    counts); the relay shows it; information security and the data protection officer
+    are reminded on Sunday 10:00 and Monday 06:00, once each; a case in the other flow has
+    no clock."""
+    db, rules, renderer, pipeline = _pipeline("nordhordland")
+    oslo = ZoneInfo("Europe/Oslo")
+    friday = dt.datetime(2026, 3, 13, 10, 0, tzinfo=oslo)
+    with time_machine.travel(friday, tick=False):
+        for box in ("dataavvik", "brukarstotte"):
+            raw = make_mail("kari.nordmann@alver.kommune.example", f"{box}@iktnh.example",
+                            "Brev til feil mottakar", "Hei,\n\nEit brev gjekk feil.\n")  # fmt: skip
+            accept(db, raw, box, "test")
+            pipeline.process_batch()
+    relays = [m for p, _to, m in _queued(db) if p == "relay"]
+    assert "Klokkefrist:   16.03.2026 kl. 10:00" in _text(relays[0])
+    assert "Klokkefrist" not in _text(relays[1])
+    runner = Runner(db, lambda: rules, renderer, Settings())
+    seen = max(o["id"] for o in db.query("SELECT id FROM outbox"))
+    sent = []
+    for day, hour in ((15, 9), (15, 10), (15, 11), (16, 5), (16, 6), (16, 7), (16, 11)):
+        when = dt.datetime(2026, 3, day, hour, 0, tzinfo=oslo)
+        with time_machine.travel(when, tick=False):
+            runner.run("clock-reminders", when)
+        new = [(to, m) for p, to, m in _queued(db, seen) if p == "clock-reminder"]
+        sent.append(len(new))
+    assert sent == [0, 1, 1, 1, 2, 2, 2]
+    reminders = [(to, m) for p, to, m in _queued(db, seen) if p == "clock-reminder"]
+    side = {"informasjonstryggleik@iktnh.example", "personvernombod@alver.kommune.example"}
+    assert all(set(to) == side for to, _m in reminders)
+    assert "(om om lag 24 timar)" in _text(reminders[0][1])
+    assert "(om om lag 4 timar)" in _text(reminders[1][1])
+
+
+def test_a_clock_without_hours_or_with_bad_reminders_is_refused(tmp_path):
+    from gateway.rules.loader import RulesError
+
+    text = (ROOT / "profiles" / "nordhordland" / "rules.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "rules.yaml"
+    path.write_text(text.replace("    clock_hours: 72\n", "").replace("[24, 4]", "[24, -4]"))
+    with pytest.raises(RulesError) as caught:
+        load_rules(path)
+    problems = "\n".join(caught.value.problems)
+    assert "clock_reminders: a list of hours" in problems, problems
+    path.write_text(text.replace("    clock_hours: 72\n", ""))
+    with pytest.raises(RulesError) as caught:
+        load_rules(path)
+    assert any("clock_reminders: needs clock_hours" in p for p in caught.value.problems)
