@@ -25,6 +25,9 @@ class ServiceHours:
     start: dt.time = dt.time(8, 0)
     end: dt.time = dt.time(15, 30)
     country: str = "NO"
+    # The holidays package's categories: ("public", "de_facto") adds Sweden's de-facto
+    # days off (julafton, midsommarafton, nyårsafton) to its public holidays.
+    categories: tuple[str, ...] = ("public",)
     _cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     @cached_property
@@ -33,7 +36,9 @@ class ServiceHours:
 
     def _holidays(self, year: int) -> holidays.HolidayBase:
         if year not in self._cache:
-            self._cache[year] = holidays.country_holidays(self.country, years=year)
+            self._cache[year] = holidays.country_holidays(
+                self.country, years=year, categories=self.categories
+            )
         return self._cache[year]
 
     def local(self, at: dt.datetime) -> dt.datetime:

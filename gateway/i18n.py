@@ -62,6 +62,15 @@ def phrases(language: str = DEFAULT_LANGUAGE) -> Phrases:
     return load(TEMPLATES, language)
 
 
+def in_every_language(key: str) -> tuple[str, ...]:
+    """One phrase as every shipped language says it, each once: words the gateway must
+    recognise in an answer whichever deployment's language wrote them (the tag of a
+    triage note's subject)."""
+    languages = sorted({path.parent.parent.name for path in TEMPLATES.glob("*/phrases/*.yaml")})
+    said = (phrases(language) for language in languages)
+    return tuple(dict.fromkeys(str(say.table[key]) for say in said if key in say))
+
+
 @functools.lru_cache(maxsize=1)
 def command_words() -> dict[str, dict[str, str]]:
     """Every language's command words: group -> word -> what it means.

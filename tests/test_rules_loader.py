@@ -54,7 +54,7 @@ def test_shipped_rules_load(ruleset):
         ("Importance: '^\\s*high'", "Importance: '^(high'", "bad regular expression"),
         ("decision: ignore", "decision: drop", "decision must be one of"),
         ("  - name: flow-d", "  - name: flow-a", "the name is used twice"),
-        ("names_municipality: one", "names_municipality: two", "unknown two"),
+        ("topic: {municipalities: one}", "topic: {municipalities: two}", "no group two"),
         (
             "    if:\n      mailbox: support\n      sender: response_centre",
             "    if:\n      mailbox: support\n      sendr: response_centre",

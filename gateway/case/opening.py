@@ -146,7 +146,17 @@ def _context(item, decision, ruleset, new: NewCase, due: Deadlines, shown) -> di
         "unreadable_withheld": shown.unreadable if shown else [],
         "removed": shown.summary() if shown else "",
         "related_reference": new.related_reference,
+        "clock_due": _clock_due(ruleset, decision.flow, item.received_at),
     }
+
+
+def _clock_due(ruleset: RuleSet, flow: str | None, received: dt.datetime) -> str:
+    """The flow's deadline in calendar hours (the 72 hours of a personal-data breach) as
+    the relay shows it; empty for a flow without one."""
+    declared = ruleset.flows.get(flow or "")
+    if declared is None or not declared.clock_hours:
+        return ""
+    return local_time(ruleset, received + dt.timedelta(hours=declared.clock_hours))
 
 
 def _outlook(context: dict, item: Incoming) -> dict[str, str]:

@@ -19,6 +19,7 @@ from gateway.cli import (  # noqa: F401
     triage,
     web,
 )
+from gateway.cli import init as _init  # noqa: F401  (gateway init --profile)
 from gateway.cli.base import cli
 from gateway.decide.classify import COMPARED
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import html
 from collections.abc import Sequence
+from pathlib import Path
 
 import click
 
 from gateway import stats as case_stats
+from gateway import stats_across
 from gateway.cli.base import (
     cli,
     database_option,
@@ -137,10 +139,17 @@ def to_html(rows: Sequence[case_stats.Row], by: Sequence[str], note: str) -> str
     help="semicolon: semicolons and decimal commas, for Excel with Norwegian settings; "
     "comma: plain CSV. Default: the settings' csv_style (semicolon).",
 )
+@click.option(
+    "--across",
+    "across",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Another deployment's case log (repeat): figures side by side, read-only.",
+)
 @database_option
 @rules_option
 @settings_option
-def stats(start, end, by, fmt, csv_style, database, rules_file, settings_file):
+def stats(start, end, by, fmt, csv_style, across, database, rules_file, settings_file):
     """Figures for management: cases opened, closed, open, overdue, answer and closing times.
 
     Deviations only; improvement suggestions are counted apart (or use --by kind).
@@ -151,6 +160,7 @@ def stats(start, end, by, fmt, csv_style, database, rules_file, settings_file):
         gateway stats --from 2026-01-01 --to 2026-06-30 --by month,flow
         gateway stats --by party --format csv > parties.csv
         gateway stats --format csv --csv-style comma > for-a-program.csv
+        gateway stats --across /var/lib/avviksgateway/*/gateway.db --by municipality
     """
     today = dt.date.today()
     first = _date(start, "--from", today.replace(month=1, day=1))
@@ -159,7 +169,12 @@ def stats(start, end, by, fmt, csv_style, database, rules_file, settings_file):
         raise click.BadParameter("ends before --from", param_hint="--to")
     dims = _dimensions(by)
     ruleset = load_ruleset(rules_file, settings_file)
-    rows = case_stats.figures(open_case_log(database, settings_file), ruleset, first, last, dims)
+    if across:  # several deployments' figures, and nothing else of their case logs
+        rows = stats_across.across(across, ruleset, first, last, dims)
+        dims = [stats_across.DEPLOYMENT, *dims]
+    else:
+        db = open_case_log(database, settings_file)
+        rows = case_stats.figures(db, ruleset, first, last, dims)
     note = hours_note(ruleset.hours)
     if fmt == "csv":
         style = csv_style or load_settings(settings_file).csv_style

@@ -10,6 +10,7 @@ from __future__ import annotations
 from gateway.decide.facts import Facts
 from gateway.i18n import Phrases, phrases
 from gateway.models import Decision
+from gateway.rules.base import Context
 from gateway.rules.dmarc import other_from_domain
 
 
@@ -41,13 +42,29 @@ def _rules_yaml(facts: Facts, say: Phrases, decision: Decision) -> str:
         return say("reasons.unknown_domain", domain=_domain(facts))
     if decision.no_receiver:
         return say("reasons.no_receiver")
-    found = facts.named_municipalities
-    if len(found) > 1:
-        return say("reasons.names_many", names=say("reasons.both", names=names(found, say)))
-    if not found and facts.sender.kind != "municipality":
-        return say("reasons.names_none")
+    if facts.ruleset.municipality_names:
+        found = facts.named_municipalities
+        if len(found) > 1:
+            return say("reasons.names_many", names=say("reasons.both", names=names(found, say)))
+        if not found and facts.sender.kind != "municipality":
+            return say("reasons.names_none")
+    if unclear := _unclear_topic(facts, say):
+        return unclear
     mailbox = facts.mailbox or say("reasons.no_mailbox")
     return say("reasons.known_sender", party=facts.sender.name, mailbox=mailbox)
+
+
+def _unclear_topic(facts: Facts, say: Phrases) -> str | None:
+    """The first topic set (rules.yaml topics:) of which the message names no group or
+    several, and which it names: "none or several" is why a topic rule triages."""
+    ctx = Context(facts.msg, facts.mailbox, facts.at, facts.ruleset)
+    for name, groups in facts.ruleset.topics.items():
+        found = ctx.topic(name)
+        if not found:
+            return say("topics.none", set=name, groups=", ".join(groups))
+        if len(found) > 1:
+            return say("topics.many", set=name, names=names(found, say))
+    return None
 
 
 def _forged(facts: Facts, say: Phrases, decision: Decision) -> str:

@@ -18,7 +18,7 @@ from email.message import EmailMessage
 from gateway.case import participants
 from gateway.decide.facts import Facts
 from gateway.decide.yaml_rules import decide
-from gateway.i18n import Phrases, command_words, phrases
+from gateway.i18n import Phrases, command_words, in_every_language, phrases
 from gateway.models import Decision, Outcome, ParsedMessage
 from gateway.parse import UnparseableMessage, parse
 from gateway.rules.base import Context, RuleSet
@@ -31,7 +31,10 @@ from gateway.threads.match import CaseMatch
 
 ACTIONS = command_words()["triage"]  # word -> flow, send, ignore or case
 _COMMAND = re.compile(r"^\s*#(\w+)[ \t:]*(.*)$", re.MULTILINE)
-_NOTE = re.compile(r"til vurdering #(\d+)", re.IGNORECASE)
+_NOTE = re.compile(  # "[Til vurdering #17]", "[För bedömning #17]": any language's tag
+    rf"(?:{'|'.join(map(re.escape, in_every_language('subjects.triage_note')))}) #(\d+)",
+    re.IGNORECASE,
+)
 
 
 class TriageError(ValueError):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.followup import deadlines, digest, monthly
+from gateway.followup import clock, deadlines, digest, monthly
 from gateway.followup.context import Job, JobContext
 from gateway.retention import purge
 from gateway.scheduler.config import JOBS
@@ -24,6 +24,7 @@ def registry() -> dict[str, Job]:
         "escalation": deadlines.escalation,
         "monthly-report": monthly.monthly_report_job,
         "retention": retention,
+        "clock-reminders": clock.clock_reminders,
     }
     assert set(jobs) == set(JOBS)
     return jobs

@@ -20,7 +20,9 @@ from gateway.rules.automatic import AutomaticMail
 from gateway.rules.follow_up import FollowUp
 from gateway.rules.parties import Directory, Party
 from gateway.rules.record import RecordRules
-from gateway.text import find_municipalities, fold, strip_signature, without_disclaimer
+from gateway.rules.topics import MUNICIPALITIES, Topics
+from gateway.rules.topics import found as topics_found
+from gateway.text import fold, without_disclaimer
 
 
 class Rule(Protocol):
@@ -106,6 +108,8 @@ class RuleSet:
         """Every prefix a reference of this deployment can have, to find it in a reply."""
         return (self.reference_prefix, self.suggestion_prefix)
 
+    topics: Topics = field(default_factory=dict)  # topics: set -> group -> words
+
     def deadline_days(self, flow: str | None) -> tuple[int, int]:
         return self.deadlines.get(flow, self.deadlines[None])
 
@@ -151,6 +155,7 @@ class Context:
     notes: list[str] = field(default_factory=list)
     hits: list[str] = field(default_factory=list)  # built-in rules that matched, in order
     _folds: dict[str, str] = field(default_factory=dict, repr=False)
+    _topics: dict[str, list[str]] = field(default_factory=dict, repr=False)
 
     def folded(self, where: str) -> str:
         """The subject, new body text or both ("subject", "body", "text") case-folded,
@@ -178,13 +183,18 @@ class Context:
     def in_service_hours(self) -> bool:
         return self.ruleset.hours.is_open(self.at)
 
-    @cached_property
+    def topic(self, name: str) -> list[str]:
+        """The groups of topic set ``name`` the message names, once per message: the
+        subject decides when it names any, otherwise the new body text without the
+        sender's signature (gateway/rules/topics.py)."""
+        if name not in self._topics:
+            rs = self.ruleset
+            self._topics[name] = topics_found(rs.topics, name, self.msg.subject, self.body,
+                                              rs.municipality_names, rs.not_targets)  # fmt: skip
+        return self._topics[name]
+
+    @property
     def named_municipalities(self) -> list[str]:
-        """Municipalities the message names: the subject decides when it names any;
-        otherwise the new body text without the sender's signature. A name that only
-        contains one ("Sykehuset i Arendal") names none."""
-        names, others = self.ruleset.municipality_names, self.ruleset.not_targets
-        in_subject = find_municipalities(self.msg.subject, names, others)
-        if in_subject:
-            return in_subject
-        return find_municipalities(strip_signature(self.body), names, others)
+        """Municipalities the message names (the set ``municipalities``). A name that
+        only contains one ("Sykehuset i Arendal") names none."""
+        return self.topic(MUNICIPALITIES)

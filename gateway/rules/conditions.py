@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from gateway.rules import BUILTIN
+from gateway.rules import BUILTIN, topics
 from gateway.rules.base import Context
 from gateway.rules.parties import MUNICIPALITY
 from gateway.text import NEVER, find_word, may_match, word_pattern
@@ -38,6 +38,8 @@ class Names:
     mailboxes: frozenset[str]
     vocabulary: dict[str, re.Pattern[str]]
     negation: re.Pattern[str] = NEVER  # rules.yaml ``negations:``, see text.negation_pattern
+    topics: topics.Topics = field(default_factory=dict)  # rules.yaml ``topics:``
+    municipality_names: tuple[str, ...] = ()  # the groups of the set "municipalities"
 
 
 def _many(value: Any, what: str) -> list:
@@ -98,10 +100,6 @@ def _builtin_hit(rule, ctx: Context) -> bool:
         ctx.hits.append(rule.name)
         return True
     return False
-
-
-def _count(n: int) -> str:
-    return "none" if n == 0 else "one" if n == 1 else "many"
 
 
 def compile_condition(key: str, value: Any, names: Names) -> Check:
@@ -168,8 +166,18 @@ def _service_hours(value: Any, names: Names, what: str) -> Check:
 
 
 def _names_municipality(value: Any, names: Names, what: str) -> Check:
-    wanted = _in_set(value, {"none", "one", "many"}, what)
-    return lambda ctx: _count(len(ctx.named_municipalities)) in wanted
+    """The older spelling of ``topic: {municipalities: ...}``, with counts only."""
+    _in_set(value, set(topics.COUNTS), what)
+    return _topic({topics.MUNICIPALITIES: value}, names, what)
+
+
+def _topic(value: Any, names: Names, what: str) -> Check:
+    """Exactly one group of a topic set, or a count of them (gateway/rules/topics.py)."""
+    try:
+        name, accepted = topics.wanted(value, names.topics, names.municipality_names)
+    except ValueError as exc:
+        raise ConditionError(f"{what}: {exc}") from exc
+    return lambda ctx: topics.holds(accepted, ctx.topic(name))
 
 
 def _builtin(value: Any, names: Names, what: str) -> Check:
@@ -202,6 +210,7 @@ _COMPILERS = {
     "urgent": _urgent,
     "service_hours": _service_hours,
     "names_municipality": _names_municipality,
+    "topic": _topic,
     "builtin": _builtin,
     "any": _any,
     "not": _not,
@@ -233,5 +242,5 @@ CONDITIONS = (
     "mailbox", "sender", "from", "subject_words", "body_words", "text_words",
     "subject_regex", "body_regex", "text_regex", "header", "has_attachment",
     "attachment_name", "flow", "decision", "urgent", "service_hours",
-    "names_municipality", "builtin", "any", "not",
+    "names_municipality", "topic", "builtin", "any", "not",
 )  # fmt: skip

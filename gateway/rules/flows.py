@@ -15,7 +15,7 @@ from typing import Any
 
 Problem = Callable[[int, str], None]
 LineOf = Callable[[Any, str | None], int]
-FLOW_KEYS = ("label", "measures", "close", "escalate_to")
+FLOW_KEYS = ("label", "measures", "close", "escalate_to", "clock_hours", "clock_reminders")
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,10 @@ class Flow:
     measures_days: int  # working days to the deadline for measures (tiltaksfrist)
     close_days: int  # working days to the deadline for closing (lukkefrist)
     escalate_to: str | None = None  # party key; None: the administrators
+    # A deadline in calendar hours from arrival (the GDPR's 72 hours), with reminders
+    # that many hours before it (gateway/followup/clock.py); None: no such clock.
+    clock_hours: int | None = None
+    clock_reminders: tuple[int, ...] = ()
 
 
 def _days(value: Any) -> bool:
@@ -53,7 +57,23 @@ def _flow(
     escalate = spec.get("escalate_to")
     if escalate is not None and escalate not in parties:
         add(at(spec, "escalate_to"), f"{where}: escalate_to: unknown party {escalate!r}")
-    return Flow(name, str(label or name), days[0], days[1], escalate and str(escalate))
+    clock, reminders = _clock(spec, where, at, add)
+    return Flow(name, str(label or name), days[0], days[1], escalate and str(escalate),
+                clock, reminders)  # fmt: skip
+
+
+def _clock(spec: dict, where: str, at: Callable, add: Problem) -> tuple[int | None, tuple]:
+    """``clock_hours`` (whole hours above 0) and ``clock_reminders`` (hours before it)."""
+    hours, before = spec.get("clock_hours"), spec.get("clock_reminders") or []
+    if hours is not None and not _days(hours):
+        add(at(spec, "clock_hours"), f"{where}: clock_hours: a whole number of hours above 0")
+        hours = None
+    if not isinstance(before, list) or not all(_days(h) for h in before):
+        add(at(spec, "clock_reminders"), f"{where}: clock_reminders: a list of hours, like [24, 4]")
+        before = []
+    if before and hours is None:
+        add(at(spec, "clock_reminders"), f"{where}: clock_reminders: needs clock_hours")
+    return hours, tuple(sorted(before, reverse=True))
 
 
 def parse_flows(

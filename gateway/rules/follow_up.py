@@ -24,6 +24,7 @@ JOBS = (
     "escalation",
     "monthly-report",
     "retention",
+    "clock-reminders",
 )
 DAY_CLASSES = ("working-days", "days-off", "every-day")
 

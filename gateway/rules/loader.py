@@ -22,6 +22,7 @@ from gateway.rules.follow_up import parse_follow_up
 from gateway.rules.parties import MUNICIPALITY, Directory
 from gateway.rules.record import parse_record
 from gateway.rules.suggestions import parse_suggestion_prefix
+from gateway.rules.topics import parse_topics
 from gateway.rules.yaml_lines import LineDict, Problems, RulesError, line_of, read
 from gateway.text import find_municipalities, negation_pattern, word_pattern
 
@@ -47,6 +48,7 @@ TOP_LEVEL = {
     "negations",
     "automatic_mail",
     "record",
+    "topics",
 }
 DECISIONS = {"relay", "triage", "ignore"}
 _NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -269,6 +271,7 @@ def _sections(data: LineDict, problems: Problems) -> dict[str, Any]:
         record=parse_record(data.get("record"), parties, line_of, problems.add),
         language=language,
         flows=flows,
+        topics=parse_topics(data.get("topics"), line_of, problems.add),
         municipality_names=names,
         not_targets=_not_targets(data.get("municipalities") or {}, names, problems),
         automatic=parse_automatic(
@@ -291,9 +294,9 @@ def load_rules(path: Path | str) -> RuleSet:
     directory: Directory = fields["directory"]
     keys = {k for k in directory.parties if not k.startswith(MUNICIPALITY + ":")}
     mailboxes, flows = frozenset(fields["mailboxes"]), tuple(fields["flows"])
-    names = _Known(
-        frozenset(keys), mailboxes, fields["vocabulary"], _negation(data, problems), flows
-    )
+    names = _Known(frozenset(keys), mailboxes, fields["vocabulary"], _negation(data, problems),
+                   topics=fields["topics"], municipality_names=fields["municipality_names"],
+                   flows=flows)  # fmt: skip
     rules = _rules(data, names, problems)
     if problems.items:
         raise RulesError(problems.items)

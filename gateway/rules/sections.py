@@ -75,16 +75,24 @@ def parse_hours(spec: Any, problems: Problems) -> ServiceHours:
         "start": lambda v: dt.time.fromisoformat(str(v)),
         "end": lambda v: dt.time.fromisoformat(str(v)),
         "holidays": _country,
+        "holiday_categories": _categories,
     }
     for key, value in spec.items():
         if key not in checks:
             problems.add(_line(spec, key), f"service_hours: unknown key {key!r}")
             continue
         try:
-            values["country" if key == "holidays" else key] = checks[key](value)
+            field = {"holidays": "country", "holiday_categories": "categories"}.get(key, key)
+            values[field] = checks[key](value)
         except Exception as exc:
             problems.add(_line(spec, key), f"service_hours: {key}: {exc}")
-    return ServiceHours(**values)
+    hours = ServiceHours(**values)
+    try:
+        hours.holiday(dt.date(2000, 1, 1))  # an unknown category fails here, with its line
+    except ValueError as exc:
+        problems.add(_line(spec, "holiday_categories"), f"service_hours: {exc}")
+        return ServiceHours(**{k: v for k, v in values.items() if k != "categories"})
+    return hours
 
 
 def _days(value: Any) -> tuple[str, ...]:
@@ -92,6 +100,15 @@ def _days(value: Any) -> tuple[str, ...]:
     if bad := [d for d in days if d not in WEEKDAYS]:
         raise ValueError(f"unknown day(s) {bad}")
     return days
+
+
+def _categories(value: Any) -> tuple[str, ...]:
+    """``holiday_categories``: which of the holidays package's categories count as days
+    off, checked against the country's when the section is read (see _checked_hours)."""
+    values = [value] if isinstance(value, str) else value
+    if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
+        raise ValueError("expected a list such as [public, de_facto]")
+    return tuple(values)
 
 
 def _country(value: Any) -> str:
@@ -112,6 +129,9 @@ def parse_privacy(spec: Any, parties: set[str], problems: Problems) -> PrivacyPo
         where = f"privacy: {key}"
         if key == "redact_for":
             names = [value] if isinstance(value, str) else list(value or [])
+            if "municipality" in names:  # every municipality's receivers (hoglandet)
+                names = [n for n in names if n != "municipality"]
+                names += sorted(p for p in parties if p.startswith("municipality:"))
             for name in names:
                 if name not in parties:
                     problems.add(_line(spec, key), f"{where}: unknown party {name!r}")

@@ -3,7 +3,9 @@ may touch a period, with only the columns that cannot identify anyone."""
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass, fields
+from pathlib import Path
 
 from gateway.store.db import Database
 
@@ -35,3 +37,13 @@ def cases_touching(db: Database, received_before: str, open_at: str) -> list[Cas
         "WHERE received_at < ? AND (closed_at IS NULL OR closed_at >= ?)"
     )
     return [CaseFigures(**r) for r in db.query(sql, [received_before, open_at])]
+
+
+def open_figures_only(path: Path | str) -> Database:
+    """Another deployment's case log, opened read-only (no migration, no write, no
+    journal): ``gateway stats --across`` reads through ``cases_touching`` only, so of
+    that log it sees the columns of CaseFigures and nothing else."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no case log at {path}")
+    return Database(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True))

@@ -27,7 +27,8 @@ def set_fields(
     for key, value in values.items():
         if getattr(case, key) != value and key in _LABELS:
             label = say(f"threads.label_{key}")
-            changes.append(say("threads.change", label=label, value=value))
+            shown = say(f"values.{value}") if f"values.{value}" in say else value
+            changes.append(say("threads.change", label=label, value=shown))
             detail = f"{getattr(case, key)} -> {value} ({why})"
             event(db, key, detail, case_id=case.id, message_id=row_id)
     values = {**values, "updated_at": now()}
