@@ -22,6 +22,7 @@ from gateway.followup.common import (
 from gateway.followup.context import JobContext
 from gateway.store import followup as rows
 from gateway.store.caselog import CaseRow
+from gateway.store.growth import repeated_event
 from gateway.store.states import CaseStatus
 
 WORKING = (CaseStatus.REGISTERED, CaseStatus.IN_PROGRESS)  # measures not yet reported done
@@ -129,7 +130,8 @@ def overdue_notes(ctx: JobContext) -> None:
     cases, row = ctx.written
 
     def one(item: tuple[CaseRow, list[str]]) -> None:
-        note(ctx.db, item[0], "overdue", f"on the overdue list ({', '.join(item[1])})", row)
+        detail = f"on the overdue list ({', '.join(item[1])})"  # once per case and deadline
+        repeated_event(ctx.db, "overdue", detail, case_id=item[0].id, message_id=row)
 
     in_batches(ctx.db, cases, one)
 
