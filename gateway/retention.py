@@ -1,11 +1,12 @@
 """Retention: purge raw messages and texts once a closed case is past its keeping time.
 
 What stays is what statistics need (reference, flow, kind, parties, municipality,
-dates, status, severity, urgency, deadlines): the rows remain, their text goes. Messages
-that never became a case (triage, ignored, duplicates, quarantine) follow the same clock
-from their arrival. Every purge is an event, and ``--dry-run`` counts without touching.
+dates, status, severity, urgency, deadlines): the rows remain, their text and their
+addresses go (store/growth.py). Messages that never became a case (triage, ignored,
+duplicates, quarantine) follow the same clock from their arrival. Every purge is an
+event, and ``--dry-run`` counts without touching.
 
-A purge is a run of short write transactions of a few hundred cases each, so that
+A purge is a run of short write transactions (``Pace``: about 25 ms each), so that
 intake and the sender never wait behind a year's backlog; it can stop anywhere and be
 run again. The freed pages go back to the file system in small steps afterwards
 (``auto_vacuum = incremental``).
@@ -15,14 +16,18 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from dataclasses import dataclass
 
 from gateway.store import event, write
 from gateway.store import retention as rows
 from gateway.store.db import Database
+from gateway.store.growth import trim_job_runs
 
 log = logging.getLogger("gateway.retention")
-VACUUM_PAGES = 2000  # pages given back per short write transaction (8 MB at 4 KB)
+TARGET_S = 0.025  # a purge's write transaction aims at this, leaving room for the
+# search index's merges at commit (intake waits behind one transaction at most)
+VACUUM_PAGES = 2000  # pages given back per short write transaction, at most (8 MB)
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,8 @@ def purge(
     cases, messages, size = _purge_cases(db, cutoff, batch, why)
     more, more_size = _purge_loose(db, cutoff, batch)
     report = PurgeReport(cases, messages + more, size + more_size, cutoff)
+    with write(db):  # the runs of the retention time are kept, and each job's last one
+        trim_job_runs(db, cutoff)
     if report.cases or report.messages:
         with write(db):
             event(db, "purged", f"{report.cases} case(s), {report.messages} message(s), "
@@ -59,36 +66,57 @@ def purge(
     return report
 
 
+class Pace:
+    """The size of the next batch, from how long the last one held the database: a
+    case's texts cost their length in the search index, so a fixed count of cases gave
+    writes of 20 ms to 2 s. Aims at ``TARGET_S`` a transaction, within 1..``most``."""
+
+    def __init__(self, most: int):
+        self.most, self.size = most, min(most, 10)
+
+    def __enter__(self) -> Pace:
+        self.started = time.monotonic()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.took()
+
+    def took(self) -> None:
+        spent = max(time.monotonic() - self.started, 1e-4)
+        grown = min(self.most, 2 * self.size)  # at most double: one quick batch proves little
+        self.size = max(1, min(grown, int(self.size * TARGET_S / spent)))
+
+
 def _purge_cases(db: Database, cutoff: str, batch: int, why: str) -> tuple[int, int, int]:
     cases = messages = size = 0
-    while True:
-        with write(db):
-            ids = rows.closed_before(db, cutoff, batch)
-            if not ids:
-                return cases, messages, size
-            removed, nbytes = rows.purge_cases(db, ids)
+    pace = Pace(batch)
+    while ids := rows.closed_before(db, cutoff, pace.size):  # read before the write
+        with pace, write(db):  # timed to the commit
+            ids = rows.not_purged(db, ids)
+            removed, nbytes = rows.purge_cases(db, ids) if ids else (0, 0)
             for case_id in ids:
                 event(db, "purged", why, case_id=case_id)
         cases, messages, size = cases + len(ids), messages + removed, size + nbytes
+    return cases, messages, size
 
 
 def _purge_loose(db: Database, cutoff: str, batch: int) -> tuple[int, int]:
     messages = size = 0
-    while True:
-        with write(db):
-            ids = rows.loose_before(db, cutoff, batch)
-            if not ids:
-                return messages, size
+    pace = Pace(batch)
+    last = 0
+    while ids := rows.loose_before(db, cutoff, pace.size, last):  # read before the write
+        with pace, write(db):  # timed to the commit
             removed, nbytes = rows.purge_loose(db, ids)
-        messages, size = messages + removed, size + nbytes
+        messages, size, last = messages + removed, size + nbytes, ids[-1]
+    return messages, size
 
 
 def give_back_space(db: Database) -> int:
     """Return free pages to the file system in short steps; returns the pages freed."""
-    freed = 0
+    freed, pace = 0, Pace(VACUUM_PAGES)
     while (free := rows.free_pages(db)) > 0:
-        with write(db):
-            rows.vacuum_step(db, VACUUM_PAGES)
+        with pace, write(db):  # timed to the commit
+            rows.vacuum_step(db, pace.size)
         after = rows.free_pages(db)
         if after >= free:  # auto_vacuum is off on this file (see the migration)
             break

@@ -95,3 +95,16 @@ def test_the_page_says_over_and_offers_the_next_page(tmp_path, monkeypatch):
         site.report(subject=f"Alarm nummer {i}")
     page = sign_in(site, ADMIN).get("/saker").get_data(as_text=True)
     assert "Over 2 saker, side 1." in page and 'rel="next"' in page
+
+
+def test_the_window_widens_step_by_step_and_not_at_once_to_the_whole_log(monkeypatch):
+    monkeypatch.setattr(store_web, "COUNT_CAP", 3)
+    monkeypatch.setattr(store_web, "WINDOW", 4)
+    db = open_db(None)
+    _cases(db, [f"Alarm {i}" if i <= 70 else f"Annet {i}" for i in range(1, 101)])
+    traced: list[str] = []
+    db.conn.set_trace_callback(traced.append)
+    page = case_page(db, EVERYTHING, CaseFilter(text="Alarm", text_in_messages=False), size=2)
+    assert [c.id for c in page.cases] == [70, 69] and page.over
+    bounds = [s for s in traced if s.startswith("SELECT c.id FROM cases c WHERE c.id >= ")]
+    assert len(bounds) == 2 and "c.id >= 0 " not in bounds[-1]  # 84, then 36: not all

@@ -7,13 +7,14 @@ from typing import Any
 
 from gateway.case import participants
 from gateway.i18n import phrases
+from gateway.models import Outgoing
 from gateway.outbox.queue import enqueue
 from gateway.privacy.outgoing import guard
 from gateway.privacy.policy import known_addresses
 from gateway.privacy.redact import redact_text
 from gateway.render import Renderer
 from gateway.rules.base import RuleSet
-from gateway.store import event
+from gateway.store import event, write
 from gateway.store.caselog import CaseRow
 from gateway.store.db import Database
 from gateway.store.outbox import message_of
@@ -98,6 +99,24 @@ def send(
 ) -> int | None:
     """Queue one notice; returns its row in ``messages`` (None when nobody to tell).
     ``options`` go to Renderer.message (an urgent notice's attachments)."""
+    out = compose(renderer, template, context, purpose=purpose, to=to, ruleset=ruleset,
+                  case=case, **options)  # fmt: skip
+    return queue(db, out)
+
+
+def compose(
+    renderer: Renderer,
+    template: str,
+    context: dict,
+    *,
+    purpose: str,
+    to: list[str],
+    ruleset: RuleSet,
+    case: CaseRow | None = None,
+    **options: Any,
+) -> Outgoing | None:
+    """One notice, rendered and checked, not yet queued (None when nobody to tell): a
+    job makes its mail before its write transaction and only queues it inside."""
     if not to:
         return None
     reply_to = ruleset.mailboxes.get((case.mailbox if case else None) or "") or next(
@@ -113,7 +132,21 @@ def send(
         case_id=case.id if case else None,
         **options,
     )
-    return message_of(db, enqueue(db, guard(out, ruleset)))  # fail closed, as relays do
+    return guard(out, ruleset)  # fail closed, as relays do
+
+
+def queue(db: Database, out: Outgoing | None) -> int | None:
+    """Queue a composed notice (in the caller's transaction); its row in ``messages``."""
+    return None if out is None else message_of(db, enqueue(db, out))
+
+
+def in_batches(db: Database, items: list, each, size: int = 500) -> None:
+    """``each(item)`` for every item, ``size`` to a short write transaction: a long
+    list of notes must not hold the database while intake waits."""
+    for start in range(0, len(items), size):
+        with write(db):
+            for item in items[start : start + size]:
+                each(item)
 
 
 def note(

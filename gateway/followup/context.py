@@ -24,8 +24,11 @@ class JobContext:
     now: dt.datetime
     since: dt.datetime | None  # when the previous run ran (its clock), if any
     prepared: object = None  # what the job's ``prepare`` worked out, outside the write
+    written: object = None  # what the claimed part wrote, for the job's ``after``
 
 
 Job = Callable[[JobContext], str]
 # A job may also have ``prepare(ctx)``: its heavy reading and rendering, run before the
-# claim and outside any write transaction; the job then only writes what it made.
+# claim and outside any write transaction; the job then only writes what it made. And
+# ``after(ctx)``: what is left to write once the run is claimed and recorded (notes on
+# many cases), in short write transactions of its own.

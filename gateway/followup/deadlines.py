@@ -11,15 +11,18 @@ import datetime as dt
 from gateway.followup.common import (
     admin_receivers,
     case_line,
+    compose,
+    in_batches,
     local_date,
     note,
+    queue,
     receivers_of,
-    send,
     show_date,
 )
 from gateway.followup.context import JobContext
 from gateway.store import followup as rows
 from gateway.store.caselog import CaseRow
+from gateway.store.growth import repeated_event
 from gateway.store.states import CaseStatus
 
 WORKING = (CaseStatus.REGISTERED, CaseStatus.IN_PROGRESS)  # measures not yet reported done
@@ -42,33 +45,38 @@ def _due_soon(case: CaseRow, today: dt.date, horizon: dt.date) -> list[tuple[str
     return due
 
 
-def reminders(ctx: JobContext) -> str:
-    """Remind the receiving side once per deadline, within ``remind_before`` of it."""
+def prepare_reminders(ctx: JobContext) -> list[tuple[CaseRow, list, object]]:
+    """The reminders due, each made (case, deadlines, mail) before the job's write."""
     ruleset, today = ctx.ruleset, local_date(ctx.ruleset, ctx.now)
     horizon = ruleset.hours.add_working_days(today, ruleset.follow_up.remind_before)
-    sent = 0
+    made = []
     for case in rows.open_cases(ctx.db):
         due = _due_soon(case, today, horizon)
         if not due:
             continue
-        row = send(
-            ctx.db,
-            ctx.renderer,
-            "reminder.txt.j2",
-            case_line(ruleset, case)
-            | {"deadlines": [(kind, show_date(ruleset, d)) for kind, d in due]},
-            purpose="reminder",
-            to=receivers_of(ctx.db, case),
-            ruleset=ruleset,
-            case=case,
-        )
-        if row is None:  # nobody on the receiving side: tried again tomorrow, not lost
-            continue
+        context = case_line(ruleset, case) | {
+            "deadlines": [(kind, show_date(ruleset, d)) for kind, d in due]
+        }
+        to = receivers_of(ctx.db, case)
+        mail = compose(ctx.renderer, "reminder.txt.j2", context, purpose="reminder", to=to,
+                       ruleset=ruleset, case=case)  # fmt: skip
+        if mail is not None:  # nobody on the receiving side: tried again tomorrow, not lost
+            made.append((case, due, mail))
+    return made
+
+
+def reminders(ctx: JobContext) -> str:
+    """Remind the receiving side once per deadline, within ``remind_before`` of it."""
+    made = ctx.prepared if ctx.prepared is not None else prepare_reminders(ctx)
+    for case, due, mail in made:
+        row = queue(ctx.db, mail)
         rows.mark(ctx.db, case.id, *(f"{kind}_reminded_at" for kind, _d in due))
         kinds = " and ".join(kind for kind, _d in due)
         note(ctx.db, case, "reminder", f"reminded of the {kinds} deadline", row)
-        sent += 1
-    return f"{sent} reminder(s)"
+    return f"{len(made)} reminder(s)"
+
+
+reminders.prepare = prepare_reminders  # type: ignore[attr-defined]
 
 
 def overdue(ctx: JobContext) -> list[tuple[CaseRow, list[str]]]:
@@ -94,53 +102,77 @@ def _first_passed(case: CaseRow) -> dt.date:
     return dt.date.fromisoformat(case.close_due or case.measures_due)
 
 
-def overdue_list(ctx: JobContext) -> str:
-    """One line per overdue case to the administrators; nothing sent when none is."""
+def prepare_overdue_list(ctx: JobContext) -> tuple[list, object] | None:
+    """The overdue cases and the list for the administrators, made before the write."""
     cases = overdue(ctx)
     if not cases:
-        return "nothing overdue"
+        return None
     today = local_date(ctx.ruleset, ctx.now)
     lines = [
         case_line(ctx.ruleset, case)
         | {"passed": passed, "days": (today - _first_passed(case)).days}
         for case, passed in cases
     ]
-    row = send(
-        ctx.db,
-        ctx.renderer,
-        "overdue.txt.j2",
-        {"cases": lines, "today": show_date(ctx.ruleset, today)},
-        purpose="overdue-list",
-        to=admin_receivers(ctx.ruleset),
-        ruleset=ctx.ruleset,
-    )
-    for case, passed in cases:
-        note(ctx.db, case, "overdue", f"on the overdue list ({', '.join(passed)})", row)
+    mail = compose(ctx.renderer, "overdue.txt.j2",
+                   {"cases": lines, "today": show_date(ctx.ruleset, today)},
+                   purpose="overdue-list", to=admin_receivers(ctx.ruleset),
+                   ruleset=ctx.ruleset)  # fmt: skip
+    return cases, mail
+
+
+def overdue_list(ctx: JobContext) -> str:
+    """One line per overdue case to the administrators; nothing sent when none is.
+    Queued in the run's claim; the note on each case follows (``overdue_notes``)."""
+    made = ctx.prepared if ctx.prepared is not None else prepare_overdue_list(ctx)
+    if made is None:
+        return "nothing overdue"
+    cases, mail = made
+    ctx.written = (cases, queue(ctx.db, mail))
     return f"{len(cases)} overdue case(s)"
+
+
+def overdue_notes(ctx: JobContext) -> None:
+    """On each case of the list, that it was on it: in short write transactions."""
+    if ctx.written is None:
+        return
+    cases, row = ctx.written
+
+    def one(item: tuple[CaseRow, list[str]]) -> None:
+        detail = f"on the overdue list ({', '.join(item[1])})"  # once per case and deadline
+        repeated_event(ctx.db, "overdue", detail, case_id=item[0].id, message_id=row)
+
+    in_batches(ctx.db, cases, one)
+
+
+overdue_list.prepare = prepare_overdue_list  # type: ignore[attr-defined]
+overdue_list.after = overdue_notes  # type: ignore[attr-defined]
+
+
+def prepare_escalation(ctx: JobContext) -> list[tuple[CaseRow, list[str], object]]:
+    """The cases to escalate, each with its mail, made before the job's write."""
+    ruleset, today = ctx.ruleset, local_date(ctx.ruleset, ctx.now).isoformat()
+    made = []
+    for case in rows.due_for_escalation(ctx.db, today):
+        flow = ruleset.flows.get(case.flow or "")
+        party = flow.escalate_to if flow else None
+        to = list(ruleset.directory[party].receivers) if party else admin_receivers(ruleset)
+        context = case_line(ruleset, case) | {"escalate_due": show_date(ruleset, case.escalate_due)}
+        mail = compose(ctx.renderer, "escalation.txt.j2", context, purpose="escalation", to=to,
+                       ruleset=ruleset, case=case)  # fmt: skip
+        if mail is not None:  # the escalation party has no receivers: tried again tomorrow
+            made.append((case, to, mail))
+    return made
 
 
 def escalation(ctx: JobContext) -> str:
     """A case still open after its rule's ``escalate_days`` goes to the flow's escalation
     party (``flows: … escalate_to``), once; the administrators when none is set."""
-    ruleset, today = ctx.ruleset, local_date(ctx.ruleset, ctx.now).isoformat()
-    done = 0
-    for case in rows.due_for_escalation(ctx.db, today):
-        flow = ruleset.flows.get(case.flow or "")
-        party = flow.escalate_to if flow else None
-        to = list(ruleset.directory[party].receivers) if party else admin_receivers(ruleset)
-        row = send(
-            ctx.db,
-            ctx.renderer,
-            "escalation.txt.j2",
-            case_line(ruleset, case) | {"escalate_due": show_date(ruleset, case.escalate_due)},
-            purpose="escalation",
-            to=to,
-            ruleset=ruleset,
-            case=case,
-        )
-        if row is None:  # the escalation party has no receivers: tried again tomorrow
-            continue
+    made = ctx.prepared if ctx.prepared is not None else prepare_escalation(ctx)
+    for case, to, mail in made:
+        row = queue(ctx.db, mail)
         rows.mark(ctx.db, case.id, "escalated_at")
         note(ctx.db, case, "escalated", f"still open after {case.escalate_due}: to {to}", row)
-        done += 1
-    return f"{done} escalated"
+    return f"{len(made)} escalated"
+
+
+escalation.prepare = prepare_escalation  # type: ignore[attr-defined]

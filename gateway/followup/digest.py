@@ -11,7 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from gateway.followup.common import case_line, local_moment, note, on_call_addresses, send
+from gateway.followup.common import (
+    case_line,
+    compose,
+    local_moment,
+    note,
+    on_call_addresses,
+    queue,
+)
 from gateway.followup.context import JobContext
 from gateway.store.followup import not_yet_in_digest
 
@@ -22,30 +29,37 @@ def _stamp(at: dt.datetime) -> str:
     return at.astimezone(dt.UTC).isoformat(timespec="milliseconds")
 
 
-def review_digest(ctx: JobContext) -> str:
+def prepare_digest(ctx: JobContext) -> tuple[list, list[str], object] | None:
+    """The cases for the digest and the digest itself, made before the job's write."""
     ruleset = ctx.ruleset
     to = on_call_addresses(ruleset)
     if not to:
-        return "no on_call party in follow_up: nothing sent"
+        return None
     since = ctx.since or ctx.now - dt.timedelta(days=1)
     # Every non-urgent case not yet in a digest, by its events, not by a time window: a
     # case decided late (an administrator's triage decision hours after arrival, or a
     # message decided just after the last digest) still comes, and a failed run loses
     # nothing. The horizon keeps an old case log from flooding the first digest.
     cases = not_yet_in_digest(ctx.db, _stamp(ctx.now - HORIZON))
-    row = send(
-        ctx.db,
-        ctx.renderer,
-        "digest.txt.j2",
-        {
-            "cases": [case_line(ruleset, c) for c in cases],
-            "since": local_moment(ruleset, since),
-            "until": local_moment(ruleset, ctx.now),
-        },
-        purpose="digest",
-        to=to,
-        ruleset=ruleset,
-    )
+    context = {
+        "cases": [case_line(ruleset, c) for c in cases],
+        "since": local_moment(ruleset, since),
+        "until": local_moment(ruleset, ctx.now),
+    }
+    mail = compose(ctx.renderer, "digest.txt.j2", context, purpose="digest", to=to,
+                   ruleset=ruleset)  # fmt: skip
+    return cases, to, mail
+
+
+def review_digest(ctx: JobContext) -> str:
+    made = ctx.prepared if ctx.prepared is not None else prepare_digest(ctx)
+    if made is None:
+        return "no on_call party in follow_up: nothing sent"
+    cases, to, mail = made
+    row = queue(ctx.db, mail)
     for case in cases:
         note(ctx.db, case, "in-digest", f"in the review digest to {', '.join(to)}", row)
     return f"{len(cases)} case(s) to {', '.join(to)}"
+
+
+review_digest.prepare = prepare_digest  # type: ignore[attr-defined]

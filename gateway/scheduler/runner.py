@@ -1,6 +1,6 @@
 """Run each follow-up job once per due time, recorded in ``job_runs``.
 
-A run is claimed, done and recorded in one write transaction: inserting
+A run is claimed, done and recorded in one short write transaction: inserting
 ``(job, due_at)`` fails for a second gateway on the same database (it waits for the
 first one's transaction, then sees the row), and a crash in the middle rolls the claim
 back with the mail it queued, so the run is made up at the next start. After a stop,
@@ -9,6 +9,11 @@ missed time. ``tick(now)`` runs whatever is due at ``now``, the due times coming
 each job's trigger (an APScheduler trigger on the service-hours calendar). In
 ``gateway serve`` APScheduler calls it every minute, and once at start to catch up;
 ``gateway jobs`` and the tests call it with a clock of their own.
+
+No job computes inside that transaction: a job's ``prepare`` reads and renders before
+it, and its ``after`` writes the rest (notes on each case) in short transactions after
+it, so that intake never waits behind a job (a crash before ``after`` is done loses
+notes only, never the run or its mail).
 """
 
 from __future__ import annotations
@@ -120,6 +125,8 @@ class Runner:
                     return False
                 detail = self.jobs[job](ctx)
                 runs.finish(self.db, job, _stamp(due), _stamp(dt.datetime.now(dt.UTC)), detail)
+            if (after := getattr(self.jobs[job], "after", None)) is not None:
+                after(ctx)  # the run is recorded: what is left goes in short transactions
         except Exception as exc:  # recorded, so that `gateway jobs` shows it; not retried
             if is_locked(exc):
                 # Not claimed (the claim rolled back with the rest): the next tick retries.

@@ -454,3 +454,33 @@ def m012_i19_record_fields(db: Database) -> None:
         },
         pk=("case_id", "number"),
     )
+
+
+@migrations()
+def m014_i22_bounded_growth(db: Database) -> None:
+    """An event that repeats each run (a case on the overdue list every working day) is
+    kept once per case, kind and detail, with how many runs saw it and the last one's
+    time: 1.85M rows a year at a million cases, before. Existing repeats are folded.
+    The purge finds a message's outbox row by its message (store/growth.py), and its
+    next cases by a partial index of the closed cases not yet purged."""
+    db["events"].add_column("repeats", int)
+    db["events"].add_column("last_at", str)
+    db["outbox"].create_index(["message_id"], if_not_exists=True)
+    db.execute(  # the purge's next cases: not the status index, where 99% are closed
+        "CREATE INDEX IF NOT EXISTS idx_cases_to_purge ON cases (closed_at) "
+        "WHERE purged_at IS NULL AND status = 'lukket'"
+    )
+    db.execute(
+        "CREATE TEMP TABLE folded AS SELECT MIN(id) AS id, COUNT(*) AS n, MAX(at) AS last "
+        "FROM events WHERE kind = 'overdue' GROUP BY case_id, detail HAVING COUNT(*) > 1"
+    )
+    db.execute(
+        "UPDATE events SET repeats = (SELECT n FROM folded f WHERE f.id = events.id), "
+        "last_at = (SELECT last FROM folded f WHERE f.id = events.id) "
+        "WHERE id IN (SELECT id FROM folded)"
+    )
+    db.execute(
+        "DELETE FROM events WHERE kind = 'overdue' AND id NOT IN "
+        "(SELECT MIN(id) FROM events WHERE kind = 'overdue' GROUP BY case_id, detail)"
+    )
+    db.execute("DROP TABLE folded")

@@ -129,15 +129,16 @@ def case_page(db: Database, scope, f: CaseFilter, page: int = 1, size: int = 0) 
     """One page of the cases in ``scope`` matching ``f``, newest first.
 
     Counted up to ``COUNT_CAP`` only, and read from the newest cases down: first among
-    the newest ``WINDOW`` ids, and only when they hold too few, in the whole log. So a
+    the newest ``WINDOW`` ids, then four times as many while they hold too few. So a
     word found in nearly every case costs a few thousand rows, not every match."""
     page, size = max(1, page), size or PAGE_SIZE
     want = max(COUNT_CAP, page * size) + 1
     (top,) = db.execute("SELECT COALESCE(MAX(id), 0) FROM cases").fetchone()
-    lowest = max(0, top - max(WINDOW, 4 * want))
-    ids = _newest_ids(db, scope, f, lowest, want)
-    if len(ids) < want and lowest > 0:
-        ids = _newest_ids(db, scope, f, 0, want)
+    span = max(WINDOW, 4 * want)
+    ids = _newest_ids(db, scope, f, lowest := max(0, top - span), want)
+    while len(ids) < want and lowest > 0:  # four times as far back each time
+        span *= 4
+        ids = _newest_ids(db, scope, f, lowest := max(0, top - span), want)
     over = len(ids) == want
     if over:  # the asked page is whole, and there is a next one
         total, pages = len(ids) - 1, page + 1
