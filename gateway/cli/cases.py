@@ -17,6 +17,7 @@ from gateway.cli.base import (
     settings_option,
 )
 from gateway.retention import purge
+from gateway.store import tickets
 from gateway.store.caselog import (
     CaseRow,
     CaseSummary,
@@ -73,9 +74,11 @@ def cases_list(status, limit, database, settings_file) -> None:
     Example:
         gateway cases list --status "under behandling"
     """
-    rows = newest_cases(open_case_log(database, settings_file), status, limit)
+    db = open_case_log(database, settings_file)
+    rows = newest_cases(db, status, limit)
+    their = tickets.shown_by_reference(db, [r.reference for r in rows])  # helpdesks' numbers
     for r in rows:
-        click.echo(_case_line(r))
+        click.echo(_case_line(r) + (f"  {their[r.reference]}" if r.reference in their else ""))
     click.echo(f"{len(rows)} case(s)")
 
 
@@ -116,6 +119,8 @@ def cases_show(reference, original, database, settings_file) -> None:
     for key in CASE_FIELDS:
         if getattr(case, key) not in (None, ""):
             click.echo(f"{key:17} {getattr(case, key)}")
+    for ticket in tickets.of_case(db, case.id):  # a party's helpdesk's own number
+        click.echo(f"{'ticket':17} {ticket.party}: {ticket.shown}")
     _show_messages(db, case, original)
     click.echo("\n--- events")
     for e in events_of(db, case.id):

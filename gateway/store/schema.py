@@ -357,3 +357,23 @@ def m011_case_text_search(db: Database) -> None:
         "INSERT INTO case_text (rowid, body, case_id) SELECT id, new_text, case_id "
         "FROM messages WHERE case_id IS NOT NULL AND new_text IS NOT NULL"
     )
+
+
+@migrations()
+def m012_i18_helpdesk_tickets(db: Database) -> None:
+    """A party's own ticket number for a case (its helpdesk's ``[Tellu #12345]``): one
+    row per case and party, since several parties can each have one; found again by
+    party and number when a helpdesk answers with only its own number."""
+    db["case_tickets"].create(
+        {
+            "case_id": int,
+            "party": str,
+            "name": str,
+            "number": str,
+            "tag": str,
+            "recorded_at": str,
+            "message_id": int,
+        },
+        pk=("case_id", "party"),
+    )
+    db["case_tickets"].create_index(["party", "number"])
