@@ -222,3 +222,22 @@ def test_an_acknowledgement_may_be_relayed_when_the_rules_say_so(tmp_path, fresh
     ((purpose, to, relayed),) = talk.outgoing()
     assert (purpose, to) == ("reply", [REPORTER])
     assert talk.case(ref)["status"] == "registrert"  # still not the first answer
+
+
+def test_follow_up_mail_to_the_party_carries_its_ticket_number(talk, ruleset):
+    """Reminders and escalations to the supplier are also filed in its ticket."""
+    from gateway.followup.common import send
+    from gateway.render import Renderer
+    from gateway.store.caselog import case_by_reference
+
+    ref, relay = open_case(talk)
+    talk.send(reply(relay, DESK, "Vi ser på det.", subject=f"SV: [Tellu #12345] {ref}"))
+    talk.outgoing()
+    case = case_by_reference(talk.db, ref)
+    renderer = Renderer("avviksgateway@trygghet-agder.example", "Avviksgatewayen")
+    context = {"subject": case.subject, "done": ["ok"], "errors": []}
+    for to, tagged in (([SUPPLIER], True), ([REPORTER], False)):
+        send(talk.db, renderer, "followup_answer.txt.j2", context, purpose="notice", to=to,
+             ruleset=ruleset, case=case)  # fmt: skip
+        ((_, _, mail),) = talk.outgoing()
+        assert ("[Tellu #12345]" in mail["Subject"]) is tagged

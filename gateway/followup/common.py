@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from gateway.case import participants
+from gateway.helpdesk.tickets import subject_tags
 from gateway.i18n import phrases
 from gateway.outbox.queue import enqueue
 from gateway.privacy.outgoing import guard
@@ -108,6 +109,7 @@ def send(
         reply_to=reply_to,
         reference=case.reference if case else None,
         case_id=case.id if case else None,
+        subject_tag=subject_tags(db, ruleset, case.id, to) if case else "",  # a helpdesk's
     )
     return message_of(db, enqueue(db, guard(out, ruleset)))  # fail closed, as relays do
 
