@@ -241,3 +241,17 @@ def test_follow_up_mail_to_the_party_carries_its_ticket_number(talk, ruleset):
              ruleset=ruleset, case=case)  # fmt: skip
         ((_, _, mail),) = talk.outgoing()
         assert ("[Tellu #12345]" in mail["Subject"]) is tagged
+
+
+@pytest.mark.parametrize(
+    ("headers", "kind"),
+    [
+        ({"Auto-Submitted": "auto-replied"}, "acknowledgement"),  # RFC 3834: an answer to us
+        ({"X-Autoreply": "yes"}, "acknowledgement"),
+        ({"Auto-Submitted": "auto-generated"}, "status"),  # automatic, not an answer
+        ({"Precedence": "bulk"}, None),  # ticket systems mark people's answers bulk too
+    ],
+)
+def test_notices_without_known_wording_are_told_by_their_headers(headers, kind):
+    raw = make_mail(frm=NO_REPLY, subject="[Tellu #5] Alarm", body="Hei.", headers=headers)
+    assert notice_kind(parse(raw)) == kind
