@@ -51,18 +51,6 @@ def of_case(db: Database, case_id: int) -> list[Ticket]:
     return [Ticket(*row) for row in rows]
 
 
-def of_cases(db: Database, case_ids: list[int]) -> dict[int, list[Ticket]]:
-    """The tickets of many cases at once (case lists, the stats export)."""
-    out: dict[int, list[Ticket]] = {}
-    for start in range(0, len(case_ids), 500):
-        chunk = case_ids[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        sql = f"SELECT {_COLUMNS} FROM case_tickets WHERE case_id IN ({marks}) ORDER BY party"
-        for row in db.execute(sql, chunk).fetchall():
-            out.setdefault(row[0], []).append(Ticket(*row))
-    return out
-
-
 def case_by_ticket(db: Database, party: str, number: str) -> CaseRef | None:
     """The case a party's ticket number belongs to (the newest, should two share it)."""
     row = db.execute(
