@@ -1,6 +1,6 @@
 # The two set-up commands of the README: `make run` and `make test`.
 # Each creates what it needs on first use (a virtual environment in .venv; the
-# tests also install Debian's Dovecot when it is missing).
+# tests also install Debian's Dovecot and Request Tracker 5 when they are missing).
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -20,6 +20,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	bash scripts/install-dovecot.sh
+	sh scripts/install-rt.sh
 	$(BIN)/pytest
 
 # The privacy property test with a long budget (the normal suite runs 25 examples).

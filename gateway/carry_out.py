@@ -15,6 +15,7 @@ from gateway.decide.chain import Plan
 from gateway.decide.facts import Facts
 from gateway.decide.triage_answer import TriageError
 from gateway.followup import commands as follow_up
+from gateway.helpdesk.record import record_notice
 from gateway.i18n import phrases
 from gateway.models import Incoming, Outcome
 from gateway.outbox.queue import enqueue
@@ -63,6 +64,11 @@ def _reply(stage: StageContext, facts: Facts, plan: Plan, shown) -> None:
     record_reply(stage, _incoming(facts), plan.decision, plan.case)
 
 
+def _notice(stage: StageContext, facts: Facts, plan: Plan, shown) -> None:
+    case_id = plan.case.case_id if plan.case else None
+    record_notice(stage, _incoming(facts), plan.reason, case_id)
+
+
 def _decided(stage: StageContext, facts: Facts, plan: Plan, shown) -> None:
     """Relay, triage or ignore, as rules.yaml (or the chain, for triage) decided."""
     item, decision = _incoming(facts), plan.decision
@@ -106,6 +112,7 @@ _HANDLERS: dict[Outcome, Callable[[StageContext, Facts, Plan, Deidentified | Non
     Outcome.COMMAND: _command,
     Outcome.ADMIN_ANSWER: _admin_answer,
     Outcome.THREAD: _reply,
+    Outcome.NOTICE: _notice,
     Outcome.HOLD: _reply,
     Outcome.RELAY: _decided,
     Outcome.TRIAGE: _decided,

@@ -21,6 +21,7 @@ class Outcome(StrEnum):
     QUARANTINE = "quarantine"  # unreadable (or raw bytes gone): parked for a human
     ADMIN_ANSWER = "admin-answer"  # an administrator's answer to a triage note
     COMMAND = "command"  # the on-call duty's #vurdert, #haster, #gjennomgått
+    NOTICE = "notice"  # a party's helpdesk notice: recorded in its case (gateway/helpdesk/)
 
 
 @dataclass(frozen=True)

@@ -158,12 +158,16 @@ class Renderer:
         thread: tuple[str, list[str]] | None = None,
         skip: frozenset[str] = frozenset(),
         language: str | None = None,
+        subject_tag: str = "",
     ) -> Outgoing:
         """Render ``template`` into an Outgoing message for the outbox (in ``language``,
-        by default the rules')."""
+        by default the rules'). ``subject_tag``: a party's own ticket number, which its
+        helpdesk files our mail by ("[Tellu #12345]"), put after the subject."""
         language = language or self.language
         subject, body = self.parts(template, context, language)
         subject = " ".join(subject.split())
+        if subject_tag and subject_tag.lower() not in subject.lower():
+            subject = f"{subject} {subject_tag}"
         message_id = email.utils.make_msgid(domain=self.domain)
         build = dict(
             subject=subject,

@@ -6,8 +6,8 @@ fed through Dovecot and its SMTP intake and relaying to an aiosmtpd sink, record
 the outcome, the flow, the case, and who the relay, reply or triage note went to.
 The set: the public examples, a sample of the real-world corpus, administrators'
 answers to triage notes (valid, malformed, from a non-administrator), on-call
-commands, replies from participants and outsiders, a duplicate, a message over the
-size limit, and a forged sender.
+commands, replies from participants and outsiders, a party's helpdesk (its ticket
+number, a notice), a duplicate, a message over the size limit, and a forged sender.
 """
 
 from __future__ import annotations
@@ -177,6 +177,7 @@ def _threads_and_commands(run: Run) -> None:
     run.send("reply from the receiving party", answer)
     outsider = make_mail(frm="noen@gmail.example", subject=f"SV: [{ref}] Alarm uten lyd")
     run.send("reply from an outsider", outsider)
+    _helpdesk(run, ref)
     missing = make_mail(frm="kari@vennesla.kommune.example", subject="SV: [AVVIK-2020-9999] x")
     run.send("reply naming a case that does not exist", missing)
     command = make_mail(frm="beredskap@trygghet-agder.example", subject=f"SV: [{ref}] x",
@@ -184,6 +185,20 @@ def _threads_and_commands(run: Run) -> None:
     run.send("on-call command", command)
     wrong = make_mail(frm="beredskap@trygghet-agder.example", subject="Hei", body="#tull")
     run.send("on-call mistyped command", wrong)
+
+
+def _helpdesk(run: Run, ref: str) -> None:
+    """The supplier's helpdesk (issue 18): its number, a notice, threading by the number."""
+    desk = "agent@tellu.zendesk.example"
+    answer = make_mail(frm=desk, subject=f"SV: [Tellu #4242] [{ref}] Alarm", body="Vi ser.")
+    run.send("helpdesk answer with its ticket number", answer)
+    ack = make_mail(frm="no-reply@leverandor.example", subject="[Tellu #4242] Alarm",
+                    body="We have received your request.")  # fmt: skip
+    run.send("helpdesk acknowledgement", ack)
+    lone = make_mail(frm=desk, subject="Re: [Tellu #4242] update", body="Ny versjon ute.")
+    run.send("helpdesk answer with only its ticket number", lone)
+    unknown = make_mail(frm=desk, subject="Re: [Tellu #1] x", body="Svar.")
+    run.send("helpdesk answer naming an unknown ticket", unknown)
 
 
 def _triage_answers(run: Run) -> None:

@@ -20,6 +20,7 @@ from gateway.cli.base import (
 from gateway.cli.output import cell, local_time, table
 from gateway.cli.record import record_lines
 from gateway.retention import purge
+from gateway.store import tickets
 from gateway.store.caselog import (
     CaseRow,
     CaseSummary,
@@ -59,12 +60,13 @@ def cases_group() -> None:
 
 
 CASE_HEADER = ("reference", "flow", "kind", "status", "urgent", "municipality",
-               "receiving party", "received", "close due")  # fmt: skip
-CASE_WIDTHS = (17, 4, 18, 16, 6, 16, 26, 21)  # a time: 2026-10-23 10:10 CEST
+               "receiving party", "received", "close due", "their ticket")  # fmt: skip
+CASE_WIDTHS = (17, 4, 18, 16, 6, 16, 26, 21, 10)  # a time: 2026-10-23 10:10 CEST
 
 
-def case_rows(rows: list[CaseSummary], zone: str) -> list[str]:
-    """The header and one line per case, in columns (cases list and cases search)."""
+def case_rows(rows: list[CaseSummary], zone: str, their: dict[str, str]) -> list[str]:
+    """The header and one line per case, in columns (cases list and cases search);
+    ``their``: a party helpdesk's own number by reference (store/tickets.py)."""
     return table(
         CASE_HEADER,
         [
@@ -78,6 +80,7 @@ def case_rows(rows: list[CaseSummary], zone: str) -> list[str]:
                 r.receiving_party,
                 local_time(r.received_at, zone),
                 r.close_due,
+                their.get(r.reference, ""),
             )
             for r in rows
         ],  # fmt: skip
@@ -97,8 +100,10 @@ def cases_list(status, limit, database, settings_file) -> None:
     Example:
         gateway cases list --status "under behandling"
     """
-    rows = newest_cases(open_case_log(database, settings_file), status, limit)
-    for line in case_rows(rows, load_settings(settings_file).timezone):
+    db = open_case_log(database, settings_file)
+    rows = newest_cases(db, status, limit)
+    their = tickets.shown_by_reference(db, [r.reference for r in rows])  # helpdesks' numbers
+    for line in case_rows(rows, load_settings(settings_file).timezone, their):
         click.echo(line)
     click.echo(f"{len(rows)} case(s)")
 
@@ -122,8 +127,10 @@ def cases_search(text, reference, party, municipality, status, limit, database, 
         gateway cases search --party supplier "uten kontakt"
     """
     f = CaseFilter(status=status, party=party, municipality=municipality, text=text)
-    rows = search_cases(open_case_log(database, settings_file), f, reference, limit)
-    for line in case_rows(rows, load_settings(settings_file).timezone):
+    db = open_case_log(database, settings_file)
+    rows = search_cases(db, f, reference, limit)
+    their = tickets.shown_by_reference(db, [r.reference for r in rows])
+    for line in case_rows(rows, load_settings(settings_file).timezone, their):
         click.echo(line)
     click.echo(f"{len(rows)} case(s)")
 
@@ -173,6 +180,8 @@ def cases_show(reference, original, database, settings_file) -> None:
             click.echo(f"{key:17} {cell(value)}")
     for line in record_lines(db, case.id):  # the deviation record
         click.echo(line)
+    for ticket in tickets.of_case(db, case.id):  # a party's helpdesk's own number
+        click.echo(f"{'ticket':17} {ticket.party}: {ticket.shown}")
     _show_messages(db, case, original, zone)
     click.echo("\n--- events")
     for e in events_of(db, case.id):

@@ -18,6 +18,7 @@ from gateway.case import participants
 from gateway.decide.builtin.automatic import IgnoredByRules
 from gateway.decide.builtin.duplicate import Duplicate
 from gateway.decide.builtin.forged import ForgedSender
+from gateway.decide.builtin.helpdesk import HelpdeskNotice
 from gateway.decide.builtin.mailboxes import TwoMailboxes
 from gateway.decide.builtin.on_call import OnCallCommand
 from gateway.decide.builtin.reply import (
@@ -58,6 +59,7 @@ CHAIN: tuple[tuple[ChainRule, Outcome | None], ...] = (
     (TooLarge(), Outcome.TOO_LARGE),
     (Unreadable(), Outcome.QUARANTINE),
     (Duplicate(), Outcome.DUPLICATE),
+    (HelpdeskNotice(), Outcome.NOTICE),
     (IgnoredByRules(), RULES),
     (ForgedSender(), Outcome.TRIAGE),
     (AmbiguousSender(), Outcome.TRIAGE),
@@ -154,6 +156,8 @@ def _outcome(facts: Facts, outcome: Outcome | None, chain: tuple[str, ...]) -> P
         return Plan(outcome, answer.summary(), chain, answer.decision, answer.case, answer=answer)
     if outcome is Outcome.COMMAND:
         return Plan(outcome, why, chain)
+    if outcome is Outcome.NOTICE:
+        return Plan(outcome, why, chain, case=facts.case)
     if outcome is Outcome.THREAD:
         return Plan(outcome, why, chain, _thread(facts, why), facts.case)
     held = {"case": facts.case.reference, "matched_by": facts.case.matched_by} if facts.case else {}

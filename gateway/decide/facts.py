@@ -22,7 +22,7 @@ from gateway.stage import StageContext
 from gateway.store import get_raw
 from gateway.store import messages as stored
 from gateway.store.cases import loop_count
-from gateway.threads.match import CaseMatch, find_case
+from gateway.threads.match import CaseMatch, find_by_ticket, find_case
 
 
 @dataclass
@@ -123,7 +123,10 @@ class Facts:
         """The case the message belongs to, and a reference it names that does not exist."""
         if self.stage.db is None:
             return None, None
-        return find_case(self.stage.db, self.msg, self.ruleset.reference_prefixes)
+        found = find_case(self.stage.db, self.msg, self.ruleset.reference_prefixes)
+        if found == (None, None):  # the last way: a party's own ticket number
+            return find_by_ticket(self.stage.db, self.msg, self.ruleset)
+        return found
 
     @property
     def case(self) -> CaseMatch | None:

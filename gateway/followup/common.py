@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from gateway.case import participants
+from gateway.helpdesk.tickets import subject_tags
 from gateway.i18n import phrases
 from gateway.models import Outgoing
 from gateway.outbox.queue import enqueue
@@ -99,12 +100,13 @@ def send(
 ) -> int | None:
     """Queue one notice; returns its row in ``messages`` (None when nobody to tell).
     ``options`` go to Renderer.message (an urgent notice's attachments)."""
-    out = compose(renderer, template, context, purpose=purpose, to=to, ruleset=ruleset,
+    out = compose(db, renderer, template, context, purpose=purpose, to=to, ruleset=ruleset,
                   case=case, **options)  # fmt: skip
     return queue(db, out)
 
 
 def compose(
+    db: Database,
     renderer: Renderer,
     template: str,
     context: dict,
@@ -130,6 +132,7 @@ def compose(
         reply_to=reply_to,
         reference=case.reference if case else None,
         case_id=case.id if case else None,
+        subject_tag=subject_tags(db, ruleset, case.id, to) if case else "",  # a helpdesk's
         **options,
     )
     return guard(out, ruleset)  # fail closed, as relays do

@@ -46,7 +46,7 @@ def prepare_digest(ctx: JobContext) -> tuple[list, list[str], object] | None:
         "since": local_moment(ruleset, since),
         "until": local_moment(ruleset, ctx.now),
     }
-    mail = compose(ctx.renderer, "digest.txt.j2", context, purpose="digest", to=to,
+    mail = compose(ctx.db, ctx.renderer, "digest.txt.j2", context, purpose="digest", to=to,
                    ruleset=ruleset)  # fmt: skip
     return cases, to, mail
 

@@ -11,6 +11,7 @@ equally well is no match at all, so the message goes to triage rather than to a 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 MUNICIPALITY = "municipality"
 
@@ -21,6 +22,7 @@ class Party:
     name: str  # what people read in relays and the case log
     senders: tuple[str, ...]  # exact addresses or *@domain, lower-case
     receivers: tuple[str, ...]  # who gets what is relayed to this party
+    helpdesk: Any = None  # its ticket system, a gateway.rules.helpdesk.Helpdesk (or None)
 
     @property
     def kind(self) -> str:
@@ -45,7 +47,9 @@ class Directory:
         self._exact: dict[str, list[Party]] = {}
         self._domain: dict[str, list[Party]] = {}
         for party in parties:
-            for pattern in party.senders:
+            desk = party.helpdesk
+            more = (*desk.addresses, *desk.no_reply) if desk else ()
+            for pattern in dict.fromkeys((*party.senders, *more)):
                 if pattern.startswith("*@"):
                     self._domain.setdefault(pattern[2:], []).append(party)
                 else:

@@ -12,6 +12,7 @@ import holidays
 from gateway.hours import WEEKDAYS, ServiceHours
 from gateway.i18n import phrases
 from gateway.rules.base import PrivacyPolicy
+from gateway.rules.helpdesk import parse_helpdesk
 from gateway.rules.parties import MUNICIPALITY, Party
 from gateway.rules.yaml_lines import LineDict, Problems
 from gateway.rules.yaml_lines import line_of as _line
@@ -37,7 +38,7 @@ def parse_parties(data: LineDict, problems: Problems, language: str) -> list[Par
         if not isinstance(spec, dict) or ":" in str(key) or key == MUNICIPALITY:
             problems.add(line, f"party {key!r}: expected a mapping with name/senders/receivers")
             continue
-        if unknown := set(spec) - {"name", "senders", "receivers"}:
+        if unknown := set(spec) - {"name", "senders", "receivers", "helpdesk"}:
             problems.add(line, f"party {key!r}: unknown key(s) {', '.join(sorted(unknown))}")
         senders = _addresses(
             spec.get("senders", []), f"party {key!r} senders", _line(spec, "senders"), problems
@@ -50,7 +51,8 @@ def parse_parties(data: LineDict, problems: Problems, language: str) -> list[Par
         )
         if any(r.startswith("*@") for r in receivers):
             problems.add(line, f"party {key!r}: a receiver must be one address, not *@domain")
-        parties.append(Party(str(key), str(spec.get("name", key)), senders, receivers))
+        desk = parse_helpdesk(spec.get("helpdesk"), str(key), receivers, problems)
+        parties.append(Party(str(key), str(spec.get("name", key)), senders, receivers, desk))
     spec = data.get("municipalities") or {}
     line = _line(spec)
     names = spec.get("names") or {}

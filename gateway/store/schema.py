@@ -484,3 +484,23 @@ def m014_i22_bounded_growth(db: Database) -> None:
         "(SELECT MIN(id) FROM events WHERE kind = 'overdue' GROUP BY case_id, detail)"
     )
     db.execute("DROP TABLE folded")
+
+
+@migrations()
+def m012_i18_helpdesk_tickets(db: Database) -> None:
+    """A party's own ticket number for a case (its helpdesk's ``[Tellu #12345]``): one
+    row per case and party, since several parties can each have one; found again by
+    party and number when a helpdesk answers with only its own number."""
+    db["case_tickets"].create(
+        {
+            "case_id": int,
+            "party": str,
+            "name": str,
+            "number": str,
+            "tag": str,
+            "recorded_at": str,
+            "message_id": int,
+        },
+        pk=("case_id", "party"),
+    )
+    db["case_tickets"].create_index(["party", "number"])

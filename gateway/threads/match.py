@@ -4,7 +4,9 @@ In this order: the reference in the subject (after any stacked reply/forward pre
 the In-Reply-To/References headers pointing at any message of the case, a reference in
 the body (our relays and receipts carry ``Referanse: AVVIK-2026-0042``, which survives
 in quoted text when a mail client mangles the subject and drops the headers), and a
-plus-address on the intake mailbox (``support+AVVIK-2026-0042@…``).
+plus-address on the intake mailbox (``support+AVVIK-2026-0042@…``), and last a party's
+own ticket number (``[Tellu #12345]``, see gateway/helpdesk/), for a helpdesk that keeps
+neither our reference nor our Message-IDs.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from gateway.helpdesk import tickets
 from gateway.models import ParsedMessage
-from gateway.references import find_reference
+from gateway.references import find_reference, strip_prefixes
+from gateway.rules.base import RuleSet
 from gateway.store import cases
 from gateway.store.cases import CaseRef
 from gateway.store.db import Database
@@ -26,7 +30,7 @@ class CaseMatch:
     reference: str
     status: str
     receiving_party: str | None
-    matched_by: str  # subject, headers, body, plus-address or administrator
+    matched_by: str  # subject, headers, body, plus-address, ticket or administrator
 
 
 @lru_cache(maxsize=8)
@@ -69,3 +73,21 @@ def find_case(
                 return match, None
             missing = missing or reference
     return None, missing
+
+
+def find_by_ticket(
+    db: Database, msg: ParsedMessage, ruleset: RuleSet
+) -> tuple[CaseMatch | None, str | None]:
+    """The fifth way: a party's ticket number. A reply with a number no case has is
+    triaged with the number named; a new message with one is a new ticket from the
+    party's helpdesk, decided by the rules like any report (the number kept)."""
+    found_case, found = tickets.case_of(db, ruleset, msg)
+    if found is None:
+        return None, None
+    if match := _match(found_case, "ticket"):
+        return match, None
+    is_reply = (
+        bool(msg.in_reply_to or msg.references)
+        or strip_prefixes(msg.subject) != msg.subject.strip()
+    )
+    return None, (f"{found.party.name}: {found.shown}" if is_reply else None)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from gateway.case.common import local_date, local_time
+from gateway.helpdesk.tickets import shown, subject_tags
 from gateway.models import Incoming
 from gateway.outbox.queue import enqueue
 from gateway.privacy.outgoing import guard
@@ -66,7 +67,7 @@ def send(
     started = dt.datetime.fromisoformat(case.received_at)
     out = stage.renderer.message(
         template,
-        context,
+        context | {"tickets": shown(stage.db, stage.rules, case.id)},
         purpose=purpose,
         to=to,
         reference=case.reference,
@@ -77,6 +78,7 @@ def send(
         attach_original=attach_original,
         case_id=case.id,
         thread=(ids.last or ids.first, [i for i in (ids.first, ids.last) if i]),
+        subject_tag=subject_tags(stage.db, stage.rules, case.id, to),
         headers={
             "Thread-Topic": case.subject or case.reference,
             "Thread-Index": thread_index(case.reference, started, stage.clock()),

@@ -16,6 +16,7 @@ from gateway.case.common import redacted_event
 from gateway.case.participants import RECEIVER, REPORTER
 from gateway.case.record import finish_message, triage_note
 from gateway.followup import review
+from gateway.helpdesk import tickets
 from gateway.i18n import Phrases, phrases
 from gateway.models import Decision, Incoming, Outcome, ParsedMessage
 from gateway.privacy.policy import deidentify, known_addresses, needs_redaction, redacted
@@ -66,6 +67,7 @@ def record_reply(stage: StageContext, item: Incoming, decision: Decision, match:
         db, match.case_id, match.receiving_party, msg.from_addr, ruleset
     )
     _join(stage, item, match.case_id, side)
+    tickets.note(db, ruleset, match.case_id, msg, item.row_id)
     case = case_by_id(db, match.case_id)
     commands, errors = _commands(msg, side, ruleset, say)
     changes, case, applied = _change(db, case, item, side, commands, say, ruleset)
@@ -112,12 +114,15 @@ def _join(stage: StageContext, item: Incoming, case_id: int, side: str | None) -
     if not side:
         return
     msg, db = item.parsed, stage.db
-    if participants.add(db, case_id, msg.from_addr, side, "party"):
+    readable = tickets.may_receive(stage.rules, msg.from_addr)  # not a ticket system's
+    if readable and participants.add(db, case_id, msg.from_addr, side, "party"):
         detail = f"{msg.from_addr} ({side} side, of the receiving party)"
         event(db, "participant-added", detail, case_id=case_id, message_id=item.row_id)
     gateway = {*stage.rules.mailboxes.values(), stage.renderer.gateway_address.lower()}
     for address in (*msg.to, *msg.cc):
-        if address not in gateway and participants.add(db, case_id, address, side, "cc"):
+        if address in gateway or not tickets.may_receive(stage.rules, address):
+            continue
+        if participants.add(db, case_id, address, side, "cc"):
             detail = f"{address} ({side} side)"
             event(db, "participant-added", detail, case_id=case_id, message_id=item.row_id)
 

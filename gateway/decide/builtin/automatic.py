@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gateway.decide.builtin.helpdesk import helpdesk_answer
 from gateway.decide.facts import Facts
 from gateway.models import Outcome
 
@@ -14,4 +15,4 @@ class IgnoredByRules:
     record = True
 
     def check(self, facts: Facts) -> bool:
-        return facts.decision.decision is Outcome.IGNORE
+        return facts.decision.decision is Outcome.IGNORE and not helpdesk_answer(facts)
