@@ -58,7 +58,8 @@ def prepare_reminders(ctx: JobContext) -> list[tuple[CaseRow, list, object]]:
             "deadlines": [(kind, show_date(ruleset, d)) for kind, d in due]
         }
         to = receivers_of(ctx.db, case)
-        mail = compose(ctx.db, ctx.renderer, "reminder.txt.j2", context, purpose="reminder", to=to,
+        mail = compose(ctx.db, ctx.renderer, "reminder.txt.j2", context,
+                       purpose="reminder", to=to,
                        ruleset=ruleset, case=case)  # fmt: skip
         if mail is not None:  # nobody on the receiving side: tried again tomorrow, not lost
             made.append((case, due, mail))
@@ -157,8 +158,8 @@ def prepare_escalation(ctx: JobContext) -> list[tuple[CaseRow, list[str], object
         party = flow.escalate_to if flow else None
         to = list(ruleset.directory[party].receivers) if party else admin_receivers(ruleset)
         context = case_line(ruleset, case) | {"escalate_due": show_date(ruleset, case.escalate_due)}
-        mail = compose(ctx.db, ctx.renderer, "escalation.txt.j2", context, purpose="escalation", to=to,
-                       ruleset=ruleset, case=case)  # fmt: skip
+        mail = compose(ctx.db, ctx.renderer, "escalation.txt.j2", context,
+                       purpose="escalation", to=to, ruleset=ruleset, case=case)  # fmt: skip
         if mail is not None:  # the escalation party has no receivers: tried again tomorrow
             made.append((case, to, mail))
     return made
