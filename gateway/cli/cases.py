@@ -60,7 +60,7 @@ def cases_group() -> None:
 
 
 CASE_HEADER = ("reference", "flow", "kind", "status", "urgent", "municipality",
-               "receiving party", "received", "close due", "their ticket")  # fmt: skip
+               "receiving party", "received", "close due", "ticket")  # fmt: skip
 CASE_WIDTHS = (17, 4, 18, 16, 6, 16, 26, 21, 10)  # a time: 2026-10-23 10:10 CEST
 
 

@@ -12,7 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from gateway.followup.common import case_line, local_moment, note, receivers_of, send
+from gateway.followup.common import (
+    case_line,
+    compose,
+    local_moment,
+    note,
+    queue,
+    receivers_of,
+)
 from gateway.followup.context import JobContext
 from gateway.store import followup as rows
 from gateway.store.caselog import CaseRow, events_of
@@ -34,9 +41,10 @@ def _due_reminder(flow, case: CaseRow, due: dt.datetime, now: dt.datetime, done)
     return nearest if nearest is not None and str(nearest) not in done else None
 
 
-def clock_reminders(ctx: JobContext) -> str:
-    """Remind the receiving side (the receiver and the copies) before each case's clock."""
-    ruleset, now, sent = ctx.ruleset, ctx.now.astimezone(dt.UTC), 0
+def prepare_clock_reminders(ctx: JobContext) -> list[tuple[CaseRow, list[int], object]]:
+    """The reminders due now, rendered, before the run's write: (case, the reminders this
+    one stands for, its mail)."""
+    ruleset, now, made = ctx.ruleset, ctx.now.astimezone(dt.UTC), []
     for case in rows.open_cases(ctx.db):
         flow = ruleset.flows.get(case.flow or "")
         due = due_at(flow, case)
@@ -50,13 +58,24 @@ def clock_reminders(ctx: JobContext) -> str:
             "clock_due": local_moment(ruleset, due),
             "hours_left": max(1, round((due - now).total_seconds() / 3600)),
         }
-        row = send(ctx.db, ctx.renderer, "clock_reminder.txt.j2", context,
-                   purpose="clock-reminder", to=receivers_of(ctx.db, case), ruleset=ruleset,
-                   case=case)  # fmt: skip
-        if row is None:
-            continue
-        for h in flow.clock_reminders:  # this one, and any older one it stands for
-            if h >= hours and str(h) not in done:
-                note(ctx.db, case, KIND, str(h), row)
-        sent += 1
-    return f"{sent} clock reminder(s)"
+        mail = compose(ctx.db, ctx.renderer, "clock_reminder.txt.j2", context,
+                       purpose="clock-reminder", to=receivers_of(ctx.db, case),
+                       ruleset=ruleset, case=case)  # fmt: skip
+        if mail is not None:  # this one, and any older one it stands for
+            made.append((case, [h for h in flow.clock_reminders
+                                if h >= hours and str(h) not in done], mail))  # fmt: skip
+    return made
+
+
+def clock_reminders(ctx: JobContext) -> str:
+    """Remind the receiving side (the receiver and the copies) before each case's clock:
+    the mail made before the claim is queued in it, with the note of each reminder."""
+    made = ctx.prepared if ctx.prepared is not None else prepare_clock_reminders(ctx)
+    for case, hours, mail in made:
+        row = queue(ctx.db, mail)
+        for h in hours:
+            note(ctx.db, case, KIND, str(h), row)
+    return f"{len(made)} clock reminder(s)"
+
+
+clock_reminders.prepare = prepare_clock_reminders  # type: ignore[attr-defined]
