@@ -20,6 +20,7 @@ from gateway.followup.common import (
 from gateway.followup.context import JobContext
 from gateway.store import followup as rows
 from gateway.store.caselog import CaseRow
+from gateway.store.cases import update_case
 from gateway.store.states import CaseStatus
 
 WORKING = (CaseStatus.REGISTERED, CaseStatus.IN_PROGRESS)  # measures not yet reported done
@@ -133,6 +134,8 @@ def escalation(ctx: JobContext) -> str:
         if row is None:  # the escalation party has no receivers: tried again tomorrow
             continue
         rows.mark(ctx.db, case.id, "escalated_at")
-        note(ctx.db, case, "escalated", f"still open after {case.escalate_due}: to {to}", row)
+        update_case(ctx.db, case.id, {"escalation_step": 1})
+        note(ctx.db, case, "escalated", f"step 1: still open after {case.escalate_due}: to {to}",
+             row)  # fmt: skip
         done += 1
     return f"{done} escalated"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.followup import deadlines, digest, monthly
+from gateway.followup import closing, deadlines, digest, escalation_steps, monthly
 from gateway.followup.context import Job, JobContext
 from gateway.retention import purge
 from gateway.scheduler.config import JOBS
@@ -15,13 +15,23 @@ def retention(ctx: JobContext) -> str:
     return f"{done.cases} case(s), {done.messages} message(s) purged"
 
 
+def reminders(ctx: JobContext) -> str:
+    """Deadlines soon, and closings left unconfirmed (rules.yaml ``record: closing:``)."""
+    return deadlines.reminders(ctx) + closing.unconfirmed(ctx)
+
+
+def escalation(ctx: JobContext) -> str:
+    """The first escalation of a case, and the later steps of flows that have them."""
+    return deadlines.escalation(ctx) + escalation_steps.later_steps(ctx)
+
+
 def registry() -> dict[str, Job]:
     """Every job of ``scheduler.config.JOBS``, by name."""
     jobs = {
         "review-digest": digest.review_digest,
-        "reminders": deadlines.reminders,
+        "reminders": reminders,
         "overdue-list": deadlines.overdue_list,
-        "escalation": deadlines.escalation,
+        "escalation": escalation,
         "monthly-report": monthly.monthly_report_job,
         "retention": retention,
     }

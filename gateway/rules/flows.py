@@ -27,6 +27,8 @@ class Flow:
     measures_days: int  # working days to the deadline for measures (tiltaksfrist)
     close_days: int  # working days to the deadline for closing (lukkefrist)
     escalate_to: str | None = None  # party key; None: the administrators
+    # the steps after the first: (party, working days after the step before), in order
+    later_steps: tuple[tuple[str, int], ...] = ()
 
 
 def _days(value: Any) -> bool:
@@ -50,10 +52,25 @@ def _flow(
         if not _days(days[i]):
             add(at(spec, key), f"{where}: {key}: a whole number of working days above 0")
             days[i] = default[i]
-    escalate = spec.get("escalate_to")
-    if escalate is not None and escalate not in parties:
-        add(at(spec, "escalate_to"), f"{where}: escalate_to: unknown party {escalate!r}")
-    return Flow(name, str(label or name), days[0], days[1], escalate and str(escalate))
+    line = lambda: at(spec, "escalate_to")  # noqa: E731
+    escalate, later = _steps(spec.get("escalate_to"), where, parties, line, add)
+    return Flow(name, str(label or name), days[0], days[1], escalate, later)
+
+
+def _steps(value: Any, where: str, parties: set[str], line: Callable[[], int], add: Problem):
+    """``escalate_to: party``, or a list of steps ``[party, {to: party, after: days}]``:
+    the first at the rule's ``escalate_days``, each later one ``after`` working days
+    after the step before it."""
+    steps = value if isinstance(value, list) else [value] if value is not None else []
+    found: list[tuple[str, int]] = []
+    for i, step in enumerate(steps):
+        party, after = (step.get("to"), step.get("after")) if isinstance(step, dict) else (step, 0)
+        if party not in parties:
+            add(line(), f"{where}: escalate_to: unknown party {party!r}")
+        if i and not _days(after):
+            add(line(), f"{where}: escalate_to: step {i + 1} needs after: working days")
+        found.append((str(party), after if isinstance(after, int) else 0))
+    return (found[0][0] if found else None), tuple(found[1:])
 
 
 def parse_flows(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gateway.store import insert, now
+from gateway.store.caselog import CaseRow, cases_rows
 from gateway.store.db import Database
 
 PLANNED, DONE = "planned", "done"
@@ -62,15 +63,13 @@ def mark_done(db: Database, case_id: int, number: int) -> bool:
     return cursor.rowcount == 1
 
 
-def awaiting_confirmation(db: Database, before: str) -> list[int]:
-    """Cases in "til lukking" by #lukk since before ``before`` (an ISO time), not yet
-    reminded since: the closing-confirmation job's work."""
-    return [
-        r[0]
-        for r in db.execute(
-            "SELECT id FROM cases WHERE status = 'til lukking' AND close_requested_at IS NOT "
-            "NULL AND close_requested_at < ? AND (confirm_reminded_at IS NULL OR "
-            "confirm_reminded_at < close_requested_at) ORDER BY id",
-            [before],
-        )
-    ]
+def awaiting_confirmation(db: Database) -> list[CaseRow]:
+    """Cases in "til lukking" by #lukk, not reminded since: the job that follows up an
+    unconfirmed closing reads them (``record: closing: unconfirmed_after``)."""
+    return cases_rows(
+        db,
+        "SELECT * FROM cases WHERE status = 'til lukking' AND close_requested_at IS NOT NULL "
+        "AND (confirm_reminded_at IS NULL OR confirm_reminded_at < close_requested_at) "
+        "ORDER BY id",
+        [],
+    )
