@@ -168,14 +168,12 @@ def test_both_date_forms_read_as_the_same_day(day):
 def test_cases_show_lists_the_record(tqm, tmp_path):
     ref, relay = open_case(tqm)
     tqm.send(reply(relay, SUPPLIER, "#årsak Feil\n#tiltak Bytte frist 2026-12-15\n"))
-    assert CliRunner  # the CLI reads a file; the record is shown by gateway.cli.record
     from gateway.cli.record import record_lines
 
     case_id = tqm.case(ref)["id"]
     lines = record_lines(tqm.db, case_id)
     assert "cause             Feil" in lines
     assert "measure 1 planned  Bytte, due 2026-12-15" in lines
-    assert cli
 
 
 def test_a_case_log_from_before_the_record_is_upgraded_in_place(db_path, ruleset):
@@ -242,3 +240,31 @@ def test_the_shipped_record_section_keeps_closing_as_before(ruleset):
     assert not record.closing.two_step and not record.closing.require_cause
     assert record.categories["larm"] == "alarm" and record.categories["software"] == "programvare"
     assert record.may_set("event_date", "reporter") and not record.may_set("cause", "reporter")
+
+
+def test_cases_show_and_stats_on_the_command_line(ruleset, tmp_path):
+    from conftest import ROOT
+
+    from gateway.store import open_db
+
+    path = tmp_path / "gateway.db"
+    talk = Conversation(open_db(path), dataclasses.replace(ruleset, record=record_rules()))
+    ref, relay = open_case(talk)
+    talk.send(reply(relay, SUPPLIER, "#årsak Feil\n#tiltak Bytte frist 2026-12-15\n"
+                    "#tiltak Teste\n#tiltak utført 2\n#kategori alarm\n"))  # fmt: skip
+    talk.db.close()
+    shown = CliRunner().invoke(cli, ["cases", "show", ref, "--database", str(path)])
+    assert shown.exit_code == 0, shown.output
+    shown_lines = (
+        "cause             Feil",
+        "category          alarm",
+        "measure 1 planned  Bytte, due 2026-12-15",
+        "measure 2 done     Teste",
+    )
+    for line in shown_lines:
+        assert line in shown.output
+    assert "measure-done" in shown.output  # the events
+    rules = ["--rules", str(ROOT / "rules.yaml")]
+    stats = CliRunner().invoke(cli, ["stats", "--database", str(path), *rules])
+    assert stats.exit_code == 0, stats.output
+    assert "Measures: 1 planned, 1 done" in stats.output and "Feil" not in stats.output

@@ -84,3 +84,36 @@ def test_escalate_to_as_a_list_of_steps_in_rules_yaml(tmp_path):
 
     with pytest.raises(RulesError, match="step 2 needs after"):
         load_rules(path)
+
+
+def test_an_urgent_case_whose_review_is_not_held_is_chased(fresh_db, ruleset):
+    from test_followup import ADMIN, ON_CALL
+
+    from gateway.cli.record import record_line
+
+    record = dataclasses.replace(ruleset.record, review_remind_after=5)
+    ruleset = dataclasses.replace(ruleset, record=record)
+    talk, runner = Conversation(fresh_db, ruleset), runner_for(fresh_db, ruleset)
+    ref, relay = report_at(talk, local(2026, 5, 12, 10, 0), subject="Alarmsentral nede, haster")
+    at(talk, local(2026, 5, 12, 12, 0), reply(relay, SUPPLIER, "#lukk Byttet ruter."))
+    assert talk.case(ref)["review_due_at"]
+    talk.outgoing()
+    # Tuesday 12 May + 5 working days: 14 May (Ascension) and 17 May are holidays -> 20 May
+    for day in (18, 19):
+        run(runner, "reminders", local(2026, 5, day, 7, 0))
+        assert not mails(talk, "review-reminder")
+    run(runner, "overdue-list", local(2026, 5, 19, 7, 15))
+    assert not mails(talk, "overdue-list")
+    run(runner, "reminders", local(2026, 5, 20, 7, 0))
+    ((to, reminder),) = mails(talk, "review-reminder")
+    assert sorted(to) == sorted([ADMIN, ON_CALL]) and "#gjennomgått" in text(reminder)
+    run(runner, "reminders", local(2026, 5, 21, 7, 0))
+    assert not mails(talk, "review-reminder")  # once
+    run(runner, "overdue-list", local(2026, 5, 21, 7, 15))
+    ((_, listed),) = mails(talk, "overdue-list")
+    assert ref in text(listed) and "gjennomgang etter hastesak" in text(listed)
+    assert "1 due, 0 done, 1 overdue" in record_line(fresh_db, local(2026, 5, 21, 8, 0).date())
+    at(talk, local(2026, 5, 21, 9, 0), reply(reminder, ADMIN, "#gjennomgått Holdt i dag."))
+    run(runner, "overdue-list", local(2026, 5, 22, 7, 15))
+    assert not mails(talk, "overdue-list")
+    assert "0 due, 1 done, 0 overdue" in record_line(fresh_db, local(2026, 5, 22, 8, 0).date())

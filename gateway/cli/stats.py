@@ -17,6 +17,7 @@ from gateway.cli.base import (
     rules_option,
     settings_option,
 )
+from gateway.cli.record import record_line
 from gateway.hours import ServiceHours
 
 COUNTS = (
@@ -164,3 +165,4 @@ def stats(start, end, by, fmt, database, rules_file, settings_file):
         click.echo(note)
         click.echo("")
         click.echo(to_table(rows, dims))
+        click.echo(record_line(open_case_log(database, settings_file), today))

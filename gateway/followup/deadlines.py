@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from gateway.followup import reviews
 from gateway.followup.common import (
     admin_receivers,
     case_line,
@@ -84,7 +85,7 @@ def overdue(ctx: JobContext) -> list[tuple[CaseRow, list[str]]]:
             passed.append("close")
         if passed:
             found.append((case, passed))
-    return found
+    return found + reviews.overdue(ctx)
 
 
 def overdue_list(ctx: JobContext) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.followup import closing, deadlines, digest, escalation_steps, monthly
+from gateway.followup import closing, deadlines, digest, escalation_steps, monthly, reviews
 from gateway.followup.context import Job, JobContext
 from gateway.retention import purge
 from gateway.scheduler.config import JOBS
@@ -16,8 +16,8 @@ def retention(ctx: JobContext) -> str:
 
 
 def reminders(ctx: JobContext) -> str:
-    """Deadlines soon, and closings left unconfirmed (rules.yaml ``record: closing:``)."""
-    return deadlines.reminders(ctx) + closing.unconfirmed(ctx)
+    """Deadlines soon; closings left unconfirmed and reviews not held (``record:``)."""
+    return deadlines.reminders(ctx) + closing.unconfirmed(ctx) + reviews.remind(ctx)
 
 
 def escalation(ctx: JobContext) -> str:

@@ -63,6 +63,44 @@ def mark_done(db: Database, case_id: int, number: int) -> bool:
     return cursor.rowcount == 1
 
 
+def reviews_not_held(db: Database, reminded: bool) -> list[CaseRow]:
+    """Closed urgent cases whose post-incident review is due and not held: those not yet
+    reminded of (``reminded=False``), or those reminded of (on the overdue list)."""
+    check = "IS NOT NULL" if reminded else "IS NULL"
+    return cases_rows(
+        db,
+        "SELECT * FROM cases WHERE review_due_at IS NOT NULL AND review_done_at IS NULL "
+        f"AND review_reminded_at {check} ORDER BY id",
+        [],
+    )
+
+
+@dataclass(frozen=True)
+class RecordFigures:
+    """Counts for ``gateway stats``: measures and post-incident reviews. No text."""
+
+    measures_planned: int
+    measures_done: int
+    measures_overdue: int  # planned, past their own deadline
+    reviews_due: int  # opened and not held
+    reviews_done: int
+    reviews_overdue: int  # reminded of and still not held
+
+
+def figures(db: Database, today: str) -> RecordFigures:
+    (planned, done, late) = db.execute(
+        "SELECT COALESCE(SUM(state = 'planned'), 0), COALESCE(SUM(state = 'done'), 0), "
+        "COALESCE(SUM(state = 'planned' AND due < ?), 0) FROM case_measures",
+        [today],
+    ).fetchone()
+    (due, held, overdue) = db.execute(
+        "SELECT COALESCE(SUM(review_done_at IS NULL), 0), COALESCE(SUM(review_done_at IS NOT "
+        "NULL), 0), COALESCE(SUM(review_done_at IS NULL AND review_reminded_at IS NOT NULL), 0) "
+        "FROM cases WHERE review_due_at IS NOT NULL",
+    ).fetchone()
+    return RecordFigures(planned, done, late, due, held, overdue)
+
+
 def awaiting_confirmation(db: Database) -> list[CaseRow]:
     """Cases in "til lukking" by #lukk, not reminded since: the job that follows up an
     unconfirmed closing reads them (``record: closing: unconfirmed_after``)."""

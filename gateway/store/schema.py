@@ -391,3 +391,10 @@ def m012_i19_record_fields(db: Database) -> None:
         },
         pk=("case_id", "number"),
     )
+
+
+@migrations()
+def m013_i19_review_reminders(db: Database) -> None:
+    """When the on-call duty and the administrators were reminded of a post-incident
+    review not held (issue 19): once per case, then it is on the overdue list."""
+    db["cases"].add_column("review_reminded_at", str)
