@@ -21,6 +21,7 @@ class Outcome(StrEnum):
     QUARANTINE = "quarantine"  # unreadable (or raw bytes gone): parked for a human
     ADMIN_ANSWER = "admin-answer"  # an administrator's answer to a triage note
     COMMAND = "command"  # the on-call duty's #vurdert, #haster, #gjennomgått
+    OVERVIEW = "overview"  # #oversikt: the sender's open cases, or nothing for an outsider
 
 
 @dataclass(frozen=True)

@@ -268,3 +268,25 @@ def test_cases_show_and_stats_on_the_command_line(ruleset, tmp_path):
     stats = CliRunner().invoke(cli, ["stats", "--database", str(path), *rules])
     assert stats.exit_code == 0, stats.output
     assert "Measures: 1 planned, 1 done" in stats.output and "Feil" not in stats.output
+
+
+def test_oversikt_lists_a_participants_open_cases_and_tells_an_outsider_nothing(talk):
+    ref, relay = open_case(talk)
+    other, _ = open_case(talk)
+    talk.send(reply(relay, SUPPLIER, "#lukk Byttet\n"))  # the first one is closed
+    talk.outgoing()
+    msg = talk.send(make_mail(frm=REPORTER, subject="Hva er åpent?", body="#oversikt\n"))
+    assert msg["outcome"] == "overview" and msg["case_id"] is None
+    ((purpose, to, answer),) = talk.outgoing()
+    assert (purpose, to) == ("overview", [REPORTER])
+    text = body(answer)
+    assert other in text and ref not in text and "Leverandøren" in text
+    assert "Trygghetsalarm" not in text  # no subject, no text
+    # one of the supplier's own addresses (the receiving party) sees it too, in English
+    talk.send(make_mail(frm="tekniker@leverandor.example", subject="x", body="#overview\n"))
+    ((_, to, answer),) = talk.outgoing()
+    assert to == ["tekniker@leverandor.example"] and other in body(answer)
+    before = talk.db["cases"].count
+    msg = talk.send(make_mail(frm="ukjent@gmail.example", subject="x", body="#oversikt\n"))
+    assert msg["outcome"] == "overview" and talk.outgoing() == []
+    assert talk.db["cases"].count == before  # no case, no triage note, nothing sent

@@ -20,6 +20,7 @@ from gateway.decide.builtin.duplicate import Duplicate
 from gateway.decide.builtin.forged import ForgedSender
 from gateway.decide.builtin.mailboxes import TwoMailboxes
 from gateway.decide.builtin.on_call import OnCallCommand
+from gateway.decide.builtin.overview import OverviewRequest
 from gateway.decide.builtin.reply import (
     ClosedCaseNew,
     LoopBrake,
@@ -64,6 +65,7 @@ CHAIN: tuple[tuple[ChainRule, Outcome | None], ...] = (
     (TriageAnswer(), Outcome.ADMIN_ANSWER),
     (ForeignTriageAnswer(), Outcome.TRIAGE),
     (OnCallCommand(), Outcome.COMMAND),
+    (OverviewRequest(), Outcome.OVERVIEW),
     (UnknownReference(), Outcome.TRIAGE),
     (ClosedCaseNew(), RULES),
     (OutsiderReply(), Outcome.HOLD),
@@ -152,7 +154,7 @@ def _outcome(facts: Facts, outcome: Outcome | None, chain: tuple[str, ...]) -> P
     if outcome is Outcome.ADMIN_ANSWER:
         answer = plan_answer(facts)
         return Plan(outcome, answer.summary(), chain, answer.decision, answer.case, answer=answer)
-    if outcome is Outcome.COMMAND:
+    if outcome in (Outcome.COMMAND, Outcome.OVERVIEW):
         return Plan(outcome, why, chain)
     if outcome is Outcome.THREAD:
         return Plan(outcome, why, chain, _thread(facts, why), facts.case)

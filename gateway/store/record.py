@@ -111,3 +111,31 @@ def awaiting_confirmation(db: Database) -> list[CaseRow]:
         "ORDER BY id",
         [],
     )
+
+
+@dataclass(frozen=True)
+class OpenCase:
+    """A case as ``#oversikt`` lists it to someone on it: no subject, no text."""
+
+    reference: str
+    status: str
+    urgent: int | None
+    measures_due: str | None
+    close_due: str | None
+    reporting_party: str | None
+    receiving_party: str | None
+    side: str | None  # the asker's side, when a participant by address
+
+
+def open_cases_of(db: Database, address: str, party: str | None) -> list[OpenCase]:
+    """The open cases an address is on, on the reporting or the receiving side: as a
+    participant, or as a sender of the receiving party (who may write into its cases)."""
+    rows = db.execute(
+        "SELECT c.reference, c.status, c.urgent, c.measures_due, c.close_due, "
+        "c.reporting_party, c.receiving_party, p.side FROM cases c "
+        "LEFT JOIN participants p ON p.case_id = c.id AND p.address = ? "
+        "WHERE c.status != 'lukket' AND (p.side IN ('reporter', 'receiver') "
+        "OR (? IS NOT NULL AND c.receiving_party = ?)) ORDER BY c.id",
+        [address.strip().lower(), party, party],
+    ).fetchall()
+    return [OpenCase(*row) for row in rows]
