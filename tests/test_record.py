@@ -290,3 +290,31 @@ def test_oversikt_lists_a_participants_open_cases_and_tells_an_outsider_nothing(
     msg = talk.send(make_mail(frm="ukjent@gmail.example", subject="x", body="#oversikt\n"))
     assert msg["outcome"] == "overview" and talk.outgoing() == []
     assert talk.db["cases"].count == before  # no case, no triage note, nothing sent
+
+
+def test_a_party_copied_by_an_informed_rule_gets_answers_and_the_closing(fresh_db, ruleset):
+    """The operations dialogue group, copied on flow a of common interest, on the side
+    "informed": answers and the closing as information, no commands, no deadlines."""
+    group = "driftsdialog@kristiansand.kommune.example"
+    rules = tuple(
+        dataclasses.replace(r, actions=dataclasses.replace(r.actions, informed=True))
+        if r.name == "common-interest" else r
+        for r in ruleset.rules
+    )  # fmt: skip
+    talk = Conversation(fresh_db, dataclasses.replace(ruleset, rules=rules))
+    talk.send(make_mail(frm=REPORTER, subject="Alarmer faller ut, av felles interesse"))
+    relay = next(m for p, to, m in talk.outgoing() if p == "relay")
+    ref = relay["X-Avviksgateway"]
+    side = next(fresh_db.query("SELECT side FROM participants WHERE address = ?", [group]))
+    assert side["side"] == "informed", "the rule must copy the group"
+    talk.send(reply(relay, SUPPLIER, "Vi ser på det."))
+    sent = {p: to for p, to, _ in talk.outgoing()}
+    assert sent["reply"] == [REPORTER] and sent["information"] == [group]
+    talk.send(make_mail(frm=group, subject=f"SV: [{ref}] x", body="#lukk Ferdig\n"))
+    assert talk.case(ref)["status"] != "lukket"
+    errors = {p: (to, m) for p, to, m in talk.outgoing()}
+    assert "til orientering" in body(errors["command-error"][1])
+    talk.send(reply(relay, SUPPLIER, "#lukk Byttet sentral\n"))
+    sent = {p: to for p, to, _ in talk.outgoing()}
+    assert sent["information"] == [group] and talk.case(ref)["status"] == "lukket"
+    assert talk.case(ref)["first_answer_at"]
