@@ -318,3 +318,23 @@ def test_a_party_copied_by_an_informed_rule_gets_answers_and_the_closing(fresh_d
     sent = {p: to for p, to, _ in talk.outgoing()}
     assert sent["information"] == [group] and talk.case(ref)["status"] == "lukket"
     assert talk.case(ref)["first_answer_at"]
+
+
+def test_stats_by_severity_category_and_cause_given_never_read_the_cause(tqm):
+    import datetime as dt
+
+    from gateway.stats import figures
+
+    ref, relay = open_case(tqm)
+    open_case(tqm)
+    tqm.send(reply(relay, SUPPLIER, "#alvorlighet høy\n#kategori alarm\n#årsak Hemmelig årsak\n"))
+    statements: list[str] = []
+    tqm.db.conn.set_trace_callback(statements.append)
+    today = dt.date.today()
+    rows = figures(tqm.db, tqm.ruleset, today.replace(month=1, day=1), today,
+                   ["severity", "category", "cause-given"])  # fmt: skip
+    tqm.db.conn.set_trace_callback(None)
+    assert {tuple(r.key.values()): r.opened for r in rows} == {
+        ("høy", "alarm", "yes"): 1, ("-", "-", "no"): 1}  # fmt: skip
+    read = " ".join(statements)
+    assert "cause IS NOT NULL" in read and "subject" not in read and "SELECT cause" not in read
