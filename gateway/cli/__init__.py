@@ -7,7 +7,18 @@ here adds its commands to it when imported, which this package does below.
 from __future__ import annotations
 
 # Importing a command module adds its commands to the group.
-from gateway.cli import attachments, cases, jobs, quarantine, rules, stats, status, triage, web  # noqa: F401
+from gateway.cli import (  # noqa: F401
+    attachments,
+    cases,
+    jobs,
+    quarantine,
+    report,
+    rules,
+    stats,
+    status,
+    triage,
+    web,
+)
 from gateway.cli.base import cli
 from gateway.decide.classify import COMPARED
 
