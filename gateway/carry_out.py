@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from gateway.case.overview import overview
 from gateway.case.record import record
 from gateway.decide.chain import Plan
 from gateway.decide.facts import Facts
@@ -58,6 +59,10 @@ def _command(stage: StageContext, facts: Facts, plan: Plan, shown) -> None:
     reason = follow_up.handle(stage.db, _incoming(facts), stage.rules, stage.renderer)
     event(stage.db, "command", reason, message_id=facts.arrival.row_id)
     log.info("follow-up command(s) from %s: %s", facts.msg.from_addr, reason)
+
+
+def _overview(stage: StageContext, facts: Facts, plan: Plan, shown) -> None:
+    log.info("%s", overview(stage, _incoming(facts)))
 
 
 def _reply(stage: StageContext, facts: Facts, plan: Plan, shown) -> None:
@@ -110,6 +115,7 @@ _HANDLERS: dict[Outcome, Callable[[StageContext, Facts, Plan, Deidentified | Non
     Outcome.QUARANTINE: _quarantine,
     Outcome.DUPLICATE: _duplicate,
     Outcome.COMMAND: _command,
+    Outcome.OVERVIEW: _overview,
     Outcome.ADMIN_ANSWER: _admin_answer,
     Outcome.THREAD: _reply,
     Outcome.NOTICE: _notice,

@@ -22,6 +22,7 @@ class Outcome(StrEnum):
     ADMIN_ANSWER = "admin-answer"  # an administrator's answer to a triage note
     COMMAND = "command"  # the on-call duty's #vurdert, #haster, #gjennomgått
     NOTICE = "notice"  # a party's helpdesk notice: recorded in its case (gateway/helpdesk/)
+    OVERVIEW = "overview"  # #oversikt: the sender's open cases, or nothing for an outsider
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,8 @@ from gateway.rules.base import RuleSet
 from gateway.store.db import Database
 from gateway.store.stats import CaseFigures, cases_touching
 
-DIMENSIONS = ("month", "flow", "party", "municipality", "kind", "status", "urgent")
+DIMENSIONS = ("month", "flow", "party", "municipality", "kind", "status", "urgent",
+              "severity", "category", "cause-given")  # fmt: skip
 DEVIATION, SUGGESTION = "avvik", "forbedringsforslag"
 
 
@@ -252,6 +253,9 @@ def _case(r: CaseFigures, ruleset: RuleSet) -> _Case:
         "kind": r.kind or DEVIATION,
         "status": r.status or "-",
         "urgent": "yes" if r.urgent else "no",
+        "severity": r.severity or "-",  # the deviation record (issue 19)
+        "category": r.category or "-",
+        "cause-given": "yes" if r.cause_given else "no",
     }
     return _Case(
         values,

@@ -168,14 +168,12 @@ def test_both_date_forms_read_as_the_same_day(day):
 def test_cases_show_lists_the_record(tqm, tmp_path):
     ref, relay = open_case(tqm)
     tqm.send(reply(relay, SUPPLIER, "#årsak Feil\n#tiltak Bytte frist 2026-12-15\n"))
-    assert CliRunner  # the CLI reads a file; the record is shown by gateway.cli.record
     from gateway.cli.record import record_lines
 
     case_id = tqm.case(ref)["id"]
     lines = record_lines(tqm.db, case_id)
     assert "cause             Feil" in lines
     assert "measure 1 planned  Bytte, due 2026-12-15" in lines
-    assert cli
 
 
 def test_a_case_log_from_before_the_record_is_upgraded_in_place(db_path, ruleset):
@@ -242,3 +240,101 @@ def test_the_shipped_record_section_keeps_closing_as_before(ruleset):
     assert not record.closing.two_step and not record.closing.require_cause
     assert record.categories["larm"] == "alarm" and record.categories["software"] == "programvare"
     assert record.may_set("event_date", "reporter") and not record.may_set("cause", "reporter")
+
+
+def test_cases_show_and_stats_on_the_command_line(ruleset, tmp_path):
+    from conftest import ROOT
+
+    from gateway.store import open_db
+
+    path = tmp_path / "gateway.db"
+    talk = Conversation(open_db(path), dataclasses.replace(ruleset, record=record_rules()))
+    ref, relay = open_case(talk)
+    talk.send(reply(relay, SUPPLIER, "#årsak Feil\n#tiltak Bytte frist 2026-12-15\n"
+                    "#tiltak Teste\n#tiltak utført 2\n#kategori alarm\n"))  # fmt: skip
+    talk.db.close()
+    shown = CliRunner().invoke(cli, ["cases", "show", ref, "--database", str(path)])
+    assert shown.exit_code == 0, shown.output
+    shown_lines = (
+        "cause             Feil",
+        "category          alarm",
+        "measure 1 planned  Bytte, due 2026-12-15",
+        "measure 2 done     Teste",
+    )
+    for line in shown_lines:
+        assert line in shown.output
+    assert "measure-done" in shown.output  # the events
+    rules = ["--rules", str(ROOT / "rules.yaml")]
+    stats = CliRunner().invoke(cli, ["stats", "--database", str(path), *rules])
+    assert stats.exit_code == 0, stats.output
+    assert "Measures: 1 planned, 1 done" in stats.output and "Feil" not in stats.output
+
+
+def test_oversikt_lists_a_participants_open_cases_and_tells_an_outsider_nothing(talk):
+    ref, relay = open_case(talk)
+    other, _ = open_case(talk)
+    talk.send(reply(relay, SUPPLIER, "#lukk Byttet\n"))  # the first one is closed
+    talk.outgoing()
+    msg = talk.send(make_mail(frm=REPORTER, subject="Hva er åpent?", body="#oversikt\n"))
+    assert msg["outcome"] == "overview" and msg["case_id"] is None
+    ((purpose, to, answer),) = talk.outgoing()
+    assert (purpose, to) == ("overview", [REPORTER])
+    text = body(answer)
+    assert other in text and ref not in text and "Leverandøren" in text
+    assert "Trygghetsalarm" not in text  # no subject, no text
+    # one of the supplier's own addresses (the receiving party) sees it too, in English
+    talk.send(make_mail(frm="tekniker@leverandor.example", subject="x", body="#overview\n"))
+    ((_, to, answer),) = talk.outgoing()
+    assert to == ["tekniker@leverandor.example"] and other in body(answer)
+    before = talk.db["cases"].count
+    msg = talk.send(make_mail(frm="ukjent@gmail.example", subject="x", body="#oversikt\n"))
+    assert msg["outcome"] == "overview" and talk.outgoing() == []
+    assert talk.db["cases"].count == before  # no case, no triage note, nothing sent
+
+
+def test_a_party_copied_by_an_informed_rule_gets_answers_and_the_closing(fresh_db, ruleset):
+    """The operations dialogue group, copied on flow a of common interest, on the side
+    "informed": answers and the closing as information, no commands, no deadlines."""
+    group = "driftsdialog@kristiansand.kommune.example"
+    rules = tuple(
+        dataclasses.replace(r, actions=dataclasses.replace(r.actions, informed=True))
+        if r.name == "common-interest" else r
+        for r in ruleset.rules
+    )  # fmt: skip
+    talk = Conversation(fresh_db, dataclasses.replace(ruleset, rules=rules))
+    talk.send(make_mail(frm=REPORTER, subject="Alarmer faller ut, av felles interesse"))
+    relay = next(m for p, to, m in talk.outgoing() if p == "relay")
+    ref = relay["X-Avviksgateway"]
+    side = next(fresh_db.query("SELECT side FROM participants WHERE address = ?", [group]))
+    assert side["side"] == "informed", "the rule must copy the group"
+    talk.send(reply(relay, SUPPLIER, "Vi ser på det."))
+    sent = {p: to for p, to, _ in talk.outgoing()}
+    assert sent["reply"] == [REPORTER] and sent["information"] == [group]
+    talk.send(make_mail(frm=group, subject=f"SV: [{ref}] x", body="#lukk Ferdig\n"))
+    assert talk.case(ref)["status"] != "lukket"
+    errors = {p: (to, m) for p, to, m in talk.outgoing()}
+    assert "til orientering" in body(errors["command-error"][1])
+    talk.send(reply(relay, SUPPLIER, "#lukk Byttet sentral\n"))
+    sent = {p: to for p, to, _ in talk.outgoing()}
+    assert sent["information"] == [group] and talk.case(ref)["status"] == "lukket"
+    assert talk.case(ref)["first_answer_at"]
+
+
+def test_stats_by_severity_category_and_cause_given_never_read_the_cause(tqm):
+    import datetime as dt
+
+    from gateway.stats import figures
+
+    ref, relay = open_case(tqm)
+    open_case(tqm)
+    tqm.send(reply(relay, SUPPLIER, "#alvorlighet høy\n#kategori alarm\n#årsak Hemmelig årsak\n"))
+    statements: list[str] = []
+    tqm.db.conn.set_trace_callback(statements.append)
+    today = dt.date.today()
+    rows = figures(tqm.db, tqm.ruleset, today.replace(month=1, day=1), today,
+                   ["severity", "category", "cause-given"])  # fmt: skip
+    tqm.db.conn.set_trace_callback(None)
+    assert {tuple(r.key.values()): r.opened for r in rows} == {
+        ("høy", "alarm", "yes"): 1, ("-", "-", "no"): 1}  # fmt: skip
+    read = " ".join(statements)
+    assert "cause IS NOT NULL" in read and "subject" not in read and "SELECT cause" not in read

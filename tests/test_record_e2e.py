@@ -35,6 +35,7 @@ def test_the_life_cycle_of_a_flow_b_case(dovecot, smtp_sink, gateway_process, mo
     settings = settings_toml(tmp_path / "var", free_port(), smtp_sink.port, dovecot)
     gateway = gateway_process(f'rules_file = "{tqm_rules(tmp_path)}"\n' + settings)
     gateway.start()
+    wait_for_log(gateway, "support: connected")
     wait_for_log(gateway, "responssenter: connected")
     count = 0
 
@@ -42,7 +43,7 @@ def test_the_life_cycle_of_a_flow_b_case(dovecot, smtp_sink, gateway_process, mo
         nonlocal count
         dovecot.append("responssenter", raw)
         count += n
-        got = smtp_sink.wait_for(count, timeout=30)
+        got = smtp_sink.wait_for(count, timeout=60)
         return [m for m in got if to in m.rcpt_tos][-1].message
 
     def answer(to_msg, frm, body):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from gateway.attachments import is_executable
 from gateway.case import participants
 from gateway.case.common import local_date, local_time, redacted_event
+from gateway.case.informed import INFORMED, informed_addresses
 from gateway.models import Decision, Incoming, Outgoing
 from gateway.outbox.queue import enqueue
 from gateway.privacy.outgoing import guard
@@ -50,7 +51,7 @@ def open_case(
     due = deadlines(ruleset, decision, local.date())
     new = _new_case(item, decision, ruleset, reference, due, related_reference, shown)
     case_id = insert_case(db, new)
-    _add_participants(db, case_id, item, decision)
+    _add_participants(db, case_id, item, decision, ruleset)
     context = _context(item, decision, ruleset, new, due, shown)
     relay = _relay(renderer, item, decision, ruleset, context, case_id, shown)
     guard(relay, ruleset, known=[item.parsed.from_addr])  # fail closed: nothing leaves
@@ -107,13 +108,17 @@ def _new_case(item, decision, ruleset, reference, due, related_reference, shown)
     )
 
 
-def _add_participants(db: Database, case_id: int, item: Incoming, decision: Decision) -> None:
-    """The reporter on one side; the receivers, and the copies, on the other."""
+def _add_participants(db: Database, case_id: int, item: Incoming, decision: Decision,
+                      ruleset: RuleSet) -> None:  # fmt: skip
+    """The reporter on one side; the receivers, and the copies, on the other (a copy
+    only informed on a side of its own)."""
     participants.add(db, case_id, item.parsed.from_addr, participants.REPORTER, "reporter")
     for address in decision.to:
         participants.add(db, case_id, address, participants.RECEIVER, "receiver")
+    informed = informed_addresses(ruleset, decision)
     for address in decision.cc:
-        participants.add(db, case_id, address, participants.RECEIVER, "copy")
+        side = INFORMED if address in informed else participants.RECEIVER
+        participants.add(db, case_id, address, side, "copy")
 
 
 def _context(item, decision, ruleset, new: NewCase, due: Deadlines, shown) -> dict:

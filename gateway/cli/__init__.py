@@ -13,6 +13,7 @@ from gateway.cli import (  # noqa: F401
     demo,
     jobs,
     quarantine,
+    report,
     rules,
     stats,
     status,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from gateway.store import record as measures
 from gateway.store.caselog import case_by_id
 from gateway.store.db import Database
@@ -26,3 +28,14 @@ def record_lines(db: Database, case_id: int) -> list[str]:
         extra = "".join(f", {k} {v}" for k, v in (("due", m.due), ("owner", m.owner)) if v)
         lines.append(f"measure {m.number} {m.state:8} {m.text}{extra}")
     return lines
+
+
+def record_line(db: Database, today: dt.date) -> str:
+    """Measures and post-incident reviews as ``gateway stats`` shows them: counts only."""
+    f = measures.figures(db, today.isoformat())
+    return (
+        f"\nMeasures: {f.measures_planned} planned, {f.measures_done} done, "
+        f"{f.measures_overdue} planned past their deadline.\n"
+        f"Post-incident reviews: {f.reviews_due} due, {f.reviews_done} done, "
+        f"{f.reviews_overdue} overdue (reminded of and not held)."
+    )

@@ -20,6 +20,7 @@ from gateway.cli.base import (
     rules_option,
     settings_option,
 )
+from gateway.cli.record import record_line
 from gateway.hours import ServiceHours
 
 COUNTS = (
@@ -188,3 +189,4 @@ def stats(start, end, by, fmt, csv_style, across, database, rules_file, settings
         click.echo(note)
         click.echo("")
         click.echo(to_table(rows, dims))
+        click.echo(record_line(open_case_log(database, settings_file), today))

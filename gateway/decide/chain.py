@@ -21,6 +21,7 @@ from gateway.decide.builtin.forged import ForgedSender
 from gateway.decide.builtin.helpdesk import HelpdeskNotice
 from gateway.decide.builtin.mailboxes import TwoMailboxes
 from gateway.decide.builtin.on_call import OnCallCommand
+from gateway.decide.builtin.overview import OverviewRequest
 from gateway.decide.builtin.reply import (
     ClosedCaseNew,
     LoopBrake,
@@ -66,6 +67,7 @@ CHAIN: tuple[tuple[ChainRule, Outcome | None], ...] = (
     (TriageAnswer(), Outcome.ADMIN_ANSWER),
     (ForeignTriageAnswer(), Outcome.TRIAGE),
     (OnCallCommand(), Outcome.COMMAND),
+    (OverviewRequest(), Outcome.OVERVIEW),
     (UnknownReference(), Outcome.TRIAGE),
     (ClosedCaseNew(), RULES),
     (OutsiderReply(), Outcome.HOLD),
@@ -154,7 +156,7 @@ def _outcome(facts: Facts, outcome: Outcome | None, chain: tuple[str, ...]) -> P
     if outcome is Outcome.ADMIN_ANSWER:
         answer = plan_answer(facts)
         return Plan(outcome, answer.summary(), chain, answer.decision, answer.case, answer=answer)
-    if outcome is Outcome.COMMAND:
+    if outcome in (Outcome.COMMAND, Outcome.OVERVIEW):
         return Plan(outcome, why, chain)
     if outcome is Outcome.NOTICE:
         return Plan(outcome, why, chain, case=facts.case)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from gateway.followup import reviews
 from gateway.followup.common import (
     admin_receivers,
     case_line,
@@ -22,6 +23,7 @@ from gateway.followup.common import (
 from gateway.followup.context import JobContext
 from gateway.store import followup as rows
 from gateway.store.caselog import CaseRow
+from gateway.store.cases import update_case
 from gateway.store.growth import repeated_event
 from gateway.store.states import CaseStatus
 
@@ -94,7 +96,7 @@ def overdue(ctx: JobContext) -> list[tuple[CaseRow, list[str]]]:
             passed.append("close")
         if passed:
             found.append((case, passed))
-    return found
+    return found + reviews.overdue(ctx)
 
 
 def _first_passed(case: CaseRow) -> dt.date:
@@ -172,7 +174,9 @@ def escalation(ctx: JobContext) -> str:
     for case, to, mail in made:
         row = queue(ctx.db, mail)
         rows.mark(ctx.db, case.id, "escalated_at")
-        note(ctx.db, case, "escalated", f"still open after {case.escalate_due}: to {to}", row)
+        update_case(ctx.db, case.id, {"escalation_step": 1})
+        note(ctx.db, case, "escalated", f"step 1: still open after {case.escalate_due}: to {to}",
+             row)  # fmt: skip
     return f"{len(made)} escalated"
 
 

@@ -58,6 +58,7 @@ class Actions:
     close_days: int | None = None
     escalate_days: int | None = None  # still open after this: escalated (follow_up)
     stop: bool = False
+    informed: bool = False  # the parties of cc: are only informed (gateway/case/informed.py)
 
 
 @dataclass(frozen=True)

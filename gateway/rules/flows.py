@@ -31,6 +31,8 @@ class Flow:
     # that many hours before it (gateway/followup/clock.py); None: no such clock.
     clock_hours: int | None = None
     clock_reminders: tuple[int, ...] = ()
+    # the steps after the first: (party, working days after the step before), in order
+    later_steps: tuple[tuple[str, int], ...] = ()
 
 
 def _days(value: Any) -> bool:
@@ -54,12 +56,11 @@ def _flow(
         if not _days(days[i]):
             add(at(spec, key), f"{where}: {key}: a whole number of working days above 0")
             days[i] = default[i]
-    escalate = spec.get("escalate_to")
-    if escalate is not None and escalate not in parties:
-        add(at(spec, "escalate_to"), f"{where}: escalate_to: unknown party {escalate!r}")
+    line = lambda: at(spec, "escalate_to")  # noqa: E731
+    escalate, later = _steps(spec.get("escalate_to"), where, parties, line, add)
     clock, reminders = _clock(spec, where, at, add)
-    return Flow(name, str(label or name), days[0], days[1], escalate and str(escalate),
-                clock, reminders)  # fmt: skip
+    return Flow(name, str(label or name), days[0], days[1], escalate,
+                clock_hours=clock, clock_reminders=reminders, later_steps=later)  # fmt: skip
 
 
 def _clock(spec: dict, where: str, at: Callable, add: Problem) -> tuple[int | None, tuple]:
@@ -74,6 +75,22 @@ def _clock(spec: dict, where: str, at: Callable, add: Problem) -> tuple[int | No
     if before and hours is None:
         add(at(spec, "clock_reminders"), f"{where}: clock_reminders: needs clock_hours")
     return hours, tuple(sorted(before, reverse=True))
+
+
+def _steps(value: Any, where: str, parties: set[str], line: Callable[[], int], add: Problem):
+    """``escalate_to: party``, or a list of steps ``[party, {to: party, after: days}]``:
+    the first at the rule's ``escalate_days``, each later one ``after`` working days
+    after the step before it."""
+    steps = value if isinstance(value, list) else [value] if value is not None else []
+    found: list[tuple[str, int]] = []
+    for i, step in enumerate(steps):
+        party, after = (step.get("to"), step.get("after")) if isinstance(step, dict) else (step, 0)
+        if party not in parties:
+            add(line(), f"{where}: escalate_to: unknown party {party!r}")
+        if i and not _days(after):
+            add(line(), f"{where}: escalate_to: step {i + 1} needs after: working days")
+        found.append((str(party), after if isinstance(after, int) else 0))
+    return (found[0][0] if found else None), tuple(found[1:])
 
 
 def parse_flows(

@@ -126,7 +126,7 @@ def _actions(spec: Any, where: str, line: int, names: _Known, problems: Problems
             if target != MUNICIPALITY and target not in names.parties:
                 add(key, f"unknown party {target!r} in {key}")
         values[key] = tuple(str(t) for t in targets)
-    for key in ("urgent", "stop"):
+    for key in ("urgent", "stop", "informed"):
         if key in values and not isinstance(values[key], bool):
             add(key, f"{key} must be true or false")
     for key in ("measures_days", "close_days", "escalate_days"):

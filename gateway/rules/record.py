@@ -28,7 +28,7 @@ DEFAULT_SET_BY = {
 }
 CONFIRMERS = ("none", "reporter", "closing_owner")
 UNCONFIRMED = ("remind", "confirm")
-KEYS = ("categories", "set_by", "closing")
+KEYS = ("categories", "set_by", "closing", "reviews")
 CLOSING_KEYS = (
     "require_cause",
     "require_measures_done",
@@ -65,6 +65,7 @@ class RecordRules:
     category_keys: tuple[str, ...] = ()
     set_by: dict[str, frozenset[str]] = field(default_factory=lambda: dict(DEFAULT_SET_BY))
     closing: Closing = field(default_factory=Closing)
+    review_remind_after: int | None = None  # reviews: remind_after: working days
 
     def may_set(self, what: str, side: str | None) -> bool:
         return side in self.set_by.get(what, frozenset({"receiver"}))
@@ -144,4 +145,18 @@ def parse_record(spec: Any, parties: set[str], line_of: LineOf, add: Problem) ->
         category_keys=keys,
         set_by=_set_by(spec.get("set_by"), at, add),
         closing=_closing(spec.get("closing"), parties, at, add),
+        review_remind_after=_reviews(spec.get("reviews"), at, add),
     )
+
+
+def _reviews(spec: Any, at: Callable, add: Problem) -> int | None:
+    """``reviews: {remind_after: N}``: working days before a review not held is chased."""
+    if spec is None:
+        return None
+    days = spec.get("remind_after") if isinstance(spec, dict) else None
+    if set(spec if isinstance(spec, dict) else ()) - {"remind_after"} or not (
+        isinstance(days, int) and not isinstance(days, bool) and days > 0
+    ):
+        add(at(spec), "record: reviews: expected {remind_after: working days}")
+        return None
+    return days

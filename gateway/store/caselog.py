@@ -54,6 +54,7 @@ class CaseRow:
     closed_without_measures: str | None = None
     confirm_reminded_at: str | None = None
     escalation_step: int | None = None
+    review_reminded_at: str | None = None  # m013_i19_review_reminders
 
     @classmethod
     def from_row(cls, row: dict) -> CaseRow:

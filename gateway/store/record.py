@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gateway.store import insert, now
+from gateway.store.caselog import CaseRow, cases_rows
 from gateway.store.db import Database
 
 PLANNED, DONE = "planned", "done"
@@ -62,15 +63,79 @@ def mark_done(db: Database, case_id: int, number: int) -> bool:
     return cursor.rowcount == 1
 
 
-def awaiting_confirmation(db: Database, before: str) -> list[int]:
-    """Cases in "til lukking" by #lukk since before ``before`` (an ISO time), not yet
-    reminded since: the closing-confirmation job's work."""
-    return [
-        r[0]
-        for r in db.execute(
-            "SELECT id FROM cases WHERE status = 'til lukking' AND close_requested_at IS NOT "
-            "NULL AND close_requested_at < ? AND (confirm_reminded_at IS NULL OR "
-            "confirm_reminded_at < close_requested_at) ORDER BY id",
-            [before],
-        )
-    ]
+def reviews_not_held(db: Database, reminded: bool) -> list[CaseRow]:
+    """Closed urgent cases whose post-incident review is due and not held: those not yet
+    reminded of (``reminded=False``), or those reminded of (on the overdue list)."""
+    check = "IS NOT NULL" if reminded else "IS NULL"
+    return cases_rows(
+        db,
+        "SELECT * FROM cases WHERE review_due_at IS NOT NULL AND review_done_at IS NULL "
+        f"AND review_reminded_at {check} ORDER BY id",
+        [],
+    )
+
+
+@dataclass(frozen=True)
+class RecordFigures:
+    """Counts for ``gateway stats``: measures and post-incident reviews. No text."""
+
+    measures_planned: int
+    measures_done: int
+    measures_overdue: int  # planned, past their own deadline
+    reviews_due: int  # opened and not held
+    reviews_done: int
+    reviews_overdue: int  # reminded of and still not held
+
+
+def figures(db: Database, today: str) -> RecordFigures:
+    (planned, done, late) = db.execute(
+        "SELECT COALESCE(SUM(state = 'planned'), 0), COALESCE(SUM(state = 'done'), 0), "
+        "COALESCE(SUM(state = 'planned' AND due < ?), 0) FROM case_measures",
+        [today],
+    ).fetchone()
+    (due, held, overdue) = db.execute(
+        "SELECT COALESCE(SUM(review_done_at IS NULL), 0), COALESCE(SUM(review_done_at IS NOT "
+        "NULL), 0), COALESCE(SUM(review_done_at IS NULL AND review_reminded_at IS NOT NULL), 0) "
+        "FROM cases WHERE review_due_at IS NOT NULL",
+    ).fetchone()
+    return RecordFigures(planned, done, late, due, held, overdue)
+
+
+def awaiting_confirmation(db: Database) -> list[CaseRow]:
+    """Cases in "til lukking" by #lukk, not reminded since: the job that follows up an
+    unconfirmed closing reads them (``record: closing: unconfirmed_after``)."""
+    return cases_rows(
+        db,
+        "SELECT * FROM cases WHERE status = 'til lukking' AND close_requested_at IS NOT NULL "
+        "AND (confirm_reminded_at IS NULL OR confirm_reminded_at < close_requested_at) "
+        "ORDER BY id",
+        [],
+    )
+
+
+@dataclass(frozen=True)
+class OpenCase:
+    """A case as ``#oversikt`` lists it to someone on it: no subject, no text."""
+
+    reference: str
+    status: str
+    urgent: int | None
+    measures_due: str | None
+    close_due: str | None
+    reporting_party: str | None
+    receiving_party: str | None
+    side: str | None  # the asker's side, when a participant by address
+
+
+def open_cases_of(db: Database, address: str, party: str | None) -> list[OpenCase]:
+    """The open cases an address is on, on the reporting or the receiving side: as a
+    participant, or as a sender of the receiving party (who may write into its cases)."""
+    rows = db.execute(
+        "SELECT c.reference, c.status, c.urgent, c.measures_due, c.close_due, "
+        "c.reporting_party, c.receiving_party, p.side FROM cases c "
+        "LEFT JOIN participants p ON p.case_id = c.id AND p.address = ? "
+        "WHERE c.status != 'lukket' AND (p.side IN ('reporter', 'receiver') "
+        "OR (? IS NOT NULL AND c.receiving_party = ?)) ORDER BY c.id",
+        [address.strip().lower(), party, party],
+    ).fetchall()
+    return [OpenCase(*row) for row in rows]

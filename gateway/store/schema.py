@@ -504,3 +504,10 @@ def m012_i18_helpdesk_tickets(db: Database) -> None:
         pk=("case_id", "party"),
     )
     db["case_tickets"].create_index(["party", "number"])
+
+
+@migrations()
+def m013_i19_review_reminders(db: Database) -> None:
+    """When the on-call duty and the administrators were reminded of a post-incident
+    review not held (issue 19): once per case, then it is on the overdue list."""
+    db["cases"].add_column("review_reminded_at", str)

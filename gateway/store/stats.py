@@ -24,9 +24,14 @@ class CaseFigures:
     first_answer_at: str | None
     closed_at: str | None
     close_due: str | None
+    severity: str | None = None
+    category: str | None = None
+    cause_given: int = 0  # whether a cause is recorded: the cause itself is never read
 
 
-COLUMNS = ", ".join(f.name for f in fields(CaseFigures))
+# cause_given is worked out in SQL, so the text of a cause never leaves the database
+_EXPRESSIONS = {"cause_given": "(cause IS NOT NULL AND cause != '') AS cause_given"}
+COLUMNS = ", ".join(_EXPRESSIONS.get(f.name, f.name) for f in fields(CaseFigures))
 
 
 def cases_touching(db: Database, received_before: str, open_at: str) -> list[CaseFigures]:

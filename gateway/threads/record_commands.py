@@ -36,6 +36,17 @@ _LABELS = "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in sorted(FORM, key
 _FORM_LINE = re.compile(rf"^[ \t]*({_LABELS})[ \t]*:[ \t]*(\S.*)$", re.IGNORECASE | re.MULTILINE)
 
 
+_OVERVIEW = re.compile(
+    r"^[ \t]*#(" + "|".join(map(re.escape, _WORDS["overview"])) + r")[ \t]*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def is_overview(text: str) -> bool:
+    """A line ``#oversikt`` alone in the new text: the sender asks for their open cases."""
+    return bool(_OVERVIEW.search(text))
+
+
 @dataclass(frozen=True)
 class RecordCommand:
     """A command of the record. ``verb``: a field of ``FIELDS``, ``measure_done``,

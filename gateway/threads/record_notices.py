@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gateway.case import participants
+from gateway.case.informed import INFORMED
 from gateway.models import Incoming
 from gateway.stage import StageContext
 from gateway.store import record as measures
@@ -38,3 +39,10 @@ def tell_receivers(stage: StageContext, item: Incoming, case: CaseRow, context: 
     text to relay: the receiving side gets the same notice as the reporter would."""
     receivers = participants.addresses(stage.db, case.id, participants.RECEIVER)
     send(stage, "status.txt.j2", context, "status", receivers, case, item)
+
+
+def informed_of(stage: StageContext, case: CaseRow, item: Incoming, decision) -> list[str]:
+    """The informed side of the case (gateway/case/informed.py), but not the sender nor
+    anyone the relay already goes to."""
+    skip = {item.parsed.from_addr, *(decision.to if decision else ())}
+    return [a for a in participants.addresses(stage.db, case.id, INFORMED) if a not in skip]

@@ -9,6 +9,7 @@ is ordinary text, not a refused command.
 
 from __future__ import annotations
 
+from gateway.case.informed import INFORMED
 from gateway.rules.base import RuleSet
 from gateway.threads.commands import CommandError
 from gateway.threads.record_apply import CONFIRMER
@@ -25,6 +26,9 @@ def _field(command) -> str | None:
 def permitted(commands: list, side: str, ruleset: RuleSet) -> tuple[list, list[CommandError]]:
     """The commands a sender on ``side`` (not the receiver's) may give, and the refused."""
     allowed, refused = [], []
+    if side == INFORMED:  # a copy kept informed gives no commands; form lines are text
+        return [], [CommandError(c.line, "record.informed") for c in commands
+                    if not getattr(c, "form", False)]  # fmt: skip
     for command in commands:
         if command.verb in CLOSING:
             allowed.append(command)

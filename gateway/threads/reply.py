@@ -172,6 +172,9 @@ def _notify(stage: StageContext, item, decision, case, context, commands: int, e
     if context["changes"] and not (relayed and side == RECEIVER):  # the relay shows them
         reporters = participants.addresses(stage.db, case.id, REPORTER)
         send(stage, "status.txt.j2", context, "status", reporters, case, item)
+    if context["changes"] and not relayed and case.status == CaseStatus.CLOSED:
+        informed = closing.informed_of(stage, case, item, None)
+        send(stage, "status.txt.j2", context, "information", informed, case, item)
     if context["changes"] and not relayed and side not in (RECEIVER, "admin"):
         closing.tell_receivers(stage, item, case, context)  # the reporter's #bekreft ...
 
@@ -205,5 +208,8 @@ def _relay(stage: StageContext, item, decision, case: CaseRow, context) -> None:
     send(stage, "reply.txt.j2", context | extra, "reply", list(decision.to), case, item,
          attachments=True, skip=shown.skip if shown else frozenset(),
          attach_original=None if shown else item.raw)  # fmt: skip
+    informed = closing.informed_of(stage, case, item, decision)
+    send(stage, "reply.txt.j2", context | extra | {"informed": True}, "information", informed,
+         case, item, skip=shown.skip if shown else frozenset())  # fmt: skip
     if shown:
         redacted_event(stage.db, shown, case.id, item.row_id)
