@@ -222,6 +222,18 @@ def test_every_view_and_download_is_an_event_with_who(site):
     assert MANAGER in site.events("web-stats-viewed")[0]["detail"]
 
 
+def test_views_are_on_record_but_not_in_the_cases_timeline(site):
+    """A case read often does not grow: who looked is in the case log (and in
+    ``gateway cases show``), not on the page, where each view added a line to the next."""
+    case = site.case_of(site.report())
+    client = sign_in(site, VENNESLA)
+    first = client.get(f"/saker/{case}").get_data(as_text=True)
+    for _ in range(3):
+        later = client.get(f"/saker/{case}").get_data(as_text=True)
+    assert len(site.events("web-case-viewed")) == 4
+    assert "web-case-viewed" not in later and later.count("<li") == first.count("<li")
+
+
 def test_an_original_is_for_administrators_only_and_logged(tmp_path):
     site = Site(tmp_path)  # the case log keeps the de-identified text only
     case = site.case_of(site.report(body=f"Bruker med fnr {FNR} har ikke alarm.\n"))

@@ -27,6 +27,10 @@ from gateway.store.states import CaseStatus
 
 # Events that are for the administrators and the case's parties only.
 CONFIDENTIAL_EVENTS = frozenset({"review-done"})
+# Who looked at a case, and what they downloaded: on record in the case log (``gateway
+# cases show``), but not the case's history. Shown on the page, every view would add a
+# line to the next one, and a case read often would grow without end.
+ACCESS_EVENTS = frozenset({"web-case-viewed", "web-download"})
 
 
 @dataclass(frozen=True)

@@ -116,7 +116,8 @@ def case_page_view(reference: str):
     events = [
         dataclasses.replace(e, detail=access.shown_text(rules, v, e.detail))
         for e in events_of(conn, case.id)
-        if party or e.kind not in access.CONFIDENTIAL_EVENTS
+        if (party or e.kind not in access.CONFIDENTIAL_EVENTS)
+        and e.kind not in access.ACCESS_EVENTS
     ]
     timeline = sorted(
         [{"at": m["m"].received_at or "", "message": m} for m in messages]
