@@ -35,3 +35,13 @@ def test_an_address_without_a_name_is_printed_once():
     subject, body = Renderer("gw@trygghet-agder.example", "GW").parts("relay.txt.j2", context)
     assert "Meldt av:      ola@gmail.example\n" in body
     assert "<ola@gmail.example>" not in body
+
+
+def test_a_relayed_answer_names_a_sender_without_a_name_once(talk):  # noqa: F811
+    from test_threads import SUPPLIER, open_case, reply
+
+    _ref, relay = open_case(talk)
+    talk.send(reply(relay, SUPPLIER, "Vi ser på det."))  # From: a bare address
+    (answer,) = [m for p, _, m in talk.outgoing() if p == "reply"]
+    assert f"fra {SUPPLIER}\r\n" in text(answer) or f"fra {SUPPLIER}\n" in text(answer)
+    assert f"<{SUPPLIER}>" not in text(answer)
