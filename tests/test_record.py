@@ -338,3 +338,13 @@ def test_stats_by_severity_category_and_cause_given_never_read_the_cause(tqm):
         ("høy", "alarm", "yes"): 1, ("-", "-", "no"): 1}  # fmt: skip
     read = " ".join(statements)
     assert "cause IS NOT NULL" in read and "subject" not in read and "SELECT cause" not in read
+
+
+def test_a_measure_without_text_is_refused_in_the_writers_own_word():
+    from gateway.threads.record_commands import record_command
+
+    assert record_command("åtgärd", "senast 2026-12-15", "#åtgärd senast 2026-12-15") == (
+        "needs_text",
+        "åtgärd",
+    )
+    assert record_command("tiltak", "", "#tiltak")[0] == "needs_text"

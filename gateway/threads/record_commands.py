@@ -87,7 +87,7 @@ def record_command(word: str, rest: str, line: str, form: bool = False):
         date = parse_date(rest)
         return RecordCommand(verb, date, line, form=form) if date else ("bad_date", rest)
     if verb == "measure":
-        return _measure(rest, line, form)
+        return _measure(rest, line, form, word)
     if verb == "reject" and not rest:
         return ("reject_needs_reason", "")
     if verb in CLOSING:
@@ -97,7 +97,8 @@ def record_command(word: str, rest: str, line: str, form: bool = False):
     return RecordCommand(verb, rest, line, form=form)
 
 
-def _measure(rest: str, line: str, form: bool):
+def _measure(rest: str, line: str, form: bool, word: str):
+    """``#tiltak`` (or the word the writer used: ``#åtgärd``, ``#measure``)."""
     if done := _DONE.match(rest):
         return RecordCommand("measure_done", rest, line, number=int(done.group(1)), form=form)
     due = owner = None
@@ -111,7 +112,7 @@ def _measure(rest: str, line: str, form: bool):
         rest = rest[: found.start()] + rest[found.end() :]
     text = " ".join(rest.split()).strip(" ,;")
     if not text:
-        return ("needs_text", "tiltak")
+        return ("needs_text", word)  # the writer's own word back
     return RecordCommand("measure", text, line, due=due, owner=owner, form=form)
 
 
