@@ -348,3 +348,13 @@ def test_a_measure_without_text_is_refused_in_the_writers_own_word():
         "åtgärd",
     )
     assert record_command("tiltak", "", "#tiltak")[0] == "needs_text"
+
+
+def test_a_closing_measure_is_listed_once_in_the_status_notice(talk):
+
+    _ref, relay = open_case(talk)
+    talk.send(reply(relay, SUPPLIER, "#lukk Byttet batteri i alarmen"))
+    (notice,) = [m for p, _, m in talk.outgoing() if p == "status"]
+    body = notice.get_body(("plain",)).get_content()
+    assert "Tiltak 1:      Byttet batteri i alarmen (utført)" in body
+    assert "Tiltak:        Byttet batteri" not in body  # not again as the old measure line
