@@ -96,3 +96,27 @@ def test_rules_reload_on_sighup_and_on_change_keeping_old_rules_when_broken(
     line = broken[: broken.index("to: [suplier]")].count("\n") + 1
     assert f"rules.yaml:{line}: rule 'flow-a': unknown party 'suplier'" in problem["message"]
     assert {"time", "level", "logger", "message"} <= set(lines[0])
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd is not here")
+def test_the_template_unit_runs_one_instance_per_deployment(tmp_path):
+    """contrib/systemd/avviksgateway@.service: each instance its own user, settings and
+    data folder, named by the instance; systemd accepts an instance of it."""
+    unit = (ROOT / "contrib" / "systemd" / "avviksgateway@.service").read_text()
+    for per_instance in (
+        "User=avvik-%i",
+        "AVVIK_SETTINGS=/etc/avviksgateway/%i/gateway.toml",
+        "AVVIK_DATA_DIR=/var/lib/avviksgateway/%i",
+        "ReadWritePaths=/var/lib/avviksgateway/%i",
+        "ProtectSystem=strict",
+        "NoNewPrivileges=yes",
+    ):
+        assert per_instance in unit
+    local = unit.replace("/opt/avviksgateway/.venv/bin/gateway", str(ROOT / ".venv/bin/gateway"))
+    path = tmp_path / "avviksgateway@hoglandet.service"
+    path.write_text(local)
+    result = subprocess.run(
+        ["systemd-analyze", "verify", str(path)], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert "avviksgateway@" not in result.stderr, result.stderr
