@@ -189,4 +189,5 @@ def stats(start, end, by, fmt, csv_style, across, database, rules_file, settings
         click.echo(note)
         click.echo("")
         click.echo(to_table(rows, dims))
-        click.echo(record_line(open_case_log(database, settings_file), today))
+        if not across:  # measures and reviews: of this deployment's own case log
+            click.echo(record_line(db, today))
