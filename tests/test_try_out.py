@@ -67,7 +67,8 @@ def test_demo_fills_a_case_log_that_shows_report_stats_and_digest(tmp_path):
     stats = CliRunner().invoke(
         cli, ["stats", "--database", str(folder / "gateway.db"), *rules, *period]
     )
-    lines = stats.output.splitlines()[5:]  # after the notes and the header
+    table = stats.output.split("\n\n")[1]  # the notes, the table, the record's figures
+    lines = table.splitlines()[1:]  # after the header
     months = {line.split()[0]: line.split()[1] for line in lines}
     assert months == {"2026-09": "4", "2026-10": "4", "2026-11": "1"}  # opened (deviations)
 
