@@ -54,6 +54,8 @@ class CaseRow:
     closed_without_measures: str | None = None
     confirm_reminded_at: str | None = None
     escalation_step: int | None = None
+    confidential: int | None = None  # a confidential reporter: m015_i21_confidential
+    reporter_name: str | None = None
 
     @classmethod
     def from_row(cls, row: dict) -> CaseRow:

@@ -504,3 +504,13 @@ def m012_i18_helpdesk_tickets(db: Database) -> None:
         pk=("case_id", "party"),
     )
     db["case_tickets"].create_index(["party", "number"])
+
+
+@migrations()
+def m015_i21_confidential(db: Database) -> None:
+    """A confidential reporter (issue 21, ``#konfidensiell``): the case remembers it, so
+    that later replies are relayed without the reporter's name and address too, and keeps
+    the name the report was signed with (the address is ``reporter_address``); both are
+    shown only to the readers the profile names."""
+    db["cases"].add_column("confidential", int, not_null_default=0)
+    db["cases"].add_column("reporter_name", str)
