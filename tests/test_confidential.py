@@ -28,7 +28,13 @@ from gateway.intake import accept
 from gateway.models import Outgoing
 from gateway.parse import parse
 from gateway.pipeline import Pipeline
-from gateway.privacy.confidential import reporter, requested, shown_reporter
+from gateway.privacy.confidential import (
+    attachment_parts,
+    conceal,
+    reporter,
+    requested,
+    shown_reporter,
+)
 from gateway.privacy.outgoing import PersonalDataInOutgoing, guard
 from gateway.render import Renderer
 from gateway.rules.loader import load_rules
@@ -206,7 +212,13 @@ def test_no_trace_of_the_reporter_wherever_the_name_or_address_is_written(
     if "quoted" in where:
         body += f"\nDen 1.12. skrev {name} <{address}>:\n> {last} sa noe\n"
     files = [(f"notat_{last}.txt", f"{name}".encode(), "text/plain")] if "file" in where else []
-    db, _, _ = _run_report(report(address, name, subject, body, files))
+    raw = report(address, name, subject, body, files)
+    msg = parse(raw)  # what the relay is made of: concealed, whatever the guard does
+    shown = conceal(msg, _rules(), reporter([msg.from_addr], [msg.from_name]))
+    for text in (shown.subject, shown.text, shown.new_text, shown.from_name):
+        assert leaks(text.encode(), address, local, first, last, name) == [], text
+    assert all(part.get_filename() in shown.skip for part in attachment_parts(msg))
+    db, _, _ = _run_report(raw)
     relays = [s for s in _queued(db) if s[0] == "relay"]
     if not relays:  # held for the administrators rather than relayed with a trace, or
         # triaged (a name that is a topic word, "Aap")
