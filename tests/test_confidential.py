@@ -356,3 +356,13 @@ def test_the_web_view_shows_the_reporter_to_the_quality_coordinator_only(tmp_pat
     assert "kari" not in receiver.lower() and "nordmann" not in receiver.lower()
     reader = sign_in(site, QUALITY).get(f"/saker/{reference}").get_data(as_text=True)
     assert "kari.nordmann@nav.example" in reader
+
+
+def test_a_relay_that_would_still_name_the_reporter_is_held_not_sent():
+    """The reporter's name is a word the relay's own text has ("Referanse:"): it cannot
+    be taken out, so the report is held in quarantine and nothing goes to TQM."""
+    raw = report("referanse@nav.example", "Referanse", "Sosialhjelp", BODY)
+    db, _, _ = _run_report(raw)
+    assert not [s for s in _queued(db) if s[0] == "relay"]
+    row = next(db.query("SELECT outcome, reason FROM messages"))
+    assert row["outcome"] == "quarantine" and "the reporter" in row["reason"], row
