@@ -8,7 +8,7 @@ transaction. What the receiver and the reporter read comes from the templates
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from gateway.attachments import is_executable
 from gateway.case import participants
@@ -16,6 +16,7 @@ from gateway.case.common import local_date, local_time, redacted_event
 from gateway.case.informed import INFORMED, informed_addresses
 from gateway.models import Decision, Incoming, Outgoing
 from gateway.outbox.queue import enqueue
+from gateway.privacy import confidential as secret
 from gateway.privacy.outgoing import guard
 from gateway.privacy.policy import Deidentified
 from gateway.rules.base import RuleSet
@@ -41,8 +42,10 @@ def open_case(
     *,
     related_reference: str | None = None,
     shown: Deidentified | None = None,
+    confidential: bool = False,
 ) -> tuple[str, int]:
-    """Open the case and queue its relay (and receipt); returns (reference, case id)."""
+    """Open the case and queue its relay (and receipt); returns (reference, case id).
+    ``confidential``: the reporter asked not to be named (``shown`` is concealed)."""
     db, ruleset, renderer, settings = stage.db, stage.rules, stage.renderer, stage.settings
     deliver_for_hours = settings.deliver_for_hours
     local = ruleset.hours.local(item.received_at)
@@ -50,18 +53,27 @@ def open_case(
     reference = next_reference(db, prefix, local.year)
     due = deadlines(ruleset, decision, local.date())
     new = _new_case(item, decision, ruleset, reference, due, related_reference, shown)
+    if confidential:
+        new = replace(new, confidential=True, reporter_name=item.parsed.from_name or None)
     case_id = insert_case(db, new)
     _add_participants(db, case_id, item, decision, ruleset)
-    context = _context(item, decision, ruleset, new, due, shown)
-    relay = _relay(renderer, item, decision, ruleset, context, case_id, shown)
-    guard(relay, ruleset, known=[item.parsed.from_addr])  # fail closed: nothing leaves
+    context = receipt_context = _context(item, decision, ruleset, new, due, shown)
+    hidden, relayed = None, item
+    if confidential and shown is not None:
+        hidden = secret.reporter([item.parsed.from_addr], [item.parsed.from_name])
+        relayed = replace(item, parsed=secret.anonymous(item.parsed))
+        context = secret.relay_context(context, ruleset, item.parsed, shown)
+        receipt_context = secret.receipt_context(receipt_context, ruleset, item.parsed)
+        event(db, "confidential", "the reporter is not named to the receivers", case_id=case_id)
+    relay = _relay(renderer, relayed, decision, ruleset, context, case_id, shown)
+    guard(relay, ruleset, known=[item.parsed.from_addr], hidden=hidden)  # fail closed
     enqueue(db, relay, deliver_for_hours)
     if shown:
         redacted_event(db, shown, case_id, item.row_id)
     detail = f"to {', '.join(relay.recipients)}"
     event(db, "relay-queued", detail, case_id=case_id, message_id=item.row_id)
     if settings.send_receipts and item.parsed.from_addr:
-        receipt = _receipt(renderer, item, ruleset, context, case_id)
+        receipt = _receipt(renderer, item, ruleset, receipt_context, case_id)
         enqueue(db, receipt, deliver_for_hours)
     return reference, case_id
 
@@ -84,7 +96,7 @@ def deadlines(ruleset: RuleSet, decision: Decision, day: dt.date) -> Deadlines:
 
 def _new_case(item, decision, ruleset, reference, due, related_reference, shown) -> NewCase:
     msg = item.parsed
-    keep = not shown or ruleset.privacy.keep_original
+    keep = not shown or (ruleset.privacy.keep_original and not secret.requested(msg))
     return NewCase(
         reference=reference,
         flow=decision.flow,

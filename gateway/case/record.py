@@ -8,6 +8,7 @@ from gateway.helpdesk import tickets
 from gateway.i18n import phrases
 from gateway.models import Decision, Incoming, Outcome
 from gateway.outbox.queue import enqueue
+from gateway.privacy import confidential
 from gateway.privacy.policy import Deidentified, deidentify, needs_redaction
 from gateway.stage import StageContext
 from gateway.store import event
@@ -85,13 +86,18 @@ def record(
     if decision.decision is Outcome.RELAY:
         if shown is None and needs_redaction(ruleset, decision.to + decision.cc):
             shown = deidentify(msg, ruleset)
+        secret = confidential.requested(msg)  # #konfidensiell: the reporter unnamed
+        if secret:
+            who = confidential.reporter([msg.from_addr], [msg.from_name])
+            shown = confidential.conceal(msg, ruleset, who, shown)
         reference, case_id = open_case(
-            stage, item, decision, related_reference=related_reference, shown=shown
-        )
+            stage, item, decision, related_reference=related_reference, shown=shown,
+            confidential=secret,
+        )  # fmt: skip
         tickets.note(db, ruleset, case_id, msg, item.row_id)  # a helpdesk's new ticket
     elif decision.decision is Outcome.TRIAGE:
         triage_note(stage, item, decision)
-    keep = shown is None or ruleset.privacy.keep_original
+    keep = shown is None or (ruleset.privacy.keep_original and not confidential.requested(msg))
     subject, text = (msg.subject, msg.new_text) if keep else (shown.subject, shown.new_text)
     finish_message(db, item, decision, case_id, subject, text)
     _decided_event(db, item, decision, case_id)

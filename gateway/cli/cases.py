@@ -19,6 +19,7 @@ from gateway.cli.base import (
 )
 from gateway.cli.output import cell, local_time, table
 from gateway.cli.record import record_lines
+from gateway.privacy import confidential
 from gateway.retention import purge
 from gateway.store import tickets
 from gateway.store.caselog import (
@@ -135,17 +136,36 @@ def cases_search(text, reference, party, municipality, status, limit, database, 
     click.echo(f"{len(rows)} case(s)")
 
 
-def _show_messages(db: Database, case: CaseRow, original: bool, zone: str) -> None:
+def _show_messages(db: Database, case: CaseRow, original: bool, zone: str, hide=None) -> None:
+    hide = hide or _same
     for m in messages_of(db, case.id):
         click.echo(
             f"\n--- message {m.id} ({m.direction}, {cell(m.outcome)}) "
-            f"{local_time(m.received_at, zone)} {cell(m.from_addr)} -> {cell(m.to_addrs)}"
+            f"{local_time(m.received_at, zone)} {cell(hide(m.from_addr))} -> "
+            f"{cell(hide(m.to_addrs))}"
         )
         if original and m.direction == Direction.IN:
             record_original_view(db, case.id, m.id)
             click.echo(original_text(db, m.id) or "(the original is purged)")
         elif m.new_text:
-            click.echo(m.new_text)
+            click.echo(hide(m.new_text))
+
+
+def _reporter_mask(case: CaseRow, original: bool, rules_file, settings_file):
+    """A confidential reporter (issue 21) shows as the profile's label, unless
+    --original (each original viewed is logged) or the case is not confidential."""
+    if not case.confidential:
+        return _same
+    rules = load_ruleset(rules_file, settings_file)
+    found = confidential.mask(rules, True, case.reporter_address, case.reporter_name,
+                              None, original)  # fmt: skip
+    if found is None:
+        click.echo(f"{'reporter':17} {case.reporter_name or ''} <{case.reporter_address}>")
+    return found or _same
+
+
+def _same(text):
+    return text
 
 
 @cases_group.command(name="show")
@@ -155,9 +175,10 @@ def _show_messages(db: Database, case: CaseRow, original: bool, zone: str) -> No
     is_flag=True,
     help="Show the messages as they arrived, personal data included (logged).",
 )
+@rules_option
 @database_option
 @settings_option
-def cases_show(reference, original, database, settings_file) -> None:
+def cases_show(reference, original, rules_file, database, settings_file) -> None:
     """Show a case: its fields, messages and events. Text is shown de-identified as
     stored, unless --original is given.
 
@@ -182,10 +203,11 @@ def cases_show(reference, original, database, settings_file) -> None:
         click.echo(line)
     for ticket in tickets.of_case(db, case.id):  # a party's helpdesk's own number
         click.echo(f"{'ticket':17} {ticket.party}: {ticket.shown}")
-    _show_messages(db, case, original, zone)
+    hide = _reporter_mask(case, original, rules_file, settings_file)
+    _show_messages(db, case, original, zone, hide)
     click.echo("\n--- events")
     for e in events_of(db, case.id):
-        click.echo(f"{local_time(e.at, zone)}  {e.kind:18} {cell(e.detail)}")
+        click.echo(f"{local_time(e.at, zone)}  {e.kind:18} {cell(hide(e.detail))}")
 
 
 @cli.command(name="purge")

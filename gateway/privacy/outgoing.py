@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from gateway.models import Outgoing
 from gateway.privacy.detect import find_in_name, find_personal_data
 from gateway.privacy.extract import html_to_text, part_bytes, read_attachment
+from gateway.privacy.identity import Identity, named
 from gateway.privacy.normalise import decoded_words
 from gateway.privacy.policy import detect_options, needs_redaction
 from gateway.rules.base import RuleSet
@@ -33,6 +34,9 @@ _STRUCTURAL = frozenset(
         "x-auto-response-suppress", "auto-submitted", "precedence", "list-id",
     }
 )  # fmt: skip
+# Of those, the ones that can carry a person's name or address: ids and tracing.
+_IDS = frozenset({"message-id", "in-reply-to", "references", "received", "return-path",
+                  "content-id", "list-id"})  # fmt: skip
 _MAX_DEPTH = 5  # forwarded messages inside forwarded messages
 
 
@@ -137,21 +141,45 @@ def problems(raw: bytes, *, hold_unreadable: bool = True, **options) -> list[str
     return found
 
 
-def check(out: Outgoing, ruleset: RuleSet, known: Iterable[str] = ()) -> list[str]:
+def check(
+    out: Outgoing, ruleset: RuleSet, known: Iterable[str] = (), hidden: Identity | None = None
+) -> list[str]:
     """The problems of an outgoing message if a recipient must not see personal data
     (``privacy.redact_for``), else none. `known`: addresses the message names on
-    purpose (the reporter or replier in its header block), besides the parties'."""
+    purpose (the reporter or replier in its header block), besides the parties'.
+    `hidden`: a confidential reporter, who must not be named anywhere in it."""
+    found = reporter_named(out.raw, hidden) if hidden else []
     if not needs_redaction(ruleset, list(out.recipients)):
-        return []
+        return found
     options = detect_options(ruleset)
     options["known_addresses"] = [*options["known_addresses"], out.mail_from, *known]
     hold = ruleset.privacy.unreadable_attachments == "hold"
-    return problems(out.raw, hold_unreadable=hold, **options)
+    return found + problems(out.raw, hold_unreadable=hold, **options)
 
 
-def guard(out: Outgoing, ruleset: RuleSet, known: Iterable[str] = ()) -> Outgoing:
+def reporter_named(raw: bytes, who: Identity) -> list[str]:
+    """Where a confidential reporter is still named: in the ids and tracing headers, or
+    in anything a mail client shows (headers decoded, parts decoded, attachment names and
+    contents); what cannot be read cannot be vouched for, and counts too."""
+    msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+    found = [
+        f"{name}: the reporter"  # ids and tracing: a client shows them, and they can tell
+        for name, value in msg.items()
+        if name.lower() in _IDS and named(_header_text(value), who)
+    ]
+    for piece in seen(raw):
+        if piece.text is None:
+            found.append(f"{piece.where}: unreadable")
+        elif named(piece.text, who):
+            found.append(f"{piece.where}: the reporter")
+    return found
+
+
+def guard(
+    out: Outgoing, ruleset: RuleSet, known: Iterable[str] = (), hidden: Identity | None = None
+) -> Outgoing:
     """`out` unchanged when it may be sent; else PersonalDataInOutgoing."""
-    found = check(out, ruleset, known)
+    found = check(out, ruleset, known, hidden)
     if found:
         raise PersonalDataInOutgoing(found)
     return out

@@ -71,6 +71,10 @@ class PrivacyPolicy:
     keep_original: bool = False  # the case log keeps only the de-identified text
     retention_days: int = 365  # after closing (or arrival, outside a case), texts are purged
     unreadable_attachments: str = "hold"  # or "relay": attachments not read completely
+    # a confidential reporter (#konfidensiell): who may read who reported (party keys or
+    # addresses), and what everyone else reads instead ("": the language's phrase)
+    confidential_readers: tuple[str, ...] = ()
+    confidential_label: str = ""
 
 
 @dataclass(frozen=True)

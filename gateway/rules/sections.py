@@ -120,6 +120,19 @@ def _country(value: Any) -> str:
     return value
 
 
+def _confidential(key: str, value: Any, parties: set[str], problems: Problems, line):
+    """privacy: confidential_readers (party keys or addresses) or confidential_label."""
+    if key == "confidential_label":
+        if not isinstance(value, str):
+            problems.add(line, f"privacy: {key}: a text")
+        return str(value or "")
+    names = [value] if isinstance(value, str) else list(value or [])
+    for name in names:
+        if "@" not in str(name) and name not in parties:
+            problems.add(line, f"privacy: {key}: unknown party {name!r}")
+    return tuple(str(n).lower() if "@" in str(n) else str(n) for n in names)
+
+
 def parse_privacy(spec: Any, parties: set[str], problems: Problems) -> PrivacyPolicy:
     if not spec:
         return PrivacyPolicy()
@@ -146,6 +159,8 @@ def parse_privacy(spec: Any, parties: set[str], problems: Problems) -> PrivacyPo
             if value not in ("hold", "relay"):
                 problems.add(_line(spec, key), f"{where}: hold or relay")
             values[key] = value if value in ("hold", "relay") else "hold"
+        elif key in ("confidential_readers", "confidential_label"):
+            values[key] = _confidential(key, value, parties, problems, _line(spec, key))
         elif key == "retention_days":
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 problems.add(_line(spec, key), f"{where}: a whole number of days")

@@ -55,6 +55,8 @@ class CaseRow:
     confirm_reminded_at: str | None = None
     escalation_step: int | None = None
     review_reminded_at: str | None = None  # m013_i19_review_reminders
+    confidential: int | None = None  # a confidential reporter: m015_i21_confidential
+    reporter_name: str | None = None
 
     @classmethod
     def from_row(cls, row: dict) -> CaseRow:

@@ -110,6 +110,8 @@ class NewCase:
     rule_misses: tuple[str, ...]
     first_message_id: int
     related_reference: str | None
+    confidential: bool = False  # #konfidensiell: the receivers never see the reporter
+    reporter_name: str | None = None  # kept for a confidential case only
 
 
 def insert_case(db: Database, case: NewCase) -> int:
@@ -123,6 +125,10 @@ def insert_case(db: Database, case: NewCase) -> int:
         "severity": None,
         "updated_at": case.received_at,
     }
+    if case.confidential:  # else the columns' defaults (0, NULL), as before issue 21
+        values["confidential"] = 1
+    else:
+        del values["confidential"], values["reporter_name"]
     return insert(db, "cases", values)
 
 

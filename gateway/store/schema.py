@@ -511,3 +511,13 @@ def m013_i19_review_reminders(db: Database) -> None:
     """When the on-call duty and the administrators were reminded of a post-incident
     review not held (issue 19): once per case, then it is on the overdue list."""
     db["cases"].add_column("review_reminded_at", str)
+
+
+@migrations()
+def m015_i21_confidential(db: Database) -> None:
+    """A confidential reporter (issue 21, ``#konfidensiell``): the case remembers it, so
+    that later replies are relayed without the reporter's name and address too, and keeps
+    the name the report was signed with (the address is ``reporter_address``); both are
+    shown only to the readers the profile names."""
+    db["cases"].add_column("confidential", int, not_null_default=0)
+    db["cases"].add_column("reporter_name", str)

@@ -6,18 +6,20 @@ Outlook's Thread-Topic/Thread-Index), so that each side's mail client keeps one 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 from gateway.case.common import local_date, local_time
 from gateway.helpdesk.tickets import shown, subject_tags
 from gateway.models import Incoming
 from gateway.outbox.queue import enqueue
+from gateway.privacy import confidential
 from gateway.privacy.outgoing import guard
 from gateway.references import strip_own_words
 from gateway.rules.base import RuleSet
 from gateway.stage import StageContext
 from gateway.store.caselog import CaseRow
-from gateway.store.cases import thread_ids
+from gateway.store.cases import participant_addresses, thread_ids
 from gateway.threads.outlook import thread_index
 
 
@@ -65,6 +67,10 @@ def send(
         return
     ids = thread_ids(stage.db, case.id, case.first_message_id)
     started = dt.datetime.fromisoformat(case.received_at)
+    hidden = _hidden(stage, case, item, to)
+    original = confidential.anonymous(item.parsed) if case.confidential else item.parsed
+    if case.confidential:  # the report's own Message-ID may name the reporter
+        ids = dataclasses.replace(ids, first=None)
     out = stage.renderer.message(
         template,
         context | {"tickets": shown(stage.db, stage.rules, case.id)},
@@ -72,16 +78,33 @@ def send(
         to=to,
         reference=case.reference,
         reply_to=stage.rules.mailboxes.get(case.mailbox or ""),
-        original=item.parsed,
+        original=original,
         attachments=attachments,
         skip=skip,
         attach_original=attach_original,
         case_id=case.id,
-        thread=(ids.last or ids.first, [i for i in (ids.first, ids.last) if i]),
+        thread=(ids.last or ids.first, [i for i in (ids.first, ids.last) if i])
+        if ids.last or ids.first
+        else None,
         subject_tag=subject_tags(stage.db, stage.rules, case.id, to),
         headers={
             "Thread-Topic": case.subject or case.reference,
             "Thread-Index": thread_index(case.reference, started, stage.clock()),
         },
     )
-    enqueue(stage.db, guard(out, stage.rules, known=[item.parsed.from_addr]))
+    enqueue(stage.db, guard(out, stage.rules, known=[item.parsed.from_addr], hidden=hidden))
+
+
+def _hidden(stage: StageContext, case: CaseRow, item: Incoming, to: list[str]):
+    """A confidential case's reporter, when the message goes off the reporter's side:
+    the case's address and name, and the sender's own if they write from that side."""
+    if not case.confidential:
+        return None
+    reporters = participant_addresses(stage.db, case.id, "reporter")
+    sender = item.parsed
+    mine = sender.from_addr in {a.lower() for a in reporters}
+    who = confidential.reporter(
+        [case.reporter_address, sender.from_addr if mine else None],
+        [case.reporter_name, sender.from_name if mine else None],
+    )
+    return confidential.hidden_for(True, who, to, reporters)

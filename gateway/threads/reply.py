@@ -19,6 +19,7 @@ from gateway.followup import review
 from gateway.helpdesk import tickets
 from gateway.i18n import Phrases, phrases
 from gateway.models import Decision, Incoming, Outcome, ParsedMessage
+from gateway.privacy import confidential
 from gateway.privacy.policy import deidentify, known_addresses, needs_redaction, redacted
 from gateway.privacy.redact import redact_text
 from gateway.rules.base import RuleSet
@@ -191,6 +192,11 @@ def _relay(stage: StageContext, item, decision, case: CaseRow, context) -> None:
     personal data: then it stays in the case log (they have the earlier messages)."""
     msg, ruleset = item.parsed, stage.rules
     shown = deidentify(msg, ruleset) if needs_redaction(ruleset, decision.to) else None
+    if case.confidential and context["side"] != RECEIVER:  # the reporter's side writes
+        who = confidential.reporter(
+            [case.reporter_address, msg.from_addr], [case.reporter_name, msg.from_name]
+        )
+        shown = confidential.conceal(msg, ruleset, who, shown)
     subject, text = (shown.subject, shown.text) if shown else (msg.subject, msg.body)
     extra = {
         "text": without_commands(reply_text(text)),
@@ -202,6 +208,9 @@ def _relay(stage: StageContext, item, decision, case: CaseRow, context) -> None:
         else [],
         "unreadable_withheld": shown.unreadable if shown else [],
     }
+    if case.confidential and context["side"] != RECEIVER:  # named by the label only
+        extra["sender"] = stage.rules.mailboxes.get(case.mailbox or "") or ""
+        extra["removed"] = confidential.relay_context({}, ruleset, msg, shown)["removed"]
     if shown:  # the header block names the sender, and the case by its subject
         extra["sender_name"] = shown.from_name
         extra["case_subject"] = redacted(context.get("case_subject") or "", ruleset)

@@ -13,6 +13,7 @@ from functools import wraps
 from flask import Blueprint, Response, abort, g, redirect, request
 
 from gateway.caselog import original_text
+from gateway.privacy import confidential
 from gateway.store import event, write
 from gateway.store.caselog import CaseRow, case_by_reference, events_of, messages_of
 from gateway.store.states import CaseStatus, Direction
@@ -106,15 +107,25 @@ def case_page_view(reference: str):
     original = request.args.get("original") == "1" and v.admin
     scope = access.scope_of(rules, v)
     party = access.is_party_of(v, case, informed(conn, case.id, scope.addresses))
+    hide = _reporter_mask(rules, case, v, original)  # a confidential reporter: the label
     messages = []
     for m in messages_of(conn, case.id):
         text = access.shown_text(rules, v, m.new_text)
         if original and m.direction == Direction.IN:
             text = original_text(conn, m.id) or ""
         files = files_of(conn, rules, v, m.id) if m.direction == Direction.IN else []
+        if hide:
+            files = [] if m.from_addr == case.reporter_address else files
+            m = dataclasses.replace(m, from_addr=hide(m.from_addr), to_addrs=hide(m.to_addrs))
+            text = hide(text)
         messages.append({"m": m, "text": text, "files": files})
     events = [
-        dataclasses.replace(e, detail=access.shown_text(rules, v, e.detail))
+        dataclasses.replace(
+            e,
+            detail=hide(access.shown_text(rules, v, e.detail))
+            if hide
+            else access.shown_text(rules, v, e.detail),
+        )
         for e in events_of(conn, case.id)
         if (party or e.kind not in access.CONFIDENTIAL_EVENTS)
         and e.kind not in access.ACCESS_EVENTS
@@ -140,6 +151,13 @@ def case_page_view(reference: str):
     )
 
 
+def _reporter_mask(rules, case: CaseRow, v: access.Viewer, original: bool):
+    """The label in place of a confidential case's reporter, unless this viewer is one
+    of the profile's readers or an administrator viewing the originals (logged)."""
+    return confidential.mask(rules, bool(case.confidential), case.reporter_address,
+                             case.reporter_name, v.address, original)  # fmt: skip
+
+
 @pages.get("/saker/<reference>/vedlegg/<int:message_id>/<int:index>")
 @signed_in
 def attachment(reference: str, message_id: int, index: int):
@@ -147,6 +165,9 @@ def attachment(reference: str, message_id: int, index: int):
     case = visible_case(reference)
     if not any(m.id == message_id for m in messages_of(conn, case.id)):
         abort(404)
+    sender = next(m.from_addr for m in messages_of(conn, case.id) if m.id == message_id)
+    if _reporter_mask(rules, case, v, False) and sender == case.reporter_address:
+        abort(404)  # a confidential reporter's attachments: the readers' only
     found = download(conn, rules, v, message_id, index)
     if found is None:
         abort(404)
