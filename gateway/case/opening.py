@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from gateway.attachments import is_executable
 from gateway.case import participants
 from gateway.case.common import local_date, local_time, redacted_event
+from gateway.helpdesk import tickets
 from gateway.models import Decision, Incoming, Outgoing
 from gateway.outbox.queue import enqueue
 from gateway.privacy.outgoing import guard
@@ -50,7 +51,8 @@ def open_case(
     due = deadlines(ruleset, decision, local.date())
     new = _new_case(item, decision, ruleset, reference, due, related_reference, shown)
     case_id = insert_case(db, new)
-    _add_participants(db, case_id, item, decision)
+    _add_participants(db, ruleset, case_id, item, decision)
+    noted = tickets.note(db, ruleset, case_id, item.parsed, item.row_id)  # a desk's new ticket
     context = _context(item, decision, ruleset, new, due, shown)
     relay = _relay(renderer, item, decision, ruleset, context, case_id, shown)
     guard(relay, ruleset, known=[item.parsed.from_addr])  # fail closed: nothing leaves
@@ -59,8 +61,10 @@ def open_case(
         redacted_event(db, shown, case_id, item.row_id)
     detail = f"to {', '.join(relay.recipients)}"
     event(db, "relay-queued", detail, case_id=case_id, message_id=item.row_id)
-    if settings.send_receipts and item.parsed.from_addr:
-        receipt = _receipt(renderer, item, ruleset, context, case_id)
+    to = participants.addresses(db, case_id, participants.REPORTER)
+    if settings.send_receipts and item.parsed.from_addr and to:
+        tag = tickets.subject_tags(db, ruleset, case_id, to) if noted else ""
+        receipt = _receipt(renderer, item, ruleset, context, case_id, to, tag)
         enqueue(db, receipt, deliver_for_hours)
     return reference, case_id
 
@@ -107,9 +111,21 @@ def _new_case(item, decision, ruleset, reference, due, related_reference, shown)
     )
 
 
-def _add_participants(db: Database, case_id: int, item: Incoming, decision: Decision) -> None:
-    """The reporter on one side; the receivers, and the copies, on the other."""
-    participants.add(db, case_id, item.parsed.from_addr, participants.REPORTER, "reporter")
+def _add_participants(
+    db: Database, ruleset: RuleSet, case_id: int, item: Incoming, decision: Decision
+) -> None:
+    """The reporter on one side; the receivers, and the copies, on the other. A reporter
+    that is a ticket system's or no-reply address writes for its party but never reads:
+    it takes part as ``helpdesk`` (never sent to), and the party's receivers (support@)
+    get what goes to the reporter's side."""
+    reporter = item.parsed.from_addr
+    if tickets.may_receive(ruleset, reporter):
+        participants.add(db, case_id, reporter, participants.REPORTER, "reporter")
+    else:
+        participants.add(db, case_id, reporter, participants.REPORTER, participants.HELPDESK)
+        party = ruleset.directory.parties.get(decision.sender_party or "")
+        for address in party.receivers if party else ():
+            participants.add(db, case_id, address, participants.REPORTER, "party")
     for address in decision.to:
         participants.add(db, case_id, address, participants.RECEIVER, "receiver")
     for address in decision.cc:
@@ -185,12 +201,13 @@ def _relay(renderer, item, decision, ruleset, context, case_id, shown) -> Outgoi
     )
 
 
-def _receipt(renderer, item, ruleset, context, case_id) -> Outgoing:
+def _receipt(renderer, item, ruleset, context, case_id, to, tag) -> Outgoing:
     return renderer.message(
         "receipt.txt.j2",
         context,
         purpose="receipt",
-        to=[item.parsed.from_addr],
+        to=to,
+        subject_tag=tag,
         reply_to=ruleset.mailboxes.get(item.mailbox or ""),
         reference=context["reference"],
         original=item.parsed,

@@ -12,6 +12,7 @@ from gateway.store import cases as stored
 from gateway.store.db import Database
 
 REPORTER, RECEIVER = "reporter", "receiver"
+HELPDESK = stored.WRITES_ONLY  # a ticket system's address: writes on its side, never sent to
 
 
 def add(db: Database, case_id: int, address: str, side: str, role: str) -> bool:
@@ -35,6 +36,7 @@ def role_of(db: Database, case_id: int, address: str) -> str | None:
 
 
 def addresses(db: Database, case_id: int, side: str) -> list[str]:
+    """The side's addresses that receive (a ``helpdesk`` participant never does)."""
     return stored.participant_addresses(db, case_id, side)
 
 
