@@ -72,7 +72,8 @@ def test_no_none_false_or_utc_times_in_human_output(case_log):
 def test_lists_have_header_rows_and_stable_columns(case_log):
     cases = run(case_log, "cases", "list").splitlines()
     assert cases[0].split() == ["reference", "flow", "kind", "status", "urgent", "municipality",
-                                "receiving", "party", "received", "close", "due"]  # fmt: skip
+                                "receiving", "party", "received", "close", "due", "their",
+                                "ticket"]  # fmt: skip
     starts = {line.index(LOCAL.search(line).group()) for line in cases[1:-1]}
     assert len(starts) == 1 and cases[0].index("received") in starts  # one column
     triage = run(case_log, "triage", "list").splitlines()
