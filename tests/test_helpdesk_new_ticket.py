@@ -10,6 +10,8 @@ import datetime as dt
 
 import pytest
 from conftest import ROOT, make_mail
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_threads import SUPPLIER, Conversation, open_case, reply
 
 from gateway.decide.classify import classify_bytes
@@ -103,6 +105,8 @@ def test_only_the_partys_helpdesk_opens_tickets_so(rules):
     person = "tekniker@leverandor.example"
     plain = make_mail(frm=person, subject="Plattformen", headers=TICKET_SYSTEM)
     assert new_ticket(rules, parse(plain)) is None  # bulk mail without a ticket: automatic
+    letter = make_mail(frm=DESK, subject="Nyhetsbrev", headers={"List-Id": "<news.tellu>"})
+    assert new_ticket(rules, parse(letter)) is None  # the desk's domain, but no ticket
 
 
 def test_the_rules_test_path_agrees_with_the_daemon(talk, rules):
@@ -158,3 +162,29 @@ def test_a_helpdesk_reporter_never_receives_answers_go_to_the_party(talk):
     assert talk.send(more, mailbox="responssenter")["outcome"] == "thread"
     ((_, to, _),) = talk.outgoing()
     assert to == [RECEIVES]
+
+
+ANSWER_MARKS = [{"Auto-Submitted": "auto-replied"}, {"X-Autoreply": "yes"},
+                {"X-Autorespond": "yes"}, {"Precedence": "auto_reply"},
+                {"In-Reply-To": "<relay.1@trygghet-agder.example>"},
+                {"References": "<a@x.example> <relay.2@trygghet-agder.example>"}]  # fmt: skip
+WORDS = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=60)
+
+
+@settings(max_examples=150, deadline=None, derandomize=True, database=None)
+@given(
+    subject=WORDS,
+    body=WORDS,
+    marks=st.lists(st.sampled_from(ANSWER_MARKS), min_size=1, max_size=3),
+    desk=st.booleans(),
+)
+def test_an_answer_to_our_mail_is_never_a_new_ticket(ruleset, subject, body, marks, desk):
+    """Whatever its text, an automatic answer or a reply to our mail (what a helpdesk
+    sends back for what we send it) never opens a case as a new ticket: no loop."""
+    headers = {"Precedence": "bulk", "X-RT-Loop-Prevention": "rt.leverandor.example"}
+    for mark in marks:
+        headers |= mark
+    subject = f"[Tellu #7] {' '.join(subject.split())}"
+    raw = make_mail(frm=DESK if desk else NO_REPLY, to=CENTRE, headers=headers,
+                    subject=subject, body=body or "x")  # fmt: skip
+    assert new_ticket(ruleset, parse(raw)) is None

@@ -5,8 +5,9 @@ and ``X-RT-Loop-Prevention``, others ``Auto-Submitted: auto-generated``. Read al
 headers would make a new ticket (the supplier opening a deviation to the response centre)
 an automatic mail to ignore. A new ticket is told from real automatic mail by what it is
 not: it comes from the party's helpdesk, it is not a reply, not an automatic *answer*
-(RFC 3834 ``auto-replied``, X-Autoreply, a read receipt), not worded as a notice, and does
-not begin as an out-of-office reply or a bounce does. An answer to our mail is never a
+(RFC 3834 ``auto-replied``, X-Autoreply, a read receipt), not worded as a notice, does not
+begin as an out-of-office reply or a bounce does, and carries the party's own ticket
+number (ticket systems put it in every subject). An answer to our mail is never a
 new ticket, so a helpdesk that acknowledges what we send cannot start a loop of cases.
 """
 
@@ -65,14 +66,14 @@ def _begins_automatic(ruleset: RuleSet, msg: ParsedMessage) -> bool:
 
 
 def _helpdesk_of(ruleset: RuleSet, msg: ParsedMessage) -> Party | None:
-    """The party whose helpdesk wrote: one of its ticket system's addresses, or one of
-    its own people with its own ticket number (``helpdesk.tickets.from_helpdesk``)."""
+    """The party whose helpdesk wrote, with its own ticket number: from its ticket
+    system's addresses or its own. Without a number it is no ticket (a newsletter from
+    the ticket system's domain stays list mail)."""
     party = ruleset.directory.sender(msg.from_addr)
     if party is None or party.helpdesk is None:
         return None
-    desk = party.helpdesk
     texts = (strip_prefixes(msg.subject), msg.new_text)
-    return party if desk.speaks(msg.from_addr) or any(map(desk.find, texts)) else None
+    return party if any(map(party.helpdesk.find, texts)) else None
 
 
 def new_ticket(ruleset: RuleSet, msg: ParsedMessage) -> Party | None:
