@@ -188,3 +188,17 @@ def test_an_answer_to_our_mail_is_never_a_new_ticket(ruleset, subject, body, mar
     raw = make_mail(frm=DESK if desk else NO_REPLY, to=CENTRE, headers=headers,
                     subject=subject, body=body or "x")  # fmt: skip
     assert new_ticket(ruleset, parse(raw)) is None
+
+
+def test_the_partys_other_addresses_write_on_its_helpdesks_side(talk):
+    """The ticket came from the no-reply address; the agent's own answer comes from the
+    ticket system's domain: the reporter's side, not an outsider."""
+    talk.send(ticket(frm=NO_REPLY), mailbox="responssenter")
+    talk.outgoing()
+    more = make_mail(frm=DESK, subject="Re: [Tellu #555] Plattformen svarer sakte",
+                     body="Nå er det verre.", headers={"Precedence": "bulk"})  # fmt: skip
+    assert talk.send(more, mailbox="responssenter")["outcome"] == "thread"
+    ((_, to, _),) = talk.outgoing()
+    assert to == [RECEIVES]
+    outsider = make_mail(frm="noen@gmail.example", subject="Re: [Tellu #555] Plattformen")
+    assert talk.send(outsider, mailbox="responssenter")["outcome"] == "hold"

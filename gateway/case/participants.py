@@ -2,7 +2,10 @@
 
 A reply is relayed to the other side. The reporter and the relay's receivers (and the
 copies the rules added) are there from the start; an address a participant puts on
-Cc joins the side of the one who added it. Anyone else is held for the administrators.
+Cc joins the side of the one who added it. A party's ticket system that reported the
+case takes part as ``helpdesk``: it writes, is never sent anything (the party's
+receivers are), and the party's other addresses write on its side. Anyone else is held
+for the administrators.
 """
 
 from __future__ import annotations
@@ -59,4 +62,8 @@ def sender_side(db: Database, case_id: int, receiving_party: str | None, address
     party = ruleset.directory.sender(address)
     if party is not None and receiving_party and party.key == receiving_party:
         return RECEIVER
+    if party is not None and party.helpdesk is not None:  # its helpdesk reported the case
+        for writer, side in stored.writers(db, case_id):
+            if (found := ruleset.directory.sender(writer)) and found.key == party.key:
+                return side
     return None

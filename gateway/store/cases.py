@@ -84,6 +84,16 @@ def participant_addresses(db: Database, case_id: int, side: str) -> list[str]:
     ]
 
 
+def writers(db: Database, case_id: int) -> list[tuple[str, str]]:
+    """(address, side) of the participants that write but never receive (helpdesks)."""
+    rows = db.execute(
+        "SELECT address, side FROM participants WHERE case_id = ? AND role = ? "
+        "ORDER BY added_at, address",
+        [case_id, WRITES_ONLY],
+    ).fetchall()
+    return [(r[0], r[1]) for r in rows]
+
+
 def reference_and_subject(db: Database, case_id: int) -> tuple[str, str | None]:
     reference, subject = db.execute(
         "SELECT reference, subject FROM cases WHERE id = ?", [case_id]
