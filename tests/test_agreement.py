@@ -199,6 +199,13 @@ def _helpdesk(run: Run, ref: str) -> None:
     run.send("helpdesk answer with only its ticket number", lone)
     unknown = make_mail(frm=desk, subject="Re: [Tellu #1] x", body="Svar.")
     run.send("helpdesk answer naming an unknown ticket", unknown)
+    marked = {"Auto-Submitted": "auto-generated", "Precedence": "bulk",
+              "X-RT-Loop-Prevention": "rt.leverandor.example"}  # fmt: skip
+    subject = "[Tellu #4300] Plattformen svarer sakte"
+    new = make_mail(frm=desk, to="responssenter@trygghet-agder.example", headers=marked,
+                    subject=subject, body="Treg respons.")  # fmt: skip
+    got = run.send("a new ticket from the helpdesk, marked automatic", new, "responssenter")
+    assert got["decision"] == "triage"  # the rules decide it (the shipped rules: triage)
 
 
 def _triage_answers(run: Run) -> None:

@@ -14,6 +14,7 @@ from gateway.attachments import is_executable
 from gateway.case import participants
 from gateway.case.common import local_date, local_time, redacted_event
 from gateway.case.informed import INFORMED, informed_addresses
+from gateway.helpdesk import tickets
 from gateway.models import Decision, Incoming, Outgoing
 from gateway.outbox.queue import enqueue
 from gateway.privacy import confidential as secret
@@ -56,7 +57,8 @@ def open_case(
     if confidential:
         new = replace(new, confidential=True, reporter_name=item.parsed.from_name or None)
     case_id = insert_case(db, new)
-    _add_participants(db, case_id, item, decision, ruleset)
+    _add_participants(db, ruleset, case_id, item, decision)
+    noted = tickets.note(db, ruleset, case_id, item.parsed, item.row_id)  # a desk's new ticket
     context = receipt_context = _context(item, decision, ruleset, new, due, shown)
     hidden, relayed = None, item
     if confidential and shown is not None:
@@ -72,8 +74,10 @@ def open_case(
         redacted_event(db, shown, case_id, item.row_id)
     detail = f"to {', '.join(relay.recipients)}"
     event(db, "relay-queued", detail, case_id=case_id, message_id=item.row_id)
-    if settings.send_receipts and item.parsed.from_addr:
-        receipt = _receipt(renderer, item, ruleset, receipt_context, case_id)
+    to = participants.addresses(db, case_id, participants.REPORTER)
+    if settings.send_receipts and item.parsed.from_addr and to:
+        tag = tickets.subject_tags(db, ruleset, case_id, to) if noted else ""
+        receipt = _receipt(renderer, item, ruleset, receipt_context, case_id, to, tag)
         enqueue(db, receipt, deliver_for_hours)
     return reference, case_id
 
@@ -120,11 +124,22 @@ def _new_case(item, decision, ruleset, reference, due, related_reference, shown)
     )
 
 
-def _add_participants(db: Database, case_id: int, item: Incoming, decision: Decision,
-                      ruleset: RuleSet) -> None:  # fmt: skip
-    """The reporter on one side; the receivers, and the copies, on the other (a copy
-    only informed on a side of its own)."""
-    participants.add(db, case_id, item.parsed.from_addr, participants.REPORTER, "reporter")
+def _add_participants(
+    db: Database, ruleset: RuleSet, case_id: int, item: Incoming, decision: Decision
+) -> None:
+    """The reporter on one side; the receivers, and the copies, on the other. A reporter
+    that is a ticket system's or no-reply address writes for its party but never reads:
+    it takes part as ``helpdesk`` (never sent to), and the party's receivers (support@)
+    get what goes to the reporter's side. A copy may be only informed, on a side of its
+    own."""
+    reporter = item.parsed.from_addr
+    if tickets.may_receive(ruleset, reporter):
+        participants.add(db, case_id, reporter, participants.REPORTER, "reporter")
+    else:
+        participants.add(db, case_id, reporter, participants.REPORTER, participants.HELPDESK)
+        party = ruleset.directory.parties.get(decision.sender_party or "")
+        for address in party.receivers if party else ():
+            participants.add(db, case_id, address, participants.REPORTER, "party")
     for address in decision.to:
         participants.add(db, case_id, address, participants.RECEIVER, "receiver")
     informed = informed_addresses(ruleset, decision)
@@ -202,12 +217,13 @@ def _relay(renderer, item, decision, ruleset, context, case_id, shown) -> Outgoi
     )
 
 
-def _receipt(renderer, item, ruleset, context, case_id) -> Outgoing:
+def _receipt(renderer, item, ruleset, context, case_id, to, tag) -> Outgoing:
     return renderer.message(
         "receipt.txt.j2",
         context,
         purpose="receipt",
-        to=[item.parsed.from_addr],
+        to=to,
+        subject_tag=tag,
         reply_to=ruleset.mailboxes.get(item.mailbox or ""),
         reference=context["reference"],
         original=item.parsed,

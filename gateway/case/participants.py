@@ -2,7 +2,10 @@
 
 A reply is relayed to the other side. The reporter and the relay's receivers (and the
 copies the rules added) are there from the start; an address a participant puts on
-Cc joins the side of the one who added it. Anyone else is held for the administrators.
+Cc joins the side of the one who added it. A party's ticket system that reported the
+case takes part as ``helpdesk``: it writes, is never sent anything (the party's
+receivers are), and the party's other addresses write on its side. Anyone else is held
+for the administrators.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from gateway.store import cases as stored
 from gateway.store.db import Database
 
 REPORTER, RECEIVER = "reporter", "receiver"
+HELPDESK = stored.WRITES_ONLY  # a ticket system's address: writes on its side, never sent to
 
 
 def add(db: Database, case_id: int, address: str, side: str, role: str) -> bool:
@@ -35,6 +39,7 @@ def role_of(db: Database, case_id: int, address: str) -> str | None:
 
 
 def addresses(db: Database, case_id: int, side: str) -> list[str]:
+    """The side's addresses that receive (a ``helpdesk`` participant never does)."""
     return stored.participant_addresses(db, case_id, side)
 
 
@@ -57,4 +62,8 @@ def sender_side(db: Database, case_id: int, receiving_party: str | None, address
     party = ruleset.directory.sender(address)
     if party is not None and receiving_party and party.key == receiving_party:
         return RECEIVER
+    if party is not None and party.helpdesk is not None:  # its helpdesk reported the case
+        for writer, side in stored.writers(db, case_id):
+            if (found := ruleset.directory.sender(writer)) and found.key == party.key:
+                return side
     return None

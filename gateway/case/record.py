@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from gateway.case.common import local_time
 from gateway.case.opening import open_case
-from gateway.helpdesk import tickets
 from gateway.i18n import phrases
 from gateway.models import Decision, Incoming, Outcome
 from gateway.outbox.queue import enqueue
@@ -94,7 +93,6 @@ def record(
             stage, item, decision, related_reference=related_reference, shown=shown,
             confidential=secret,
         )  # fmt: skip
-        tickets.note(db, ruleset, case_id, msg, item.row_id)  # a helpdesk's new ticket
     elif decision.decision is Outcome.TRIAGE:
         triage_note(stage, item, decision)
     keep = shown is None or (ruleset.privacy.keep_original and not confidential.requested(msg))

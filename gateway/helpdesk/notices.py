@@ -52,12 +52,16 @@ def _where(msg: ParsedMessage) -> str:
     return _NUMBERS.sub(" ", text)
 
 
+def worded_kind(msg: ParsedMessage) -> str | None:
+    """The kind of notice the message's wording says it is, or None."""
+    text = _where(msg)
+    return next((kind for kind in KINDS if patterns()[kind].search(text)), None)
+
+
 def notice_kind(msg: ParsedMessage) -> str | None:
     """The kind of helpdesk notice a message is, or None: a person's answer."""
-    text = _where(msg)
-    for kind in KINDS:
-        if patterns()[kind].search(text):
-            return kind
+    if kind := worded_kind(msg):
+        return kind
     submitted = msg.header("auto-submitted").split(";")[0].strip().lower()
     if submitted == "auto-replied" or "x-autoreply" in msg.headers:
         return "acknowledgement"  # RFC 3834: an automatic answer to our message

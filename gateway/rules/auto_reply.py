@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gateway.helpdesk.new_ticket import new_ticket
 from gateway.references import strip_prefixes
 from gateway.rules.base import Context
 
@@ -26,6 +27,9 @@ class AutoReply:
 
     def check(self, ctx: Context) -> bool:
         msg = ctx.msg
+        if (party := new_ticket(ctx.ruleset, msg)) is not None:
+            ctx.notes.append(f"a new ticket from {party.name}'s helpdesk, not automatic mail")
+            return False  # its ticket system marks all its mail automatic (headers)
         submitted = msg.header("auto-submitted").split(";")[0].strip().lower()
         if submitted and submitted != "no":
             ctx.notes.append(f"Auto-Submitted: {submitted}")

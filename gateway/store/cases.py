@@ -69,15 +69,29 @@ def participant(db: Database, case_id: int, address: str) -> tuple[str, str] | N
     return (row[0], row[1]) if row else None
 
 
+WRITES_ONLY = "helpdesk"  # a participant's role: takes part, is never sent anything
+
+
 def participant_addresses(db: Database, case_id: int, side: str) -> list[str]:
+    """The side's participants that receive mail, in the order they joined."""
     return [
         r[0]
         for r in db.execute(
-            "SELECT address FROM participants WHERE case_id = ? AND side = ? "
+            "SELECT address FROM participants WHERE case_id = ? AND side = ? AND role <> ? "
             "ORDER BY added_at, address",
-            [case_id, side],
+            [case_id, side, WRITES_ONLY],
         )
     ]
+
+
+def writers(db: Database, case_id: int) -> list[tuple[str, str]]:
+    """(address, side) of the participants that write but never receive (helpdesks)."""
+    rows = db.execute(
+        "SELECT address, side FROM participants WHERE case_id = ? AND role = ? "
+        "ORDER BY added_at, address",
+        [case_id, WRITES_ONLY],
+    ).fetchall()
+    return [(r[0], r[1]) for r in rows]
 
 
 def reference_and_subject(db: Database, case_id: int) -> tuple[str, str | None]:

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from gateway.helpdesk import tickets
+from gateway.helpdesk.new_ticket import is_reply
 from gateway.models import ParsedMessage
-from gateway.references import find_reference, strip_prefixes
+from gateway.references import find_reference
 from gateway.rules.base import RuleSet
 from gateway.store import cases
 from gateway.store.cases import CaseRef
@@ -86,8 +87,5 @@ def find_by_ticket(
         return None, None
     if match := _match(found_case, "ticket"):
         return match, None
-    is_reply = (
-        bool(msg.in_reply_to or msg.references)
-        or strip_prefixes(msg.subject) != msg.subject.strip()
-    )
-    return None, (f"{found.party.name}: {found.shown}" if is_reply else None)
+    replying = is_reply(msg, ruleset)  # else a new ticket, as gateway/helpdesk/new_ticket.py
+    return None, (f"{found.party.name}: {found.shown}" if replying else None)

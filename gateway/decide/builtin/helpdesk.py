@@ -8,6 +8,7 @@ never counts as the party's first answer (``gateway/helpdesk/record.py``).
 from __future__ import annotations
 
 from gateway.decide.facts import Facts
+from gateway.helpdesk.new_ticket import new_ticket
 from gateway.helpdesk.notices import notice_kind
 from gateway.helpdesk.tickets import from_helpdesk
 
@@ -23,6 +24,8 @@ class HelpdeskNotice:
         party = from_helpdesk(facts.ruleset, facts.msg)
         if party is None or (kind := notice_kind(facts.msg)) is None:
             return False
+        if facts.case_lookup == (None, None) and new_ticket(facts.ruleset, facts.msg):
+            return False  # a new ticket, in no case: the rules decide it (point 6)
         where = facts.case.reference if facts.case else "no case"
         facts.notes.append(
             f"A helpdesk notice ({kind}) from {party.name} ({facts.msg.from_addr}) in {where}: "
