@@ -3,6 +3,9 @@ who may receive, and the helpdesk's automatic notices."""
 
 from __future__ import annotations
 
+import csv
+import io
+
 import pytest
 from conftest import ROOT, make_mail
 from test_rules_loader import broken, problems
@@ -187,6 +190,9 @@ def test_relays_and_the_case_commands_show_the_ticket(talk, db_path, ruleset):
     assert ref in listed and "Tellu #12345" in listed
     shown = CliRunner().invoke(cli, ["cases", "show", ref, *opts]).output
     assert "supplier: Tellu #12345" in shown and "ticket" in shown
+    exported = CliRunner().invoke(cli, ["cases", "list", "--format", "csv", *opts]).output
+    (row,) = [r for r in csv.DictReader(io.StringIO(exported), delimiter=";")]
+    assert row["reference"] == ref and row["ticket"] == "Tellu #12345"  # the case export
 
 
 def test_a_new_ticket_from_the_helpdesk_is_decided_like_a_report(tmp_path, fresh_db):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
 import click
@@ -65,46 +67,59 @@ CASE_HEADER = ("reference", "flow", "kind", "status", "urgent", "municipality",
 CASE_WIDTHS = (17, 4, 18, 16, 6, 16, 26, 21, 10)  # a time: 2026-10-23 10:10 CEST
 
 
+def _values(r: CaseSummary, zone: str, their: dict[str, str]) -> tuple:
+    return (
+        r.reference, r.flow, r.kind, r.status, say("urgent") if r.urgent else "",
+        r.municipality, r.receiving_party, local_time(r.received_at, zone), r.close_due,
+        their.get(r.reference, ""),
+    )  # fmt: skip
+
+
 def case_rows(rows: list[CaseSummary], zone: str, their: dict[str, str]) -> list[str]:
     """The header and one line per case, in columns (cases list and cases search);
     ``their``: a party helpdesk's own number by reference (store/tickets.py)."""
-    return table(
-        CASE_HEADER,
-        [
-            (
-                r.reference,
-                r.flow,
-                r.kind,
-                r.status,
-                say("urgent") if r.urgent else "",
-                r.municipality,
-                r.receiving_party,
-                local_time(r.received_at, zone),
-                r.close_due,
-                their.get(r.reference, ""),
-            )
-            for r in rows
-        ],  # fmt: skip
-        CASE_WIDTHS,
-    )
+    return table(CASE_HEADER, [_values(r, zone, their) for r in rows], CASE_WIDTHS)
+
+
+def case_csv(rows: list[CaseSummary], zone: str, their: dict[str, str], style: str) -> str:
+    """The same columns as CSV, for a spreadsheet: semicolons for Excel with Norwegian
+    settings unless ``style`` is ``comma`` (settings ``csv_style``, as for the stats)."""
+    buffer = io.StringIO()
+    out = csv.writer(buffer, delimiter=";" if style == "semicolon" else ",", lineterminator="\r\n")
+    out.writerow(CASE_HEADER)
+    out.writerows(_values(r, zone, their) for r in rows)
+    return buffer.getvalue()
 
 
 @cases_group.command(name="list")
 @click.option("--status", help=f"Only cases with this status ({', '.join(CaseStatus)}).")
 @click.option("--limit", default=50, show_default=True, help="How many, newest first.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv"]),
+    default="table",
+    show_default=True,
+    help="csv: for a spreadsheet, in the settings' csv_style (semicolons by default).",
+)
 @database_option
 @settings_option
-def cases_list(status, limit, database, settings_file) -> None:
-    """List the newest cases.
+def cases_list(status, limit, fmt, database, settings_file) -> None:
+    """List the newest cases, with the parties' own ticket numbers (their helpdesks').
 
     \b
     Example:
         gateway cases list --status "under behandling"
+        gateway cases list --limit 1000 --format csv > saker.csv
     """
     db = open_case_log(database, settings_file)
     rows = newest_cases(db, status, limit)
     their = tickets.shown_by_reference(db, [r.reference for r in rows])  # helpdesks' numbers
-    for line in case_rows(rows, load_settings(settings_file).timezone, their):
+    settings = load_settings(settings_file)
+    if fmt == "csv":
+        click.echo(case_csv(rows, settings.timezone, their, settings.csv_style), nl=False)
+        return
+    for line in case_rows(rows, settings.timezone, their):
         click.echo(line)
     click.echo(f"{len(rows)} case(s)")
 
