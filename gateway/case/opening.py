@@ -14,6 +14,7 @@ from gateway.attachments import is_executable
 from gateway.case import participants
 from gateway.case.common import local_date, local_time, redacted_event
 from gateway.case.informed import INFORMED, informed_addresses
+from gateway.case.severity import from_report as severity_from_report
 from gateway.helpdesk import tickets
 from gateway.models import Decision, Incoming, Outgoing
 from gateway.outbox.queue import enqueue
@@ -24,7 +25,7 @@ from gateway.rules.base import RuleSet
 from gateway.rules.suggestions import SUGGESTION
 from gateway.stage import StageContext
 from gateway.store import event, next_reference
-from gateway.store.cases import NewCase, insert_case
+from gateway.store.cases import NewCase, insert_case, update_case
 from gateway.store.db import Database
 from gateway.threads.outlook import thread_index
 
@@ -57,6 +58,9 @@ def open_case(
     if confidential:
         new = replace(new, confidential=True, reporter_name=item.parsed.from_name or None)
     case_id = insert_case(db, new)
+    if severity := severity_from_report(ruleset, item.parsed.new_text):  # record: severity:
+        update_case(db, case_id, {"severity": severity})
+        event(db, "severity", f"{severity} (from the report)", case_id=case_id)
     _add_participants(db, ruleset, case_id, item, decision)
     noted = tickets.note(db, ruleset, case_id, item.parsed, item.row_id)  # a desk's new ticket
     context = receipt_context = _context(item, decision, ruleset, new, due, shown)

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from gateway.i18n import stored_values
+
 Problem = Callable[[int, str], None]
 LineOf = Callable[[Any, str | None], int]
 
@@ -28,7 +30,7 @@ DEFAULT_SET_BY = {
 }
 CONFIRMERS = ("none", "reporter", "closing_owner")
 UNCONFIRMED = ("remind", "confirm")
-KEYS = ("categories", "set_by", "closing", "reviews")
+KEYS = ("categories", "set_by", "closing", "reviews", "severity")
 CLOSING_KEYS = (
     "require_cause",
     "require_measures_done",
@@ -66,6 +68,10 @@ class RecordRules:
     set_by: dict[str, frozenset[str]] = field(default_factory=lambda: dict(DEFAULT_SET_BY))
     closing: Closing = field(default_factory=Closing)
     review_remind_after: int | None = None  # reviews: remind_after: working days
+    # severity: {from_report: true, default: middels}: a line "Alvorlighetsgrad: høy" in
+    # a new report sets the case's severity (gateway/case/severity.py)
+    severity_from_report: bool = False
+    default_severity: str | None = None
 
     def may_set(self, what: str, side: str | None) -> bool:
         return side in self.set_by.get(what, frozenset({"receiver"}))
@@ -146,7 +152,27 @@ def parse_record(spec: Any, parties: set[str], line_of: LineOf, add: Problem) ->
         set_by=_set_by(spec.get("set_by"), at, add),
         closing=_closing(spec.get("closing"), parties, at, add),
         review_remind_after=_reviews(spec.get("reviews"), at, add),
+        **_severity(spec.get("severity"), at, add),
     )
+
+
+def _severity(spec: Any, at: Callable, add: Problem) -> dict[str, Any]:
+    """``severity: {from_report: true, default: middels}``."""
+    if spec is None:
+        return {}
+    known = stored_values("severities")
+    if not isinstance(spec, dict) or set(map(str, spec)) - {"from_report", "default"}:
+        add(at(spec), "record: severity: expected {from_report: true, default: a severity}")
+        return {}
+    if not isinstance(spec.get("from_report", False), bool):
+        add(at(spec, "from_report"), "record: severity: from_report: true or false")
+        return {}
+    default = spec.get("default")
+    if default is not None and str(default) not in known:
+        add(at(spec, "default"), f"record: severity: default: one of {', '.join(known)}")
+        return {}
+    return {"severity_from_report": bool(spec.get("from_report")),
+            "default_severity": None if default is None else str(default)}  # fmt: skip
 
 
 def _reviews(spec: Any, at: Callable, add: Problem) -> int | None:
