@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from gateway.case import participants
 from gateway.i18n import Phrases
 from gateway.rules.base import RuleSet
+from gateway.rules.suggestions import SUGGESTION
 from gateway.store import cases as stored
 from gateway.store import event, now
 from gateway.store import record as measures
@@ -148,7 +149,8 @@ def confirmers(db: Database, ruleset: RuleSet, case: CaseRow) -> tuple[str, ...]
 def _closing_refusal(db, ruleset: RuleSet, case: CaseRow, command) -> CommandError | None:
     """Why the case may not close yet, or None (rules.yaml ``record: closing:``)."""
     closing = ruleset.record.closing
-    if closing.require_cause and not case.cause:
+    # An improvement suggestion closes with its decision: it has no cause to give.
+    if closing.require_cause and not case.cause and case.kind != SUGGESTION:
         return CommandError(command.line, "record.close_needs_cause")
     if command.verb == "close_without":
         return None
