@@ -41,7 +41,8 @@ CASES = {
         "avvikelse", "Uppföljning uteblev",
         "Hej,\n\nDeltagaren 19121212-1212 fick ingen uppföljning.\n\nMed vänlig hälsning\nAnna\n",
         "samverkanskoordinator@eksjo.kommun.example", ("Mottaget:", "Anmäld av:", "Referens:"),
-        "#avsluta Rutinen för överlämning är ändrad.", "Ändrat:",
+        "#orsak Ingen hade ansvar för överlämningen.\n#avsluta Rutinen för överlämning är ändrad.",
+        "Ändrat:",
     ),
     "nav-lillehammer": (
         "avviksgateway@nav-lg.example", "kari.nordmann@nav.example", "avvik",
