@@ -71,7 +71,8 @@ def monthly_section(db: Database, ruleset: RuleSet, renderer: Renderer, first: d
 
 
 def scheduled_report(db: Database, ruleset: RuleSet, renderer: Renderer, kind: str,
-                     today: dt.date, to: list[str]) -> Outgoing:  # fmt: skip
+                     today: dt.date, to: list[str], csv_style: str = "semicolon",
+                     ) -> Outgoing:  # fmt: skip
     """An interim or annual report (``kind`` a period of rules/period_reports.PERIODS)."""
     _, span, before = period_report.scheduled(kind, today)
     values = context(db, ruleset, span, before, closed=True)
@@ -87,7 +88,7 @@ def scheduled_report(db: Database, ruleset: RuleSet, renderer: Renderer, kind: s
     msg.set_content(text, charset="utf-8", cte="quoted-printable")
     msg.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
     msg.add_attachment(
-        period_report.to_csv(values["lines"]).encode("utf-8-sig"), "text", "csv",
+        period_report.to_csv(values["lines"], csv_style).encode("utf-8-sig"), "text", "csv",
         filename=f"{values['label']}.csv", params={"charset": "utf-8"},
     )  # fmt: skip
     return Outgoing(purpose="report", mail_from=renderer.gateway_address,

@@ -147,12 +147,17 @@ def _get(rows: dict, place: str, figure: str) -> float | None:
     return rows.get(place, {}).get(figure, None if "days" in figure else 0)
 
 
-def to_csv(lines: list[Line]) -> str:
+def to_csv(lines: list[Line], style: str = "comma") -> str:
+    """The lines as CSV: ``comma`` for programs (the CLI's default), ``semicolon`` with
+    decimal commas for a Norwegian or Swedish Excel (the mailed reports, ``csv_style``)."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv.writer(out, delimiter=";" if style == "semicolon" else ",")
     writer.writerow(["municipality", "figure", "period", "previous", "change_percent", "trend"])
     for x in lines:
-        writer.writerow([x.municipality or "total", x.figure, x.now, x.before, x.change, x.arrow])
+        values = [x.now, x.before, x.change]
+        if style == "semicolon":
+            values = [str(v).replace(".", ",") if isinstance(v, float) else v for v in values]
+        writer.writerow([x.municipality or "total", x.figure, *values, x.arrow])
     return out.getvalue()
 
 

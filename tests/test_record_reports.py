@@ -11,10 +11,13 @@ import re
 import pytest
 import time_machine
 from conftest import make_mail
+from hypothesis import given
+from hypothesis import strategies as st
 from test_followup import at, local, mails, report_at, run, runner_for, text
 from test_threads import REPORTER, SUPPLIER, Conversation, reply
 
 from gateway.rules.follow_up import Entry
+from gateway.rules.period_reports import PERIODS
 
 
 def test_the_weekly_list_sends_each_receiving_party_its_open_cases(fresh_db, ruleset):
@@ -104,7 +107,7 @@ def test_interim_and_annual_reports_run_on_their_days(fresh_db, ruleset):
     interim = [m for to, m in mails(talk, "report") if "perioden" in m["Subject"]]
     assert [m["Subject"] for m in interim] == ["Avviksrapport for perioden 2026-01–2026-08"]
     (csv_part,) = [p for p in interim[0].walk() if p.get_content_type() == "text/csv"]
-    assert "total,opened,2,1,100.0,↑" in csv_part.get_content()
+    assert "total;opened;2;1;100,0;↑" in csv_part.get_content()
     assert "2025-01–2025-08" in text(interim[0])
     with time_machine.travel(local(2027, 1, 15, 6, 0), tick=False):
         assert "annual-report" in runner.tick(local(2027, 1, 15, 6, 0))
@@ -173,9 +176,9 @@ def test_the_report_counts_measures_and_lists_closed_cases_de_identified(fresh_d
     assert talk.case(ref)["status"] == "lukket"
     talk.outgoing()
     html, csv_text = _interim(talk, ruleset, local(2026, 4, 15, 6, 0))
-    for figure in ("measures_planned,2,0", "measures_done,1,0", "measures_overdue,1,0"):
-        assert f"total,{figure}," in csv_text
-    assert "total,reviews_due,0,0," in csv_text
+    for figure in ("measures_planned;2;0", "measures_done;1;0", "measures_overdue;1;0"):
+        assert f"total;{figure};" in csv_text  # semicolons for Excel, as the monthly CSV
+    assert "total;reviews_due;0;0;" in csv_text
     rows = _cells(html)
     (listed,) = [r for r in rows if r and r[0] == ref]
     assert listed[1] == "alarm" and listed[2].startswith("Batteriet var tomt")
@@ -185,3 +188,28 @@ def test_the_report_counts_measures_and_lists_closed_cases_de_identified(fresh_d
     quiet = _with(ruleset, closed_case_list=False)
     html, _ = _interim(talk, quiet, local(2026, 4, 16, 6, 0))
     assert ref not in html and "Lukkede saker" not in html
+
+
+@given(st.dates(min_value=dt.date(2001, 1, 1), max_value=dt.date(2099, 12, 31)),
+       st.sampled_from(PERIODS))  # fmt: skip
+def test_a_scheduled_period_is_over_and_compared_with_one_of_its_length(today, kind):
+    from gateway.period_report import scheduled
+
+    label, (start, end), (before_start, before_end) = scheduled(kind, today)
+    after = end + dt.timedelta(days=1)  # the period is over, and the one after it is not
+    assert start.day == 1 and after.day == 1 and before_start.day == 1
+    months = (end.year - start.year) * 12 + end.month - start.month
+    assert after <= today
+    if kind == "year-to-date":
+        assert after == today.replace(day=1)
+    else:
+        index = after.year * 12 + after.month - 1 + months + 1
+        assert today < dt.date(index // 12, index % 12 + 1, 1)
+    assert months == (before_end.year - before_start.year) * 12 + before_end.month - (
+        before_start.month
+    )
+    if kind == "year-to-date":
+        assert start.month == 1 and before_start == start.replace(year=start.year - 1)
+    else:
+        assert before_end + dt.timedelta(days=1) == start
+    assert label

@@ -21,7 +21,7 @@ def period_job(name: str) -> Job:
             return None
         today = local_date(ctx.ruleset, ctx.now)
         return spec.period, scheduled_report(ctx.db, ctx.ruleset, ctx.renderer, spec.period,
-                                             today, to)  # fmt: skip
+                                             today, to, ctx.settings.csv_style)  # fmt: skip
 
     def job(ctx: JobContext) -> str:
         made = ctx.prepared if ctx.prepared is not None else prepare(ctx)
