@@ -22,6 +22,7 @@ from matplotlib.ticker import MaxNLocator
 
 from gateway.i18n import phrases
 from gateway.models import Outgoing
+from gateway.period_mail import monthly_section
 from gateway.render import Renderer
 from gateway.rules.base import RuleSet
 from gateway.rules.own_mail import MARKER
@@ -56,10 +57,20 @@ def monthly_report(
     png = chart_png(context["trend"], context["trend_flows"], context["party_rows"], first,
                     context["flow_labels"].__getitem__, say)  # fmt: skip
     subject, text = renderer.parts("monthly_report.txt.j2", context)
-    html = renderer.env.get_template("monthly_report.html.j2").render(context)
+    html = _with_comparison(
+        renderer.env.get_template("monthly_report.html.j2").render(context),
+        monthly_section(db, ruleset, renderer, first),
+    )
     csv_text = to_csv(rows(CSV_DIMENSIONS), CSV_DIMENSIONS, csv_style)
     return _message(renderer, recipients, " ".join(subject.split()), text, html, png, context,
                     csv_text, say)  # fmt: skip
+
+
+def _with_comparison(html: str, section: str) -> str:
+    """The month against the month before (gateway/period_mail.py), at the end of the
+    report's HTML: after what it always showed, so that nothing of it moves."""
+    at = html.rfind("</body>")
+    return html + section if at < 0 else html[:at] + section + html[at:]
 
 
 def _phrases(ruleset: RuleSet) -> Callable[..., str]:

@@ -25,7 +25,7 @@ def overview(stage: StageContext, item: Incoming) -> str:
     party = ruleset.directory.sender(who)
     cases = open_cases_of(stage.db, who, party.key if party else None)
     if cases:
-        lines = [_line(ruleset, case, who, party.key if party else None) for case in cases]
+        lines = [overview_line(ruleset, case, who, party.key if party else None) for case in cases]
         send(stage.db, stage.renderer, "overview.txt.j2", {"cases": lines},
              purpose="overview", to=[who], ruleset=ruleset)  # fmt: skip
     reason = (
@@ -47,7 +47,7 @@ def overview(stage: StageContext, item: Incoming) -> str:
     return reason
 
 
-def _line(ruleset: RuleSet, case: OpenCase, who: str, party: str | None) -> dict:
+def overview_line(ruleset: RuleSet, case: OpenCase, who: str, party: str | None) -> dict:
     """One case as the list shows it: the other party from the sender's side."""
     receiving = case.receiving_party == party or case.side == "receiver"
     other = case.reporting_party if receiving else case.receiving_party

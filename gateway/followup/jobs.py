@@ -11,6 +11,8 @@ from gateway.followup import (
     digest,
     escalation_steps,
     monthly,
+    open_cases,
+    period_reports,
     reviews,
 )
 from gateway.followup.context import Job, JobContext
@@ -69,6 +71,9 @@ def registry() -> dict[str, Job]:
         "monthly-report": monthly.monthly_report_job,
         "retention": retention,
         "clock-reminders": clock.clock_reminders,
+        "open-cases": open_cases.open_cases,
+        "interim-report": period_reports.period_job("interim-report"),
+        "annual-report": period_reports.period_job("annual-report"),
     }
     assert set(jobs) == set(JOBS)
     return jobs

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gateway.hours import WEEKDAYS
+from gateway.rules.period_reports import DEFAULTS, REPORT_JOBS, PeriodReport, parse_period_reports
 
 JOBS = (
     "review-digest",
@@ -25,6 +26,8 @@ JOBS = (
     "monthly-report",
     "retention",
     "clock-reminders",
+    "open-cases",  # off unless scheduled: each receiving party its open cases
+    *REPORT_JOBS,  # off unless scheduled: follow_up: period_reports
 )
 DAY_CLASSES = ("working-days", "days-off", "every-day")
 
@@ -36,11 +39,14 @@ class Entry:
     days: str | tuple[str, ...] = "every-day"
     times: tuple[dt.time, ...] = (dt.time(7, 0),)
     day_of_month: int | None = None
+    month: int | None = None  # with day_of_month: once a year (an annual report)
 
     def describe(self) -> str:
         days = self.days if isinstance(self.days, str) else ",".join(self.days)
         if self.day_of_month:
             days = f"day {self.day_of_month} of the month"
+        if self.month:
+            days = f"day {self.day_of_month} of month {self.month}"
         return f"{days} at {', '.join(t.strftime('%H:%M') for t in self.times)}"
 
 
@@ -57,6 +63,8 @@ class FollowUp:
     remind_before: int = 2  # working days before a deadline
     catch_up_hours: float = 6.0  # a run missed while stopped is made up within this
     schedules: dict[str, tuple[Entry, ...]] = field(default_factory=dict)
+    period_reports: dict[str, PeriodReport] = field(default_factory=lambda: dict(DEFAULTS))
+    closed_case_list: bool = True  # in the period reports (rules/period_reports.py)
 
 
 Problem = Callable[[int, str], None]
@@ -71,7 +79,8 @@ def parse_follow_up(
     if not isinstance(spec, dict):
         add(line_of(spec, None), "follow_up: expected a mapping")
         return FollowUp(schedules=dict(DEFAULT_SCHEDULES))
-    known = {"on_call", "management", "remind_before", "catch_up_hours"}
+    known = {"on_call", "management", "remind_before", "catch_up_hours", "period_reports",
+             "closed_case_list"}  # fmt: skip
     for key in set(spec) - known - {"schedules"}:
         if key == "escalate_to":
             add(line_of(spec, key), "follow_up: escalate_to: moved to flows: (escalate_to)")
@@ -95,12 +104,18 @@ def parse_follow_up(
             "follow_up: catch_up_hours: hours, at least 0.1 (the scheduler looks once a minute)",
         )
         catch_up = 6.0
+    closed_list = spec.get("closed_case_list", True)
+    if not isinstance(closed_list, bool):
+        add(line_of(spec, "closed_case_list"), "follow_up: closed_case_list: true or false")
+        closed_list = True
     return FollowUp(
         on_call=on_call,
         management=tuple(str(a).lower() for a in management),
         remind_before=remind,
         catch_up_hours=float(catch_up),
         schedules=DEFAULT_SCHEDULES | _schedules(spec.get("schedules") or {}, line_of, add),
+        period_reports=parse_period_reports(spec.get("period_reports"), line_of, add),
+        closed_case_list=closed_list,
     )
 
 
@@ -124,7 +139,7 @@ def _entry(spec: Any, job: str, line: int, add: Problem) -> Entry | None:
     if not isinstance(spec, dict):
         add(line, f"{where}: each entry is a mapping like {{days: working-days, at: '19:00'}}")
         return None
-    if unknown := set(spec) - {"days", "at", "day_of_month"}:
+    if unknown := set(spec) - {"days", "at", "day_of_month", "month"}:
         add(line, f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}")
     days = spec.get("days", "every-day")
     if isinstance(days, list):
@@ -156,4 +171,10 @@ def _entry(spec: Any, job: str, line: int, add: Problem) -> Entry | None:
         # The 1st that is a holiday would skip the whole month: say it, do not guess.
         add(line, f"{where}: day_of_month goes with days: every-day (or no days)")
         return None
-    return Entry(days=days, times=tuple(parsed), day_of_month=day_of_month)
+    month = spec.get("month")
+    if month is not None and (
+        not isinstance(month, int) or not 1 <= month <= 12 or day_of_month is None
+    ):
+        add(line, f"{where}: month: 1 to 12, with a day_of_month")
+        return None
+    return Entry(days=days, times=tuple(parsed), day_of_month=day_of_month, month=month)

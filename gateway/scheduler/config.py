@@ -57,6 +57,8 @@ def _cron(entry: Entry, time: dt.time) -> dict:
     fields: dict[str, Any] = {"hour": time.hour, "minute": time.minute, "second": 0}
     if entry.day_of_month:
         fields["day"] = entry.day_of_month
+    if entry.month:
+        fields["month"] = entry.month
     if isinstance(entry.days, tuple):
         fields["day_of_week"] = ",".join(entry.days)
     return fields

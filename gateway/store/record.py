@@ -139,3 +139,15 @@ def open_cases_of(db: Database, address: str, party: str | None) -> list[OpenCas
         [address.strip().lower(), party, party],
     ).fetchall()
     return [OpenCase(*row) for row in rows]
+
+
+def open_cases_received_by(db: Database, party: str) -> list[OpenCase]:
+    """The open cases a party receives, for its weekly list (``open-cases`` job): the
+    same columns as ``#oversikt``, never a subject or a text."""
+    rows = db.execute(
+        "SELECT reference, status, urgent, measures_due, close_due, reporting_party, "
+        "receiving_party, 'receiver' FROM cases WHERE status != 'lukket' AND receiving_party = ? "
+        "ORDER BY id",
+        [party],
+    ).fetchall()
+    return [OpenCase(*row) for row in rows]

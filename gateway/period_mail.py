@@ -1,0 +1,96 @@
+"""The period report as mail: the monthly report's comparison, and the interim and
+annual reports (issue 19, point 8).
+
+The figures are gateway/period_report.py's (counts and times only). The scheduled
+reports add the list of closed cases (reference, category, cause, measures) unless
+``follow_up: closed_case_list`` is off; the cause and the measures pass through the
+privacy redactor first, as a digest's subject does, so that no name, number or address
+of a person reaches the board. The monthly report keeps to figures: its readers have
+always had only those.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+from email.message import EmailMessage
+from email.policy import SMTP
+
+from gateway import period_report
+from gateway.followup.common import redacted
+from gateway.models import Outgoing
+from gateway.render import Renderer
+from gateway.rules.base import RuleSet
+from gateway.rules.own_mail import MARKER
+from gateway.store.db import Database
+from gateway.store.period import ClosedCase, closed_cases
+
+
+def span_label(span: period_report.Span) -> str:
+    """A period as a reader names it: ``2026``, ``2026-08`` or ``2026-01–2026-08``."""
+    start, end = span
+    if start.month == 1 and (end.month, end.day) == (12, 31) and start.year == end.year:
+        return f"{start.year}"
+    if (start.year, start.month) == (end.year, end.month):
+        return f"{start:%Y-%m}"
+    return f"{start:%Y-%m}–{end:%Y-%m}"
+
+
+def _deidentified(ruleset: RuleSet, case: ClosedCase) -> dict:
+    return {
+        "reference": case.reference,
+        "category": case.category,
+        "cause": redacted(ruleset, case.cause) if case.cause else None,
+        "measures": [redacted(ruleset, m) for m in case.measures if m],
+    }
+
+
+def context(db: Database, ruleset: RuleSet, span, before_span, *, closed: bool) -> dict:
+    """What period_table.html.j2 and period_report.txt.j2 print."""
+    show = closed and ruleset.follow_up.closed_case_list
+    days = [f"{d:%Y-%m-%d}" for d in span]
+    return {
+        "label": span_label(span),
+        "before_label": span_label(before_span),
+        "lines": period_report.between(db, ruleset, span, before_span),
+        "show_closed": show,
+        "closed": [_deidentified(ruleset, c) for c in closed_cases(db, *days)] if show else [],
+    }
+
+
+def table_html(renderer: Renderer, values: dict) -> str:
+    """The report's HTML section, to stand in a mail of its own or in the monthly's."""
+    return renderer.env.get_template("period_table.html.j2").render(values)
+
+
+def monthly_section(db: Database, ruleset: RuleSet, renderer: Renderer, first: dt.date) -> str:
+    """The month against the month before, in total and per municipality (figures only)."""
+    span = period_report.period(f"{first:%Y-%m}")[:2]
+    before = (period_report.period(f"{first - dt.timedelta(days=1):%Y-%m}"))[:2]
+    return table_html(renderer, context(db, ruleset, span, before, closed=False))
+
+
+def scheduled_report(db: Database, ruleset: RuleSet, renderer: Renderer, kind: str,
+                     today: dt.date, to: list[str], csv_style: str = "semicolon",
+                     ) -> Outgoing:  # fmt: skip
+    """An interim or annual report (``kind`` a period of rules/period_reports.PERIODS)."""
+    _, span, before = period_report.scheduled(kind, today)
+    values = context(db, ruleset, span, before, closed=True)
+    subject, text = renderer.parts("period_report.txt.j2", values)
+    html = f"<!DOCTYPE html>\n<html><body>\n{table_html(renderer, values)}</body></html>\n"
+    msg = EmailMessage(policy=SMTP)
+    msg["From"] = email.utils.formataddr((renderer.gateway_name, renderer.gateway_address))
+    msg["To"] = ", ".join(to)
+    msg["Subject"] = subject = " ".join(subject.split())
+    msg["Date"] = email.utils.format_datetime(dt.datetime.now(dt.UTC))
+    msg["Message-ID"] = message_id = email.utils.make_msgid(domain=renderer.domain)
+    msg[MARKER] = "report"
+    msg.set_content(text, charset="utf-8", cte="quoted-printable")
+    msg.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
+    msg.add_attachment(
+        period_report.to_csv(values["lines"], csv_style).encode("utf-8-sig"), "text", "csv",
+        filename=f"{values['label']}.csv", params={"charset": "utf-8"},
+    )  # fmt: skip
+    return Outgoing(purpose="report", mail_from=renderer.gateway_address,
+                    recipients=tuple(dict.fromkeys(to)), raw=msg.as_bytes(policy=SMTP),
+                    message_id=message_id, subject=subject)  # fmt: skip
