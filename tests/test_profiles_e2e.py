@@ -295,3 +295,40 @@ def test_a_clock_without_hours_or_with_bad_reminders_is_refused(tmp_path):
     with pytest.raises(RulesError) as caught:
         load_rules(path)
     assert any("clock_reminders: needs clock_hours" in p for p in caught.value.problems)
+
+
+def test_nordhordland_ikkje_personopplysningar_stops_the_clock():
+    """Information security says a data deviation is no personal-data breach: its
+    72-hour clock stops, and no reminder follows. The reporter may not say so."""
+    db, rules, renderer, pipeline = _pipeline("nordhordland")
+    oslo = ZoneInfo("Europe/Oslo")
+    intake = "dataavvik@iktnh.example"
+
+    def deliver(when, raw):
+        with time_machine.travel(when, tick=False):
+            accept(db, raw, "dataavvik", "test")
+            pipeline.process_batch()
+
+    friday = dt.datetime(2026, 3, 13, 10, 0, tzinfo=oslo)
+    report = "Hei,\n\nEit brev gjekk feil.\n"
+    deliver(friday, make_mail("kari.nordmann@alver.kommune.example", intake,
+                              "Brev til feil mottakar", report))  # fmt: skip
+    relay = next(m for p, _to, m in _queued(db) if p == "relay")
+    answer = {"In-Reply-To": relay["Message-ID"]}
+    deliver(friday + dt.timedelta(hours=1), make_mail(
+        "kari.nordmann@alver.kommune.example", intake, "SV: " + relay["Subject"],
+        "#ikkje-personopplysningar\n", headers=answer))  # fmt: skip
+    assert db.execute("SELECT clock_stopped_at FROM cases").fetchone()[0] is None
+    assert any(p == "command-error" for p, _to, _m in _queued(db))  # the reporter: refused
+    deliver(friday + dt.timedelta(hours=2), make_mail(
+        "informasjonstryggleik@iktnh.example", intake, "SV: " + relay["Subject"],
+        "Vi har sett på saka.\n\n#ikkje-personopplysningar\n", headers=answer))  # fmt: skip
+    assert db.execute("SELECT clock_stopped_at FROM cases").fetchone()[0] is not None
+    assert [e["kind"] for e in db.query("SELECT kind FROM events WHERE kind = 'clock-stopped'")]
+    runner = Runner(db, lambda: rules, renderer, Settings())
+    seen = max(o["id"] for o in db.query("SELECT id FROM outbox"))
+    for when in (dt.datetime(2026, 3, 15, 11, 0, tzinfo=oslo),
+                 dt.datetime(2026, 3, 16, 7, 0, tzinfo=oslo)):  # fmt: skip
+        with time_machine.travel(when, tick=False):
+            runner.run("clock-reminders", when)
+    assert [p for p, _to, _m in _queued(db, seen) if p == "clock-reminder"] == []

@@ -48,7 +48,7 @@ def prepare_clock_reminders(ctx: JobContext) -> list[tuple[CaseRow, list[int], o
     for case in rows.open_cases(ctx.db):
         flow = ruleset.flows.get(case.flow or "")
         due = due_at(flow, case)
-        if due is None or now >= due:
+        if due is None or now >= due or case.clock_stopped_at:  # stopped: no breach
             continue
         done = {e.detail for e in events_of(ctx.db, case.id) if e.kind == KIND}
         hours = _due_reminder(flow, case, due, now, done)

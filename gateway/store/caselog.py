@@ -57,6 +57,7 @@ class CaseRow:
     review_reminded_at: str | None = None  # m013_i19_review_reminders
     confidential: int | None = None  # a confidential reporter: m015_i21_confidential
     reporter_name: str | None = None
+    clock_stopped_at: str | None = None  # m016_i21_clock_stopped
 
     @classmethod
     def from_row(cls, row: dict) -> CaseRow:

@@ -521,3 +521,10 @@ def m015_i21_confidential(db: Database) -> None:
     shown only to the readers the profile names."""
     db["cases"].add_column("confidential", int, not_null_default=0)
     db["cases"].add_column("reporter_name", str)
+
+
+@migrations()
+def m016_i21_clock_stopped(db: Database) -> None:
+    """When the receiver said a data deviation is no personal-data breach
+    (``#ikkje-personopplysningar``): its 72-hour clock stops (followup/clock.py)."""
+    db["cases"].add_column("clock_stopped_at", str)

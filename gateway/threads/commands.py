@@ -23,7 +23,8 @@ SEVERITY_ALIASES = _WORDS["severities"]
 STATUSES = stored_values("statuses")
 SEVERITIES = stored_values("severities")
 CLOSED = STATUSES[-1]
-_LINE = re.compile(r"^\s*#([^\W\d_]+)\b[ \t:]*(.*)$", re.MULTILINE)
+# A command word may have hyphens inside it (#ikkje-personopplysningar).
+_LINE = re.compile(r"^\s*#([^\W\d_]+(?:-[^\W\d_]+)*)\b[ \t:]*(.*)$", re.MULTILINE)
 
 
 @dataclass(frozen=True)

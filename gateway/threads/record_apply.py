@@ -98,7 +98,21 @@ def _set(db, case: CaseRow, key: str, value, who: Sender, say: Phrases):
     return [line], dataclasses.replace(case, **values)
 
 
+def _stop_clock(db, case: CaseRow, who: Sender, say):
+    """``#ikkje-personopplysningar``: the receiver says the data deviation is no
+    personal-data breach, so the flow's clock in hours (followup/clock.py) stops."""
+    if case.clock_stopped_at:
+        return [], case, ()
+    values = {"clock_stopped_at": now(), "updated_at": now()}
+    stored.update_case(db, case.id, values)
+    event(db, "clock-stopped", f"not a personal-data breach (by {who.address})",
+          case_id=case.id, message_id=who.row_id)  # fmt: skip
+    return [say("record.clock_stopped")], dataclasses.replace(case, **values), ()
+
+
 def _field(db, ruleset: RuleSet, case: CaseRow, command: RecordCommand, who: Sender, say):
+    if command.verb == "no_personal_data":
+        return _stop_clock(db, case, who, say)
     if command.verb == "measure":
         return _measure(db, case, command, who, say)
     if command.verb == "measure_done":

@@ -21,6 +21,7 @@ FORM = _WORDS["form"]  # a form label -> the field it fills
 _INNER = _WORDS["record_words"]
 FIELDS = ("event_date", "category", "immediate_measure", "cause", "measure")
 CLOSING = ("confirm", "reject")
+FLAGS = ("no_personal_data",)  # a command that says something by itself: no text after it
 
 
 def _alternatives(meaning: str) -> str:
@@ -90,7 +91,7 @@ def record_command(word: str, rest: str, line: str, form: bool = False):
         return _measure(rest, line, form, word)
     if verb == "reject" and not rest:
         return ("reject_needs_reason", "")
-    if verb in CLOSING:
+    if verb in CLOSING or verb in FLAGS:
         return RecordCommand(verb, rest, line)
     if not rest:
         return ("needs_text", word)
