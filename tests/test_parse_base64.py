@@ -55,3 +55,16 @@ def test_a_large_attachment_read_lazily_gives_the_same_bytes():
     ours, stdlib = _both(raw)
     assert ours == stdlib == data
     assert [a.filename for a in parse(raw).attachments] == ["a.bin"]
+
+
+def test_plain_base64_takes_the_one_step_and_a_broken_body_the_stdlib():
+    """The shortcut must be the path plain bodies take (else the memory it saves is not
+    saved), and must leave every irregular body to the stdlib."""
+
+    def part(body: bytes):
+        return _message_from_bytes(_message(body)).get_payload(1)
+
+    data = bytes(range(256)) * 8
+    assert part(_lines(data, 76))._plain_base64() == data
+    for broken in (_lines(data, 76)[:-1], _lines(data, 76) + b"!", b"QUFB=QUFB", b"QQ"):
+        assert part(broken)._plain_base64() is None, broken

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from gateway.attachments import is_executable
 from gateway.i18n import phrases
 from gateway.privacy.policy import Deidentified
 from gateway.rules.base import RuleSet
@@ -31,3 +32,17 @@ def redacted_event(db: Database, shown: Deidentified, case_id: int, row_id: int)
             case_id=case_id,
             message_id=row_id,
         )
+
+
+def attachment_lists(names: list[str], shown: Deidentified | None) -> dict[str, list[str]]:
+    """How a relay lists a report's attachments (relay.txt.j2, urgent.txt.j2): those it
+    carries, and those held back as executables, for personal data, or as unreadable."""
+    skip = shown.skip if shown else frozenset()
+    return {
+        "attachments": [n for n in names if not is_executable(n) and n not in skip],
+        "withheld": [n for n in names if is_executable(n) and n not in skip],
+        "personal_withheld": [n for n in shown.withheld if n not in shown.unreadable]
+        if shown
+        else [],
+        "unreadable_withheld": shown.unreadable if shown else [],
+    }

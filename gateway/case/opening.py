@@ -10,9 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, replace
 
-from gateway.attachments import is_executable
 from gateway.case import participants
-from gateway.case.common import local_date, local_time, redacted_event
+from gateway.case.common import attachment_lists, local_date, local_time, redacted_event
 from gateway.case.informed import INFORMED, informed_addresses
 from gateway.case.severity import from_report as severity_from_report
 from gateway.helpdesk import tickets
@@ -156,7 +155,6 @@ def _context(item, decision, ruleset, new: NewCase, due: Deadlines, shown) -> di
     """What relay.txt.j2 and receipt.txt.j2 read."""
     msg, directory = item.parsed, ruleset.directory
     subject, text = (shown.subject, shown.text) if shown else (msg.subject, msg.body)
-    skip = shown.skip if shown else frozenset()
     reporting = directory.parties.get(decision.sender_party or "")
     receiving = directory.parties.get(decision.receiving_party or "")
     names = [a.filename for a in msg.attachments]
@@ -174,14 +172,9 @@ def _context(item, decision, ruleset, new: NewCase, due: Deadlines, shown) -> di
         "close_due": local_date(ruleset, due.close) if due.close else "",
         "external_ref": decision.external_ref,
         "text": text,
-        "attachments": [n for n in names if not is_executable(n) and n not in skip],
-        "withheld": [n for n in names if is_executable(n) and n not in skip],
-        "personal_withheld": [n for n in shown.withheld if n not in shown.unreadable]
-        if shown
-        else [],
-        "unreadable_withheld": shown.unreadable if shown else [],
         "removed": shown.summary() if shown else "",
         "related_reference": new.related_reference,
+        **attachment_lists(names, shown),
         "clock_due": _clock_due(ruleset, decision.flow, item.received_at),
     }
 

@@ -86,23 +86,10 @@ def receivers_of(db: Database, case: CaseRow) -> list[str]:
     return participants.addresses(db, case.id, participants.RECEIVER)
 
 
-def send(
-    db: Database,
-    renderer: Renderer,
-    template: str,
-    context: dict,
-    *,
-    purpose: str,
-    to: list[str],
-    ruleset: RuleSet,
-    case: CaseRow | None = None,
-    **options: Any,
-) -> int | None:
-    """Queue one notice; returns its row in ``messages`` (None when nobody to tell).
-    ``options`` go to Renderer.message (an urgent notice's attachments)."""
-    out = compose(db, renderer, template, context, purpose=purpose, to=to, ruleset=ruleset,
-                  case=case, **options)  # fmt: skip
-    return queue(db, out)
+def send(db: Database, renderer: Renderer, template: str, context: dict, **how: Any) -> int | None:
+    """``compose`` and ``queue`` in one (in the caller's transaction): its row in
+    ``messages``, or None when nobody is to be told. ``how``: compose's keywords."""
+    return queue(db, compose(db, renderer, template, context, **how))
 
 
 def compose(

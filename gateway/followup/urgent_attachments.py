@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from gateway.attachments import is_executable
+from gateway.case.common import attachment_lists
 from gateway.models import ParsedMessage
 from gateway.parse import UnparseableMessage, parse
 from gateway.privacy.policy import deidentify
@@ -52,13 +52,5 @@ def carried(db: Database, ruleset: RuleSet, first_message_id: int, redacted: boo
     shown = deidentify(msg, ruleset) if redacted else None
     skip = shown.skip if shown else frozenset()
     names = [a.filename for a in msg.attachments]
-    context = {
-        "attachments": [n for n in names if not is_executable(n) and n not in skip],
-        "withheld": [n for n in names if is_executable(n) and n not in skip],
-        "personal_withheld": [n for n in shown.withheld if n not in shown.unreadable]
-        if shown
-        else [],
-        "unreadable_withheld": shown.unreadable if shown else [],
-        "attachments_purged": False,
-    }
+    context = attachment_lists(names, shown) | {"attachments_purged": False}
     return Carried(msg, skip, context)

@@ -9,7 +9,6 @@ and by context, because a plain 8-digit run is more often an id, amount or date 
 from __future__ import annotations
 
 import datetime
-import functools
 import re
 from collections.abc import Iterable, Iterator
 
@@ -86,7 +85,6 @@ def _swedish_kind(date: str, sep: str, serial: str) -> str | None:
 _SIX_DIGITS = re.compile(r"\d{6}")
 
 
-@functools.lru_cache(maxsize=8)  # both detectors ask, for the same text (its hash is kept)
 def _id_start(text: str) -> int | None:
     """Where the first run of six digits starts (the look-behinds still see the text
     before it); None when there is none, and so no identity number."""
@@ -94,11 +92,8 @@ def _id_start(text: str) -> int | None:
     return None if first is None else first.start()
 
 
-def _norwegian_ids(text: str, known: Iterable[str] = ()) -> list[Finding]:
-    """Fødselsnummer (also FH-numbers) and D-nummer. A detector: see `Kind`."""
-    start = _id_start(text)
-    if start is None:
-        return []
+def _norwegian_ids(text: str, start: int) -> list[Finding]:
+    """Fødselsnummer (also FH-numbers) and D-nummer, from ``start`` on."""
     found = []
     for m in _NO_ID.finditer(text, start):
         kind = _norwegian_kind(m.group(1) + m.group(2))
@@ -107,11 +102,8 @@ def _norwegian_ids(text: str, known: Iterable[str] = ()) -> list[Finding]:
     return found
 
 
-def _swedish_ids(text: str, known: Iterable[str] = ()) -> list[Finding]:
-    """Personnummer and samordningsnummer. A detector: see `Kind`."""
-    start = _id_start(text)
-    if start is None:
-        return []
+def _swedish_ids(text: str, start: int) -> list[Finding]:
+    """Personnummer and samordningsnummer, from ``start`` on."""
     found = []
     for m in _SE_ID.finditer(text, start):
         kind = _swedish_kind(m.group(1), m.group(2) or "", m.group(3))
@@ -120,9 +112,13 @@ def _swedish_ids(text: str, known: Iterable[str] = ()) -> list[Finding]:
     return found
 
 
-def _id_findings(text: str) -> list[Finding]:
-    """Every national identity number, Norwegian ones first."""
-    return _norwegian_ids(text) + _swedish_ids(text)
+def _id_findings(text: str, known: Iterable[str] = ()) -> list[Finding]:
+    """Every national identity number, Norwegian ones first. One detector for the four
+    kinds (see `Kind`), so the text is searched for its first six digits once."""
+    start = _id_start(text)
+    if start is None:
+        return []
+    return _norwegian_ids(text, start) + _swedish_ids(text, start)
 
 
 # Norwegian subscriber numbers: 8 digits starting 2-9, optionally after +47/0047.
@@ -310,10 +306,10 @@ def _merge(text: str, findings: list[Finding]) -> list[Finding]:
 KINDS: dict[str, Kind] = {
     kind.name: kind
     for kind in (
-        Kind("fodselsnummer", _norwegian_ids),
-        Kind("d-nummer", _norwegian_ids),
-        Kind("personnummer", _swedish_ids),
-        Kind("samordningsnummer", _swedish_ids),
+        Kind("fodselsnummer", _id_findings),
+        Kind("d-nummer", _id_findings),
+        Kind("personnummer", _id_findings),
+        Kind("samordningsnummer", _id_findings),
         Kind("telefonnummer", _phone_findings, switch="phones"),
         Kind("e-postadresse", _email_findings, switch="emails"),
     )
