@@ -28,10 +28,14 @@ def test_a_small_long_case_log_is_built_and_measured(tmp_path):
         "SELECT MIN(m.received_at) FROM raw_messages r JOIN messages m ON m.id = r.id"
     ).fetchone()[0]
     assert int(last[:4]) - int(raw_from[:4]) <= 1  # raw bytes of the last year only
-    assert set(result["reads"]) == {"scrape_ms", "status_ms", "cases_list_ms", "case_show_ms",
+    assert set(result["reads"]) == {"scrape_ms", "status_ms", "status_command_ms",
+                                    "cases_list_ms", "cases_search_ms", "case_show_ms",
                                     "stats_year_s", "stats_ten_years_s"}  # fmt: skip
+    assert {"probe", "longest_write_ms", "job_s", "file_shrinks"} <= set(result["met"])
     assert set(result["jobs"]["seconds"]) >= {"review-digest", "retention", "monthly-report"}
     assert result["purge_year"]["cases"] > 0  # the oldest year was there to purge
+    # the retention job meets one usual day, not the nine years the build keeps
+    assert result["jobs"]["retention_cases"] < result["purge_year"]["cases"]
     assert result["pipeline"]["large"] > 0 and result["pipeline"]["empty"] > 0
     assert (
         result["web"]["case_list_admin_p95_ms"] > 0 and result["web"]["case_page_party_p95_ms"] > 0

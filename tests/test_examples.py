@@ -8,7 +8,8 @@ import pytest
 from click.testing import CliRunner
 from conftest import EXAMPLES, ROOT
 
-from gateway.cli import COMPARED, cli
+from gateway.cli import cli
+from gateway.decide.classify import COMPARED
 
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.eml")) if EXAMPLES.exists() else []
 
