@@ -5,6 +5,8 @@ the same answers as a LIKE over every case."""
 
 from __future__ import annotations
 
+from unittest.mock import patch
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlite_utils import Database
@@ -108,3 +110,37 @@ def test_the_window_widens_step_by_step_and_not_at_once_to_the_whole_log(monkeyp
     assert [c.id for c in page.cases] == [70, 69] and page.over
     bounds = [s for s in traced if s.startswith("SELECT c.id FROM cases c WHERE c.id >= ")]
     assert len(bounds) == 2 and "c.id >= 0 " not in bounds[-1]  # 84, then 36: not all
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    texts=st.lists(st.sampled_from(["basestasjon", "basestasjonen", "alarm", "sensor"]),
+                   max_size=14),
+    limit=st.integers(1, 6),
+    window=st.integers(1, 5),
+)  # fmt: skip
+def test_cases_search_reads_the_newest_first_and_finds_what_a_search_of_all_finds(
+    texts, limit, window
+):
+    """``gateway cases search`` widens its window like the list: the same cases, newest
+    first, as one search over every case."""
+    from gateway.store import search
+
+    db = open_db(None)
+    for i, text in enumerate(texts, 1):
+        _cases_from(db, i, text)
+    f = CaseFilter(text="basestasjon")
+    with patch.object(search, "WINDOW", 10**6):
+        everything = [c.id for c in search.search_cases(db, f, "", limit)]
+    with patch.object(search, "WINDOW", window):
+        assert [c.id for c in search.search_cases(db, f, "", limit)] == everything
+    want = [i for i, text in enumerate(texts, 1) if text.startswith("basestasjon")]
+    assert everything == want[::-1][:limit]
+
+
+def _cases_from(db, i: int, text: str) -> None:
+    with write(db):
+        db.execute("INSERT INTO cases (id, reference, subject, status) "
+                   "VALUES (?, ?, 'Alarm', 'ny')", [i, f"AVVIK-2026-{i:04}"])  # fmt: skip
+        db.execute("INSERT INTO messages (direction, state, case_id, new_text) "
+                   "VALUES ('in', 'done', ?, ?)", [i, text])  # fmt: skip
