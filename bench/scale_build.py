@@ -147,7 +147,24 @@ def multiply(path: Path, seed_path: Path, cases: int, years: float = 10.0) -> in
                 db.execute(_copy_sql(db, table, k, span, seconds))
         if k and k % 100 == 0:
             print(f"[{time.monotonic() - started:7.1f}] bench-scale: {k} of {copies} copies")
+    age_open_cases(db)
     db.execute("ANALYZE")
     total = db.execute("SELECT COUNT(*) FROM cases").fetchone()[0]
     db.conn.close()
     return total
+
+
+def age_open_cases(db: Database, days: int = 180, took_days: int = 20) -> int:
+    """Close the cases older than ``days`` that the seed left open, ``took_days`` after
+    they came: every copy of the seed has its share of open cases, but in a log of ten
+    years the old ones were closed long ago. What stays open is the last half year's,
+    some 7,500 at a million cases, as in the issue's own measurement. Returns how many."""
+    cutoff = (dt.datetime.now(dt.UTC) - dt.timedelta(days=days)).isoformat()
+    with write(db):
+        cursor = db.execute(
+            "UPDATE cases SET status = 'lukket', closed_at = strftime('%Y-%m-%dT%H:%M:%f', "
+            f"received_at, '+{took_days} days') || '+00:00' "
+            "WHERE status != 'lukket' AND received_at < ?",
+            [cutoff],
+        )
+    return cursor.rowcount

@@ -528,3 +528,17 @@ def m016_i21_clock_stopped(db: Database) -> None:
     """When the receiver said a data deviation is no personal-data breach
     (``#ikkje-personopplysningar``): its 72-hour clock stops (followup/clock.py)."""
     db["cases"].add_column("clock_stopped_at", str)
+
+
+@migrations()
+def m017_i22_open_cases(db: Database) -> None:
+    """The open cases by receiver, and the cases by arrival (issue 22): the follow-up jobs and the weekly lists
+    read only open cases, a few thousand of a million; through the status or party
+    index they read every closed case of a party too (ten seconds at a million). The
+    queries say ``status != 'lukket'`` literally, so this partial index applies."""
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS idx_cases_open ON cases (receiving_party, id) "
+        "WHERE status != 'lukket'"
+    )
+    # the review digest's cases since its last run (a day of a million, not all of them)
+    db.execute("CREATE INDEX IF NOT EXISTS idx_cases_received_at ON cases (received_at)")

@@ -1,0 +1,58 @@
+"""The reads that run often go through an index, not through every case (issue 22: a
+log of a million cases). No timing here: the query planner's own plan for the SQL each
+store function sends, on a log with enough rows that a scan would be chosen otherwise."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.health import FAILURES
+from gateway.store import open_db, write
+from gateway.store.followup import not_yet_in_digest, open_cases
+from gateway.store.health import last_events
+from gateway.store.record import open_cases_received_by
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory):
+    db = open_db(tmp_path_factory.mktemp("plans") / "caselog.db")
+    with write(db):  # mostly closed, as a log of years is; a few open
+        for i in range(1, 3001):
+            status = "registrert" if i % 100 == 0 else "lukket"
+            db.execute(
+                "INSERT INTO cases (id, reference, status, receiving_party, received_at, urgent) "
+                "VALUES (?, ?, ?, 'supplier', ?, 0)",
+                [i, f"AVVIK-2020-{i:05}", status, f"2020-01-01T00:00:{i % 60:02}.000+00:00"],
+            )
+            db.execute("INSERT INTO events (at, kind, case_id) VALUES ('2020', 'decided', ?)", [i])
+    db.execute("ANALYZE")
+    return db
+
+
+def plans(db, call) -> list[str]:
+    """The query plan of every statement ``call`` sends."""
+    sent: list[str] = []
+    db.conn.set_trace_callback(sent.append)
+    try:
+        call()
+    finally:
+        db.conn.set_trace_callback(None)
+    out = []
+    for sql in (s for s in sent if s.lstrip().upper().startswith("SELECT")):
+        out += [row[3] for row in db.conn.execute("EXPLAIN QUERY PLAN " + sql)]
+    return out
+
+
+@pytest.mark.parametrize(
+    "call, index",
+    [
+        (lambda db: open_cases_received_by(db, "supplier"), "idx_cases_open"),
+        (lambda db: open_cases(db), "idx_cases_open"),
+        (lambda db: not_yet_in_digest(db, "2026-01-01T00:00:00+00:00"), "idx_cases_received_at"),
+        (lambda db: last_events(db, FAILURES), "idx_events_kind"),
+    ],
+)
+def test_the_frequent_reads_use_their_index(db, call, index):
+    steps = plans(db, lambda: call(db))
+    assert any(index in step for step in steps), steps
+    assert not any(step.startswith("SCAN cases") and "INDEX" not in step for step in steps)
