@@ -8,7 +8,8 @@ the workers finish the batch they hold, and nothing stored is lost: what was not
 decided or sent yet is still in its state in the database for the next start. The
 scheduler (APScheduler's own thread) runs the follow-up jobs of rules.yaml; the
 monitor thread raises alerts. SIGHUP reloads rules.yaml, keeping the old rules when
-the new file is broken.
+the new file is broken. With ``pipeline_workers`` above 1, worker processes parse and
+de-identify ahead of the pipeline thread (``gateway/prepare.py``).
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ from gateway.intake.imap import ImapIntake
 from gateway.monitor import Monitor
 from gateway.outbox.sender import Sender, recover
 from gateway.pipeline import Pipeline
+from gateway.prepare import Workers, load_keyed
 from gateway.render import Renderer
-from gateway.rules.loader import RulesError, load_rules
+from gateway.rules.base import RuleSet
+from gateway.rules.loader import RulesError
 from gateway.scheduler.runner import Runner, Scheduler
 from gateway.settings import Settings, reread_mailbox
 from gateway.store import open_db
@@ -39,8 +42,19 @@ class Rules:
 
     def __init__(self, settings: Settings):
         self.path = settings.rules_file
-        self.current = load_rules(self.path)
+        # the rules and the digest of the file they came from, swapped as one value
+        self._loaded: tuple[RuleSet, str | None] = load_keyed(self.path)
         self.mtime = self._mtime()
+
+    @property
+    def current(self) -> RuleSet:
+        return self._loaded[0]
+
+    def key_of(self, ruleset: RuleSet) -> str | None:
+        """The digest of the file ``ruleset`` was loaded from, while it is the current
+        one (the pipeline's workers load the same file; see gateway/prepare.py)."""
+        current, key = self._loaded
+        return key if ruleset is current else None
 
     def _mtime(self) -> float | None:
         try:
@@ -62,7 +76,7 @@ class Rules:
     def reload(self) -> bool:
         self.mtime = self._mtime()
         try:
-            self.current = load_rules(self.path)
+            self._loaded = load_keyed(self.path)
         except RulesError as exc:
             for problem in exc.problems:
                 log.error("rules not reloaded: %s", problem)
@@ -158,18 +172,22 @@ class Gateway:
         self.threads.append(thread)
 
     def _pipeline_loop(self) -> None:
-        pipeline = Pipeline(
-            open_db(self.settings.database_path), self.rules, self.renderer, self.settings
-        )
-        while not self.stop.is_set():
-            self.wake_pipeline.clear()
-            try:
-                if pipeline.process_batch():
-                    self.wake_sender.set()
-                    continue
-            except Exception:  # e.g. database locked or disk full: say so, wait, retry
-                log.exception("pipeline batch failed; trying again shortly")
-            self.wake_pipeline.wait(1.0)
+        s = self.settings
+        workers = Workers.for_settings(s, self.rules.key_of)  # None: pipeline_workers = 1
+        pipeline = Pipeline(open_db(s.database_path), self.rules, self.renderer, s, workers)
+        try:
+            while not self.stop.is_set():
+                self.wake_pipeline.clear()
+                try:
+                    if pipeline.process_batch():
+                        self.wake_sender.set()
+                        continue
+                except Exception:  # e.g. database locked or disk full: say so, wait, retry
+                    log.exception("pipeline batch failed; trying again shortly")
+                self.wake_pipeline.wait(1.0)
+        finally:
+            if workers is not None:
+                workers.close()
 
     def _sender_loop(self) -> None:
         """One delivery connection: claims due rows and sends them (several of these run
