@@ -26,13 +26,14 @@ from gateway.intake.imap import ImapIntake
 from gateway.monitor import Monitor
 from gateway.outbox.sender import Sender, recover
 from gateway.pipeline import Pipeline
-from gateway.prepare import Workers, load_keyed
+from gateway.prepare import load_keyed
 from gateway.render import Renderer
 from gateway.rules.base import RuleSet
 from gateway.rules.loader import RulesError
 from gateway.scheduler.runner import Runner, Scheduler
 from gateway.settings import Settings, reread_mailbox
 from gateway.store import open_db
+from gateway.workers import Workers
 
 log = logging.getLogger("gateway")
 
@@ -174,6 +175,8 @@ class Gateway:
     def _pipeline_loop(self) -> None:
         s = self.settings
         workers = Workers.for_settings(s, self.rules.key_of)  # None: pipeline_workers = 1
+        if workers is not None:
+            workers.start()
         pipeline = Pipeline(open_db(s.database_path), self.rules, self.renderer, s, workers)
         try:
             while not self.stop.is_set():

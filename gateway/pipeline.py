@@ -24,7 +24,7 @@ from gateway.decide.chain import plan
 from gateway.decide.facts import Facts
 from gateway.faults import fault
 from gateway.models import Arrival, Outcome
-from gateway.prepare import PREPARE_MAX_BYTES, Lost, Prepared, Workers
+from gateway.prepare import PREPARE_MAX_BYTES, Lost, Prepared
 from gateway.privacy.policy import deidentify, needs_redaction
 from gateway.render import Renderer
 from gateway.rules.base import RuleSet
@@ -33,6 +33,7 @@ from gateway.settings import Settings
 from gateway.stage import StageContext
 from gateway.store import begin_read, end_read, intake_queue, savepoint, write
 from gateway.store.db import Database
+from gateway.workers import Workers
 
 log = logging.getLogger("gateway.pipeline")
 MAX_ATTEMPTS = 3

@@ -1,8 +1,8 @@
-"""The pipeline's pure CPU work, done ahead in worker processes (``pipeline_workers``).
+"""The pipeline's pure CPU work, as a worker process does it (``gateway/workers.py``).
 
 What depends only on a message's stored bytes and the rules (the parse, the rules.yaml
 decision, and the de-identified message when that decision is a relay to a party that
-must not see personal data) is worked out here, in a pool of processes, while the
+must not see personal data) is worked out here, in worker processes, while the
 pipeline thread carries out the messages before it. The pipeline thread keeps the rest,
 in the same order as without workers: the claim, the decision chain (it reads the case
 log), carrying the plan out, and every write. A worker only reads; what it hands back
@@ -13,27 +13,21 @@ The rules: each worker loads rules.yaml itself. A job names the pipeline's rules
 digest of the file they were loaded from (``load_keyed``), and a worker decides only
 with rules loaded from a file with that digest; otherwise it only parses, and the
 thread decides. A worker that raises hands the message back unprepared: the thread
-works it out and meets the same error. A worker that dies or hangs (``PREPARE_SECONDS``)
-on a message: the pool is replaced and the message tried once more, alone; if that kills
-a worker again, it is quarantined with the reason, as one that kills the gateway is.
+works it out and meets the same error.
 """
 
 from __future__ import annotations
 
-import collections
 import ctypes
 import dataclasses
 import datetime as dt
 import hashlib
-import logging
 import multiprocessing
 import os
 import signal
 import threading
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 from gateway import logs
@@ -44,17 +38,11 @@ from gateway.parse import UnparseableMessage, parse
 from gateway.privacy.policy import Deidentified, deidentify, needs_redaction
 from gateway.rules.base import RuleSet
 from gateway.rules.loader import RulesError, load_rules
-from gateway.settings import Settings
 from gateway.store import get_raw, open_db
-from gateway.store.intake_queue import Claimed
-
-log = logging.getLogger("gateway.pipeline")
 
 # Bigger messages are worked out in the pipeline thread as before: their bytes and
 # parse are not copied between processes (memory: a 25 MB message would be held twice).
 PREPARE_MAX_BYTES = 4_000_000
-PREPARE_SECONDS = 120.0  # a worker busy longer with one message is taken for hung
-AHEAD_PER_PROCESS = 2  # jobs handed out ahead per worker: enough to keep each one busy
 
 
 @dataclass(frozen=True)
@@ -115,6 +103,29 @@ class _Worker:
     rules: RuleSet | None = None
 
 
+def serve(conn: Connection, db_path: str, rules_path: str, log_format: str, task) -> None:
+    """A worker process: prepare each job that comes down the pipe and send back what
+    ``task`` (``prepare``) made of it, or None when it raised (the pipeline thread then
+    works the message out and meets the same error) or cannot be sent. Ends when the
+    gateway closes its end."""
+    _start(db_path, rules_path, log_format)
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            result = task(job)
+        except Exception:  # noqa: BLE001 -- see above
+            result = None
+        try:
+            conn.send(result)
+        except (EOFError, OSError):
+            return
+        except Exception:  # noqa: BLE001 -- not picklable: pickling fails before a byte is sent
+            conn.send(None)
+
+
 def _start(db_path: str, rules_path: str, log_format: str) -> None:
     """Set up a worker process. It ignores SIGINT and SIGTERM (a terminal's Ctrl-C, or
     systemd stopping the unit's processes): the gateway finishes its batch and stops it."""
@@ -126,12 +137,16 @@ def _start(db_path: str, rules_path: str, log_format: str) -> None:
         pass
     logs.setup(log_format)
     _Worker.db, _Worker.path = open_db(db_path), Path(rules_path)
+    try:  # now rather than at the first message (it is most likely the pipeline's)
+        _Worker.rules, _Worker.key = load_keyed(_Worker.path)
+    except RulesError:
+        pass
     threading.Thread(target=_orphaned, daemon=True).start()
 
 
 def _orphaned() -> None:
-    """Exit when the gateway is gone (killed: it could not stop the pool). Its end of a
-    pipe closes then; the forkserver, our parent, lives on as long as we do."""
+    """Exit when the gateway is gone, also while a message keeps this process busy (the
+    forkserver, our parent, lives on as long as we do)."""
     gateway = multiprocessing.parent_process()
     if gateway is not None:
         gateway.join()
@@ -174,134 +189,3 @@ def prepare(job: Job) -> Prepared:
     if decision.decision is Outcome.RELAY and needs_redaction(rules, decision.to + decision.cc):
         shown = deidentify(parsed, rules)
     return Prepared(job.row_id, parsed, decision, shown)
-
-
-# -- in the gateway ---------------------------------------------------------------------
-
-
-class Workers:
-    """The pool of worker processes, as the pipeline thread sees it."""
-
-    def __init__(
-        self,
-        processes: int,
-        settings: Settings,
-        key_of: Callable[[RuleSet], str | None],
-        timeout: float = PREPARE_SECONDS,
-        task: Callable[[Job], Prepared] | None = None,
-    ):
-        self.processes, self.settings, self.key_of, self.timeout = (
-            processes, settings, key_of, timeout,
-        )  # fmt: skip
-        self.task = task or prepare  # what a worker runs (tests give one that dies)
-        self._pool: ProcessPoolExecutor | None = None
-
-    @classmethod
-    def for_settings(
-        cls, settings: Settings, key_of: Callable[[RuleSet], str | None]
-    ) -> Workers | None:
-        """The pool ``pipeline_workers`` asks for; None for 1 (all in the thread)."""
-        extra = settings.pipeline_workers - 1
-        return cls(extra, settings, key_of) if extra > 0 else None
-
-    def _executor(self) -> ProcessPoolExecutor:
-        """The pool, started on first use. 'forkserver': each worker is forked from a
-        small server that imported this module once, not from the threaded gateway."""
-        if self._pool is None:
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload([__name__])
-            s = self.settings
-            paths = (str(s.database_path.resolve()), str(s.rules_file.resolve()))
-            self._pool = ProcessPoolExecutor(
-                self.processes, context, initializer=_start, initargs=(*paths, s.log_format)
-            )
-        return self._pool
-
-    def _submit(self, job: Job) -> Future:
-        """The job handed to the pool; a pool that broke meanwhile fails it at once
-        (``_outcome`` then finds out which message broke it)."""
-        try:
-            return self._executor().submit(self.task, job)
-        except BrokenProcessPool as exc:
-            failed: Future = Future()
-            failed.set_exception(exc)
-            return failed
-
-    def ahead(
-        self,
-        rows: Iterable[Claimed],
-        rules: RuleSet,
-        own_addresses: tuple[str, ...],
-        wanted: Callable[[Claimed], bool],
-    ) -> Iterator[tuple[Claimed, Prepared | Lost | None]]:
-        """Each row, in order, with what the workers made of it: Prepared, Lost, or None
-        (not worth a worker, ``wanted``; or the worker raised: the thread works it out).
-        A few rows are handed out ahead of the one yielded."""
-        rows = list(rows)
-        key = self.key_of(rules)
-        jobs = {
-            r.id: Job(r.id, r.mailbox, dt.datetime.fromisoformat(r.received_at), key, own_addresses)
-            for r in rows
-            if wanted(r)
-        }
-        queue, started = collections.deque(r.id for r in rows if r.id in jobs), {}
-        for row in rows:
-            while queue and len(started) < AHEAD_PER_PROCESS * self.processes:
-                row_id = queue.popleft()
-                started[row_id] = self._submit(jobs[row_id])
-            future = started.pop(row.id, None)
-            yield row, None if future is None else self._outcome(future, row.id, jobs, started)
-
-    def _outcome(
-        self, future: Future, row_id: int, jobs: dict[int, Job], others: dict[int, Future]
-    ) -> Prepared | Lost | None:
-        """The worker's result; when the pool broke or hung on this message, the message
-        tried alone in a fresh pool, and then the others handed out again."""
-        try:
-            return future.result(timeout=self.timeout)
-        except (BrokenProcessPool, TimeoutError) as exc:
-            log.warning("message %s: %s; trying it alone", row_id, _why(exc, self.timeout))
-            self._stop()
-        except Exception:  # noqa: BLE001 -- the thread meets the same error and says so
-            return None
-        outcome = self._alone(jobs[row_id])
-        for other in others:  # lost with the pool: handed out again
-            others[other] = self._submit(jobs[other])
-        return outcome
-
-    def _alone(self, job: Job) -> Prepared | Lost | None:
-        try:
-            return self._submit(job).result(timeout=self.timeout)
-        except (BrokenProcessPool, TimeoutError) as exc:
-            self._stop()
-            log.error("message %s: %s again: quarantined", job.row_id, _why(exc, self.timeout))
-            return Lost(f"{_why(exc, self.timeout)}, twice")
-        except Exception:  # noqa: BLE001
-            return None
-
-    def _stop(self) -> None:
-        """Stop the pool's processes now (a hung one too) and forget the pool."""
-        pool, self._pool = self._pool, None
-        if pool is None:
-            return
-        # No public way to stop a hung worker before Python 3.14's kill_workers().
-        for pid in list(getattr(pool, "_processes", None) or {}):
-            _kill(pid)
-        pool.shutdown(wait=True, cancel_futures=True)
-
-    def close(self) -> None:
-        """At the gateway's stop, after the last batch."""
-        self._stop()
-
-
-def _kill(pid: int) -> None:
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except OSError:
-        pass
-
-
-def _why(exc: BaseException, timeout: float) -> str:
-    if isinstance(exc, TimeoutError):
-        return f"a pipeline worker took longer than {timeout:.0f} s preparing it"
-    return "a pipeline worker process died preparing it"

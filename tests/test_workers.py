@@ -13,11 +13,12 @@ from worker_tasks import HANG, KILL, dies_or_hangs
 
 from gateway.intake import accept
 from gateway.pipeline import Pipeline
-from gateway.prepare import Lost, Prepared, Workers, load_keyed
+from gateway.prepare import Lost, Prepared, load_keyed
 from gateway.render import Renderer
 from gateway.settings import Settings, SettingsError, load
 from gateway.settings_check import usable_cores
 from gateway.store import open_db
+from gateway.workers import Workers
 
 SHIPPED = (ROOT / "rules.yaml").read_text(encoding="utf-8")
 

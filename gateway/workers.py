@@ -1,0 +1,179 @@
+"""The pipeline's worker processes (``pipeline_workers``), as the pipeline thread uses them.
+
+``pipeline_workers - 1`` processes, each with a pipe of its own, prepare the messages of
+a batch ahead of the pipeline thread (``gateway/prepare.py``: parse, decide, de-identify)
+while it plans and carries out the one before. Jobs are handed out in the batch's order,
+a few ahead, and each result is read when the thread comes to its message. The thread
+itself sends and reads: no helper thread in the gateway competes with it for the
+interpreter, which is what the workers are there to relieve.
+
+A worker that dies or hangs (``PREPARE_SECONDS``) on a message is replaced, and the
+message tried once more on the fresh one, alone; if that kills it too, the message is
+quarantined with the reason, as one that kills the gateway is after its attempts. The
+other messages that worker held are handed out again; the other workers go on.
+"""
+
+from __future__ import annotations
+
+import atexit
+import collections
+import datetime as dt
+import logging
+import multiprocessing
+from collections.abc import Callable, Iterable, Iterator
+from multiprocessing.connection import wait
+
+from gateway.prepare import Job, Lost, Prepared, prepare, serve
+from gateway.rules.base import RuleSet
+from gateway.settings import Settings
+from gateway.store.intake_queue import Claimed
+
+log = logging.getLogger("gateway.pipeline")
+
+PREPARE_SECONDS = 120.0  # a worker busy longer with one message is taken for hung
+AHEAD_PER_PROCESS = 2  # jobs handed to each worker ahead: enough to keep it busy
+
+
+class _Gone(Exception):
+    """The worker died or hung; the message says which."""
+
+
+class _Process:
+    """One worker process, the gateway's end of its pipe, and the jobs it holds (sent,
+    not yet answered), oldest first."""
+
+    def __init__(self, args: tuple, task: Callable[[Job], Prepared]):
+        context = multiprocessing.get_context("forkserver")  # not a fork of this threaded one
+        context.set_forkserver_preload(["gateway.prepare"])  # imported once, in the server
+        self.conn, theirs = context.Pipe()
+        self.process = context.Process(target=serve, args=(theirs, *args, task), daemon=True)
+        self.process.start()
+        theirs.close()  # only the worker holds it: the pipe ends when either side does
+        self.jobs: collections.deque[Job] = collections.deque()
+
+    def send(self, job: Job) -> None:
+        self.conn.send(job)
+        self.jobs.append(job)
+
+    def receive(self, timeout: float) -> Prepared | None:
+        """The answer to the oldest job; raises _Gone."""
+        ready = wait([self.conn, self.process.sentinel], timeout)
+        if not ready:
+            raise _Gone(f"a pipeline worker took longer than {timeout:.0f} s preparing it")
+        try:  # an answer, or the end of the pipe: it died (perhaps while answering)
+            answer = self.conn.recv()
+        except (EOFError, OSError):
+            raise _Gone("a pipeline worker process died preparing it") from None
+        self.jobs.popleft()
+        return answer
+
+    def stop(self) -> None:
+        """Close its pipe (it ends when it reads that) and kill it (it may be busy)."""
+        self.conn.close()
+        self.process.kill()
+        self.process.join(5)
+
+
+class Workers:
+    """The worker processes, handed jobs and read by the pipeline thread alone."""
+
+    def __init__(
+        self,
+        processes: int,
+        settings: Settings,
+        key_of: Callable[[RuleSet], str | None],
+        timeout: float = PREPARE_SECONDS,
+        task: Callable[[Job], Prepared] = prepare,
+    ):
+        self.processes, self.settings, self.key_of = processes, settings, key_of
+        self.timeout, self.task = timeout, task  # task: what a worker runs (tests: one that dies)
+        self._procs: list[_Process] = []
+
+    @classmethod
+    def for_settings(
+        cls, settings: Settings, key_of: Callable[[RuleSet], str | None]
+    ) -> Workers | None:
+        """The workers ``pipeline_workers`` asks for; None for 1 (all in the thread)."""
+        extra = settings.pipeline_workers - 1
+        return cls(extra, settings, key_of) if extra > 0 else None
+
+    def _spawn(self) -> _Process:
+        s = self.settings
+        args = (str(s.database_path.resolve()), str(s.rules_file.resolve()), s.log_format)
+        return _Process(args, self.task)
+
+    def start(self) -> None:
+        """Start the processes now, not at the first message: a second or so of imports
+        and loading the rules that would otherwise delay it."""
+        if not self._procs:  # they ignore SIGTERM: stopped here, even if no one else does
+            atexit.register(self.close)
+        while len(self._procs) < self.processes:
+            self._procs.append(self._spawn())
+
+    def ahead(
+        self,
+        rows: Iterable[Claimed],
+        rules: RuleSet,
+        own_addresses: tuple[str, ...],
+        wanted: Callable[[Claimed], bool],
+    ) -> Iterator[tuple[Claimed, Prepared | Lost | None]]:
+        """Each row, in order, with what a worker made of it: Prepared, Lost, or None
+        (not worth a worker, ``wanted``; or the worker raised: the thread works it out)."""
+        self.start()
+        rows, key = list(rows), self.key_of(rules)
+        jobs = {
+            r.id: Job(r.id, r.mailbox, dt.datetime.fromisoformat(r.received_at), key, own_addresses)
+            for r in rows
+            if wanted(r)
+        }
+        queue = collections.deque(jobs.values())
+        held: dict[int, _Process] = {}
+        for row in rows:
+            self._hand_out(queue, held)
+            proc = held.pop(row.id, None)
+            yield row, None if proc is None else self._answer(proc, jobs[row.id], queue, held)
+
+    def _hand_out(self, queue: collections.deque[Job], held: dict[int, _Process]) -> None:
+        """Jobs in the batch's order to the least busy workers, so that each worker's
+        answers come back in the order the thread reads them."""
+        while queue:
+            proc = min(self._procs, key=lambda p: len(p.jobs))
+            if len(proc.jobs) >= AHEAD_PER_PROCESS:
+                return
+            job = queue.popleft()
+            proc.send(job)
+            held[job.row_id] = proc
+
+    def _answer(
+        self, proc: _Process, job: Job, queue: collections.deque[Job], held: dict[int, _Process]
+    ) -> Prepared | Lost | None:
+        """The worker's answer; when it died or hung, the message tried once more alone
+        on a fresh worker, and the worker's other jobs handed out again."""
+        try:
+            return proc.receive(self.timeout)
+        except _Gone as gone:
+            log.warning("message %s: %s; trying it alone", job.row_id, gone)
+        others = [j for j in proc.jobs if j.row_id != job.row_id]
+        queue.extendleft(reversed(others))
+        for other in others:
+            held.pop(other.row_id, None)
+        fresh = self._replace(proc)
+        fresh.send(job)
+        try:
+            return fresh.receive(self.timeout)
+        except _Gone as gone:
+            log.error("message %s: %s, again: quarantined", job.row_id, gone)
+            self._replace(fresh)
+            return Lost(f"{gone}, twice")
+
+    def _replace(self, proc: _Process) -> _Process:
+        proc.stop()
+        fresh = self._spawn()
+        self._procs[self._procs.index(proc)] = fresh
+        return fresh
+
+    def close(self) -> None:
+        """At the gateway's stop, after the last batch."""
+        for proc in self._procs:
+            proc.stop()
+        self._procs = []
