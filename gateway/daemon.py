@@ -100,6 +100,7 @@ class Gateway:
         self.metrics = None  # the /metrics server, when metrics_port is set
         self.web = None  # the web view's server, when web_port is set
         self.scheduler: Scheduler | None = None
+        self.workers: Workers | None = None  # the pipeline's worker processes (start())
 
     def start(self) -> None:
         s = self.settings
@@ -124,6 +125,10 @@ class Gateway:
                 reread=lambda name=box.mailbox: reread_mailbox(s, name),
             )
             self._thread(intake.run, f"imap-{box.mailbox}")
+        # The pipeline's worker processes, started before the first message comes.
+        self.workers = Workers.for_settings(s, self.rules.key_of)  # None: pipeline_workers = 1
+        if self.workers is not None:
+            self.workers.start()
         self._thread(self._pipeline_loop, "pipeline")
         self._thread(self._watch_rules, "rules-watch")
         # Deliveries a stop left in 'sending' are due again: done once, before any
@@ -174,23 +179,17 @@ class Gateway:
 
     def _pipeline_loop(self) -> None:
         s = self.settings
-        workers = Workers.for_settings(s, self.rules.key_of)  # None: pipeline_workers = 1
-        if workers is not None:
-            workers.start()
-        pipeline = Pipeline(open_db(s.database_path), self.rules, self.renderer, s, workers)
-        try:
-            while not self.stop.is_set():
-                self.wake_pipeline.clear()
-                try:
-                    if pipeline.process_batch():
-                        self.wake_sender.set()
-                        continue
-                except Exception:  # e.g. database locked or disk full: say so, wait, retry
-                    log.exception("pipeline batch failed; trying again shortly")
-                self.wake_pipeline.wait(1.0)
-        finally:
-            if workers is not None:
-                workers.close()
+        db = open_db(s.database_path)
+        pipeline = Pipeline(db, self.rules, self.renderer, s, self.workers)
+        while not self.stop.is_set():
+            self.wake_pipeline.clear()
+            try:
+                if pipeline.process_batch():
+                    self.wake_sender.set()
+                    continue
+            except Exception:  # e.g. database locked or disk full: say so, wait, retry
+                log.exception("pipeline batch failed; trying again shortly")
+            self.wake_pipeline.wait(1.0)
 
     def _sender_loop(self) -> None:
         """One delivery connection: claims due rows and sends them (several of these run
@@ -245,6 +244,8 @@ class Gateway:
         self.wake_sender.set()
         for thread in self.threads:
             thread.join(timeout=30)
+        if self.workers is not None:  # the pipeline thread has finished its batch
+            self.workers.close()
         self.handler.close()
         log.info("stopped")
 

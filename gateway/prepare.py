@@ -104,10 +104,10 @@ class _Worker:
 
 
 def serve(conn: Connection, db_path: str, rules_path: str, log_format: str, task) -> None:
-    """A worker process: prepare each job that comes down the pipe and send back what
-    ``task`` (``prepare``) made of it, or None when it raised (the pipeline thread then
-    works the message out and meets the same error) or cannot be sent. Ends when the
-    gateway closes its end."""
+    """A worker process: prepare each job that comes down the pipe and send back its
+    row id with what ``task`` (``prepare``) made of it, or None when it raised (the
+    pipeline thread then works the message out and meets the same error) or cannot be
+    sent. Ends when the gateway closes its end."""
     _start(db_path, rules_path, log_format)
     while True:
         try:
@@ -119,11 +119,11 @@ def serve(conn: Connection, db_path: str, rules_path: str, log_format: str, task
         except Exception:  # noqa: BLE001 -- see above
             result = None
         try:
-            conn.send(result)
+            conn.send((job.row_id, result))
         except (EOFError, OSError):
             return
         except Exception:  # noqa: BLE001 -- not picklable: pickling fails before a byte is sent
-            conn.send(None)
+            conn.send((job.row_id, None))
 
 
 def _start(db_path: str, rules_path: str, log_format: str) -> None:

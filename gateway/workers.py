@@ -20,6 +20,7 @@ import collections
 import datetime as dt
 import logging
 import multiprocessing
+import time
 from collections.abc import Callable, Iterable, Iterator
 from multiprocessing.connection import wait
 
@@ -34,13 +35,17 @@ PREPARE_SECONDS = 120.0  # a worker busy longer with one message is taken for hu
 AHEAD_PER_PROCESS = 2  # jobs handed to each worker ahead: enough to keep it busy
 
 
+def _row(job: Job) -> int:
+    return job.row_id
+
+
 class _Gone(Exception):
     """The worker died or hung; the message says which."""
 
 
 class _Process:
     """One worker process, the gateway's end of its pipe, and the jobs it holds (sent,
-    not yet answered), oldest first."""
+    not yet answered)."""
 
     def __init__(self, args: tuple, task: Callable[[Job], Prepared]):
         context = multiprocessing.get_context("forkserver")  # not a fork of this threaded one
@@ -49,23 +54,30 @@ class _Process:
         self.process = context.Process(target=serve, args=(theirs, *args, task), daemon=True)
         self.process.start()
         theirs.close()  # only the worker holds it: the pipe ends when either side does
-        self.jobs: collections.deque[Job] = collections.deque()
+        self.jobs: dict[int, Job] = {}
 
     def send(self, job: Job) -> None:
-        self.conn.send(job)
-        self.jobs.append(job)
+        """Hand it a job. When it is gone already, its answer says so (``receive``)."""
+        try:
+            self.conn.send(job)
+        except OSError:
+            pass
+        self.jobs[job.row_id] = job
 
-    def receive(self, timeout: float) -> Prepared | None:
-        """The answer to the oldest job; raises _Gone."""
-        ready = wait([self.conn, self.process.sentinel], timeout)
-        if not ready:
-            raise _Gone(f"a pipeline worker took longer than {timeout:.0f} s preparing it")
-        try:  # an answer, or the end of the pipe: it died (perhaps while answering)
-            answer = self.conn.recv()
-        except (EOFError, OSError):
-            raise _Gone("a pipeline worker process died preparing it") from None
-        self.jobs.popleft()
-        return answer
+    def receive(self, row_id: int, timeout: float, answers: dict) -> Prepared | None:
+        """The answer for ``row_id``; answers that come before it are kept in
+        ``answers`` (row id -> answer) for their turn. Raises _Gone."""
+        deadline = time.monotonic() + timeout
+        while row_id not in answers:
+            if not wait([self.conn, self.process.sentinel], deadline - time.monotonic()):
+                raise _Gone(f"a pipeline worker took longer than {timeout:.0f} s preparing it")
+            try:  # an answer, or the end of the pipe: it died (perhaps while answering)
+                answered, answer = self.conn.recv()
+            except (EOFError, OSError):
+                raise _Gone("a pipeline worker process died preparing it") from None
+            answers[answered] = answer
+            self.jobs.pop(answered, None)
+        return answers.pop(row_id)
 
     def stop(self) -> None:
         """Close its pipe (it ends when it reads that) and kill it (it may be busy)."""
@@ -119,8 +131,13 @@ class Workers:
     ) -> Iterator[tuple[Claimed, Prepared | Lost | None]]:
         """Each row, in order, with what a worker made of it: Prepared, Lost, or None
         (not worth a worker, ``wanted``; or the worker raised: the thread works it out)."""
-        self.start()
         rows, key = list(rows), self.key_of(rules)
+        try:
+            self.start()
+        except OSError as exc:  # no process could be started (memory, process limits)
+            log.error("pipeline workers could not start (%s): the thread does it all", exc)
+            yield from ((row, None) for row in rows)
+            return
         jobs = {
             r.id: Job(r.id, r.mailbox, dt.datetime.fromisoformat(r.received_at), key, own_addresses)
             for r in rows
@@ -128,15 +145,20 @@ class Workers:
         }
         queue = collections.deque(jobs.values())
         held: dict[int, _Process] = {}
+        answers: dict[int, Prepared | None] = {}
         for row in rows:
             self._hand_out(queue, held)
             proc = held.pop(row.id, None)
-            yield row, None if proc is None else self._answer(proc, jobs[row.id], queue, held)
+            if row.id in answers:
+                yield row, answers.pop(row.id)
+            elif proc is None:
+                yield row, None
+            else:
+                yield row, self._answer(proc, jobs[row.id], queue, held, answers)
 
     def _hand_out(self, queue: collections.deque[Job], held: dict[int, _Process]) -> None:
-        """Jobs in the batch's order to the least busy workers, so that each worker's
-        answers come back in the order the thread reads them."""
-        while queue:
+        """Jobs in the batch's order to the least busy workers."""
+        while queue and self._procs:
             proc = min(self._procs, key=lambda p: len(p.jobs))
             if len(proc.jobs) >= AHEAD_PER_PROCESS:
                 return
@@ -145,31 +167,41 @@ class Workers:
             held[job.row_id] = proc
 
     def _answer(
-        self, proc: _Process, job: Job, queue: collections.deque[Job], held: dict[int, _Process]
+        self,
+        proc: _Process,
+        job: Job,
+        queue: collections.deque[Job],
+        held: dict[int, _Process],
+        answers: dict[int, Prepared | None],
     ) -> Prepared | Lost | None:
         """The worker's answer; when it died or hung, the message tried once more alone
         on a fresh worker, and the worker's other jobs handed out again."""
         try:
-            return proc.receive(self.timeout)
+            return proc.receive(job.row_id, self.timeout, answers)
         except _Gone as gone:
             log.warning("message %s: %s; trying it alone", job.row_id, gone)
-        others = [j for j in proc.jobs if j.row_id != job.row_id]
+        others = sorted((j for j in proc.jobs.values() if j.row_id != job.row_id), key=_row)
         queue.extendleft(reversed(others))
         for other in others:
             held.pop(other.row_id, None)
-        fresh = self._replace(proc)
-        fresh.send(job)
         try:
-            return fresh.receive(self.timeout)
+            fresh = self._replace(proc)
+            fresh.send(job)
+            return fresh.receive(job.row_id, self.timeout, answers)
+        except OSError as exc:  # no fresh worker: the thread works it out
+            log.error("message %s: no fresh pipeline worker (%s)", job.row_id, exc)
+            return None
         except _Gone as gone:
             log.error("message %s: %s, again: quarantined", job.row_id, gone)
-            self._replace(fresh)
+            fresh.stop()
+            self._procs.remove(fresh)  # the next batch starts another
             return Lost(f"{gone}, twice")
 
     def _replace(self, proc: _Process) -> _Process:
         proc.stop()
+        self._procs.remove(proc)
         fresh = self._spawn()
-        self._procs[self._procs.index(proc)] = fresh
+        self._procs.append(fresh)
         return fresh
 
     def close(self) -> None:
