@@ -54,7 +54,7 @@ def once(raws: list[bytes], pipeline_workers: int, folder: Path) -> dict:
         workers.start()
         for proc in workers._procs:  # every worker up and its rules loaded, before the clock
             proc.send(Job(0, None, dt.datetime.now(dt.UTC), None, ()))
-            proc.receive(60)
+            proc.receive(0, 60, {})
     pids = procs.descendants(os.getpid())
     before = {p: procs.cpu_seconds(p) for p in pids}
     wall, thread, process = time.perf_counter(), time.thread_time(), time.process_time()
