@@ -1,11 +1,11 @@
 """The gateway's processes, from /proc: the ``gateway serve`` process and every process
-under it (with ``pipeline_workers`` above 1: the worker processes, the forkserver they
-are forked from, and multiprocessing's resource tracker), their CPU and their memory.
+under it (with ``pipeline_workers`` above 1: the worker processes and multiprocessing's
+resource tracker), their CPU and their memory.
 
 Memory per process is VmRSS (resident now), VmHWM (its peak) and Pss (resident, with
-each page shared between processes counted in shares: forked workers share much of
-their memory with the forkserver, so the sum of their RSS overstates the machine's
-cost and the sum of their Pss does not). MB = 10^6 bytes.
+each page shared between processes counted in shares: the workers share the
+interpreter's and the libraries' code with the gateway, so the sum of their RSS
+overstates the machine's cost and the sum of their Pss does not). MB = 10^6 bytes.
 """
 
 from __future__ import annotations

@@ -109,6 +109,7 @@ def serve(conn: Connection, db_path: str, rules_path: str, log_format: str, task
     pipeline thread then works the message out and meets the same error) or cannot be
     sent. Ends when the gateway closes its end."""
     _start(db_path, rules_path, log_format)
+    conn.send((None, None))  # ready: imported, and the rules loaded
     while True:
         try:
             job = conn.recv()
@@ -145,8 +146,7 @@ def _start(db_path: str, rules_path: str, log_format: str) -> None:
 
 
 def _orphaned() -> None:
-    """Exit when the gateway is gone, also while a message keeps this process busy (the
-    forkserver, our parent, lives on as long as we do)."""
+    """Exit when the gateway is gone, also while a message keeps this process busy."""
     gateway = multiprocessing.parent_process()
     if gateway is not None:
         gateway.join()
