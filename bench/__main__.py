@@ -60,6 +60,9 @@ def parse_args(argv: Sequence[str] | None) -> Config:
     parser.add_argument(
         "--keep", action="store_true", help="keep the scratch directory (logs, databases)"
     )
+    parser.add_argument(
+        "--pipeline-workers", type=int, help="the gateway's pipeline_workers (default: its own)"
+    )
     args = parser.parse_args(argv)
     quick = args.quick or (args.n_small is not None and 0 < args.n_small <= 20)
     n_small = args.n_small if args.n_small is not None else (20 if quick else 1000)
@@ -74,6 +77,7 @@ def parse_args(argv: Sequence[str] | None) -> Config:
         profile=args.profile,
         output=args.output,
         keep=args.keep,
+        pipeline_workers=args.pipeline_workers,
     )
 
 

@@ -25,6 +25,7 @@ if str(ROOT / "tests") not in sys.path:
 from aiosmtpd.smtp import Envelope  # noqa: E402
 from servers import Dovecot, ReceivedMessage, SmtpSink, _group_members, free_port  # noqa: E402
 
+from bench import procs  # noqa: E402
 from bench.reports import SUPPLIER  # noqa: E402
 
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
@@ -209,8 +210,16 @@ class ManagedProcess:
 
     def thread_cpu(self) -> dict[str, float]:
         """CPU seconds (user + system) each thread has used so far, by thread name; the
-        gateway names its threads (``avvik-pipeline``, ``avvik-sender-1`` ...)."""
-        return thread_cpu(self.pid)
+        gateway names its threads (``avvik-pipeline``, ``avvik-sender-1`` ...), and its
+        pipeline workers their processes (``avvik-prepare``). Threads of the processes
+        under it that it does not name (multiprocessing's resource tracker) count as
+        ``child:<name>``."""
+        used = thread_cpu(self.pid)
+        for child in procs.descendants(self.pid):
+            for name, seconds in thread_cpu(child).items():
+                key = name if name.startswith("avvik-") else f"child:{name}"
+                used[key] = used.get(key, 0.0) + seconds
+        return used
 
     def stop(self, timeout: float = 30.0) -> int | None:
         """SIGTERM, then SIGKILL after ``timeout``; returns the exit code."""
@@ -228,11 +237,18 @@ class ManagedProcess:
 
 
 def gateway_settings(
-    data_dir: Path, rules: Path, dovecot: Dovecot, user: str, sink_port: int
+    data_dir: Path,
+    rules: Path,
+    dovecot: Dovecot,
+    user: str,
+    sink_port: int,
+    workers: int | None = None,
 ) -> str:
-    """The gateway's TOML: one IMAP mailbox ``support``, the sink as smarthost."""
+    """The gateway's TOML: one IMAP mailbox ``support``, the sink as smarthost;
+    ``workers``: pipeline_workers (None: the gateway's default, the usable cores)."""
+    extra = f"pipeline_workers = {workers}\n" if workers is not None else ""
     return f"""\
-data_dir = "{data_dir}"
+{extra}data_dir = "{data_dir}"
 rules_file = "{rules}"
 smtp_intake_host = "127.0.0.1"
 smtp_intake_port = {free_port()}
@@ -258,13 +274,18 @@ idle = true
 
 
 def start_gateway(
-    workdir: Path, src: Path, dovecot: Dovecot, user: str, sink_port: int
+    workdir: Path,
+    src: Path,
+    dovecot: Dovecot,
+    user: str,
+    sink_port: int,
+    workers: int | None = None,
 ) -> ManagedProcess:
     """``python -m gateway serve`` from ``src``, connected to its mailbox and idle."""
     workdir.mkdir(parents=True, exist_ok=True)
     settings = workdir / "gateway.toml"
     settings.write_text(
-        gateway_settings(workdir / "var", src / "rules.yaml", dovecot, user, sink_port)
+        gateway_settings(workdir / "var", src / "rules.yaml", dovecot, user, sink_port, workers)
     )
     env = {
         **os.environ,

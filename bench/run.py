@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from bench import reports
+from bench import procs, reports
 from bench.blast import write_messages
 from bench.facts import database_counts, machine, revision
 from bench.harness import (
@@ -65,6 +65,7 @@ class Config:
     profile: bool = False
     output: str = str(RESULTS / "latest.json")
     keep: bool = False
+    pipeline_workers: int | None = None  # None: the gateway's default (the usable cores)
 
 
 _T0 = time.monotonic()
@@ -122,7 +123,7 @@ class Bench:
         """``gateway serve`` over the reports: every one relayed, with a receipt, and moved."""
         n = len(raws)
         stage(self.dovecot, user, raws)
-        gateway = start_gateway(self.workdir / user, self.src, self.dovecot, user, self.sink.port)
+        gateway = self._start_gateway(user)
         spy = None
         try:
             idle = gateway.memory_mb()
@@ -131,10 +132,14 @@ class Bench:
                 time.sleep(1.0)  # py-spy needs a moment to attach
             self.sink.clear()
             cpu_before, sink_before = gateway.thread_cpu(), time.process_time()
+            procs_before = procs.children_cpu(gateway.pid)
             meter = CpuMeter(self.dovecot)
             started, moved = release(self.dovecot, user)
             self.sink.wait_count(2 * n, timeout, alive=gateway)
             cpu = _cpu_per_report(gateway.thread_cpu(), cpu_before, n)
+            children = procs.children_cpu_per_report(
+                procs.children_cpu(gateway.pid), procs_before, n
+            )
             busy = meter.read(n)
             # This process is the sink (its other threads wait): its CPU per message.
             cpu["sink_per_message"] = round((time.process_time() - sink_before) * 1e3 / (2 * n), 2)
@@ -143,7 +148,7 @@ class Bench:
             all_sent = self.sink.arrivals[-1]
             if spy is not None:
                 spy.stop()  # before the reads below, which are not the gateway's work
-            memory = gateway.memory_mb()
+            memory, tree = gateway.memory_mb(), procs.tree_memory(gateway.pid)
             folders = wait_processed(self.dovecot, user, n)
         finally:
             if spy is not None:
@@ -172,6 +177,7 @@ class Bench:
             cpu_ms=cpu,
             machine=busy,
             exit_code=code,
+            processes=_processes(tree, children),
         )
         # How fast the sink alone takes what the gateway sent: no gateway, however fast,
         # gets its reports through this sink faster than that.
@@ -256,9 +262,7 @@ class Bench:
             _wait_exit(bare, 10)
         finally:
             bare.stop(timeout=5)
-        gateway = start_gateway(
-            self.workdir / "gw-pickup", self.src, self.dovecot, "gw-pickup", self.sink.port
-        )
+        gateway = self._start_gateway("gw-pickup")
         try:
             time.sleep(1.0)  # settled: connected, rules loaded, threads waiting
             idle = gateway.memory_mb()
@@ -277,14 +281,14 @@ class Bench:
         """A fresh gateway takes one big report; its peak RSS (VmHWM) over its whole life."""
         user = "gw-big"
         stage(self.dovecot, user, [raw])
-        gateway = start_gateway(self.workdir / user, self.src, self.dovecot, user, self.sink.port)
+        gateway = self._start_gateway(user)
         try:
             idle = gateway.memory_mb()
             self.sink.clear()
             started, _moved = release(self.dovecot, user)
             self.sink.wait_count(2, 300, alive=gateway)
             ended = self.sink.arrivals[-1]
-            memory = gateway.memory_mb()
+            memory, tree = gateway.memory_mb(), procs.tree_memory(gateway.pid)
             folders = wait_processed(self.dovecot, user, 1)
         finally:
             code = gateway.stop()
@@ -297,15 +301,36 @@ class Bench:
             "idle_rss_mb": idle["rss_mb"],
             "peak_rss_mb": memory["peak_rss_mb"],
             "exit_code": code,
+            "processes": _processes(tree),
         }
+
+    def _start_gateway(self, user: str) -> ManagedProcess:
+        return start_gateway(
+            self.workdir / user, self.src, self.dovecot, user, self.sink.port,
+            self.config.pipeline_workers,
+        )  # fmt: skip
+
+
+def _processes(tree: dict, cpu: list[dict] | None = None) -> dict:
+    """The gateway's processes (itself, and its pipeline workers and multiprocessing's
+    resource tracker under it): memory of each and in total, CPU of those under it."""
+    out = {k: v for k, v in tree.items() if k != "processes"} | {"each": tree["processes"]}
+    if cpu is not None:
+        cpu_of = {c["pid"]: c["cpu_ms"] for c in cpu}
+        for p in out["each"]:
+            if p["pid"] in cpu_of:
+                p["cpu_ms_per_report"] = cpu_of[p["pid"]]
+    return out
 
 
 def _cpu_per_report(after: dict[str, float], before: dict[str, float], n: int) -> dict:
     """Milliseconds of CPU per report by part of the gateway (its named threads; the
-    delivery connections summed), and in all."""
+    delivery connections summed; its worker processes as ``prepare``, and the other
+    processes under it as ``children``), and in all."""
     parts: dict[str, float] = {}
     for name, seconds in after.items():
         part = name.removeprefix("avvik-").split("-")[0] if name.startswith("avvik-") else "other"
+        part = "children" if name.startswith("child:") else part
         parts[part] = parts.get(part, 0.0) + seconds - before.get(name, 0.0)
     result = {k: round(v * 1e3 / n, 2) for k, v in sorted(parts.items()) if v > 0}
     result["total"] = round(sum(parts.values()) * 1e3 / n, 2)

@@ -8,7 +8,8 @@ the workers finish the batch they hold, and nothing stored is lost: what was not
 decided or sent yet is still in its state in the database for the next start. The
 scheduler (APScheduler's own thread) runs the follow-up jobs of rules.yaml; the
 monitor thread raises alerts. SIGHUP reloads rules.yaml, keeping the old rules when
-the new file is broken.
+the new file is broken. With ``pipeline_workers`` above 1, worker processes parse and
+de-identify ahead of the pipeline thread (``gateway/prepare.py``).
 """
 
 from __future__ import annotations
@@ -25,11 +26,14 @@ from gateway.intake.imap import ImapIntake
 from gateway.monitor import Monitor
 from gateway.outbox.sender import Sender, recover
 from gateway.pipeline import Pipeline
+from gateway.prepare import load_keyed
 from gateway.render import Renderer
-from gateway.rules.loader import RulesError, load_rules
+from gateway.rules.base import RuleSet
+from gateway.rules.loader import RulesError
 from gateway.scheduler.runner import Runner, Scheduler
 from gateway.settings import Settings, reread_mailbox
 from gateway.store import open_db
+from gateway.workers import Workers
 
 log = logging.getLogger("gateway")
 
@@ -39,8 +43,19 @@ class Rules:
 
     def __init__(self, settings: Settings):
         self.path = settings.rules_file
-        self.current = load_rules(self.path)
+        # the rules and the digest of the file they came from, swapped as one value
+        self._loaded: tuple[RuleSet, str | None] = load_keyed(self.path)
         self.mtime = self._mtime()
+
+    @property
+    def current(self) -> RuleSet:
+        return self._loaded[0]
+
+    def key_of(self, ruleset: RuleSet) -> str | None:
+        """The digest of the file ``ruleset`` was loaded from, while it is the current
+        one (the pipeline's workers load the same file; see gateway/prepare.py)."""
+        current, key = self._loaded
+        return key if ruleset is current else None
 
     def _mtime(self) -> float | None:
         try:
@@ -62,7 +77,7 @@ class Rules:
     def reload(self) -> bool:
         self.mtime = self._mtime()
         try:
-            self.current = load_rules(self.path)
+            self._loaded = load_keyed(self.path)
         except RulesError as exc:
             for problem in exc.problems:
                 log.error("rules not reloaded: %s", problem)
@@ -85,6 +100,7 @@ class Gateway:
         self.metrics = None  # the /metrics server, when metrics_port is set
         self.web = None  # the web view's server, when web_port is set
         self.scheduler: Scheduler | None = None
+        self.workers: Workers | None = None  # the pipeline's worker processes (start())
 
     def start(self) -> None:
         s = self.settings
@@ -109,6 +125,10 @@ class Gateway:
                 reread=lambda name=box.mailbox: reread_mailbox(s, name),
             )
             self._thread(intake.run, f"imap-{box.mailbox}")
+        # The pipeline's worker processes, started before the first message comes.
+        self.workers = Workers.for_settings(s, self.rules.key_of)  # None: pipeline_workers = 1
+        if self.workers is not None:
+            self.workers.start()
         self._thread(self._pipeline_loop, "pipeline")
         self._thread(self._watch_rules, "rules-watch")
         # Deliveries a stop left in 'sending' are due again: done once, before any
@@ -158,9 +178,9 @@ class Gateway:
         self.threads.append(thread)
 
     def _pipeline_loop(self) -> None:
-        pipeline = Pipeline(
-            open_db(self.settings.database_path), self.rules, self.renderer, self.settings
-        )
+        s = self.settings
+        db = open_db(s.database_path)
+        pipeline = Pipeline(db, self.rules, self.renderer, s, self.workers)
         while not self.stop.is_set():
             self.wake_pipeline.clear()
             try:
@@ -224,6 +244,8 @@ class Gateway:
         self.wake_sender.set()
         for thread in self.threads:
             thread.join(timeout=30)
+        if self.workers is not None:  # the pipeline thread has finished its batch
+            self.workers.close()
         self.handler.close()
         log.info("stopped")
 

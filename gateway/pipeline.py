@@ -6,6 +6,10 @@ the case log's reads) and the plan carried out in a short transaction of its own
 (``gateway/carry_out.py``). A message whose handling raises is quarantined with the
 reason; one that keeps killing the process (attempts run out before it could be
 decided) is quarantined on the next start. Nothing is dropped.
+
+With ``pipeline_workers`` above 1, worker processes parse and de-identify the messages
+of a batch ahead of this thread (``gateway/prepare.py``); this thread still plans and
+carries out each message in turn, and is the only one that writes.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from gateway.decide.chain import plan
 from gateway.decide.facts import Facts
 from gateway.faults import fault
 from gateway.models import Arrival, Outcome
+from gateway.prepare import PREPARE_MAX_BYTES, Lost, Prepared
 from gateway.privacy.policy import deidentify, needs_redaction
 from gateway.render import Renderer
 from gateway.rules.base import RuleSet
@@ -28,6 +33,7 @@ from gateway.settings import Settings
 from gateway.stage import StageContext
 from gateway.store import begin_read, end_read, intake_queue, savepoint, write
 from gateway.store.db import Database
+from gateway.workers import Workers
 
 log = logging.getLogger("gateway.pipeline")
 MAX_ATTEMPTS = 3
@@ -37,9 +43,15 @@ class Pipeline:
     """Decide what intake stored. ``rules()`` returns the current RuleSet (reloads)."""
 
     def __init__(
-        self, db: Database, rules: Callable[[], RuleSet], renderer: Renderer, settings: Settings
+        self,
+        db: Database,
+        rules: Callable[[], RuleSet],
+        renderer: Renderer,
+        settings: Settings,
+        workers: Workers | None = None,
     ):
         self.db, self.rules, self.renderer, self.settings = db, rules, renderer, settings
+        self.workers = workers  # None: all the work in this thread
 
     def process_batch(self, limit: int = 50) -> int:
         """Decide up to ``limit`` waiting messages; returns how many were handled.
@@ -53,11 +65,16 @@ class Pipeline:
             rows = intake_queue.claim(self.db, limit)
         if not rows:
             return 0
-        stage = StageContext(self.db, self.rules(), self.settings, self.renderer)
-        for row in rows:
+        ruleset = self.rules()
+        stage = StageContext(self.db, ruleset, self.settings, self.renderer)
+        ahead = ((row, None) for row in rows)
+        if self.workers is not None:
+            own = stage.rules.own_addresses
+            ahead = self.workers.ahead(rows, ruleset, own, self._worth_a_worker)
+        for row, prepared in ahead:
             begin_read(self.db)  # one snapshot for all that the plan reads
             try:
-                step = self._plan(row, stage)
+                step = self._plan(row, stage, prepared)
             except Exception as exc:  # one bad message must not stop the others
                 step = functools.partial(self._failed, row.id, exc)
             finally:
@@ -76,8 +93,16 @@ class Pipeline:
         log.error("message %s failed in the pipeline", row_id, exc_info=exc)
         quarantine(self.db, row_id, f"pipeline error: {type(exc).__name__}: {exc}")
 
-    def _plan(self, row: intake_queue.Claimed, stage: StageContext) -> Callable[[], object]:
+    def _worth_a_worker(self, row: intake_queue.Claimed) -> bool:
+        """Not one that is quarantined unread: over the size limit, or out of attempts."""
+        limit = min(self.settings.max_message_bytes, PREPARE_MAX_BYTES)
+        return row.attempts <= MAX_ATTEMPTS and row.size <= limit
+
+    def _plan(
+        self, row: intake_queue.Claimed, stage: StageContext, prepared: Prepared | Lost | None
+    ) -> Callable[[], object]:
         """Plan one stored message; returns the step that carries the plan out.
+        ``prepared``: what a worker process made of it ahead (None: nothing).
 
         Only reads here, in one snapshot; the step runs in the write transaction right
         after. This thread is the only one that decides new mail, so what it read still
@@ -87,13 +112,18 @@ class Pipeline:
         if row.attempts > MAX_ATTEMPTS:
             why = f"not decided after {MAX_ATTEMPTS} attempts"
             return functools.partial(quarantine, self.db, row.id, why)
+        if isinstance(prepared, Lost):  # it killed a worker, twice
+            return functools.partial(quarantine, self.db, row.id, prepared.reason)
         received = dt.datetime.fromisoformat(row.received_at)
         arrival = Arrival(row.id, row.mailbox, received, row.size, row.sha256)
         facts = Facts(arrival, stage)
+        if prepared is not None:
+            facts.know(prepared.parsed, prepared.decision)
         result = plan(facts)
         shown = None  # the de-identified message, worked out here rather than in the write
         if result.outcome is Outcome.RELAY and needs_redaction(
             stage.rules, result.decision.to + result.decision.cc
         ):
-            shown = deidentify(facts.msg, stage.rules)
+            ready = prepared.shown if prepared and prepared.decision == result.decision else None
+            shown = ready if ready is not None else deidentify(facts.msg, stage.rules)
         return functools.partial(carry_out, stage, facts, result, shown)

@@ -109,6 +109,10 @@ class Settings:
     # CSV exports (stats, the monthly report): "semicolon" (semicolons and decimal commas,
     # as Excel with Norwegian settings reads them) or "comma" (plain, for programs)
     csv_style: str = "semicolon"
+    # Processes that share the pipeline's work, the gateway's own included: beside it,
+    # pipeline_workers - 1 worker processes parse and de-identify incoming messages
+    # ahead of the pipeline thread (gateway/prepare.py). 1: all of it in the thread.
+    pipeline_workers: int = field(default_factory=settings_check.usable_cores)
     source: Path | None = None  # the file read, so that secrets can be read again
 
     @property
@@ -284,7 +288,9 @@ def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> 
             except ValueError as exc:
                 raise SettingsError(f"${var}: {exc}") from exc
     settings = dataclasses.replace(settings, **overrides, source=Path(path) if path else None)
-    if problems := settings_check.port_problems(settings, str(path or "defaults")):
+    where = str(path or "defaults")
+    problems = settings_check.port_problems(settings, where)
+    if problems := problems + settings_check.worker_problems(settings, where):
         raise SettingsError("\n".join(problems))
     _check_values(settings)
     return settings

@@ -63,6 +63,26 @@ def port_problems(settings: Any, where: str) -> list[str]:
     return found
 
 
+MAX_PIPELINE_WORKERS = 256
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, as ``taskset`` or a
+    container's cpuset sets it): ``pipeline_workers``' default."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def worker_problems(settings: Any, where: str) -> list[str]:
+    """A ``pipeline_workers`` that is no number of processes."""
+    workers = settings.pipeline_workers
+    if not 1 <= workers <= MAX_PIPELINE_WORKERS:
+        return [f"{where}: pipeline_workers: must be 1 to {MAX_PIPELINE_WORKERS}, not {workers}"]
+    return []
+
+
 def start_problems(settings: Any, mailboxes: Mapping[str, str]) -> list[str]:
     """What only the machine that starts the gateway can tell: a data_dir that is not a
     writable folder (nor can be made one), and [[imap]] mailboxes rules.yaml does not

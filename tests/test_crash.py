@@ -25,12 +25,14 @@ def send(port: int, raw: bytes) -> bool:
         return False
 
 
+@pytest.mark.parametrize("workers", [1, 3])  # all in the pipeline thread; two worker processes
 @pytest.mark.parametrize("point", POINTS)
 def test_kill_at_each_fault_point_and_restart(
-    point, smtp_sink, gateway_process, monkeypatch, tmp_path
+    point, workers, smtp_sink, gateway_process, monkeypatch, tmp_path
 ):
     port = free_port()
-    gateway = gateway_process(settings_toml(tmp_path / "var", port, smtp_sink.port))
+    settings = settings_toml(tmp_path / "var", port, smtp_sink.port)
+    gateway = gateway_process(f"pipeline_workers = {workers}\n" + settings)
     monkeypatch.setenv("AVVIK_FAULT", point)
     gateway.start()
     raw = make_mail(subject=f"Avvik ved {point}")
@@ -66,3 +68,24 @@ def test_kill_at_each_fault_point_and_restart(
     assert states == {"done"}
     if not answered:
         assert db["messages"].count_where("outcome = 'duplicate'") == 1
+
+
+def test_a_message_that_kills_its_worker_every_time_is_quarantined(
+    smtp_sink, gateway_process, monkeypatch, tmp_path
+):
+    """AVVIK_FAULT=prepare: every worker dies on its message. The gateway stays up, the
+    message is tried alone once more and then quarantined with the reason."""
+    port = free_port()
+    settings = settings_toml(tmp_path / "var", port, smtp_sink.port)
+    gateway = gateway_process("pipeline_workers = 2\n" + settings)
+    monkeypatch.setenv("AVVIK_FAULT", "prepare")
+    gateway.start()
+    assert send(port, make_mail(subject="Avvik som dreper arbeideren"))
+    deadline = time.monotonic() + 20
+    while not gateway.db()["messages"].count_where("state = 'quarantined'"):
+        assert time.monotonic() < deadline and gateway.proc.poll() is None
+        time.sleep(0.05)
+    assert gateway.stop() == 0
+    (row,) = gateway.db()["messages"].rows_where("direction = 'in'")
+    assert row["reason"] == "a pipeline worker process died preparing it, twice"
+    assert row["attempts"] == 1 and not smtp_sink.messages

@@ -34,6 +34,15 @@ class Facts:
     given_raw: bytes | None = None  # the bytes, when the caller has them (a file)
     notes: list[str] = field(default_factory=list)
 
+    def know(self, parsed: ParsedMessage | str | None, decision: Decision | None = None) -> None:
+        """Take the parse (as ``_parsed`` holds it) and the rules.yaml decision that a
+        worker process worked out ahead (``gateway/prepare.py``) instead of working them
+        out here: the same functions on the same bytes and rules. None: not known."""
+        if parsed is not None:
+            self.__dict__["_parsed"] = parsed  # where cached_property keeps its value
+        if decision is not None:
+            self.__dict__["decision"] = decision
+
     @property
     def ruleset(self) -> RuleSet:
         return self.stage.rules
