@@ -212,7 +212,8 @@ def purge_year(path: Path, port: int) -> dict:
     after = path.stat().st_size
     return {"seconds": took, "days": days, "cases": report.cases, "messages": report.messages,
             "longest_write_ms": clock.longest(), "probe": probe.summary(),
-            "file_before_mb": round(before / 1e6, 1), "file_after_mb": round(after / 1e6, 1)}  # fmt: skip
+            "file_before_mb": round(before / 1e6, 1),
+            "file_after_mb": round(after / 1e6, 1)}  # fmt: skip
 
 
 def reads(path: Path, ruleset) -> dict:

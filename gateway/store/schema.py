@@ -532,10 +532,11 @@ def m016_i21_clock_stopped(db: Database) -> None:
 
 @migrations()
 def m017_i22_open_cases(db: Database) -> None:
-    """The open cases by receiver, and the cases by arrival (issue 22): the follow-up jobs and the weekly lists
-    read only open cases, a few thousand of a million; through the status or party
-    index they read every closed case of a party too (ten seconds at a million). The
-    queries say ``status != 'lukket'`` literally, so this partial index applies."""
+    """The open cases by receiver, and the cases by arrival (issue 22). The follow-up
+    jobs and the weekly lists read only open cases, a few thousand of a million; through
+    the status or party index they read every closed case of a party too (ten seconds
+    at a million). The queries say ``status != 'lukket'`` literally, so this partial
+    index applies. The review digest reads the cases that came since its last run."""
     db.execute(
         "CREATE INDEX IF NOT EXISTS idx_cases_open ON cases (receiving_party, id) "
         "WHERE status != 'lukket'"
