@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import phonenumbers
 from phonenumbers import PhoneNumberType
@@ -19,8 +19,9 @@ from stdnum.exceptions import ValidationError
 from stdnum.no import fodselsnummer
 from stdnum.se import personnummer
 
-from gateway.privacy.kinds import Finding, Kind
+from gateway.privacy.kinds import Detector, Finding, Kind
 from gateway.privacy.normalise import has_line_joins, normalise
+from gateway.privacy.shape import Shape, shape
 from gateway.reading import READING, alternatives
 
 __all__ = ["KINDS", "Finding", "find_personal_data"]
@@ -315,6 +316,12 @@ KINDS: dict[str, Kind] = {
     )
 }
 
+# What each detector needs to find anything, as its text's shape tells (see shape.py).
+_NEEDS: dict[Detector, Callable[[Shape], bool]] = {
+    _id_findings: Shape.may_hold_id,
+    _phone_findings: Shape.may_hold_phone,
+}
+
 
 def find_personal_data(
     text: str,
@@ -334,12 +341,19 @@ def find_personal_data(
     off = {switch for switch, on in (("phones", phones), ("emails", emails)) if not on}
     detectors = dict.fromkeys(k.detector for k in KINDS.values() if k.switch not in off)
     found: list[Finding] = []
-    readings = [(normalise(text), detectors)]
-    if has_line_joins(text):  # a soft line break: with a space, or with nothing (DelSp)
+    seen = shape(text)
+    readings = [(normalise(text, seen=seen), detectors)]
+    # A soft line break (with a space, or with nothing: DelSp) between digits: a shape
+    # that leaves the text as written has none.
+    if not seen.normal and has_line_joins(text):
         numbers = [d for d in detectors if d is not _email_findings]
         readings.append((normalise(text, joined=True), numbers))
     for reading, run in readings:
+        # A normal shape was taken of the text with its dashes as "-": the reading's own.
+        held = seen if seen.normal else shape(reading.text)
         for detector in run:
+            if detector in _NEEDS and not _NEEDS[detector](held):
+                continue  # nothing it looks for can be there
             for f in detector(reading.text, known_addresses):
                 start, end = reading.span(f.start, f.end)
                 found.append(Finding(f.kind, start, end, text[start:end]))
