@@ -9,6 +9,7 @@ and by context, because a plain 8-digit run is more often an id, amount or date 
 from __future__ import annotations
 
 import datetime
+import functools
 import re
 from collections.abc import Callable, Iterable, Iterator
 
@@ -241,7 +242,7 @@ def _phone_findings(text: str, known: Iterable[str] = ()) -> list[Finding]:
 _EMAIL = re.compile(r"(?<![\w.%+'-])[\w%+'-]+(?:\.[\w%+'-]+)*@(?:[\w-]+\.)+[^\W\d_]{2,}(?![\w-])")
 
 
-def _is_known(address: str, exact: set[str], domains: set[str]) -> bool:
+def _is_known(address: str, exact: frozenset[str], domains: frozenset[str]) -> bool:
     address = address.lower()
     return address in exact or address.rpartition("@")[2] in domains
 
@@ -250,19 +251,30 @@ def _email_findings(text: str, known_addresses: Iterable[str]) -> list[Finding]:
     """E-mail addresses other than ``known_addresses``. A detector: see `Kind`."""
     if "@" not in text:  # no address can match: skip the scan
         return []
+    matches = list(_email_matches(text))
+    if not matches:
+        return []
+    exact, domains = _known(tuple(known_addresses))
+    return [
+        Finding("e-postadresse", m.start(), m.end(), m.group())
+        for m in matches
+        if not _is_known(m.group(), exact, domains)
+    ]
+
+
+@functools.lru_cache(maxsize=16)
+def _known(addresses: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str]]:
+    """The known addresses and the domains of "*@domain", in lower case. Cached: the
+    same list comes with every text of a message (some dozen addresses, no text)."""
     exact: set[str] = set()
     domains: set[str] = set()
-    for entry in known_addresses:
+    for entry in addresses:
         entry = entry.strip().lower()
         if entry.startswith("*@"):
             domains.add(entry[2:])
         elif entry:
             exact.add(entry)
-    return [
-        Finding("e-postadresse", m.start(), m.end(), m.group())
-        for m in _email_matches(text)
-        if not _is_known(m.group(), exact, domains)
-    ]
+    return frozenset(exact), frozenset(domains)
 
 
 _LOCAL = "_.%+'-"  # with the letters and digits: what _EMAIL's look-behind refuses before it

@@ -178,8 +178,9 @@ def normalise(text: str, *, joined: bool = False, seen: Shape | None = None) -> 
     """The text a reader sees. `joined`: a line break between digits joins them with
     nothing between (format=flowed with DelSp=yes) instead of with one space. `seen`:
     the text's shape, when the caller has it (see shape.py)."""
-    if (seen or shape(text)).normal:  # nothing to change but dashes: no search needed
-        return _dashes(text)
+    seen = seen or shape(text)
+    if seen.normal:  # nothing to change but dashes: no search needed
+        return _dashes(text) if seen.dashes else Normalised(text, None)
     return _searched(text, joined)
 
 
@@ -216,7 +217,7 @@ def _dashes(text: str) -> Normalised:
     says that nothing else changes (the same map, made the same way)."""
     out = _Map(text)
     pos = 0
-    for m in _DASH.finditer(text) if not text.isascii() else ():
+    for m in _DASH.finditer(text):
         out.keep(pos, m.start())
         out.put("-", m.start(), m.start(), m.end())
         pos = m.end()

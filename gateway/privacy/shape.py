@@ -88,6 +88,7 @@ class Shape:
     """What a text can hold. Each False only when the patterns cannot match."""
 
     normal: bool = False  # normalise() changes nothing but dashes, each to "-"
+    dashes: bool = True  # there may be dashes
     ids: bool = True  # an identity number may match
     phones: bool = True  # a phone number may match
 
@@ -116,7 +117,8 @@ def shape(text: str) -> Shape:
     numbers = raw.translate(_NUMBERS)
     entities = "&" in text and ("&nbsp;" in text or "&#160;" in text)  # spaces too
     phones = entities or any(form in numbers for form in _PHONE_NUMBERS)
-    return Shape(roles <= _DASH and _as_written(raw), b"000000" in numbers, phones)
+    normal = roles <= _DASH and _as_written(raw)
+    return Shape(normal, roles == _DASH, b"000000" in numbers, phones)
 
 
 def _as_written(raw: bytes) -> bool:
