@@ -156,15 +156,20 @@ def unflow(text: str, delsp: bool = False) -> str:
 def problems(raw: bytes, *, hold_unreadable: bool = True, **options) -> list[str]:
     """What must stop the message: '<where>: <kind>' for each finding, '<where>:
     unreadable' for what cannot be read (unless the deployment relays that, rules.yaml
-    privacy: unreadable_attachments: relay). `options` as for find_personal_data."""
+    privacy: unreadable_attachments: relay). `options` as for find_personal_data.
+    A text seen twice (a file name as filename= and as name=) is scanned once."""
     found = []
+    kinds: dict[tuple[str, bool], list[str]] = {}
     for piece in seen(raw):
         if piece.text is None:
             if hold_unreadable:
                 found.append(f"{piece.where}: unreadable")
             continue
-        scan = find_in_name if piece.name else find_personal_data
-        found += [f"{piece.where}: {f.kind}" for f in scan(piece.text, **options)]
+        key = (piece.text, piece.name)
+        if key not in kinds:
+            scan = find_in_name if piece.name else find_personal_data
+            kinds[key] = [f.kind for f in scan(piece.text, **options)]
+        found += [f"{piece.where}: {kind}" for kind in kinds[key]]
     return found
 
 

@@ -43,8 +43,8 @@ def _table(*classes: tuple[bytes, bytes]) -> bytes:
 
 
 _DIGITS = (b"0123456789", b"0")
-# What normalise's patterns read: a digit, a space or tab, "-", ".", LF, CR.
-_SPACING = _table(_DIGITS, (b" \t", b" "), (b"-", b"-"), (b".", b"."), (b"\n", b"n"), (b"\r", b"c"))
+# What normalise's patterns read: a digit, a space or tab, "-" or ".", LF, CR.
+_SPACING = _table(_DIGITS, (b" \t", b" "), (b"-.", b"-"), (b"\n", b"n"), (b"\r", b"c"))
 # A label's last letter and a digit; the ".", ":" or "#" after a label are deleted.
 _LABELLING = _table(_DIGITS, ((LABEL_ENDS + LABEL_ENDS.upper()).encode(), b"L"))
 _LABEL_MARKS = b".:#"
@@ -55,11 +55,7 @@ _ASCII = bytes(range(128))
 # of spaces (or a line break after a space) between digits, and a dot or dash between
 # digits with spaces beside it (a dash as "-": see ``shape``). Each starts with two or
 # three fixed bytes, which the regex engine looks for at C speed.
-_SPACED = (
-    re.compile(rb"0 (?: +0| *c?n *0| *[-.] *0)"),
-    re.compile(rb"0-  *0"),
-    re.compile(rb"0\.  *0"),
-)
+_SPACED = (re.compile(rb"0 (?: +0| *c?n *0| *- *0)"), re.compile(rb"0-  *0"))
 # detect._NUMBER_CANDIDATE, the number in every phone match, in three forms; an
 # identity number starts with six digits.
 _PHONE_NUMBERS = (b"00000000", b"000s00s000", b"00s00s00s00")
@@ -110,12 +106,10 @@ def shape(text: str) -> Shape:
         roles = max(map(_role, wide), default=_INERT)
         if roles == _SCANNED:
             return Shape()
-        if roles == _DASH:  # read as "-", as normalise() does (and a detector may)
-            for dash in wide.intersection(DASHES):
-                text = text.replace(dash, "-")
-            raw = text.encode("utf-8", "surrogatepass")
+        for dash in wide.intersection(DASHES):  # read as "-", as normalise() does
+            raw = raw.replace(dash.encode(), b"-")
     numbers = raw.translate(_NUMBERS)
-    entities = "&" in text and ("&nbsp;" in text or "&#160;" in text)  # spaces too
+    entities = b"&" in raw and (b"&nbsp;" in raw or b"&#160;" in raw)  # spaces too
     phones = entities or any(form in numbers for form in _PHONE_NUMBERS)
     normal = roles <= _DASH and _as_written(raw)
     return Shape(normal, roles == _DASH, b"000000" in numbers, phones)

@@ -1,7 +1,8 @@
-"""The outgoing guard reads a message of one part without the parser reading its body
-line by line (outgoing.parsed): the message must be the very one the parser makes, on
-random headers and bodies (folded, broken, bare CR or LF, multipart, forwarded, an
-envelope From line), and on real mail."""
+"""The outgoing guard's shortcuts. It reads a message of one part without the parser
+reading its body line by line (outgoing.parsed): the message must be the very one the
+parser makes, on random headers and bodies (folded, broken, bare CR or LF, multipart,
+forwarded, an envelope From line), and on real mail. And it scans a text it sees twice
+(an attachment's name) once, with both places in its problems."""
 
 from __future__ import annotations
 
@@ -88,3 +89,23 @@ def test_a_message_of_one_part_is_not_read_line_by_line(monkeypatch):
     )
     assert outgoing.seen(raw)[-1].text == "linje 41234567\r\n" * 50
     assert "linje" not in "".join(fed)
+
+
+def test_a_text_seen_twice_is_scanned_once_and_named_twice(monkeypatch):
+    raw = (
+        b"Subject: Vedlegg\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+        b"--b\r\nContent-Type: text/plain\r\n\r\nSe vedlegg.\r\n"
+        b'--b\r\nContent-Type: text/plain; name="tlf 41234567.txt"\r\n'
+        b'Content-Disposition: attachment; filename="tlf 41234567.txt"\r\n\r\nlogg\r\n'
+        b"--b--\r\n"
+    )
+    scanned: list[str] = []
+    original = outgoing.find_in_name
+    monkeypatch.setattr(
+        outgoing, "find_in_name", lambda name, **o: scanned.append(name) or original(name, **o)
+    )
+    assert outgoing.problems(raw) == [
+        "attachment 1 name: telefonnummer",
+        "attachment 1 name: telefonnummer",
+    ]
+    assert scanned == ["tlf 41234567.txt"]
