@@ -359,7 +359,7 @@ def find_personal_data(
     # that leaves the text as written has none.
     if not seen.normal and has_line_joins(text):
         numbers = [d for d in detectors if d is not _email_findings]
-        readings.append((normalise(text, joined=True), numbers))
+        readings.append((normalise(text, joined=True, seen=seen), numbers))
     for reading, run in readings:
         # A normal shape was taken of the text with its dashes as "-": the reading's own.
         held = seen if seen.normal else shape(reading.text)

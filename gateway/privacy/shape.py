@@ -84,7 +84,7 @@ class Shape:
     """What a text can hold. Each False only when the patterns cannot match."""
 
     normal: bool = False  # normalise() changes nothing but dashes, each to "-"
-    dashes: bool = True  # there may be dashes
+    dashes: bool = True  # False: the text has no dashes
     ids: bool = True  # an identity number may match
     phones: bool = True  # a phone number may match
 
