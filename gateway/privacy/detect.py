@@ -9,8 +9,9 @@ and by context, because a plain 8-digit run is more often an id, amount or date 
 from __future__ import annotations
 
 import datetime
+import functools
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import phonenumbers
 from phonenumbers import PhoneNumberType
@@ -19,8 +20,9 @@ from stdnum.exceptions import ValidationError
 from stdnum.no import fodselsnummer
 from stdnum.se import personnummer
 
-from gateway.privacy.kinds import Finding, Kind
+from gateway.privacy.kinds import Detector, Finding, Kind
 from gateway.privacy.normalise import has_line_joins, normalise
+from gateway.privacy.shape import Shape, shape
 from gateway.reading import READING, alternatives
 
 __all__ = ["KINDS", "Finding", "find_personal_data"]
@@ -240,7 +242,7 @@ def _phone_findings(text: str, known: Iterable[str] = ()) -> list[Finding]:
 _EMAIL = re.compile(r"(?<![\w.%+'-])[\w%+'-]+(?:\.[\w%+'-]+)*@(?:[\w-]+\.)+[^\W\d_]{2,}(?![\w-])")
 
 
-def _is_known(address: str, exact: set[str], domains: set[str]) -> bool:
+def _is_known(address: str, exact: frozenset[str], domains: frozenset[str]) -> bool:
     address = address.lower()
     return address in exact or address.rpartition("@")[2] in domains
 
@@ -249,19 +251,30 @@ def _email_findings(text: str, known_addresses: Iterable[str]) -> list[Finding]:
     """E-mail addresses other than ``known_addresses``. A detector: see `Kind`."""
     if "@" not in text:  # no address can match: skip the scan
         return []
+    matches = list(_email_matches(text))
+    if not matches:
+        return []
+    exact, domains = _known(tuple(known_addresses))
+    return [
+        Finding("e-postadresse", m.start(), m.end(), m.group())
+        for m in matches
+        if not _is_known(m.group(), exact, domains)
+    ]
+
+
+@functools.lru_cache(maxsize=16)
+def _known(addresses: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str]]:
+    """The known addresses and the domains of "*@domain", in lower case. Cached: the
+    same list comes with every text of a message (some dozen addresses, no text)."""
     exact: set[str] = set()
     domains: set[str] = set()
-    for entry in known_addresses:
+    for entry in addresses:
         entry = entry.strip().lower()
         if entry.startswith("*@"):
             domains.add(entry[2:])
         elif entry:
             exact.add(entry)
-    return [
-        Finding("e-postadresse", m.start(), m.end(), m.group())
-        for m in _email_matches(text)
-        if not _is_known(m.group(), exact, domains)
-    ]
+    return frozenset(exact), frozenset(domains)
 
 
 _LOCAL = "_.%+'-"  # with the letters and digits: what _EMAIL's look-behind refuses before it
@@ -315,6 +328,12 @@ KINDS: dict[str, Kind] = {
     )
 }
 
+# What each detector needs to find anything, as its text's shape tells (see shape.py).
+_NEEDS: dict[Detector, Callable[[Shape], bool]] = {
+    _id_findings: Shape.may_hold_id,
+    _phone_findings: Shape.may_hold_phone,
+}
+
 
 def find_personal_data(
     text: str,
@@ -334,12 +353,19 @@ def find_personal_data(
     off = {switch for switch, on in (("phones", phones), ("emails", emails)) if not on}
     detectors = dict.fromkeys(k.detector for k in KINDS.values() if k.switch not in off)
     found: list[Finding] = []
-    readings = [(normalise(text), detectors)]
-    if has_line_joins(text):  # a soft line break: with a space, or with nothing (DelSp)
+    seen = shape(text)
+    readings = [(normalise(text, seen=seen), detectors)]
+    # A soft line break (with a space, or with nothing: DelSp) between digits: a shape
+    # that leaves the text as written has none.
+    if not seen.normal and has_line_joins(text):
         numbers = [d for d in detectors if d is not _email_findings]
-        readings.append((normalise(text, joined=True), numbers))
+        readings.append((normalise(text, joined=True, seen=seen), numbers))
     for reading, run in readings:
+        # A normal shape was taken of the text with its dashes as "-": the reading's own.
+        held = seen if seen.normal else shape(reading.text)
         for detector in run:
+            if detector in _NEEDS and not _NEEDS[detector](held):
+                continue  # nothing it looks for can be there
             for f in detector(reading.text, known_addresses):
                 start, end = reading.span(f.start, f.end)
                 found.append(Finding(f.kind, start, end, text[start:end]))

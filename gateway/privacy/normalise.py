@@ -21,11 +21,10 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-# Invisible characters a client shows as nothing: soft hyphen, zero-width space/(non-)
-# joiner, word joiner, byte-order mark, Mongolian vowel separator, combining grapheme joiner.
-_INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff\u180e\u034f"
-# Every dash a client draws like "-" (NFKC leaves most of them as they are).
-_DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
+from gateway.privacy.shape import DASHES, INVISIBLE, Shape, shape
+
+_INVISIBLE = INVISIBLE  # characters a client shows as nothing (see shape.py)
+_DASHES = DASHES  # every dash a client draws like "-"
 # Labels that are glued to the number they name. ASCII forms only: the words with
 # letters outside ASCII are covered by their abbreviations.
 _LABELS = (
@@ -175,9 +174,18 @@ def _char(c: str) -> str:
     return unicodedata.normalize("NFKC", c)
 
 
-def normalise(text: str, *, joined: bool = False) -> Normalised:
+def normalise(text: str, *, joined: bool = False, seen: Shape | None = None) -> Normalised:
     """The text a reader sees. `joined`: a line break between digits joins them with
-    nothing between (format=flowed with DelSp=yes) instead of with one space."""
+    nothing between (format=flowed with DelSp=yes) instead of with one space. `seen`:
+    the text's shape, when the caller has it (see shape.py)."""
+    seen = seen or shape(text)
+    if seen.normal:  # nothing to change but dashes: no search needed
+        return _dashes(text) if seen.dashes else Normalised(text, None)
+    return _searched(text, joined)
+
+
+def _searched(text: str, joined: bool) -> Normalised:
+    """normalise() by searching the text for everything that changes (see _SPECIAL)."""
     special = _SPECIAL_NFKC if unicodedata.is_normalized("NFKC", text) else _SPECIAL
     out = _Map(text)
     pos = 0
@@ -196,6 +204,22 @@ def normalise(text: str, *, joined: bool = False) -> Normalised:
             out.put("" if joined and "\n" in piece else " ", at, at, m.end())
         else:
             out.put(_char(piece), at, at, m.end())
+        pos = m.end()
+    out.keep(pos, len(text))
+    return out.result()
+
+
+_DASH = re.compile(f"[{_DASHES}]")
+
+
+def _dashes(text: str) -> Normalised:
+    """`text` with each dash read as "-": what normalise() makes of a text whose shape
+    says that nothing else changes (the same map, made the same way)."""
+    out = _Map(text)
+    pos = 0
+    for m in _DASH.finditer(text):
+        out.keep(pos, m.start())
+        out.put("-", m.start(), m.start(), m.end())
         pos = m.end()
     out.keep(pos, len(text))
     return out.result()

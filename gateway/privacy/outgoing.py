@@ -12,10 +12,12 @@ is a problem, and the caller does not send the message (fail closed).
 from __future__ import annotations
 
 import email
+import email.message
 import email.policy
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from email.feedparser import headerRE
 
 from gateway.models import Outgoing
 from gateway.privacy.detect import find_in_name, find_personal_data
@@ -60,8 +62,33 @@ class PersonalDataInOutgoing(Exception):
 
 def seen(raw: bytes) -> list[Seen]:
     """Every text a mail client shows of the message in `raw`, decoded."""
-    msg = email.message_from_bytes(raw, policy=email.policy.compat32)
-    return list(_message(msg, "", 0))
+    return list(_message(parsed(raw), "", 0))
+
+
+def parsed(raw: bytes) -> email.message.Message:
+    """`raw` as ``email.message_from_bytes(raw, policy=compat32)`` reads it. The parser
+    reads a body line by line, to find the boundaries of parts: a message of one part
+    that is not a message itself (most the gateway writes) has none, so its headers are
+    parsed alone and the rest is its body, as the parser would have joined it. Only when
+    the parser would end the headers at the first empty line: every line before it ends
+    in CRLF and is a header line or a folded one (feedparser.headerRE), and none but the
+    first is an envelope "From " line (the parser reads one last as the body's start)."""
+    end = raw.find(b"\r\n\r\n")
+    head = raw[: end + 2].decode("ascii", "surrogateescape")
+    if end > 0 and _header_lines(head):
+        msg = email.message_from_string(head + "\r\n", policy=email.policy.compat32)
+        if msg.get_content_maintype() not in ("multipart", "message"):
+            msg.set_payload(raw[end + 4 :].decode("ascii", "surrogateescape"))
+            return msg
+    return email.message_from_bytes(raw, policy=email.policy.compat32)
+
+
+def _header_lines(head: str) -> bool:
+    """True when the parser reads every line of `head` as a header line."""
+    lines = head.split("\r\n")[:-1]
+    if not head.count("\r") == head.count("\n") == len(lines):
+        return False  # a bare CR or LF: a line break the split above does not see
+    return all(headerRE.match(x) and not (i and x[:5] == "From ") for i, x in enumerate(lines))
 
 
 def _message(msg, prefix: str, depth: int) -> Iterator[Seen]:
@@ -129,15 +156,20 @@ def unflow(text: str, delsp: bool = False) -> str:
 def problems(raw: bytes, *, hold_unreadable: bool = True, **options) -> list[str]:
     """What must stop the message: '<where>: <kind>' for each finding, '<where>:
     unreadable' for what cannot be read (unless the deployment relays that, rules.yaml
-    privacy: unreadable_attachments: relay). `options` as for find_personal_data."""
+    privacy: unreadable_attachments: relay). `options` as for find_personal_data.
+    A text seen twice (a file name as filename= and as name=) is scanned once."""
     found = []
+    kinds: dict[tuple[str, bool], list[str]] = {}
     for piece in seen(raw):
         if piece.text is None:
             if hold_unreadable:
                 found.append(f"{piece.where}: unreadable")
             continue
-        scan = find_in_name if piece.name else find_personal_data
-        found += [f"{piece.where}: {f.kind}" for f in scan(piece.text, **options)]
+        key = (piece.text, piece.name)
+        if key not in kinds:
+            scan = find_in_name if piece.name else find_personal_data
+            kinds[key] = [f.kind for f in scan(piece.text, **options)]
+        found += [f"{piece.where}: {kind}" for kind in kinds[key]]
     return found
 
 
@@ -161,7 +193,7 @@ def reporter_named(raw: bytes, who: Identity) -> list[str]:
     """Where a confidential reporter is still named: in the ids and tracing headers, or
     in anything a mail client shows (headers decoded, parts decoded, attachment names and
     contents); what cannot be read cannot be vouched for, and counts too."""
-    msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+    msg = parsed(raw)
     found = [
         f"{name}: the reporter"  # ids and tracing: a client shows them, and they can tell
         for name, value in msg.items()

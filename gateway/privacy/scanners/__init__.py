@@ -6,18 +6,18 @@ unknown format, a limit hit or an error make the result incomplete, and the call
 such an attachment back from a party that must not see personal data (fail closed).
 
 Limits: each attachment's size, the bytes an archive may expand to, its entries and its
-depth, and the time all of it may take (the read runs in a thread that is abandoned at
-the deadline; the result is then incomplete).
+depth, and the time all of it may take (the read runs in a worker thread that is
+abandoned at the deadline, see deadline.py; the result is then incomplete).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 
 from gateway.privacy.scanners import archive, office, pdf, text
 from gateway.privacy.scanners.base import Budget, Contents, Limits
+from gateway.privacy.scanners.deadline import within
 from gateway.privacy.scanners.formats import kind_of
 
 __all__ = ["Budget", "Contents", "Limits", "read_attachment", "read_part"]
@@ -36,18 +36,11 @@ def read_attachment(
     if len(payload) > limits.max_bytes:
         return Contents("", False, "size limit")
     budget = Budget(limits, time.monotonic() + limits.seconds)
-    result: list[Contents] = []
-    worker = threading.Thread(
-        target=lambda: result.append(read_part(filename, content_type, payload, budget, 0)),
-        daemon=True,
-        name=f"scan {kind}",
-    )
-    worker.start()
-    worker.join(limits.seconds)
-    if not result:
+    read = within(limits.seconds, lambda: read_part(filename, content_type, payload, budget, 0))
+    if read is None:
         log.warning("reading %s attachment %r took too long", kind, filename)
         return Contents("", False, "time limit")
-    return result[0]
+    return read
 
 
 def read_part(filename: str, content_type: str, payload: bytes, budget: Budget,
