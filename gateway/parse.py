@@ -1,8 +1,10 @@
-"""Parse raw bytes once, with mail-parser, into a ParsedMessage the rules can read.
+"""Parse raw bytes once, with the stdlib email package, into a ParsedMessage the rules
+can read.
 
-Parsing is tolerant: mail-parser (on top of the stdlib email package) keeps going on
-broken MIME and records defects, which we keep with the message. Only a message that
-cannot be read at all raises ``UnparseableMessage``; the pipeline quarantines it.
+Parsing is tolerant: the stdlib keeps going on broken MIME and records defects, which
+we keep with the message; its parts are read as mail-parser read them
+(``mime_parts``). Only a message that cannot be read at all raises
+``UnparseableMessage``; the pipeline quarantines it.
 """
 
 from __future__ import annotations
@@ -15,9 +17,8 @@ import re
 import uuid
 from email.parser import BytesFeedParser
 
-import mailparser
-
 from gateway.from_header import AMBIGUOUS, read_sender
+from gateway.mime_parts import Parts, decode_headers, read_parts
 from gateway.models import Attachment, ParsedMessage
 from gateway.text import html_to_text, new_text
 
@@ -169,7 +170,7 @@ def _lazy_parse(raw: bytes) -> email.message.Message | None:
 def _clean(value: object) -> str:
     """One line of header text: control characters (CR, LF, NUL) become spaces.
 
-    Takes what mail-parser and the stdlib hand back for odd headers too: a Header
+    Takes what the stdlib and ``mime_parts`` hand back for odd headers too: a Header
     object (raw 8-bit or undecodable text), a list (a repeated header), or None.
     """
     if isinstance(value, (list, tuple)):
@@ -223,11 +224,11 @@ def _headers(msg) -> tuple[dict[str, tuple[str, ...]], list[str]]:
     return {k: tuple(v) for k, v in out.items()}, decoded
 
 
-def _body(mail) -> str:
-    plain = [t for t in mail.text_plain if t and t.strip()]
+def _body(parts: Parts) -> str:
+    plain = [t for t in parts.plain if t and t.strip()]
     if plain:
         return "\n".join(plain)
-    html = [t for t in mail.text_html if t and t.strip()]
+    html = [t for t in parts.html if t and t.strip()]
     return "\n".join(html_to_text(h) for h in html)
 
 
@@ -243,33 +244,35 @@ def _parse(raw: bytes) -> ParsedMessage:
     if not raw or not raw.strip():
         raise UnparseableMessage("empty message")
     try:
-        mail = mailparser.MailParser(_message_from_bytes(raw))
+        msg = _message_from_bytes(raw)
+        parts = read_parts(msg)
+        decoded_subject = decode_headers(msg.get_all("Subject"))
     except RecursionError:
         raise
-    except Exception as exc:  # mail-parser raises many kinds on hostile input
+    except Exception as exc:  # reading broken parts raises many kinds on hostile input
+        # The reason's words are those of the days of mail-parser, which read the parts.
         raise UnparseableMessage(f"mail-parser failed: {type(exc).__name__}: {exc}") from exc
-    msg = mail.message
     if not msg.keys():
         raise UnparseableMessage("no header fields")
     headers, decoded = _headers(msg)
     sender = read_sender(list(headers.get("from", ())))
     defects = {d.__class__.__name__ for d in getattr(msg, "defects", [])} | set(decoded)
-    subject = _clean(mail.subject)
+    subject = _clean(decoded_subject)
     if any(d.startswith(f"{UNDECLARED_8BIT}(Subject:") for d in decoded):
         subject = headers["subject"][0]
     if sender.ambiguous:
         defects.add(AMBIGUOUS)
-    body = _body(mail)
+    body = _body(parts)
     refs = tuple(_MSGID.findall(_clean(msg.get_all("References", []))))
     irt = _MSGID.findall(_clean(msg.get("In-Reply-To")))
     mid = _MSGID.findall(_clean(msg.get("Message-ID")))
     attachments = tuple(
         Attachment(
-            filename=_clean(a.get("filename") or "unnamed"),
-            content_type=(a.get("mail_content_type") or "application/octet-stream").lower(),
-            size=len(a.get("payload") or ""),
+            filename=_clean(name or "unnamed"),
+            content_type=(ctype or "application/octet-stream").lower(),
+            size=size,
         )
-        for a in mail.attachments
+        for name, ctype, size in parts.attachments
     )
     return ParsedMessage(
         message_id=mid[0] if mid else "",
