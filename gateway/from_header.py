@@ -10,11 +10,23 @@ the message goes to triage (``decide/builtin/sender.py``).
 from __future__ import annotations
 
 import email.utils
+import re
 from dataclasses import dataclass
 from email import _header_value_parser as rfc5322  # the parser behind email.policy.default
 from email.errors import HeaderParseError
 
 AMBIGUOUS = "AmbiguousFrom"  # the defect a ParsedMessage carries for such a From
+
+# The common From: a name of words (letters, digits, ' and -) and an address in angle
+# brackets, or the address alone; the address a dot-atom of common characters @ a host
+# name. Both parsers read it one way, as the address and the words with single spaces
+# (tests/test_sender_fast_path.py compares them); a regex reads it for a fraction of
+# what the RFC 5322 parser's tokens cost (a third of a parse).
+_ATOM, _LABEL = r"[A-Za-z0-9_%+'-]+", r"[A-Za-z0-9-]+"
+_ADDR = rf"{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})*"
+_SIMPLE = re.compile(
+    rf"(?:(?P<name>[\w'-]+(?:[ \t]+[\w'-]+)*)[ \t]*)?<(?P<addr>{_ADDR})>|(?P<bare>{_ADDR})"
+)
 
 
 @dataclass(frozen=True)
@@ -43,6 +55,23 @@ def _strict(value: str) -> tuple[list[str], bool]:
 def read_sender(values: list[str]) -> Sender:
     """The one sender of a message's From fields (already unfolded and cleaned)."""
     values = [v for v in values if v.strip()]
+    if len(values) == 1 and (simple := _simple(values[0])) is not None:
+        return simple
+    return _read_sender(values)
+
+
+def _simple(value: str) -> Sender | None:
+    """The sender of a From of the common form (see ``_SIMPLE``); None for any other."""
+    m = _SIMPLE.fullmatch(value.strip(" \t"))
+    if m is None:
+        return None
+    if m["bare"] is not None:
+        return Sender(m["bare"].lower(), "", False)
+    return Sender(m["addr"].lower(), " ".join((m["name"] or "").split()), False)
+
+
+def _read_sender(values: list[str]) -> Sender:
+    """``read_sender`` by both parsers: a sender only when they agree."""
     if not any("@" in v for v in values):  # no From, or "MAILER-DAEMON": no sender at all
         return Sender("", "", False)
     strict: list[str] = []
