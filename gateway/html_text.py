@@ -87,10 +87,11 @@ class _TextExtractor(HTMLParser):
         self._stack: list[_Element] = [_PAGE]
 
     def _flush(self, paragraph: bool = False) -> None:
-        text = _WS.sub(" ", "".join(self._buf)).strip()
-        self._buf = []
-        if text:
-            self.lines.append((self._depth, text))
+        if self._buf:  # runs of whitespace as one space (split() and \s agree on it)
+            text = " ".join("".join(self._buf).split())
+            self._buf = []
+            if text:
+                self.lines.append((self._depth, text))
         if paragraph:
             self.lines.append((0, ""))
 

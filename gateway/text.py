@@ -25,6 +25,11 @@ _FORWARD_PHRASE = alternatives(READING.forward)
 # "-----Original Message-----", "---------- Forwarded message ---------" (Yahoo puts the
 # headers on the same line), or the phrase alone on its line ("Videresendt melding:").
 _FORWARD = re.compile(rf"\s*(?:-{{2,}}\s*{_FORWARD_PHRASE}\b.*|{_FORWARD_PHRASE}\s*:?\s*)", re.I)
+# A line can be a forward header only if the text holds a phrase as ``fold`` gives it
+# (see ``fold``: no match of the case-insensitive pattern is missed).
+_FORWARD_NEEDLES = tuple(
+    sorted({p.replace("\u0130", "i").replace("\u0131", "i").casefold() for p in READING.forward})
+)
 # Outlook header block: "Fra: ..." followed within 4 lines by "Sendt: ..." ("*From:*" too).
 _FROM_FIELD = re.compile(rf"\s*[*_]*{alternatives(READING.header_from)}[*_]*\s*:[*_]*\s*\S", re.I)
 _DATE_FIELD = re.compile(rf"\s*[*_]*{alternatives(READING.header_date)}[*_]*\s*:[*_]*\s*\S", re.I)
@@ -61,17 +66,22 @@ def _attribution_lines(lines: list[str], i: int, words: list[bool] | None = None
     return 0
 
 
-def _starts_quote(lines: list[str], i: int, words: list[bool] | None = None) -> bool:
-    """Whether a reply or forward header starts at line i (``words``: see above)."""
+def _starts_quote(
+    lines: list[str], i: int, words: list[bool] | None = None, forward: bool = True
+) -> bool:
+    """Whether a reply or forward header starts at line i (``words``: see above;
+    ``forward``: False when no forward phrase occurs in the text, a shortcut only)."""
     line = lines[i]
-    if _FORWARD.fullmatch(line):
+    if forward and _FORWARD.fullmatch(line):
         return True
-    if _FROM_FIELD.match(line):
+    if ":" in line and _FROM_FIELD.match(line):  # (the pattern needs the colon)
         for field_line in lines[i + 1 : i + 5]:
             if not field_line.strip():
                 break
             if _DATE_FIELD.match(field_line):
                 return True
+    if words is not None and not any(words[i : i + 3]):
+        return False  # no attribution can start here (as _attribution_lines would find)
     span = _attribution_lines(lines, i, words)
     # A wrapped match whose own tail is a header ("Am heutigen Tage\nAm So., ... schrieb")
     # starts at the later line.
@@ -97,10 +107,11 @@ def new_text(body: str) -> str:
         words = [search(line) is not None for line in lines]
     else:
         words = [False] * len(lines)
+    forward = any(p in folded for p in _FORWARD_NEEDLES)
     for i, line in enumerate(lines):
         if _QUOTED.match(line):
             continue
-        if _starts_quote(lines, i, words):
+        if _starts_quote(lines, i, words, forward):
             cut = True
             break
         kept.append(line)
