@@ -114,9 +114,39 @@ def _message_from_bytes(raw: bytes) -> email.message.Message:
     near one for a message whose size is in base64 attachments (``_lazy_parse``)."""
     if len(raw) >= LAZY_BYTES and (msg := _lazy_parse(raw)) is not None:
         return msg
+    if (msg := _single_part(raw)) is not None:
+        return msg
     parser = BytesFeedParser(_factory=_Part)
     _feed(parser, memoryview(raw))
     return parser.close()
+
+
+# The end of the header block: a line break, then an empty line (a line break is CRLF, CR
+# or LF, as the parser splits lines; the atomic groups keep CRLF one).
+_HEADER_END = re.compile(rb"(?>\r\n|\r|\n)(?>\r\n|\r|\n)")
+_CONTAINER = re.compile(rb"multipart|message/", re.I)
+_BODY_KEY = "AVVIKBODY8d1f0c3e"
+
+
+def _single_part(raw: bytes) -> email.message.Message | None:
+    """A message of one part, parsed with its header block alone: the parser reads a
+    single part's body line by line only to join the lines again (most of a report's
+    parse). Its header block and a placeholder are parsed; when the placeholder is all
+    of the body, the parser took the header block as a header block and the rest as the
+    body, and the body becomes the rest of ``raw``, as the parser would have made it.
+    None (a plain parse) when the header block names a container type, or for anything
+    else (no empty line, a line that ends the headers early, no headers)."""
+    found = _HEADER_END.search(raw)
+    if found is None or _CONTAINER.search(raw, 0, found.end()) is not None:
+        return None
+    parser = BytesFeedParser(_factory=_Part)
+    parser.feed(raw[: found.end()])
+    parser.feed(_BODY_KEY.encode("ascii"))
+    msg = parser.close()
+    if msg.is_multipart() or msg.__dict__.get("_stored_payload") != _BODY_KEY:
+        return None
+    msg.set_payload(str(memoryview(raw)[found.end() :], "ascii", "surrogateescape"))
+    return msg
 
 
 def _lazy_parse(raw: bytes) -> email.message.Message | None:
