@@ -159,5 +159,9 @@ def address_header(name: str, addresses: list[str]) -> str:
 def qp_body(body: str) -> bytes:
     """The body as set_content(body, charset="utf-8", cte="quoted-printable") and the
     generator write it: lines ending in CRLF, quoted-printable (binascii's encoder)."""
-    data = b"\n".join(body.encode("utf-8").splitlines()) + b"\n"
+    data = body.encode("utf-8")
+    if b"\r" in data:  # lines split at CR too
+        data = b"\n".join(data.splitlines()) + b"\n"
+    elif not data.endswith(b"\n"):  # (without a CR, the same as splitting and joining)
+        data += b"\n"
     return binascii.b2a_qp(data, istext=True).replace(b"\n", b"\r\n")
