@@ -25,13 +25,16 @@ _FORWARD_PHRASE = alternatives(READING.forward)
 # "-----Original Message-----", "---------- Forwarded message ---------" (Yahoo puts the
 # headers on the same line), or the phrase alone on its line ("Videresendt melding:").
 _FORWARD = re.compile(rf"\s*(?:-{{2,}}\s*{_FORWARD_PHRASE}\b.*|{_FORWARD_PHRASE}\s*:?\s*)", re.I)
-# A line can be a forward header only if the text holds a phrase as ``fold`` gives it
-# (see ``fold``: no match of the case-insensitive pattern is missed).
-_FORWARD_NEEDLES = tuple(
-    sorted({p.replace("\u0130", "i").replace("\u0131", "i").casefold() for p in READING.forward})
-)
 # Outlook header block: "Fra: ..." followed within 4 lines by "Sendt: ..." ("*From:*" too).
 _FROM_FIELD = re.compile(rf"\s*[*_]*{alternatives(READING.header_from)}[*_]*\s*:[*_]*\s*\S", re.I)
+# The lines where _FORWARD or _FROM_FIELD can match, found in one scan of "\n" + the
+# text: the start of each pattern after a line break (in a line, \s is [^\S\n]). The
+# literal "\n" first lets the regex engine skip from line break to line break.
+_HEADER_START = re.compile(
+    rf"\n[^\S\n]*(?:-{{2,}}[^\S\n]*{_FORWARD_PHRASE}\b|{_FORWARD_PHRASE}[^\S\n]*:?[^\S\n]*(?=\n|\Z)"
+    rf"|[*_]*{alternatives(READING.header_from)}[*_]*[^\S\n]*:)",
+    re.I,
+)
 _DATE_FIELD = re.compile(rf"\s*[*_]*{alternatives(READING.header_date)}[*_]*\s*:[*_]*\s*\S", re.I)
 # Attribution lines, matched against one line or up to three joined lines. Each needs a
 # digit (the date) so that a sentence like "Kari skrev i loggen:" is not taken as one.
@@ -66,13 +69,10 @@ def _attribution_lines(lines: list[str], i: int, words: list[bool] | None = None
     return 0
 
 
-def _starts_quote(
-    lines: list[str], i: int, words: list[bool] | None = None, forward: bool = True
-) -> bool:
-    """Whether a reply or forward header starts at line i (``words``: see above;
-    ``forward``: False when no forward phrase occurs in the text, a shortcut only)."""
+def _starts_quote(lines: list[str], i: int, words: list[bool] | None = None) -> bool:
+    """Whether a reply or forward header starts at line i (``words``: see above)."""
     line = lines[i]
-    if forward and _FORWARD.fullmatch(line):
+    if _FORWARD.fullmatch(line):
         return True
     if ":" in line and _FROM_FIELD.match(line):  # (the pattern needs the colon)
         for field_line in lines[i + 1 : i + 5]:
@@ -97,25 +97,25 @@ def new_text(body: str) -> str:
     separator lines before a cut stripped)."""
     body = body.replace("\r\n", "\n").replace("\r", "\n").replace("\ufeff", "")
     lines = body.split("\n")
-    kept: list[str] = []
-    cut = False
     # Where an attribution word occurs at all (a substring search of the folded text is
     # far cheaper than the case-insensitive regex, which only confirms a line).
     folded = fold(body)
+    words = [False] * len(lines)
     if any(w in folded for w in _ATTRIBUTION_WORDS):
         search = _ATTRIBUTION_WORD.search
         words = [search(line) is not None for line in lines]
-    else:
-        words = [False] * len(lines)
-    forward = any(p in folded for p in _FORWARD_NEEDLES)
-    for i, line in enumerate(lines):
-        if _QUOTED.match(line):
-            continue
-        if _starts_quote(lines, i, words, forward):
-            cut = True
-            break
-        kept.append(line)
-    while kept and (not kept[-1].strip() or (cut and _SEPARATOR.fullmatch(kept[-1]))):
+    # A quote can start only on a line where a header pattern or an attribution can;
+    # the first such line (not itself quoted) that starts one is the cut.
+    text = "\n" + body  # the line break before line k is the k-th of ``text`` (from 0)
+    starts = {text.count("\n", 0, m.start()) for m in _HEADER_START.finditer(text)}
+    starts.update(i for j, w in enumerate(words) if w for i in range(max(0, j - 2), j + 1))
+    quoted = _QUOTED.match
+    cut = next(
+        (i for i in sorted(starts) if not quoted(lines[i]) and _starts_quote(lines, i, words)), None
+    )
+    head = lines if cut is None else lines[:cut]
+    kept = [line for line in head if not quoted(line)] if ">" in body else head
+    while kept and (not kept[-1].strip() or (cut is not None and _SEPARATOR.fullmatch(kept[-1]))):
         kept.pop()
     return "\n".join(kept)
 

@@ -1,8 +1,8 @@
-"""new_text() skips the regexes of a line that cannot start a quote (gateway/text.py): a
-forward header when no forward phrase is in the text, a "From:" line without a colon,
-an attribution with no attribution word near. On random texts built from the words
-these patterns look for, it cuts where the patterns alone cut; html_to_text() reads
-whitespace and bare tags as before."""
+"""new_text() looks for a quote only on the lines where one can start (gateway/text.py):
+a forward header or "From:" line found by one scan of the whole text, a line with an
+attribution word near. On random texts built from the words these patterns look for,
+it cuts where the patterns tried on every line cut; html_to_text() reads whitespace and
+bare tags as before."""
 
 from __future__ import annotations
 
@@ -61,6 +61,10 @@ _WORDS = [
     "\u0131",
     "\u212a",
     "\u017f",
+    "\x0b",
+    "\u2028",
+    "\r",
+    "\t",
     "-----",
     "---------- ",
     ":",
@@ -80,9 +84,11 @@ _WORDS = [
 ]
 
 
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=1500, deadline=None)
 @given(st.lists(st.sampled_from(_WORDS), max_size=40))
 @example(["Hei\n\nDen 12. mars 2026 kl. 10:15\nskrev Kari Nordmann <kari@x.no>:\ngammel"])
+@example(["Hei\n\n--Original Message--\ngammel"])
+@example(["Hei\n \u2028Videresendt melding:\x0b\ngammel"])
 @example(["Hei\n\nOn Tue, Mar 12, 2026 at 10:15 AM Kari <kari@x.no>\nwrote:\ngammel"])
 def test_new_text_cuts_where_the_patterns_alone_cut(pieces):
     body = "".join(pieces)
