@@ -1,18 +1,20 @@
 """new_text() looks for a quote only on the lines where one can start (gateway/text.py):
 a forward header or "From:" line found by one scan of the whole text, a line with an
 attribution word near. On random texts built from the words these patterns look for,
-it cuts where the patterns tried on every line cut; html_to_text() reads whitespace and
-bare tags as before."""
+it cuts where the patterns tried on every line cut. html_to_text() reads a tag without
+attributes by a regex, with what HTMLParser's own reading gives, and whitespace as
+before."""
 
 from __future__ import annotations
 
 import re
+from html.parser import HTMLParser
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from gateway import text as t
-from gateway.html_text import html_to_text
+from gateway.html_text import _TextExtractor, html_to_text
 from gateway.reading import READING
 
 
@@ -84,7 +86,7 @@ _WORDS = [
 ]
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(st.lists(st.sampled_from(_WORDS), max_size=40))
 @example(["Hei\n\nDen 12. mars 2026 kl. 10:15\nskrev Kari Nordmann <kari@x.no>:\ngammel"])
 @example(["Hei\n\n--Original Message--\ngammel"])
@@ -115,3 +117,54 @@ def test_html_lines_are_the_text_with_whitespace_runs_as_one_space(pieces):
     for line in text.split("\n"):
         assert line == line.strip() or line.startswith("> ")
         assert _WS.sub(" ", line) == line
+
+
+class _Recording(_TextExtractor):
+    """Records every call HTMLParser makes, then handles it as html_to_text does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list = []
+
+    def handle_starttag(self, tag, attrs):
+        self.calls.append(("start", tag, attrs, self.get_starttag_text(), self.lasttag))
+        super().handle_starttag(tag, attrs)
+
+    def handle_endtag(self, tag):
+        self.calls.append(("end", tag, self.cdata_elem))
+        super().handle_endtag(tag)
+
+    def handle_data(self, data):
+        self.calls.append(("data", data, self.cdata_elem))
+        super().handle_data(data)
+
+
+class _Plain(_Recording):
+    """HTMLParser's own reading of every tag."""
+
+    parse_starttag = HTMLParser.parse_starttag
+    parse_endtag = HTMLParser.parse_endtag
+
+
+_HTML = st.sampled_from(
+    ["<p>", "</p>", "<P>", "</P >", "<br>", "<br/>", "<br />", "<b>", "</b>", "<h1>", "</h1>",
+     "<script>", "</script>", "<style>", "</STYLE>", "<!-- x -->", "<!DOCTYPE html>",
+     "<span style='color:white'>", "<a href=\"x?a=1&amp;b\">", "</a>", "</ p>", "</>",
+     "<p", "<", ">", "&amp;", "&#248;", "&nbsp", "Hei", "\n", " ", "<pre>", "</pre>",
+     "<blockquote>", "</blockquote>", "<div hidden>", "</div>", "<x1>", "</x1>", "<1>", "<?x>"]
+)  # fmt: skip
+
+
+def _read(cls, html: str):
+    parser = cls()
+    parser.feed(html)
+    parser.close()
+    parser._flush()
+    return parser.calls, parser.lines
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_HTML, max_size=30))
+def test_bare_tags_read_by_a_regex_as_htmlparser_reads_them(pieces):
+    html = "".join(pieces)
+    assert _read(_Recording, html) == _read(_Plain, html)
