@@ -71,13 +71,20 @@ def header(name: str, value: str) -> str:
         raise ValueError("Header values may not contain linefeed or carriage return characters")
     if not value:
         return f"{name}:\r\n"
-    if len(name) + 2 + len(value) <= _MAX and _PLAIN_WORD.fullmatch(value) and "=?" not in value:
-        return f"{name}: {value}\r\n"  # the common case: one short word
+    if len(name) + 2 + len(value) <= _MAX and _fits(value):
+        return f"{name}: {value}\r\n"  # the common case: short printable ASCII
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:  # surrogates: the stdlib writes them as unknown-8bit
         return _stdlib_header(name, value)
     return _fold(name, _tokens(value, name.lower() in _ID_HEADERS))
+
+
+def _fits(value: str) -> bool:
+    """Whether a value that fits on the line is written as it is: printable ASCII (spaces
+    too, not at its start), and nothing that looks like an encoded word. ``_fold`` would
+    give the same line (tests/test_render_fast.py)."""
+    return value.isascii() and value.isprintable() and value[0] != " " and "=?" not in value
 
 
 def _tokens(value: str, ids: bool) -> list[list]:
@@ -152,5 +159,9 @@ def address_header(name: str, addresses: list[str]) -> str:
 def qp_body(body: str) -> bytes:
     """The body as set_content(body, charset="utf-8", cte="quoted-printable") and the
     generator write it: lines ending in CRLF, quoted-printable (binascii's encoder)."""
-    data = b"\n".join(body.encode("utf-8").splitlines()) + b"\n"
+    data = body.encode("utf-8")
+    if b"\r" in data:  # lines split at CR too
+        data = b"\n".join(data.splitlines()) + b"\n"
+    elif not data.endswith(b"\n"):  # (without a CR, the same as splitting and joining)
+        data += b"\n"
     return binascii.b2a_qp(data, istext=True).replace(b"\n", b"\r\n")

@@ -21,6 +21,10 @@ _SKIP_TAGS = frozenset({"script", "style", "title", "template"})
 _WS = re.compile(r"\s+")
 
 
+# A tag without attributes (<p>, </p>): most tags of a mail's HTML, read by one regex.
+_BARE_START = re.compile(r"<([a-zA-Z][a-zA-Z0-9]*)>")
+_BARE_END = re.compile(r"</([a-zA-Z][a-zA-Z0-9]*)>")
+
 _VOID_TAGS = frozenset(
     "area base br col embed hr img input link meta param source track wbr".split()
 )
@@ -87,10 +91,11 @@ class _TextExtractor(HTMLParser):
         self._stack: list[_Element] = [_PAGE]
 
     def _flush(self, paragraph: bool = False) -> None:
-        text = _WS.sub(" ", "".join(self._buf)).strip()
-        self._buf = []
-        if text:
-            self.lines.append((self._depth, text))
+        if self._buf:  # runs of whitespace as one space (split() and \s agree on it)
+            text = " ".join("".join(self._buf).split())
+            self._buf = []
+            if text:
+                self.lines.append((self._depth, text))
         if paragraph:
             self.lines.append((0, ""))
 
@@ -105,6 +110,28 @@ class _TextExtractor(HTMLParser):
             if self._stack[i].tag == tag:
                 del self._stack[i:]
                 return
+
+    def parse_starttag(self, i: int) -> int:
+        """A tag without attributes read by one regex, with the result HTMLParser's own
+        reading gives (tests/test_text_shortcuts.py); any other as HTMLParser reads it."""
+        m = _BARE_START.match(self.rawdata, i)
+        if m is None or self.cdata_elem is not None:
+            return super().parse_starttag(i)
+        self._HTMLParser__starttag_text = m[0]
+        tag = self.lasttag = m[1].lower()
+        self.handle_starttag(tag, [])
+        if tag in self.CDATA_CONTENT_ELEMENTS:
+            self.set_cdata_mode(tag)
+        return m.end()
+
+    def parse_endtag(self, i: int) -> int:
+        """An end tag without spaces read by one regex (see ``parse_starttag``)."""
+        m = _BARE_END.match(self.rawdata, i)
+        if m is None or self.cdata_elem is not None:
+            return super().parse_endtag(i)
+        self.handle_endtag(m[1].lower())
+        self.clear_cdata_mode()
+        return m.end()
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
         self._track(tag, attrs)

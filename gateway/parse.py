@@ -1,8 +1,10 @@
-"""Parse raw bytes once, with mail-parser, into a ParsedMessage the rules can read.
+"""Parse raw bytes once, with the stdlib email package, into a ParsedMessage the rules
+can read.
 
-Parsing is tolerant: mail-parser (on top of the stdlib email package) keeps going on
-broken MIME and records defects, which we keep with the message. Only a message that
-cannot be read at all raises ``UnparseableMessage``; the pipeline quarantines it.
+Parsing is tolerant: the stdlib keeps going on broken MIME and records defects, which
+we keep with the message; its parts are read as mail-parser read them
+(``mime_parts``). Only a message that cannot be read at all raises
+``UnparseableMessage``; the pipeline quarantines it.
 """
 
 from __future__ import annotations
@@ -15,9 +17,8 @@ import re
 import uuid
 from email.parser import BytesFeedParser
 
-import mailparser
-
 from gateway.from_header import AMBIGUOUS, read_sender
+from gateway.mime_parts import Parts, decode_headers, read_parts
 from gateway.models import Attachment, ParsedMessage
 from gateway.text import html_to_text, new_text
 
@@ -113,9 +114,39 @@ def _message_from_bytes(raw: bytes) -> email.message.Message:
     near one for a message whose size is in base64 attachments (``_lazy_parse``)."""
     if len(raw) >= LAZY_BYTES and (msg := _lazy_parse(raw)) is not None:
         return msg
+    if (msg := _single_part(raw)) is not None:
+        return msg
     parser = BytesFeedParser(_factory=_Part)
     _feed(parser, memoryview(raw))
     return parser.close()
+
+
+# The end of the header block: a line break, then an empty line (a line break is CRLF, CR
+# or LF, as the parser splits lines; the atomic groups keep CRLF one).
+_HEADER_END = re.compile(rb"(?>\r\n|\r|\n)(?>\r\n|\r|\n)")
+_CONTAINER = re.compile(rb"multipart|message/", re.I)
+_BODY_KEY = "AVVIKBODY8d1f0c3e"
+
+
+def _single_part(raw: bytes) -> email.message.Message | None:
+    """A message of one part, parsed with its header block alone: the parser reads a
+    single part's body line by line only to join the lines again (most of a report's
+    parse). Its header block and a placeholder are parsed; when the placeholder is all
+    of the body, the parser took the header block as a header block and the rest as the
+    body, and the body becomes the rest of ``raw``, as the parser would have made it.
+    None (a plain parse) when the header block names a container type, or for anything
+    else (no empty line, a line that ends the headers early, no headers)."""
+    found = _HEADER_END.search(raw)
+    if found is None or _CONTAINER.search(raw, 0, found.end()) is not None:
+        return None
+    parser = BytesFeedParser(_factory=_Part)
+    parser.feed(raw[: found.end()])
+    parser.feed(_BODY_KEY.encode("ascii"))
+    msg = parser.close()
+    if msg.is_multipart() or msg.__dict__.get("_stored_payload") != _BODY_KEY:
+        return None
+    msg.set_payload(str(memoryview(raw)[found.end() :], "ascii", "surrogateescape"))
+    return msg
 
 
 def _lazy_parse(raw: bytes) -> email.message.Message | None:
@@ -169,7 +200,7 @@ def _lazy_parse(raw: bytes) -> email.message.Message | None:
 def _clean(value: object) -> str:
     """One line of header text: control characters (CR, LF, NUL) become spaces.
 
-    Takes what mail-parser and the stdlib hand back for odd headers too: a Header
+    Takes what the stdlib and ``mime_parts`` hand back for odd headers too: a Header
     object (raw 8-bit or undecodable text), a list (a repeated header), or None.
     """
     if isinstance(value, (list, tuple)):
@@ -223,11 +254,11 @@ def _headers(msg) -> tuple[dict[str, tuple[str, ...]], list[str]]:
     return {k: tuple(v) for k, v in out.items()}, decoded
 
 
-def _body(mail) -> str:
-    plain = [t for t in mail.text_plain if t and t.strip()]
+def _body(parts: Parts) -> str:
+    plain = [t for t in parts.plain if t and t.strip()]
     if plain:
         return "\n".join(plain)
-    html = [t for t in mail.text_html if t and t.strip()]
+    html = [t for t in parts.html if t and t.strip()]
     return "\n".join(html_to_text(h) for h in html)
 
 
@@ -243,33 +274,35 @@ def _parse(raw: bytes) -> ParsedMessage:
     if not raw or not raw.strip():
         raise UnparseableMessage("empty message")
     try:
-        mail = mailparser.MailParser(_message_from_bytes(raw))
+        msg = _message_from_bytes(raw)
+        parts = read_parts(msg)
+        decoded_subject = decode_headers(msg.get_all("Subject"))
     except RecursionError:
         raise
-    except Exception as exc:  # mail-parser raises many kinds on hostile input
+    except Exception as exc:  # reading broken parts raises many kinds on hostile input
+        # The reason's words are those of the days of mail-parser, which read the parts.
         raise UnparseableMessage(f"mail-parser failed: {type(exc).__name__}: {exc}") from exc
-    msg = mail.message
     if not msg.keys():
         raise UnparseableMessage("no header fields")
     headers, decoded = _headers(msg)
     sender = read_sender(list(headers.get("from", ())))
     defects = {d.__class__.__name__ for d in getattr(msg, "defects", [])} | set(decoded)
-    subject = _clean(mail.subject)
+    subject = _clean(decoded_subject)
     if any(d.startswith(f"{UNDECLARED_8BIT}(Subject:") for d in decoded):
         subject = headers["subject"][0]
     if sender.ambiguous:
         defects.add(AMBIGUOUS)
-    body = _body(mail)
+    body = _body(parts)
     refs = tuple(_MSGID.findall(_clean(msg.get_all("References", []))))
     irt = _MSGID.findall(_clean(msg.get("In-Reply-To")))
     mid = _MSGID.findall(_clean(msg.get("Message-ID")))
     attachments = tuple(
         Attachment(
-            filename=_clean(a.get("filename") or "unnamed"),
-            content_type=(a.get("mail_content_type") or "application/octet-stream").lower(),
-            size=len(a.get("payload") or ""),
+            filename=_clean(name or "unnamed"),
+            content_type=(ctype or "application/octet-stream").lower(),
+            size=size,
         )
-        for a in mail.attachments
+        for name, ctype, size in parts.attachments
     )
     return ParsedMessage(
         message_id=mid[0] if mid else "",

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.runtime
 
 from gateway.attachments import is_executable
 from gateway.headers import CONTENT_HEADERS, SMTP, address_header, header, qp_body
@@ -87,6 +88,7 @@ class Renderer:
         self._flow_labels = FlowLabels(self._current_rules)
         self._envs: dict[str, jinja2.Environment] = {}
         self._templates: dict[tuple[str, str], tuple[jinja2.Template, bool]] = {}
+        self._flat: dict[int, dict[str, Any]] = {}  # id of a template in _templates
         self._from: str | None = None
 
     def _current_rules(self) -> RuleSet | None:
@@ -133,7 +135,14 @@ class Renderer:
         every block, inherited ones too, and what they read.
         """
         template, root_first = self._template(name, language)
-        ctx = template.new_context(context)
+        # template.new_context(context), with the template's globals as one dict made once:
+        # Jinja keeps them as a ChainMap, and a new context copies them name by name
+        flat = self._flat.get(key := id(template)) or self._flat.setdefault(
+            key, {**template.globals}
+        )
+        ctx = jinja2.runtime.new_context(
+            template.environment, template.name, template.blocks, context, False, flat
+        )
         if root_first:
             for _ in template.root_render_func(ctx):
                 pass

@@ -27,6 +27,14 @@ _FORWARD_PHRASE = alternatives(READING.forward)
 _FORWARD = re.compile(rf"\s*(?:-{{2,}}\s*{_FORWARD_PHRASE}\b.*|{_FORWARD_PHRASE}\s*:?\s*)", re.I)
 # Outlook header block: "Fra: ..." followed within 4 lines by "Sendt: ..." ("*From:*" too).
 _FROM_FIELD = re.compile(rf"\s*[*_]*{alternatives(READING.header_from)}[*_]*\s*:[*_]*\s*\S", re.I)
+# The lines where _FORWARD or _FROM_FIELD can match, found in one scan of "\n" + the
+# text: the start of each pattern after a line break (in a line, \s is [^\S\n]). The
+# literal "\n" first lets the regex engine skip from line break to line break.
+_HEADER_START = re.compile(
+    rf"\n[^\S\n]*(?:-{{2,}}[^\S\n]*{_FORWARD_PHRASE}\b|{_FORWARD_PHRASE}[^\S\n]*:?[^\S\n]*(?=\n|\Z)"
+    rf"|[*_]*{alternatives(READING.header_from)}[*_]*[^\S\n]*:)",
+    re.I,
+)
 _DATE_FIELD = re.compile(rf"\s*[*_]*{alternatives(READING.header_date)}[*_]*\s*:[*_]*\s*\S", re.I)
 # Attribution lines, matched against one line or up to three joined lines. Each needs a
 # digit (the date) so that a sentence like "Kari skrev i loggen:" is not taken as one.
@@ -66,12 +74,14 @@ def _starts_quote(lines: list[str], i: int, words: list[bool] | None = None) -> 
     line = lines[i]
     if _FORWARD.fullmatch(line):
         return True
-    if _FROM_FIELD.match(line):
+    if ":" in line and _FROM_FIELD.match(line):  # (the pattern needs the colon)
         for field_line in lines[i + 1 : i + 5]:
             if not field_line.strip():
                 break
             if _DATE_FIELD.match(field_line):
                 return True
+    if words is not None and not any(words[i : i + 3]):
+        return False  # no attribution can start here (as _attribution_lines would find)
     span = _attribution_lines(lines, i, words)
     # A wrapped match whose own tail is a header ("Am heutigen Tage\nAm So., ... schrieb")
     # starts at the later line.
@@ -87,24 +97,25 @@ def new_text(body: str) -> str:
     separator lines before a cut stripped)."""
     body = body.replace("\r\n", "\n").replace("\r", "\n").replace("\ufeff", "")
     lines = body.split("\n")
-    kept: list[str] = []
-    cut = False
     # Where an attribution word occurs at all (a substring search of the folded text is
     # far cheaper than the case-insensitive regex, which only confirms a line).
     folded = fold(body)
+    words = [False] * len(lines)
     if any(w in folded for w in _ATTRIBUTION_WORDS):
         search = _ATTRIBUTION_WORD.search
         words = [search(line) is not None for line in lines]
-    else:
-        words = [False] * len(lines)
-    for i, line in enumerate(lines):
-        if _QUOTED.match(line):
-            continue
-        if _starts_quote(lines, i, words):
-            cut = True
-            break
-        kept.append(line)
-    while kept and (not kept[-1].strip() or (cut and _SEPARATOR.fullmatch(kept[-1]))):
+    # A quote can start only on a line where a header pattern or an attribution can;
+    # the first such line (not itself quoted) that starts one is the cut.
+    text = "\n" + body  # the line break before line k is the k-th of ``text`` (from 0)
+    starts = {text.count("\n", 0, m.start()) for m in _HEADER_START.finditer(text)}
+    starts.update(i for j, w in enumerate(words) if w for i in range(max(0, j - 2), j + 1))
+    quoted = _QUOTED.match
+    cut = next(
+        (i for i in sorted(starts) if not quoted(lines[i]) and _starts_quote(lines, i, words)), None
+    )
+    head = lines if cut is None else lines[:cut]
+    kept = [line for line in head if not quoted(line)] if ">" in body else head
+    while kept and (not kept[-1].strip() or (cut is not None and _SEPARATOR.fullmatch(kept[-1]))):
         kept.pop()
     return "\n".join(kept)
 

@@ -8,6 +8,7 @@ transaction. What the receiver and the reporter read comes from the templates
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, replace
 
 from gateway.case import participants
@@ -193,8 +194,14 @@ def _outlook(context: dict, item: Incoming) -> dict[str, str]:
     reference = context["reference"]
     return {
         "Thread-Topic": context["subject"] or reference,
-        "Thread-Index": thread_index(reference, item.received_at),
+        "Thread-Index": _thread_index(reference, item.received_at),
     }
+
+
+@functools.lru_cache(maxsize=4)
+def _thread_index(reference: str, received_at: dt.datetime) -> str:
+    """The relay's and the receipt's, made once (a UUID5 each)."""
+    return thread_index(reference, received_at)
 
 
 def _relay(renderer, item, decision, ruleset, context, case_id, shown) -> Outgoing:

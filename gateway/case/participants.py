@@ -21,10 +21,7 @@ HELPDESK = stored.WRITES_ONLY  # a ticket system's address: writes on its side, 
 def add(db: Database, case_id: int, address: str, side: str, role: str) -> bool:
     """Add a participant (call inside the caller's transaction); False if already there."""
     address = address.strip().lower()
-    if not address or side_of(db, case_id, address) is not None:
-        return False
-    stored.add_participant(db, case_id, address, side, role)
-    return True
+    return bool(address) and stored.add_participant(db, case_id, address, side, role)
 
 
 def side_of(db: Database, case_id: int, address: str) -> str | None:

@@ -149,11 +149,14 @@ def raw_size(db: Database, row_id: int) -> int | None:
 
 def get_raw(db: Database, row_id: int) -> bytes | None:
     """A message's raw bytes, read once (a big one through the blob API, straight into
-    one bytes object), or None when they are gone."""
-    size = raw_size(db, row_id)
-    if size is None or size < BLOB_BYTES:
-        row = db.execute("SELECT raw FROM raw_messages WHERE id = ?", [row_id]).fetchone()
-        return row[0] if row else None
+    one bytes object), or None when they are gone. One statement gives the size and,
+    for a message under BLOB_BYTES, the bytes."""
+    row = db.conn.execute(
+        "SELECT length(raw), CASE WHEN length(raw) < ? THEN raw END FROM raw_messages WHERE id = ?",
+        [BLOB_BYTES, row_id],
+    ).fetchone()
+    if row is None or row[0] is None or row[0] < BLOB_BYTES:
+        return row[1] if row else None
     with db.conn.blobopen("raw_messages", "raw", row_id, readonly=True) as blob:
         return blob.read()
 

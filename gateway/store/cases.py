@@ -52,11 +52,16 @@ def loop_count(db: Database, case_id: int, address: str, since: dt.datetime) -> 
     ).fetchone()[0]
 
 
-def add_participant(db: Database, case_id: int, address: str, side: str, role: str) -> None:
-    insert(
-        db,
-        "participants",
-        {"case_id": case_id, "address": address, "side": side, "role": role, "added_at": now()},
+def add_participant(db: Database, case_id: int, address: str, side: str, role: str) -> bool:
+    """Add a participant unless the address takes part already (one statement, where a
+    look-up and an insert were two); whether it was added."""
+    return (
+        db.conn.execute(
+            "INSERT INTO participants (case_id, address, side, role, added_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (case_id, address) DO NOTHING",
+            [case_id, address, side, role, now()],
+        ).rowcount
+        == 1
     )
 
 
