@@ -19,7 +19,7 @@ from email.policy import default
 
 import pytest
 from conftest import ROOT, dovecot_available
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from test_end_to_end import wait_for_log
 from test_profiles_e2e import _queued, _settings
@@ -186,6 +186,31 @@ def test_who_reported_is_shown_to_the_readers_only():
     assert shown_reporter(rules, False, address, TQM) == address
 
 
+def _report_by(first: str, last: str, local: str, where) -> tuple[bytes, str, str]:
+    """A confidential report whose reporter's name and address are written ``where``."""
+    ascii_last = "".join(c for c in last.lower() if c.isascii())
+    address = f"{local}.{ascii_last}@nav.example" if ascii_last else f"{local}@nav.example"
+    name = f"{first} {last}"
+    subject = "Sosialhjelp" + (f" fra {name}" if "subject" in where else "")
+    body = "Hei,\n\nEn sak om sosialhjelp ble behandlet feil.\n#konfidensiell\n"
+    if "body" in where:
+        body += f"Jeg, {first}, skrev til {address} i går.\n"
+    if "signature" in where:
+        body += f"\n-- \n{name}\n{address}\n"
+    if "quoted" in where:
+        body += f"\nDen 1.12. skrev {name} <{address}>:\n> {last} sa noe\n"
+    files = [(f"notat_{last}.txt", f"{name}".encode(), "text/plain")] if "file" in where else []
+    return report(address, name, subject, body, files), address, name
+
+
+@functools.cache
+def _own_words(where: frozenset[str]) -> bytes:
+    """The relay of the same report by a reporter whose name is in no text: what the
+    gateway and the report write themselves."""
+    db, _, _ = _run_report(_report_by("Qxzvw", "Wyxqz", "qxzvw", where)[0])
+    return b"".join(relay.as_bytes() for purpose, _, relay in _queued(db) if purpose == "relay")
+
+
 _LETTERS = "abcdefghijklmnopqrstuvwxyzæøåäöéü"
 _name = st.text(alphabet=_LETTERS, min_size=3, max_size=10).map(str.capitalize)
 _local = st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=3, max_size=8)
@@ -200,19 +225,10 @@ _local = st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=3, max_size=8)
 def test_no_trace_of_the_reporter_wherever_the_name_or_address_is_written(
     first, last, local, where
 ):
-    ascii_last = "".join(c for c in last.lower() if c.isascii())
-    address = f"{local}.{ascii_last}@nav.example" if ascii_last else f"{local}@nav.example"
-    name = f"{first} {last}"
-    subject = "Sosialhjelp" + (f" fra {name}" if "subject" in where else "")
-    body = "Hei,\n\nEn sak om sosialhjelp ble behandlet feil.\n#konfidensiell\n"
-    if "body" in where:
-        body += f"Jeg, {first}, skrev til {address} i går.\n"
-    if "signature" in where:
-        body += f"\n-- \n{name}\n{address}\n"
-    if "quoted" in where:
-        body += f"\nDen 1.12. skrev {name} <{address}>:\n> {last} sa noe\n"
-    files = [(f"notat_{last}.txt", f"{name}".encode(), "text/plain")] if "file" in where else []
-    raw = report(address, name, subject, body, files)
+    # A name that is a word the relay writes itself ("ved" of "ansatt ved kontoret") is
+    # no trace of the reporter: such draws are left out.
+    assume(not leaks(_own_words(frozenset(where)), local, first, last))
+    raw, address, name = _report_by(first, last, local, where)
     msg = parse(raw)  # what the relay is made of: concealed, whatever the guard does
     shown = conceal(msg, _rules(), reporter([msg.from_addr], [msg.from_name]))
     for text in (shown.subject, shown.text, shown.new_text, shown.from_name):
