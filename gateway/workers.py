@@ -171,6 +171,7 @@ class Workers:
         self._procs: list[_Process] = []  # ready
         self._starting: list[_Process] = []  # started, not ready yet
         self._not_before = 0.0  # after one did not start: no other before this (monotonic)
+        self._atexit = False
 
     @classmethod
     def for_settings(
@@ -190,8 +191,8 @@ class Workers:
         return len(self._procs)
 
     def _spawn(self) -> _Process:
-        if not self._procs and not self._starting:  # they ignore SIGTERM: stopped here
-            atexit.register(self.close)
+        if not self._atexit:  # they ignore SIGTERM: stopped here, even if no one else does
+            self._atexit = bool(atexit.register(self.close))
         s = self.settings
         task = f"{self.task.__module__}:{self.task.__qualname__}"
         return _Process(Setup(tuple(sys.path), str(s.database_path.resolve()),

@@ -15,6 +15,7 @@ from servers import free_port
 from test_crash import send
 from test_end_to_end import settings_toml
 from test_workers import Counting, case_log, mix, settings_for
+from worker_tasks import KILL, dies_or_hangs
 
 import gateway.pipeline
 from bench import procs
@@ -25,6 +26,8 @@ from gateway.render import Renderer
 from gateway.settings import Settings
 from gateway.store import open_db
 from gateway.workers import OnDemand, Workers
+
+DIED = "a pipeline worker process died preparing it, twice"
 
 
 def new_children(before: set[int], pid: int | None = None) -> list[int]:
@@ -42,18 +45,20 @@ def wait_until(condition, timeout: float = 60) -> None:
 class Bench:
     """One pipeline with on-demand workers (started at 5 messages, idle after 0.3 s)."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, **kwargs):
         self.db = open_db(settings.database_path)
         ruleset, key = load_keyed(settings.rules_file)
         on_demand = OnDemand(start_at=5, idle_seconds=0.3)
-        self.workers = Counting(1, settings, key_of=lambda r: key, on_demand=on_demand)
+        self.workers = Counting(1, settings, key_of=lambda r: key, on_demand=on_demand, **kwargs)
         renderer = Renderer(settings.gateway_address, settings.gateway_name)
         self.pipeline = Pipeline(self.db, lambda: ruleset, renderer, settings, self.workers)
 
-    def take(self, n: int, subject: str = "Alarm") -> int:
-        """``n`` reports stored at once, then one batch; how many it handled."""
+    def take(self, n: int, subject: str = "Alarm", first: bytes = b"") -> int:
+        """``n`` reports stored at once (the first with a header ``first``), then one
+        batch; how many it handled."""
         for i in range(n):
-            accept(self.db, make_mail(subject=f"{subject} {i}"), "support", "test")
+            raw = make_mail(subject=f"{subject} {i}")
+            accept(self.db, first + b"\r\n" + raw if first and not i else raw, "support", "test")
         return self.pipeline.process_batch(50)
 
 
@@ -87,6 +92,23 @@ def test_a_trickle_starts_no_worker_a_burst_does_and_idle_it_stops(tmp_path, cap
         bench.workers.close()
     assert bench.db["cases"].count == 6 + 2 + 4 + 12 + 12
     assert bench.db["messages"].count_where("direction = 'in' AND state = 'done'") == 36
+
+
+def test_a_worker_started_on_demand_that_a_message_kills_is_replaced(tmp_path):
+    before = set(procs.descendants(os.getpid()))
+    bench = Bench(settings_for(tmp_path, "kill"), timeout=3, task=dies_or_hangs)
+    try:
+        assert bench.take(6) == 6
+        wait_until(lambda: bench.workers.running == 1)
+        (first,) = new_children(before)
+        assert bench.take(6, "Etter", first=KILL) == 6
+        # it died on the killer, and the fresh one that took it alone died too: none left
+        assert new_children(before) == [] and bench.workers.running == 0
+        assert not Path(f"/proc/{first}").exists()
+    finally:
+        bench.workers.close()
+    killer = bench.db["messages"].count_where("state = 'quarantined' AND reason = ?", [DIED])
+    assert killer == 1 and bench.db["cases"].count == 11
 
 
 def test_big_messages_start_no_worker(tmp_path, monkeypatch):
