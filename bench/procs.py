@@ -1,6 +1,6 @@
 """The gateway's processes, from /proc: the ``gateway serve`` process and every process
-under it (with ``pipeline_workers`` above 1: the worker processes and multiprocessing's
-resource tracker), their CPU and their memory.
+under it (with ``pipeline_workers`` above 1, while a backlog has them running: the
+worker processes, ``avvik-prepare``, and nothing else), their CPU and their memory.
 
 Memory per process is VmRSS (resident now), VmHWM (its peak) and Pss (resident, with
 each page shared between processes counted in shares: the workers share the

@@ -9,7 +9,8 @@ decided or sent yet is still in its state in the database for the next start. Th
 scheduler (APScheduler's own thread) runs the follow-up jobs of rules.yaml; the
 monitor thread raises alerts. SIGHUP reloads rules.yaml, keeping the old rules when
 the new file is broken. With ``pipeline_workers`` above 1, worker processes parse and
-de-identify ahead of the pipeline thread (``gateway/prepare.py``).
+de-identify ahead of the pipeline thread (``gateway/prepare.py``) while there is a
+backlog (``gateway/workers.py``).
 """
 
 from __future__ import annotations
@@ -125,10 +126,10 @@ class Gateway:
                 reread=lambda name=box.mailbox: reread_mailbox(s, name),
             )
             self._thread(intake.run, f"imap-{box.mailbox}")
-        # The pipeline's worker processes, started before the first message comes.
+        # The pipeline's worker processes: the pipeline thread starts them for a backlog.
         self.workers = Workers.for_settings(s, self.rules.key_of)  # None: pipeline_workers = 1
-        if self.workers is not None:
-            self.workers.start()
+        if self.workers is not None and self.workers.on_demand is None:
+            self.workers.start()  # kept up (a fault point armed): before the first message
         self._thread(self._pipeline_loop, "pipeline")
         self._thread(self._watch_rules, "rules-watch")
         # Deliveries a stop left in 'sending' are due again: done once, before any

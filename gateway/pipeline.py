@@ -8,8 +8,9 @@ reason; one that keeps killing the process (attempts run out before it could be
 decided) is quarantined on the next start. Nothing is dropped.
 
 With ``pipeline_workers`` above 1, worker processes parse and de-identify the messages
-of a batch ahead of this thread (``gateway/prepare.py``); this thread still plans and
-carries out each message in turn, and is the only one that writes.
+of a batch ahead of this thread (``gateway/prepare.py``), once a backlog has started
+them (``gateway/workers.py``); this thread still plans and carries out each message in
+turn, and is the only one that writes.
 """
 
 from __future__ import annotations
@@ -64,6 +65,8 @@ class Pipeline:
         with write(self.db):
             rows = intake_queue.claim(self.db, limit)
         if not rows:
+            if self.workers is not None:  # nothing to do: workers idle long enough stop
+                self.workers.stop_idle()
             return 0
         ruleset = self.rules()
         stage = StageContext(self.db, ruleset, self.settings, self.renderer)

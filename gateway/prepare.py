@@ -22,9 +22,10 @@ import ctypes
 import dataclasses
 import datetime as dt
 import hashlib
-import multiprocessing
+import importlib
 import os
 import signal
+import sys
 import threading
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -103,11 +104,40 @@ class _Worker:
     rules: RuleSet | None = None
 
 
+@dataclass(frozen=True)
+class Setup:
+    """What a worker needs to start, sent down its pipe first (gateway/workers.py)."""
+
+    sys_path: tuple[str, ...]  # the gateway's: where the task's module is found
+    db_path: str
+    rules_path: str
+    log_format: str
+    task: str  # "module:function" run for each job: ``prepare`` (tests: one that dies)
+
+
+def main() -> None:
+    """A worker process: ``python -c 'from gateway.prepare import main; main()' FD``,
+    FD its end of the pipe (gateway/workers.py). A plain child of the gateway, not a
+    multiprocessing one: no resource tracker process beside it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # see _start
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    conn = Connection(int(sys.argv[1]))
+    threading.Thread(target=_orphaned, daemon=True).start()
+    try:
+        setup = conn.recv()
+    except (EOFError, OSError):
+        return
+    sys.path.extend(p for p in setup.sys_path if p not in sys.path)
+    module, _, name = setup.task.partition(":")
+    task = getattr(importlib.import_module(module), name)
+    serve(conn, setup.db_path, setup.rules_path, setup.log_format, task)
+
+
 def serve(conn: Connection, db_path: str, rules_path: str, log_format: str, task) -> None:
-    """A worker process: prepare each job that comes down the pipe and send back its
-    row id with what ``task`` (``prepare``) made of it, or None when it raised (the
-    pipeline thread then works the message out and meets the same error) or cannot be
-    sent. Ends when the gateway closes its end."""
+    """Prepare each job that comes down the pipe and send back its row id with what
+    ``task`` (``prepare``) made of it, or None when it raised (the pipeline thread then
+    works the message out and meets the same error) or cannot be sent. Ends when the
+    gateway closes its end."""
     _start(db_path, rules_path, log_format)
     conn.send((None, None))  # ready: imported, and the rules loaded
     while True:
@@ -142,15 +172,18 @@ def _start(db_path: str, rules_path: str, log_format: str) -> None:
         _Worker.rules, _Worker.key = load_keyed(_Worker.path)
     except RulesError:
         pass
-    threading.Thread(target=_orphaned, daemon=True).start()
 
 
 def _orphaned() -> None:
-    """Exit when the gateway is gone, also while a message keeps this process busy."""
-    gateway = multiprocessing.parent_process()
-    if gateway is not None:
-        gateway.join()
-        os._exit(0)
+    """Exit when the gateway is gone, also while a message keeps this process busy: the
+    gateway holds the other end of this process's stdin and never writes to it, so it
+    reads end-of-file when the gateway closes it (``stop``) or dies (even by SIGKILL)."""
+    try:
+        while os.read(0, 4096):
+            pass
+    except OSError:
+        pass
+    os._exit(0)
 
 
 def _rules(job: Job) -> RuleSet | None:

@@ -1,11 +1,22 @@
 """The pipeline's worker processes (``pipeline_workers``), as the pipeline thread uses them.
 
-``pipeline_workers - 1`` processes, each with a pipe of its own, prepare the messages of
-a batch ahead of the pipeline thread (``gateway/prepare.py``: parse, decide, de-identify)
-while it plans and carries out the one before. Jobs are handed out in the batch's order,
-a few ahead, and each result is read when the thread comes to its message. The thread
-itself sends and reads: no helper thread in the gateway competes with it for the
-interpreter, which is what the workers are there to relieve.
+Up to ``pipeline_workers - 1`` processes, each with a pipe of its own, prepare the
+messages of a batch ahead of the pipeline thread (``gateway/prepare.py``: parse, decide,
+de-identify) while it plans and carries out the one before. Jobs are handed out in the
+batch's order, a few ahead, and each result is read when the thread comes to its
+message. The thread itself sends and reads: no helper thread in the gateway competes
+with it for the interpreter, which is what the workers are there to relieve.
+
+On demand (``OnDemand``, the gateway's way): none run at the start. A worker costs
+about 50 MB and a second of a core to start, and only pays when messages wait, so the
+pipeline thread starts them when one claimed batch holds ``START_AT`` messages for them,
+goes on working the messages itself while they start, and hands them jobs once they say
+they are ready. Idle for ``IDLE_SECONDS``, they are stopped. Without ``OnDemand`` they
+are kept up from the first batch (the tests, the benchmark's inprocess runs, and a
+gateway with a fault point armed: the crash matrix goes through the workers).
+
+They are plain child processes (``subprocess``), not multiprocessing ones: the spawn
+start method runs a resource tracker process beside them (13 MB), which they do not need.
 
 A worker that dies or hangs (``PREPARE_SECONDS``) on a message is replaced, and the
 message tried once more on the fresh one, alone; if that kills it too, the message is
@@ -19,12 +30,17 @@ import atexit
 import collections
 import datetime as dt
 import logging
-import multiprocessing
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
-from multiprocessing.connection import wait
+from dataclasses import dataclass
+from multiprocessing.connection import Pipe, wait
+from pathlib import Path
 
-from gateway.prepare import Job, Lost, Prepared, prepare, serve
+import gateway
+from gateway.prepare import Job, Lost, Prepared, Setup, prepare
 from gateway.rules.base import RuleSet
 from gateway.settings import Settings
 from gateway.store.intake_queue import Claimed
@@ -34,6 +50,22 @@ log = logging.getLogger("gateway.pipeline")
 PREPARE_SECONDS = 120.0  # a worker busy longer with one message is taken for hung
 START_SECONDS = 60.0  # a worker not started by then (imports, rules) is left out
 AHEAD_PER_PROCESS = 2  # jobs handed to each worker ahead: enough to keep it busy
+# One claim of 20 messages a worker could take: at about 5 ms each, 100 ms of work
+# already queued behind the thread, which keeps coming while a worker starts (half a
+# second to a second). Reports one at a time, or a handful sent together, never claim
+# that many: the pipeline keeps up with them alone.
+START_AT = 20
+IDLE_SECONDS = 120.0  # a worker handed no job for this long is stopped
+_MAIN = "from gateway.prepare import main; main()"
+_SOURCE = str(Path(gateway.__file__).resolve().parents[1])  # the gateway the worker imports
+
+
+@dataclass(frozen=True)
+class OnDemand:
+    """Workers started for a backlog and stopped when idle (see the module's docstring)."""
+
+    start_at: int = START_AT  # messages for the workers in one claimed batch
+    idle_seconds: float = IDLE_SECONDS
 
 
 def _row(job: Job) -> int:
@@ -48,23 +80,39 @@ class _Process:
     """One worker process, the gateway's end of its pipe, and the jobs it holds (sent,
     not yet answered)."""
 
-    def __init__(self, args: tuple, task: Callable[[Job], Prepared]):
-        # A fresh interpreter, not a fork of this threaded one. A forkserver would share
-        # its imports with the workers but is a process of its own: with one worker
-        # 97 MB RSS (65 MB Pss) besides the gateway against 63 (46) spawned; with three,
-        # 184 (119) against 162 (120).
-        context = multiprocessing.get_context("spawn")
-        self.conn, theirs = context.Pipe()
-        self.process = context.Process(target=serve, args=(theirs, *args, task), daemon=True)
-        self.process.start()
-        theirs.close()  # only the worker holds it: the pipe ends when either side does
+    def __init__(self, setup: Setup):
+        ours, theirs = Pipe()
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [_SOURCE, env.get("PYTHONPATH")]))
+        try:  # stdin: its life line (gateway/prepare.py, _orphaned)
+            self.popen = subprocess.Popen(
+                [sys.executable, "-c", _MAIN, str(theirs.fileno())],
+                stdin=subprocess.PIPE, pass_fds=(theirs.fileno(),), env=env,
+            )  # fmt: skip
+        except OSError:
+            ours.close()
+            raise
+        finally:
+            theirs.close()  # only the worker holds it: the pipe ends when either side does
+        self.conn, self.pid = ours, self.popen.pid
+        self.conn.send(setup)  # read when it has started
         self.jobs: dict[int, Job] = {}
+        self.started = self.used = time.monotonic()
 
     def ready(self, timeout: float) -> bool:
         """Wait until it has started (imports, rules: about a second); False if it did
         not."""
         try:
             return bool(wait([self.conn], timeout)) and self.conn.recv() == (None, None)
+        except (EOFError, OSError):
+            return False
+
+    def poll_ready(self) -> bool | None:
+        """Whether it said it is ready, without waiting: None while it is starting."""
+        try:
+            if not self.conn.poll(0):
+                return None if time.monotonic() - self.started < START_SECONDS else False
+            return self.conn.recv() == (None, None)
         except (EOFError, OSError):
             return False
 
@@ -75,13 +123,14 @@ class _Process:
         except OSError:
             pass
         self.jobs[job.row_id] = job
+        self.used = time.monotonic()
 
     def receive(self, row_id: int, timeout: float, answers: dict) -> Prepared | None:
         """The answer for ``row_id``; answers that come before it are kept in
         ``answers`` (row id -> answer) for their turn. Raises _Gone."""
         deadline = time.monotonic() + timeout
         while row_id not in answers:
-            if not wait([self.conn, self.process.sentinel], deadline - time.monotonic()):
+            if not wait([self.conn], deadline - time.monotonic()):
                 raise _Gone(f"a pipeline worker took longer than {timeout:.0f} s preparing it")
             try:  # an answer, or the end of the pipe: it died (perhaps while answering)
                 answered, answer = self.conn.recv()
@@ -89,13 +138,19 @@ class _Process:
                 raise _Gone("a pipeline worker process died preparing it") from None
             answers[answered] = answer
             self.jobs.pop(answered, None)
+        self.used = time.monotonic()
         return answers.pop(row_id)
 
     def stop(self) -> None:
-        """Close its pipe (it ends when it reads that) and kill it (it may be busy)."""
+        """Close its pipe and life line and kill it (it may be busy)."""
         self.conn.close()
-        self.process.kill()
-        self.process.join(5)
+        self.popen.kill()
+        try:
+            self.popen.wait(5)
+        except subprocess.TimeoutExpired:
+            pass
+        if self.popen.stdin is not None:
+            self.popen.stdin.close()
 
 
 class Workers:
@@ -108,37 +163,99 @@ class Workers:
         key_of: Callable[[RuleSet], str | None],
         timeout: float = PREPARE_SECONDS,
         task: Callable[[Job], Prepared] = prepare,
+        on_demand: OnDemand | None = None,
     ):
         self.processes, self.settings, self.key_of = processes, settings, key_of
         self.timeout, self.task = timeout, task  # task: what a worker runs (tests: one that dies)
-        self._procs: list[_Process] = []
+        self.on_demand = on_demand  # None: kept up from the first batch
+        self._procs: list[_Process] = []  # ready
+        self._starting: list[_Process] = []  # started, not ready yet
+        self._not_before = 0.0  # after one did not start: no other before this (monotonic)
+        self._atexit = False
 
     @classmethod
     def for_settings(
         cls, settings: Settings, key_of: Callable[[RuleSet], str | None]
     ) -> Workers | None:
-        """The workers ``pipeline_workers`` asks for; None for 1 (all in the thread)."""
+        """The workers ``pipeline_workers`` asks for, on demand; None for 1 (all in the
+        thread). With a fault point armed (the crash tests' AVVIK_FAULT) they are kept
+        up, so that a test's one message goes through them."""
         extra = settings.pipeline_workers - 1
-        return cls(extra, settings, key_of) if extra > 0 else None
+        on_demand = None if os.environ.get("AVVIK_FAULT") else OnDemand()
+        return cls(extra, settings, key_of, on_demand=on_demand) if extra > 0 else None
+
+    @property
+    def running(self) -> int:
+        """How many are ready (after taking in those that said so since)."""
+        self._take_ready()
+        return len(self._procs)
 
     def _spawn(self) -> _Process:
+        if not self._atexit:  # they ignore SIGTERM: stopped here, even if no one else does
+            self._atexit = bool(atexit.register(self.close))
         s = self.settings
-        args = (str(s.database_path.resolve()), str(s.rules_file.resolve()), s.log_format)
-        return _Process(args, self.task)
+        task = f"{self.task.__module__}:{self.task.__qualname__}"
+        return _Process(Setup(tuple(sys.path), str(s.database_path.resolve()),
+                              str(s.rules_file.resolve()), s.log_format, task))  # fmt: skip
 
     def start(self) -> None:
         """Start the processes and wait until they are ready: the second or so of
         imports and loading the rules would otherwise delay the first messages. One
         that does not start is left out (the thread does its share)."""
-        if not self._procs:  # they ignore SIGTERM: stopped here, even if no one else does
-            atexit.register(self.close)
-        fresh = [self._spawn() for _ in range(self.processes - len(self._procs))]
+        self._starting += [self._spawn() for _ in range(self._missing())]
+        fresh, self._starting = self._starting, []
         for proc in fresh:
             if proc.ready(START_SECONDS):
                 self._procs.append(proc)
             else:
                 log.error("a pipeline worker did not start; see its error above")
                 proc.stop()
+
+    def _missing(self) -> int:
+        return self.processes - len(self._procs) - len(self._starting)
+
+    def _get_going(self, jobs: int) -> None:
+        """Kept up: start (and wait for) those missing. On demand: start those missing,
+        without waiting, when ``jobs`` is a backlog."""
+        if self.on_demand is None:
+            self.start()
+            return
+        self._take_ready()
+        missing = self._missing()
+        if missing <= 0 or jobs < self.on_demand.start_at or time.monotonic() < self._not_before:
+            return
+        log.info("starting %d pipeline worker(s): %d messages waiting", missing, jobs)
+        for _ in range(missing):
+            self._starting.append(self._spawn())
+
+    def _take_ready(self) -> None:
+        """Those started that said they are ready since join the others (no waiting)."""
+        for proc in list(self._starting):
+            ready = proc.poll_ready()
+            if ready is None:
+                continue
+            self._starting.remove(proc)
+            if ready:
+                proc.used = time.monotonic()
+                self._procs.append(proc)
+                log.info("pipeline worker %d ready", proc.pid)
+            else:
+                log.error("a pipeline worker did not start; see its error above")
+                proc.stop()
+                self._not_before = time.monotonic() + (self.on_demand or OnDemand()).idle_seconds
+
+    def stop_idle(self) -> None:
+        """On demand: stop those handed no job for the idle time (the pipeline thread
+        calls this when it finds nothing to do)."""
+        if self.on_demand is None:
+            return
+        self._take_ready()
+        now = time.monotonic()
+        for proc in list(self._procs):
+            if not proc.jobs and now - proc.used >= self.on_demand.idle_seconds:
+                self._procs.remove(proc)
+                proc.stop()
+                log.info("pipeline worker %d stopped: idle for %.0f s", proc.pid, now - proc.used)
 
     def ahead(
         self,
@@ -148,23 +265,30 @@ class Workers:
         wanted: Callable[[Claimed], bool],
     ) -> Iterator[tuple[Claimed, Prepared | Lost | None]]:
         """Each row, in order, with what a worker made of it: Prepared, Lost, or None
-        (not worth a worker, ``wanted``; or the worker raised: the thread works it out)."""
+        (not worth a worker, ``wanted``; none ready for it; or the worker raised: the
+        thread works it out)."""
         rows, key = list(rows), self.key_of(rules)
-        try:
-            self.start()
-        except OSError as exc:  # no process could be started (memory, process limits)
-            log.error("pipeline workers could not start (%s): the thread does it all", exc)
-            yield from ((row, None) for row in rows)
-            return
         jobs = {
             r.id: Job(r.id, r.mailbox, dt.datetime.fromisoformat(r.received_at), key, own_addresses)
             for r in rows
             if wanted(r)
         }
+        if self.on_demand is not None and len(jobs) < 2:
+            jobs = {}  # one message: the thread would only wait for the worker
+            self.stop_idle()
+        try:
+            self._get_going(len(jobs))
+        except OSError as exc:  # no process could be started (memory, process limits)
+            log.error("pipeline workers could not start (%s): the thread does it all", exc)
+            yield from ((row, None) for row in rows)
+            return
         queue = collections.deque(jobs.values())
         held: dict[int, _Process] = {}
         answers: dict[int, Prepared | None] = {}
         for row in rows:
+            self._take_ready()
+            while queue and queue[0].row_id not in jobs:  # passed: the thread did them
+                queue.popleft()
             self._hand_out(queue, held)
             proc = held.pop(row.id, None)
             if row.id in answers:
@@ -173,6 +297,7 @@ class Workers:
                 yield row, None
             else:
                 yield row, self._answer(proc, jobs[row.id], queue, held, answers)
+            jobs.pop(row.id, None)
 
     def _hand_out(self, queue: collections.deque[Job], held: dict[int, _Process]) -> None:
         """Jobs in the batch's order to the least busy workers."""
@@ -227,6 +352,6 @@ class Workers:
 
     def close(self) -> None:
         """At the gateway's stop, after the last batch."""
-        for proc in self._procs:
+        for proc in self._procs + self._starting:
             proc.stop()
-        self._procs = []
+        self._procs, self._starting = [], []
