@@ -212,8 +212,7 @@ class ManagedProcess:
         """CPU seconds (user + system) each thread has used so far, by thread name; the
         gateway names its threads (``avvik-pipeline``, ``avvik-sender-1`` ...), and its
         pipeline workers their processes (``avvik-prepare``). Threads of the processes
-        under it that it does not name (multiprocessing's resource tracker) count as
-        ``child:<name>``."""
+        under it that it does not name count as ``child:<name>``."""
         used = thread_cpu(self.pid)
         for child in procs.descendants(self.pid):
             for name, seconds in thread_cpu(child).items():

@@ -312,8 +312,8 @@ class Bench:
 
 
 def _processes(tree: dict, cpu: list[dict] | None = None) -> dict:
-    """The gateway's processes (itself, and its pipeline workers and multiprocessing's
-    resource tracker under it): memory of each and in total, CPU of those under it."""
+    """The gateway's processes (itself, and the pipeline workers under it): memory of
+    each and in total, CPU of those under it."""
     out = {k: v for k, v in tree.items() if k != "processes"} | {"each": tree["processes"]}
     if cpu is not None:
         cpu_of = {c["pid"]: c["cpu_ms"] for c in cpu}
