@@ -34,14 +34,45 @@ _EXPRESSIONS = {"cause_given": "(cause IS NOT NULL AND cause != '') AS cause_giv
 COLUMNS = ", ".join(_EXPRESSIONS.get(f.name, f.name) for f in fields(CaseFigures))
 
 
-def cases_touching(db: Database, received_before: str, open_at: str) -> list[CaseFigures]:
+_THROUGHOUT = (
+    "received_at < ? AND (closed_at IS NULL OR closed_at >= ?) "
+    "AND (first_answer_at IS NULL OR first_answer_at < ? OR first_answer_at >= ?)"
+)
+
+
+def cases_touching(
+    db: Database, received_before: str, open_at: str, throughout: tuple[str, str] | None = None
+) -> list[CaseFigures]:
     """Cases received before ``received_before`` and not closed before ``open_at``
-    (ISO 8601 UTC texts, compared as text: the caller widens the bounds and checks)."""
+    (ISO 8601 UTC texts, compared as text: the caller widens the bounds and checks),
+    except, with ``throughout`` (lo, hi), those ``open_throughout`` counts."""
     sql = (
         f"SELECT {COLUMNS} FROM cases "
         "WHERE received_at < ? AND (closed_at IS NULL OR closed_at >= ?)"
     )
-    return [CaseFigures(**r) for r in db.query(sql, [received_before, open_at])]
+    params = [received_before, open_at]
+    if throughout:
+        sql += f" AND NOT ({_THROUGHOUT})"
+        params += [throughout[0], throughout[1], throughout[0], throughout[1]]
+    return [CaseFigures(*r) for r in db.execute(sql, params)]
+
+
+def open_throughout(db: Database, lo: str, hi: str) -> list[tuple[CaseFigures, int]]:
+    """The cases received before ``lo``, neither answered nor closed in [lo, hi), and not
+    closed before ``hi``, counted by all they have but their times: open at the end of
+    every period inside, and adding nothing else to it (a year's figures of a large log
+    meet a backlog of cases that stay open for years, the same for each month)."""
+    keep = [f.name for f in fields(CaseFigures) if not f.name.endswith("_at")]
+    names = ", ".join(_EXPRESSIONS.get(name, name) for name in keep)
+    groups = ", ".join(str(i + 1) for i in range(len(keep)))
+    sql = f"SELECT {names}, COUNT(*) FROM cases WHERE {_THROUGHOUT} GROUP BY {groups}"
+    out = []
+    for r in db.execute(sql, [lo, hi, lo, hi]):
+        values = dict(zip(keep, r, strict=False))
+        out.append(
+            (CaseFigures(**values, received_at="", first_answer_at=None, closed_at=None), r[-1])
+        )
+    return out
 
 
 def open_figures_only(path: Path | str) -> Database:
