@@ -151,7 +151,7 @@ def figures(
     hours = ruleset.hours
     now = now or dt.datetime.now(dt.UTC)
     periods = _periods(hours, start, end, "month" in by)
-    cases, backlog = _cases(db, ruleset, periods[0].start, periods[-1].end)
+    cases, backlog = _cases(db, ruleset, periods[0].start, periods[-1].end, "cause-given" in by)
     dims = [d for d in by if d != "month"]
     frame = _frame(hours, periods, cases, now)
     counted = tally(cases, frame, dims, kinds="kind" in by, throughout=backlog)
@@ -231,15 +231,15 @@ def _periods(hours: ServiceHours, start: dt.date, end: dt.date, monthly: bool) -
 
 
 def _cases(
-    db: Database, ruleset: RuleSet, lo: dt.datetime, hi: dt.datetime
+    db: Database, ruleset: RuleSet, lo: dt.datetime, hi: dt.datetime, cause: bool
 ) -> tuple[list[_Case], list[tuple[_Case, int]]]:
     """The cases that can touch [lo, hi), and apart, counted in SQL, those open throughout
     it that add nothing else. The bounds are widened by a day in SQL, where times
     compare as text, and checked exactly in ``tally``."""
     margin = dt.timedelta(days=1)
     throughout = (_iso(lo - margin), _iso(hi + margin))
-    rows = cases_touching(db, _iso(hi + margin), _iso(lo - margin), throughout)
-    backlog = open_throughout(db, *throughout)
+    rows = cases_touching(db, _iso(hi + margin), _iso(lo - margin), throughout, cause)
+    backlog = open_throughout(db, *throughout, cause=cause)
     return [_case(r, ruleset) for r in rows], [(_case(r, ruleset), n) for r, n in backlog]
 
 

@@ -75,6 +75,7 @@ def tally(
     times are not read), each with how many there are of it."""
     per: list[dict[tuple, Tally]] = [{} for _ in frame.periods]
     starts = [p.start for p in frame.periods]
+    ends = [p.end for p in frame.periods]
     lo, hi = starts[0], frame.periods[-1].end
     spans: dict[tuple, list[int]] = {}
     size = len(starts) + 1
@@ -100,7 +101,11 @@ def tally(
             if case.kind == SUGGESTION:
                 of(arrived, key).suggestions += 1
         if counted:
-            _events(case, key, index(case.closed), index(case.first_answer), of, frame)
+            closed, answered = index(case.closed), index(case.first_answer)
+            # a closing or an answer before it came (bad data) counts once it has come
+            closed = None if closed is None or case.received >= ends[closed] else closed
+            answered = None if answered is None or case.received >= ends[answered] else answered
+            _events(case, key, closed, answered, of, frame)
             _span(case, frame, spans.setdefault(key, [0] * (2 * size)), size)
     for case, n in throughout:
         if kinds or case.kind == DEVIATION:

@@ -31,7 +31,20 @@ class CaseFigures:
 
 # cause_given is worked out in SQL, so the text of a cause never leaves the database
 _EXPRESSIONS = {"cause_given": "(cause IS NOT NULL AND cause != '') AS cause_given"}
-COLUMNS = ", ".join(_EXPRESSIONS.get(f.name, f.name) for f in fields(CaseFigures))
+_NO_CAUSE = {"cause_given": "0 AS cause_given"}
+
+
+def _source(db: Database, names: list[str], cause: bool) -> tuple[str, str]:
+    """(table, its expressions of ``names``): the narrow copy kept by triggers
+    (schema.m017_i22_case_figures), or the cases themselves for whether a cause is given
+    (``cause``), which the copy leaves out, and in a log without the copy (a log of an
+    older version, opened read-only by ``stats --across``)."""
+    found = db.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'case_figures'"
+    ).fetchone()
+    if found and not cause:
+        return "case_figures", ", ".join(_NO_CAUSE.get(name, name) for name in names)
+    return "cases", ", ".join(_EXPRESSIONS.get(name, name) for name in names)
 
 
 _THROUGHOUT = (
@@ -41,13 +54,19 @@ _THROUGHOUT = (
 
 
 def cases_touching(
-    db: Database, received_before: str, open_at: str, throughout: tuple[str, str] | None = None
+    db: Database,
+    received_before: str,
+    open_at: str,
+    throughout: tuple[str, str] | None = None,
+    cause: bool = True,
 ) -> list[CaseFigures]:
     """Cases received before ``received_before`` and not closed before ``open_at``
     (ISO 8601 UTC texts, compared as text: the caller widens the bounds and checks),
-    except, with ``throughout`` (lo, hi), those ``open_throughout`` counts."""
+    except, with ``throughout`` (lo, hi), those ``open_throughout`` counts. Without
+    ``cause``, ``cause_given`` is 0: whether a cause is given is not asked."""
+    table, names = _source(db, [f.name for f in fields(CaseFigures)], cause)
     sql = (
-        f"SELECT {COLUMNS} FROM cases "
+        f"SELECT {names} FROM {table} "
         "WHERE received_at < ? AND (closed_at IS NULL OR closed_at >= ?)"
     )
     params = [received_before, open_at]
@@ -57,15 +76,17 @@ def cases_touching(
     return [CaseFigures(*r) for r in db.execute(sql, params)]
 
 
-def open_throughout(db: Database, lo: str, hi: str) -> list[tuple[CaseFigures, int]]:
+def open_throughout(
+    db: Database, lo: str, hi: str, cause: bool = True
+) -> list[tuple[CaseFigures, int]]:
     """The cases received before ``lo``, neither answered nor closed in [lo, hi), and not
     closed before ``hi``, counted by all they have but their times: open at the end of
     every period inside, and adding nothing else to it (a year's figures of a large log
     meet a backlog of cases that stay open for years, the same for each month)."""
     keep = [f.name for f in fields(CaseFigures) if not f.name.endswith("_at")]
-    names = ", ".join(_EXPRESSIONS.get(name, name) for name in keep)
+    table, names = _source(db, keep, cause)
     groups = ", ".join(str(i + 1) for i in range(len(keep)))
-    sql = f"SELECT {names}, COUNT(*) FROM cases WHERE {_THROUGHOUT} GROUP BY {groups}"
+    sql = f"SELECT {names}, COUNT(*) FROM {table} WHERE {_THROUGHOUT} GROUP BY {groups}"
     out = []
     for r in db.execute(sql, [lo, hi, lo, hi]):
         values = dict(zip(keep, r, strict=False))
