@@ -62,3 +62,18 @@ def test_merging_is_on_again_when_a_batch_fails(db, monkeypatch):
     with pytest.raises(RuntimeError):
         retention.purge(db, 365, today=NOW)
     assert [automerge(db, name) for name in rows.SEARCH_INDEXES] == [4, 4]
+
+
+def test_a_quick_batch_grows_the_next_by_half_at_most():
+    """A vacuum step's pages cost 0.05-0.35 ms each: doubling after a cheap step made
+    a transaction of 140 ms of CPU on the 100,000-case log."""
+    from unittest import mock
+
+    pace, sizes = retention.Pace(1000), []
+    for _ in range(6):
+        pace.started = 0.0
+        with mock.patch("gateway.retention.time.monotonic", return_value=retention.TARGET_S / 100):
+            pace.took()
+        sizes.append(pace.size)
+    assert sizes == [15, 22, 33, 49, 73, 109]
+    assert retention.VACUUM_PAGES * 0.35e-3 < 0.1  # the most pages at the dearest: < 100 ms
