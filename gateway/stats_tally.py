@@ -15,13 +15,15 @@ import bisect
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 DEVIATION, SUGGESTION = "avvik", "forbedringsforslag"
 NEVER = dt.datetime.max.replace(tzinfo=dt.UTC)
 
 
-@dataclass(frozen=True)
-class Case:
+class Case(NamedTuple):
+    """A case as the counting reads it (immutable; a named tuple, quick to make)."""
+
     values: dict[str, str]  # dimension -> value, all but month
     kind: str
     received: dt.datetime
