@@ -159,7 +159,16 @@ class WorkingClock:
 
     def seconds(self, start: dt.datetime, end: dt.datetime) -> float:
         """See ``ServiceHours.working_seconds``."""
+        return self._seconds(start, end, _us(start), _us(end))
+
+    def durations(self, start: dt.datetime, end: dt.datetime) -> tuple[float, float]:
+        """(working hours, calendar hours) from ``start`` to ``end``, each as the
+        statistics compute it (working seconds / 3600, elapsed seconds >= 0 / 3600)."""
         a_us, b_us = _us(start), _us(end)
+        calendar = max((b_us - a_us) / 1_000_000, 0.0) / 3600
+        return self._seconds(start, end, a_us, b_us) / 3600, calendar
+
+    def _seconds(self, start: dt.datetime, end: dt.datetime, a_us: int, b_us: int) -> float:
         first = bisect.bisect_right(self.midnights, a_us) - 1
         last = bisect.bisect_right(self.midnights, b_us) - 1
         if min(first, last) < 0 or max(first, last) >= len(self.offsets):

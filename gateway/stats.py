@@ -175,13 +175,10 @@ def _frame(hours: ServiceHours, periods: list[_Period], cases: list[_Case], now)
         hours.local(periods[-1].end).date() + dt.timedelta(days=1),
     )  # fmt: skip
 
-    def durations(a: dt.datetime, b: dt.datetime) -> tuple[float, float]:
-        return clock.seconds(a, b) / 3600, calendar_hours(a, b)
-
     def local_date(at: dt.datetime) -> dt.date:
         return hours.local(at).date()
 
-    return Frame(periods, ends, [local_date(at) for at in ends], local_date, durations)
+    return Frame(periods, ends, [local_date(at) for at in ends], local_date, clock.durations)
 
 
 def _row(key: dict[str, str], counts: Tally) -> Row:

@@ -43,3 +43,15 @@ def test_days_where_the_clock_changes_and_outside_the_span_take_the_calendar():
     for a, b in ((spring, spring + dt.timedelta(hours=30)),
                  (dt.datetime(2001, 1, 1, tzinfo=dt.UTC), spring)):  # fmt: skip
         assert clock.seconds(a, b) == hours.working_seconds(a, b)
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(start=moments, length=st.timedeltas(dt.timedelta(hours=-30), dt.timedelta(days=400)))
+def test_durations_are_the_statistics_own_hours(start, length):
+    from gateway.stats import calendar_hours, working_hours
+
+    end = start + length
+    assert CLOCKS[0].durations(start, end) == (
+        working_hours(CALENDARS[0], start, end),
+        calendar_hours(start, end),
+    )
