@@ -52,14 +52,16 @@ def quarantined_count(db: Database) -> int:
     return _tally(db, "state", MessageState.QUARANTINED)
 
 
+LAST_OF_KIND = "SELECT id, at, kind, detail FROM events WHERE kind = ? ORDER BY id DESC LIMIT ?"
+
+
 def last_events(db: Database, kinds: tuple[str, ...], limit: int = 5) -> list[EventLine]:
-    """The newest events of these kinds, newest first."""
-    rows = db.execute(
-        f"SELECT at, kind, detail FROM events WHERE kind IN "
-        f"({','.join('?' * len(kinds))}) ORDER BY id DESC LIMIT ?",
-        [*kinds, limit],
-    ).fetchall()
-    return [EventLine(*row) for row in rows]
+    """The newest events of these kinds, newest first: the newest of each kind from the
+    kind's index, then the newest of those (one query for all the kinds walked every
+    event from the newest down when none matched: 215 ms for 742,000 events)."""
+    rows = [row for kind in dict.fromkeys(kinds) for row in db.execute(LAST_OF_KIND, [kind, limit])]
+    newest = sorted(rows, key=lambda row: row[0], reverse=True)[:limit]
+    return [EventLine(*row[1:]) for row in newest]
 
 
 def received_by_mailbox(db: Database) -> list[tuple[str | None, int]]:
