@@ -66,11 +66,15 @@ def cases_touching(
     except, with ``throughout`` (lo, hi), those ``open_throughout`` counts. Without
     ``cause``, ``cause_given`` is 0: whether a cause is given is not asked."""
     table, names = _source(db, list(CaseFigures._fields), cause)
-    sql = (
-        f"SELECT {names} FROM {table} "
-        "WHERE received_at < ? AND (closed_at IS NULL OR closed_at >= ?)"
-    )
+    open_then = "(closed_at IS NULL OR closed_at >= ?)"
     params = [received_before, open_at]
+    if throughout and table == "case_figures":  # the same cases, each part from an index
+        open_then = (
+            "(closed_at >= ? OR (closed_at IS NULL AND received_at >= ?) "
+            "OR (closed_at IS NULL AND first_answer_at >= ? AND first_answer_at < ?))"
+        )
+        params += [throughout[0], throughout[0], throughout[1]]
+    sql = f"SELECT {names} FROM {table} WHERE received_at < ? AND {open_then}"
     if throughout:
         sql += f" AND NOT ({_THROUGHOUT})"
         params += [throughout[0], throughout[1], throughout[0], throughout[1]]
@@ -87,9 +91,16 @@ def open_throughout(
     keep = [name for name in CaseFigures._fields if not name.endswith("_at")]
     table, names = _source(db, keep, cause)
     groups = ", ".join(str(i + 1) for i in range(len(keep)))
-    sql = f"SELECT {names}, COUNT(*) FROM {table} WHERE {_THROUGHOUT} GROUP BY {groups}"
+    where, params = _THROUGHOUT, [lo, hi, lo, hi]
+    if table == "case_figures":  # the same, from the index of closing (+: not of arrival)
+        where = (
+            "((closed_at IS NULL AND +received_at < ?) OR (closed_at >= ? AND +received_at < ?)) "
+            "AND (first_answer_at IS NULL OR first_answer_at < ? OR first_answer_at >= ?)"
+        )
+        params = [lo, hi, lo, lo, hi]
+    sql = f"SELECT {names}, COUNT(*) FROM {table} WHERE {where} GROUP BY {groups}"
     out = []
-    for r in db.execute(sql, [lo, hi, lo, hi]):
+    for r in db.execute(sql, params):
         values = dict(zip(keep, r, strict=False))
         out.append(
             (CaseFigures(**values, received_at="", first_answer_at=None, closed_at=None), r[-1])
