@@ -238,7 +238,8 @@ def _cases(
     rows = cases_touching(db, _iso(hi + margin), _iso(lo - margin), throughout, cause)
     backlog = open_throughout(db, *throughout, cause=cause)
     memo: dict[tuple, dict[str, str]] = {}
-    return [_case(r, ruleset, memo) for r in rows], [(_case(r, ruleset), n) for r, n in backlog]
+    backlog_cases = [(_case(r, ruleset, memo), n) for r, n in backlog]
+    return [_case(r, ruleset, memo) for r in rows], backlog_cases
 
 
 def _case(r: CaseFigures, ruleset: RuleSet, memo: dict | None = None) -> _Case:

@@ -88,9 +88,10 @@ def open_throughout(
     closed before ``hi``, counted by all they have but their times: open at the end of
     every period inside, and adding nothing else to it (a year's figures of a large log
     meet a backlog of cases that stay open for years, the same for each month)."""
-    keep = [name for name in CaseFigures._fields if not name.endswith("_at")]
-    table, names = _source(db, keep, cause)
-    groups = ", ".join(str(i + 1) for i in range(len(keep)))
+    times = {"received_at": "'' AS received_at", "first_answer_at": "NULL AS first_answer_at",
+             "closed_at": "NULL AS closed_at"}  # fmt: skip  # not read, so not kept
+    table, names = _source(db, [times.get(f, f) for f in CaseFigures._fields], cause)
+    groups = ", ".join(str(i + 1) for i, f in enumerate(CaseFigures._fields) if f not in times)
     where, params = _THROUGHOUT, [lo, hi, lo, hi]
     if table == "case_figures":  # the same, from the index of closing (+: not of arrival)
         where = (
@@ -99,13 +100,7 @@ def open_throughout(
         )
         params = [lo, hi, lo, lo, hi]
     sql = f"SELECT {names}, COUNT(*) FROM {table} WHERE {where} GROUP BY {groups}"
-    out = []
-    for r in db.execute(sql, params):
-        values = dict(zip(keep, r, strict=False))
-        out.append(
-            (CaseFigures(**values, received_at="", first_answer_at=None, closed_at=None), r[-1])
-        )
-    return out
+    return [(CaseFigures._make(r[:-1]), r[-1]) for r in db.execute(sql, params)]
 
 
 def open_figures_only(path: Path | str) -> Database:
