@@ -6,7 +6,9 @@ that "outside service hours" and "working day" can never disagree.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+import itertools
 from dataclasses import dataclass, field
 from functools import cached_property
 from zoneinfo import ZoneInfo
@@ -116,3 +118,77 @@ class ServiceHours:
             if self.is_working_day(day):
                 days -= 1
         return day
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_DAY_US = 86_400_000_000
+_MOST_DAYS = 40 * 366  # a clock's table spans at most this; older instants take the slow way
+
+
+def _us(at: dt.datetime) -> int:
+    """Microseconds since 1970 (UTC) of an aware instant, as an exact integer."""
+    delta = at - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _of_day(at: dt.time) -> int:
+    return ((at.hour * 60 + at.minute) * 60 + at.second) * 1_000_000 + at.microsecond
+
+
+class WorkingClock:
+    """``ServiceHours.working_seconds`` for many pairs of instants within a known span of
+    days, from a table of those days made once: the same floats, the same operations in
+    the same order, without a zone lookup or a date per call (statistics over ten years
+    of a large log ask this millions of times). A day on which the clock changes, and an
+    instant outside the span, take ``working_seconds`` itself."""
+
+    def __init__(self, hours: ServiceHours, first: dt.date, last: dt.date):
+        self.hours = hours
+        first = max(first, last - dt.timedelta(days=_MOST_DAYS))
+        days = [first + dt.timedelta(days=i) for i in range((last - first).days + 2)]
+        midnights = [dt.datetime.combine(d, dt.time(0), tzinfo=hours.zone) for d in days]
+        self.midnights = [_us(m) for m in midnights]  # local midnights, as UTC instants
+        offsets = [_us(m.replace(tzinfo=None).replace(tzinfo=dt.UTC)) - _us(m) for m in midnights]
+        # the local wall time of a day's instants is UTC + the offset; None: the clock changes
+        self.offsets = [a if a == b else None for a, b in zip(offsets, offsets[1:], strict=False)]
+        self.walls = [(d.toordinal() - _EPOCH.toordinal()) * _DAY_US for d in days]
+        self.working = [hours.is_working_day(d) for d in days]
+        self.running = list(itertools.accumulate(self.working))  # working days up to each
+        self.opens, self.closes = _of_day(hours.start), _of_day(hours.end)
+        self.length = max((self.closes - self.opens) / 1_000_000, 0.0)
+
+    def seconds(self, start: dt.datetime, end: dt.datetime) -> float:
+        """See ``ServiceHours.working_seconds``."""
+        return self._seconds(start, end, _us(start), _us(end))
+
+    def durations(self, start: dt.datetime, end: dt.datetime) -> tuple[float, float]:
+        """(working hours, calendar hours) from ``start`` to ``end``, each as the
+        statistics compute it (working seconds / 3600, elapsed seconds >= 0 / 3600)."""
+        a_us, b_us = _us(start), _us(end)
+        calendar = max((b_us - a_us) / 1_000_000, 0.0) / 3600
+        return self._seconds(start, end, a_us, b_us) / 3600, calendar
+
+    def _seconds(self, start: dt.datetime, end: dt.datetime, a_us: int, b_us: int) -> float:
+        first = bisect.bisect_right(self.midnights, a_us) - 1
+        last = bisect.bisect_right(self.midnights, b_us) - 1
+        if min(first, last) < 0 or max(first, last) >= len(self.offsets):
+            return self.hours.working_seconds(start, end)
+        a_off, b_off = self.offsets[first], self.offsets[last]
+        if a_off is None or b_off is None:
+            return self.hours.working_seconds(start, end)
+        a, b = a_us + a_off, b_us + b_off  # wall times, as the calendar's own sum compares
+        if b <= a:
+            return 0.0
+        total = self._open_seconds(first, a, b)
+        if last > first:
+            total += self._open_seconds(last, a, b)
+            between = self.running[last - 1] - self.running[first] if last - first > 1 else 0
+            total += between * self.length
+        return total
+
+    def _open_seconds(self, day: int, a: int, b: int) -> float:
+        if not self.working[day]:
+            return 0.0
+        wall = self.walls[day]
+        lo, hi = max(wall + self.opens, a), min(wall + self.closes, b)
+        return max((hi - lo) / 1_000_000, 0.0)

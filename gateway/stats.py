@@ -28,21 +28,22 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import heapq
 import io
 import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from gateway.hours import ServiceHours
+from gateway.hours import ServiceHours, WorkingClock
 from gateway.rules.base import RuleSet
+from gateway.stats_tally import DEVIATION, Frame, Tally, tally
+from gateway.stats_tally import Case as _Case
+from gateway.stats_tally import Period as _Period
 from gateway.store.db import Database
-from gateway.store.stats import CaseFigures, cases_touching
+from gateway.store.stats import CaseFigures, cases_touching, open_throughout
 
 DIMENSIONS = ("month", "flow", "party", "municipality", "kind", "status", "urgent",
               "severity", "category", "cause-given")  # fmt: skip
-DEVIATION, SUGGESTION = "avvik", "forbedringsforslag"
 
 
 @dataclass(frozen=True)
@@ -108,23 +109,6 @@ class Row:
         return out
 
 
-@dataclass(frozen=True)
-class _Case:
-    values: dict[str, str]  # dimension -> value, all but month
-    kind: str
-    received: dt.datetime
-    first_answer: dt.datetime | None
-    closed: dt.datetime | None
-    close_due: dt.date | None
-
-
-@dataclass(frozen=True)
-class _Period:
-    label: str  # "2026-05", or "" for the whole period
-    start: dt.datetime  # local midnight, as a UTC time
-    end: dt.datetime  # local midnight after the last day, as a UTC time
-
-
 def percentile(values: Sequence[float], p: float) -> float | None:
     """The p-quantile (0..1) by linear interpolation between closest ranks; None if empty."""
     if not values:
@@ -167,41 +151,48 @@ def figures(
     hours = ruleset.hours
     now = now or dt.datetime.now(dt.UTC)
     periods = _periods(hours, start, end, "month" in by)
-    cases = _cases(db, ruleset, periods[0].start, periods[-1].end)
+    cases, backlog = _cases(db, ruleset, periods[0].start, periods[-1].end, "cause-given" in by)
+    dims = [d for d in by if d != "month"]
+    frame = _frame(hours, periods, cases, now)
+    counted = tally(cases, frame, dims, kinds="kind" in by, throughout=backlog)
     rows: list[Row] = []
-    for period, candidates in _candidates(cases, periods):
-        groups: dict[tuple, list[_Case]] = {}
-        if all(d == "month" for d in by):  # every month shows, even one without cases
-            groups[tuple(period.label for _ in by)] = []
-        for case in candidates:
-            if _touches(case, period, now, counted="kind" in by or case.kind == DEVIATION):
-                key = tuple(period.label if d == "month" else case.values[d] for d in by)
-                groups.setdefault(key, []).append(case)
-        for key in sorted(groups, key=_group_order(by, ruleset)):
-            rows.append(_row(dict(zip(by, key, strict=True)), groups[key], period, hours, now))
+    for period, groups in zip(periods, counted, strict=True):
+        if not dims:  # every month shows, even one without cases
+            groups.setdefault((), Tally())
+        for key in sorted(groups, key=_group_order(dims, ruleset)):
+            values = iter(key)
+            full = {d: period.label if d == "month" else next(values) for d in by}
+            rows.append(_row(full, groups[key]))
     return rows
 
 
-def _candidates(cases: list[_Case], periods: list[_Period]):
-    """Each period (in order) with the cases that can add to its figures: arrived before
-    its end, and not closed and answered before its start. One sweep over the cases
-    sorted by arrival, instead of every case against every period (ten years by month
-    is 120 periods)."""
-    never = dt.datetime.max.replace(tzinfo=dt.UTC)
-    order = sorted(cases, key=lambda c: c.received)
-    alive: list[tuple[dt.datetime, int]] = []  # (its last time that counts, index), a heap
-    i = 0
-    for period in periods:
-        while i < len(order) and order[i].received < period.end:
-            case = order[i]
-            last = (
-                never if case.closed is None else max(case.closed, case.first_answer or case.closed)
-            )
-            heapq.heappush(alive, (last, i))
-            i += 1
-        while alive and alive[0][0] < period.start:
-            heapq.heappop(alive)
-        yield period, [order[j] for _, j in sorted(alive, key=lambda item: item[1])]
+def _frame(hours: ServiceHours, periods: list[_Period], cases: list[_Case], now) -> Frame:
+    """The periods' ends, and the calendar over the days the cases' times fall on."""
+    ends = [_end(p, now) for p in periods]
+    first = min((c.received for c in cases), default=periods[0].start)
+    clock = WorkingClock(
+        hours, hours.local(min(first, periods[0].start)).date() - dt.timedelta(days=1),
+        hours.local(periods[-1].end).date() + dt.timedelta(days=1),
+    )  # fmt: skip
+
+    def local_date(at: dt.datetime) -> dt.date:
+        return hours.local(at).date()
+
+    return Frame(periods, ends, [local_date(at) for at in ends], local_date, clock.durations)
+
+
+def _row(key: dict[str, str], counts: Tally) -> Row:
+    return Row(
+        key=key,
+        opened=counts.opened,
+        suggestions=counts.suggestions,
+        closed=counts.closed,
+        closed_on_time=counts.closed_on_time,
+        open_at_end=counts.open_at_end,
+        overdue=counts.overdue,
+        answer=Times.of(counts.answer),
+        close=Times.of(counts.close),
+    )
 
 
 def _group_order(by: Sequence[str], ruleset: RuleSet):
@@ -236,27 +227,31 @@ def _periods(hours: ServiceHours, start: dt.date, end: dt.date, monthly: bool) -
     return periods
 
 
-def _cases(db: Database, ruleset: RuleSet, lo: dt.datetime, hi: dt.datetime) -> list[_Case]:
-    """The cases that can touch [lo, hi). The bounds are widened by a day in SQL, where
-    times compare as text, and checked exactly in ``_touches``."""
+def _cases(
+    db: Database, ruleset: RuleSet, lo: dt.datetime, hi: dt.datetime, cause: bool
+) -> tuple[list[_Case], list[tuple[_Case, int]]]:
+    """The cases that can touch [lo, hi), and apart, counted in SQL, those open throughout
+    it that add nothing else. The bounds are widened by a day in SQL, where times
+    compare as text, and checked exactly in ``tally``."""
     margin = dt.timedelta(days=1)
-    rows = cases_touching(db, _iso(hi + margin), _iso(lo - margin))
-    return [_case(r, ruleset) for r in rows]
+    throughout = (_iso(lo - margin), _iso(hi + margin))
+    rows = cases_touching(db, _iso(hi + margin), _iso(lo - margin), throughout, cause)
+    backlog = open_throughout(db, *throughout, cause=cause)
+    memo: dict[tuple, dict[str, str]] = {}
+    backlog_cases = [(_case(r, ruleset, memo), n) for r, n in backlog]
+    return [_case(r, ruleset, memo) for r in rows], backlog_cases
 
 
-def _case(r: CaseFigures, ruleset: RuleSet) -> _Case:
-    party = ruleset.directory.parties.get(r.receiving_party or "")
-    values = {
-        "flow": r.flow or "-",
-        "party": party.name if party else r.receiving_party or "-",
-        "municipality": r.municipality or "-",
-        "kind": r.kind or DEVIATION,
-        "status": r.status or "-",
-        "urgent": "yes" if r.urgent else "no",
-        "severity": r.severity or "-",  # the deviation record (issue 19)
-        "category": r.category or "-",
-        "cause-given": "yes" if r.cause_given else "no",
-    }
+def _case(r: CaseFigures, ruleset: RuleSet, memo: dict | None = None) -> _Case:
+    """A case as the counting reads it. Its dimensions' values are worked out once for
+    each combination in ``memo`` (a million cases have a few hundred)."""
+    raw = (r.flow, r.receiving_party, r.municipality, r.kind, r.status, r.urgent,
+           r.severity, r.category, r.cause_given)  # fmt: skip
+    values = None if memo is None else memo.get(raw)
+    if values is None:
+        values = _values(r, ruleset)
+        if memo is not None:
+            memo[raw] = values
     return _Case(
         values,
         values["kind"],
@@ -267,55 +262,24 @@ def _case(r: CaseFigures, ruleset: RuleSet) -> _Case:
     )
 
 
-def _touches(case: _Case, period: _Period, now: dt.datetime, counted: bool) -> bool:
-    """Whether the case adds to a figure of the period (an uncounted one only by arriving)."""
-    if not counted:
-        return case.kind == SUGGESTION and _within(case.received, period)
-    return (
-        _within(case.received, period)
-        or _within(case.closed, period)
-        or _within(case.first_answer, period)
-        or _open_at(case, _end(period, now))
-    )
-
-
-def _row(key: dict[str, str], cases: list[_Case], period: _Period, hours: ServiceHours, now) -> Row:
-    counted = cases if "kind" in key else [c for c in cases if c.kind == DEVIATION]
-    at = _end(period, now)
-    closed = [c for c in counted if _within(c.closed, period)]
-    answered = [c for c in counted if _within(c.first_answer, period)]
-    still_open = [c for c in counted if _open_at(c, at)]
-    today = hours.local(at).date()
-    return Row(
-        key=key,
-        opened=sum(_within(c.received, period) for c in counted),
-        suggestions=sum(_within(c.received, period) and c.kind == SUGGESTION for c in cases),
-        closed=len(closed),
-        closed_on_time=sum(
-            c.close_due is not None and hours.local(c.closed).date() <= c.close_due for c in closed
-        ),
-        open_at_end=len(still_open),
-        overdue=sum(c.close_due is not None and c.close_due < today for c in still_open),
-        answer=Times.of([_durations(hours, c.received, c.first_answer) for c in answered]),
-        close=Times.of([_durations(hours, c.received, c.closed) for c in closed]),
-    )
-
-
-def _durations(hours: ServiceHours, start: dt.datetime, end: dt.datetime) -> tuple[float, float]:
-    return working_hours(hours, start, end), calendar_hours(start, end)
+def _values(r: CaseFigures, ruleset: RuleSet) -> dict[str, str]:
+    party = ruleset.directory.parties.get(r.receiving_party or "")
+    return {
+        "flow": r.flow or "-",
+        "party": party.name if party else r.receiving_party or "-",
+        "municipality": r.municipality or "-",
+        "kind": r.kind or DEVIATION,
+        "status": r.status or "-",
+        "urgent": "yes" if r.urgent else "no",
+        "severity": r.severity or "-",  # the deviation record (issue 19)
+        "category": r.category or "-",
+        "cause-given": "yes" if r.cause_given else "no",
+    }
 
 
 def _end(period: _Period, now: dt.datetime) -> dt.datetime:
     """When 'the end of the period' is: its end, or now for a period not yet over."""
     return min(period.end, max(period.start, now))
-
-
-def _open_at(case: _Case, at: dt.datetime) -> bool:
-    return case.received < at and (case.closed is None or case.closed >= at)
-
-
-def _within(at: dt.datetime | None, period: _Period) -> bool:
-    return at is not None and period.start <= at < period.end
 
 
 def _time(value: str | None) -> dt.datetime | None:

@@ -52,6 +52,12 @@ def quarantined_count(db: Database) -> int:
     return _tally(db, "state", MessageState.QUARANTINED)
 
 
+LAST_OF_KIND = (
+    "SELECT id, at, kind, detail FROM events INDEXED BY idx_events_kind "
+    "WHERE kind = ? ORDER BY id DESC LIMIT ?"
+)
+
+
 def last_events(db: Database, kinds: tuple[str, ...], limit: int = 5) -> list[EventLine]:
     """The newest events of these kinds, newest first.
 
@@ -59,12 +65,8 @@ def last_events(db: Database, kinds: tuple[str, ...], limit: int = 5) -> list[Ev
     IN (...)`` SQLite sorted every event of those kinds (200,000 on a log of a million
     cases, a second or more) to keep five."""
     rows = []
-    for kind in kinds:
-        rows += db.execute(
-            "SELECT id, at, kind, detail FROM events INDEXED BY idx_events_kind "
-            "WHERE kind = ? ORDER BY id DESC LIMIT ?",
-            [kind, limit],
-        ).fetchall()
+    for kind in dict.fromkeys(kinds):  # each kind once
+        rows += db.execute(LAST_OF_KIND, [kind, limit]).fetchall()
     newest = sorted(rows, key=lambda row: row[0], reverse=True)[:limit]
     return [EventLine(*row[1:]) for row in newest]
 

@@ -543,3 +543,38 @@ def m017_i22_open_cases(db: Database) -> None:
     )
     # the review digest's cases since its last run (a day of a million, not all of them)
     db.execute("CREATE INDEX IF NOT EXISTS idx_cases_received_at ON cases (received_at)")
+
+
+_FIGURES = (  # what a statistic may read of a case (store/stats.py CaseFigures), in order
+    "received_at", "first_answer_at", "closed_at", "close_due", "flow", "kind", "status",
+    "urgent", "receiving_party", "municipality", "severity", "category",
+)  # fmt: skip
+
+
+@migrations()
+def m017_i22_case_figures(db: Database) -> None:
+    """A narrow copy of what ``gateway stats`` reads of each case (no subject, text,
+    address or cause), kept by triggers in the same transaction as each change to a
+    case, with indexes on arrival and closing: a year's statistics of a million cases
+    then read tens of megabytes, not the whole case table (575 MB)."""
+    names = ", ".join(_FIGURES)
+    db.execute(f"CREATE TABLE case_figures (id INTEGER PRIMARY KEY, {names})")
+    new = ", ".join(f"NEW.{name}" for name in _FIGURES)
+    copy = f"REPLACE INTO case_figures (id, {names}) VALUES (NEW.id, {new});"
+    db.execute(f"CREATE TRIGGER case_figures_in AFTER INSERT ON cases BEGIN {copy} END")
+    db.execute(
+        f"CREATE TRIGGER case_figures_change AFTER UPDATE OF id, {names} ON cases BEGIN "
+        f"DELETE FROM case_figures WHERE id = OLD.id AND OLD.id != NEW.id; {copy} END"
+    )
+    db.execute(
+        "CREATE TRIGGER case_figures_out AFTER DELETE ON cases BEGIN "
+        "DELETE FROM case_figures WHERE id = OLD.id; END"
+    )
+    db.execute(f"INSERT INTO case_figures (id, {names}) SELECT id, {names} FROM cases")
+    db.execute("CREATE INDEX idx_case_figures_received ON case_figures (received_at)")
+    # closed (or not) and arrived: holding every column, the cases a period meets and
+    # those open throughout it are read from the index alone (store/stats.py)
+    db.execute(f"CREATE INDEX idx_case_figures_closed ON case_figures (closed_at, {names})")
+    db.execute(
+        "CREATE INDEX idx_case_figures_answered ON case_figures (closed_at, first_answer_at)"
+    )
