@@ -26,6 +26,7 @@ from test_privacy_property import (
 from gateway.intake import accept
 from gateway.models import Outgoing
 from gateway.privacy import outgoing
+from gateway.privacy.normalise import normalise
 from gateway.privacy.redact import redact_text
 from gateway.store import open_db
 
@@ -152,3 +153,23 @@ def test_the_detector_reads_a_number_across_a_soft_break(case, label):
     text = f"Bruker {LABELS[kind][label]}{before}{brk}{after} falt."
     redacted = redact_text(text)[0]
     assert not any(c.isdigit() for c in redacted), (text, redacted)
+
+
+@pytest.mark.parametrize(
+    ("text", "read", "joined"),
+    [("1 - 2", "1-2", "1-2"), ("1- 2", "1- 2", "1- 2"), ("1 -2", "1 -2", "1 -2"),
+     ("1 \u2013 2", "1-2", "1-2"), ("1 \u2013-2", "1 --2", "1 --2"),
+     ("151086 \r\n- 95088", "151086-95088", "151086- 95088"),
+     ("151086- \r\n95088", "151086- 95088", "151086-95088"),
+     ("151086 -\r\n95088", "151086 -\r\n95088", "151086 -\r\n95088"),  # a hard break
+     ("Se punkt 4. \r\n5", "Se punkt 4. 5", "Se punkt 4.5")],
+)  # fmt: skip
+def test_a_dash_or_dot_between_digits_as_read(text, read, joined):
+    """One space a side at most is read as written, more as the dash or dot alone (the
+    piece was read as one space: the look-behind of the pattern that should tell it could
+    not match the piece alone); a soft break beside it is a space, or nothing (DelSp)."""
+    for as_joined, expected in ((False, read), (True, joined)):
+        got = normalise(text, joined=as_joined)
+        assert got.text == expected
+        start, end = got.span(0, len(got.text))
+        assert (start, end) == (0, len(text))
