@@ -34,13 +34,14 @@ def plain_normalise(text: str, joined: bool = False) -> tuple[str, list[int]]:
         out.append(text[pos : m.start()])
         origin.extend(range(pos, m.start()))
         piece = m.group()
-        if len(piece) > 1 and _SEP_RUN.fullmatch(piece) and piece.strip() not in ("", piece):
-            if piece.count(" ") + piece.count("\t") < 2 and "\n" not in piece:
-                out.append(piece)
-                origin.extend(range(m.start(), m.end()))
-            else:
-                out.append(_char(piece.strip()))
-                origin.append(m.start() + piece.index(piece.strip()))
+        if len(piece) > 1 and _SEP_RUN.match(text, m.start()):  # a dash or dot, spaced
+            sep = piece.strip(" \t\r\n")
+            read = re.sub(r"[ \t]*\r?\n[ \t]*", "" if joined else " ", piece)
+            read = read.replace(sep, _char(sep))
+            read = read if read.count(" ") + read.count("\t") < 2 else _char(sep)
+            out.append(read)
+            at = m.start() + piece.index(sep)
+            origin.extend(range(m.start(), m.end()) if read == piece else [at] * len(read))
         elif _GLUED.fullmatch(piece):
             out.append(piece + " ")
             origin.extend([*range(m.start(), m.end()), m.end() - 1])

@@ -39,8 +39,16 @@ _GLUED = re.compile(rf"(?<![^\W_])(?:{_LABELS})[.:#]?(?=\d)", re.I)
 _RUN = re.compile(r"(?<=\d)(?:[ \t]+\r?\n[ \t]*|[ \t]{2,})(?=\d)")
 # A dash or dot between digit groups with more space around it than one a side (a
 # folded subject: the parser makes the fold's CR and LF spaces): read as the dash or dot
-# alone. A line break beside it is a hard break, as in "Se punkt 4.", and joins nothing.
-_SEP_RUN = re.compile(rf"(?<=\d)[ \t]*[-.{_DASHES}][ \t]*(?=\d)")
+# alone. A soft break beside it (a space ending the line) is a space, as in _RUN:
+# "151086 \r\n- 95088" reads "151086 - 95088". A line break alone beside it is a hard
+# break, as in "Se punkt 4.", and joins nothing.
+_SOFT = r"(?:[ \t]+\r?\n)?[ \t]*"  # spaces, or a soft break and the next line's spaces
+_SEP_RUN = re.compile(rf"(?<=\d){_SOFT}[-.{_DASHES}]{_SOFT}(?=\d)")
+# A match of _SEP_SEARCH (the same, found faster) told from the others by its contents:
+# only it holds a dash or a dot with nothing but spaces and line breaks. (_SEP_RUN's
+# look-behind cannot match the piece alone: "1 - 2" was read as "1 2".)
+_SEP_PIECE = re.compile(rf"[ \t\r\n]*[-.{_DASHES}][ \t\r\n]*")
+_BREAK = re.compile(r"[ \t]*\r?\n[ \t]*")
 _Need = tuple[re.Pattern[str], int]
 _Alternatives = tuple[tuple[re.Pattern[str], _Need | None], ...]
 
@@ -52,7 +60,8 @@ _Alternatives = tuple[tuple[re.Pattern[str], _Need | None], ...]
 # have kept it as it is.
 _SEP_SEARCH = (
     rf"[ \t\-.{_DASHES}](?<=\d.)"
-    rf"(?:(?<=[ \t])[ \t]*[-.{_DASHES}][ \t]*|(?<=[-.{_DASHES}])[ \t]+|(?<=[{_DASHES}]))(?=\d)"
+    rf"(?:(?<=[ \t])[ \t]*(?:\r?\n[ \t]*)?[-.{_DASHES}]{_SOFT}"
+    rf"|(?<=[-.{_DASHES}])[ \t]+(?:\r?\n[ \t]*)?|(?<=[{_DASHES}]))(?=\d)"
 )
 _RUN_SEARCH = r"[ \t](?<=\d.)(?:[ \t]*\r?\n[ \t]*|[ \t]+)(?=\d)"
 _GLUED_SEARCH = rf"(?=[fpdstm])(?<![^\W_])(?:{_LABELS})[.:#]?(?=\d)"
@@ -192,11 +201,9 @@ def _searched(text: str, joined: bool) -> Normalised:
     for m in _matches(special, text):
         out.keep(pos, m.start())
         piece, at = m.group(), m.start()
-        if len(piece) > 1 and _SEP_RUN.fullmatch(piece) and piece.strip() not in ("", piece):
-            if piece.count(" ") + piece.count("\t") < 2 and "\n" not in piece:
-                out.keep(at, m.end())  # one space a side at most: the patterns read it
-            else:
-                out.put(_char(piece.strip()), at + piece.index(piece.strip()), at, m.end())
+        if len(piece) > 1 and _SEP_PIECE.fullmatch(piece):
+            sep = piece.strip(" \t\r\n")
+            out.put(_separator(piece, sep, joined), at + piece.index(sep), at, m.end())
         elif _GLUED.fullmatch(piece):
             out.keep(at, m.end())
             out.put(" ", m.end() - 1, m.end(), m.end())
@@ -207,6 +214,14 @@ def _searched(text: str, joined: bool) -> Normalised:
         pos = m.end()
     out.keep(pos, len(text))
     return out.result()
+
+
+def _separator(piece: str, sep: str, joined: bool) -> str:
+    """A dash or dot between digit groups, with the spaces and soft breaks around it, as
+    read: a soft break is a space (nothing with DelSp), the dash a "-"; with one space a
+    side at most the patterns read it so, with more as the dash or dot alone."""
+    read = _BREAK.sub("" if joined else " ", piece).replace(sep, _char(sep))
+    return read if read.count(" ") + read.count("\t") < 2 else _char(sep)
 
 
 _DASH = re.compile(f"[{_DASHES}]")
@@ -226,12 +241,18 @@ def _dashes(text: str) -> Normalised:
 
 
 def has_line_joins(text: str) -> bool:
-    """True when a line break stands between digits: the text then has two readings."""
+    """True when a soft break stands between digits (a dash or dot beside it or not):
+    the text then has two readings."""
     return _LINE_JOIN.search(text) is not None
 
 
-# A run of _RUN's with a line break in it (starting with its character, as _RUN_SEARCH).
-_LINE_JOIN = re.compile(r"[ \t](?<=\d.)[ \t]*\r?\n[ \t]*(?=\d)")
+# A run of _RUN's with a line break in it (starting with its character, as _RUN_SEARCH),
+# or a soft break beside a dash or dot between digits: "400 \r\n-00-000" with DelSp
+# reads "400-00-000", one separator all through, which a phone number needs.
+_LINE_JOIN = re.compile(
+    rf"[ \t](?<=\d.)[ \t]*(?:[-.{_DASHES}][ \t]*(?<=[ \t])\r?\n[ \t]*"
+    rf"|\r?\n[ \t]*(?:[-.{_DASHES}][ \t]*)?)(?=\d)|[-.{_DASHES}](?<=\d.)[ \t]+\r?\n[ \t]*(?=\d)"
+)
 
 
 def decoded_words(value: str) -> str:

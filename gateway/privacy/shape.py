@@ -53,9 +53,12 @@ _NUMBERS = _table(_DIGITS, (b" -.", b"s"))
 _ASCII = bytes(range(128))
 # Each is what one of normalise's patterns consumes, where it changes the text: a run
 # of spaces (or a line break after a space) between digits, and a dot or dash between
-# digits with spaces beside it (a dash as "-": see ``shape``). Each starts with two or
-# three fixed bytes, which the regex engine looks for at C speed.
-_SPACED = (re.compile(rb"0 (?: +0| *c?n *0| *- *0)"), re.compile(rb"0-  *0"))
+# digits with spaces or soft breaks beside it (a dash as "-": see ``shape``). Each
+# starts with two or three fixed bytes, which the regex engine looks for at C speed.
+_SPACED = (
+    re.compile(rb"0 (?: +0| *c?n *0| *(?:c?n *)?- *(?:c?n *)?0)"),
+    re.compile(rb"0- (?: *c?n)? *0"),
+)
 # detect._NUMBER_CANDIDATE, the number in every phone match, in three forms; an
 # identity number starts with six digits.
 _PHONE_NUMBERS = (b"00000000", b"000s00s000", b"00s00s00s00")

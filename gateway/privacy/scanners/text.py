@@ -57,16 +57,25 @@ def read_text(payload: bytes, *, content_type: str = "", **_) -> Contents:
     return Contents("\n".join(readings(payload, charset)), True)
 
 
+# HTML's white space: outside <pre> a run of it, line breaks too, is one space on screen,
+# so "151086\n- 95088" in the source reads "151086 - 95088".
+_WHITE = re.compile(r"[ \t\r\n\f]+")
+
+
 class _TextExtractor(HTMLParser):
     _SKIP = {"script", "style", "head", "title", "template"}
     _BLOCK = {"br", "p", "div", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table", "hr"}
+    _PRE = {"pre", "textarea", "listing", "plaintext"}  # white space shown as written
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self._skipping = 0
+        self._pre = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self._PRE:
+            self._pre += 1
         if tag in self._SKIP:
             self._skipping += 1
         elif tag in self._BLOCK:
@@ -75,14 +84,16 @@ class _TextExtractor(HTMLParser):
             self.parts.append("\t")  # keep cells apart so numbers in adjacent cells don't join
 
     def handle_endtag(self, tag: str) -> None:
+        if tag in self._PRE and self._pre:
+            self._pre -= 1
         if tag in self._SKIP and self._skipping:
             self._skipping -= 1
         elif tag in self._BLOCK:
             self.parts.append("\n")
 
     def handle_data(self, data: str) -> None:
-        if not self._skipping:
-            self.parts.append(data)
+        if not self._skipping:  # a browser shows a run of white space as one space
+            self.parts.append(data if self._pre else _WHITE.sub(" ", data))
 
 
 def html_to_text(markup: str) -> str:
