@@ -240,10 +240,17 @@ def reads(path: Path, ruleset) -> dict:
         "cases_list_ms": median_ms(lambda: caselog.newest_cases(db, None, 50)),
         "cases_search_ms": median_ms(lambda: search_cases(db, SEARCH, "", 50)),
         "case_show_ms": median_ms(show),
-        "status_command_ms": median_ms(lambda: _command("status", path), 3),
+        "status_command_ms": _command_ms("status", path),
         "stats_year_s": seconds(*year),
         "stats_ten_years_s": seconds(*ten),
     }
+
+
+def _command_ms(name: str, database: Path) -> float:
+    """The median of five runs after one that compiles what the code's change left
+    uncompiled (a user's second run on, not the first after an upgrade)."""
+    _command(name, database)
+    return median_ms(lambda: _command(name, database), 5)
 
 
 def _command(name: str, database: Path) -> None:
