@@ -40,14 +40,19 @@ def settings_for(tmp_path, name: str, rules=ROOT / "rules.yaml") -> Settings:
     return Settings(data_dir=tmp_path / name, rules_file=rules, smtp_intake_port=None)
 
 
+def pipeline_for(settings: Settings, workers: Workers | None):
+    """The case log and a pipeline on it, its workers told the rules' digest."""
+    db = open_db(settings.database_path)
+    ruleset, key = load_keyed(settings.rules_file)
+    if workers is not None:
+        workers.key_of = lambda r: key if r is ruleset else None
+    renderer = Renderer(settings.gateway_address, settings.gateway_name)
+    return db, Pipeline(db, lambda: ruleset, renderer, settings, workers)
+
+
 def run(settings: Settings, raws: list[tuple[bytes, str]], workers: Workers | None):
     """The messages through one pipeline, in batches of 10 as intake stored them."""
-    db = open_db(settings.database_path)
-    ruleset, _key = load_keyed(settings.rules_file)
-    if workers is not None:
-        workers.key_of = lambda r: _key if r is ruleset else None
-    renderer = Renderer(settings.gateway_address, settings.gateway_name)
-    pipeline = Pipeline(db, lambda: ruleset, renderer, settings, workers)
+    db, pipeline = pipeline_for(settings, workers)
     for raw, mailbox in raws:
         accept(db, raw, mailbox, "test")
     while pipeline.process_batch(10):

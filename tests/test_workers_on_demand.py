@@ -14,7 +14,7 @@ from conftest import EXAMPLES, make_mail
 from servers import free_port
 from test_crash import send
 from test_end_to_end import settings_toml
-from test_workers import Counting, case_log, mix, settings_for
+from test_workers import Counting, case_log, mix, pipeline_for, settings_for
 from worker_tasks import KILL, dies_or_hangs
 
 import gateway.pipeline
@@ -126,12 +126,7 @@ def test_big_messages_start_no_worker(tmp_path, monkeypatch):
 def staged(settings: Settings, raws: list, workers: Workers | None):
     """Three messages stored and decided (with workers: starting one), then the rest,
     once the worker is ready; the case log."""
-    db = open_db(settings.database_path)
-    ruleset, key = load_keyed(settings.rules_file)
-    if workers is not None:
-        workers.key_of = lambda r: key if r is ruleset else None
-    renderer = Renderer(settings.gateway_address, settings.gateway_name)
-    pipeline = Pipeline(db, lambda: ruleset, renderer, settings, workers)
+    db, pipeline = pipeline_for(settings, workers)
     for raw, mailbox in raws[:3]:
         accept(db, raw, mailbox, "test")
     assert pipeline.process_batch(10) == 3
