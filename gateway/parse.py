@@ -280,8 +280,7 @@ def _parse(raw: bytes) -> ParsedMessage:
     except RecursionError:
         raise
     except Exception as exc:  # reading broken parts raises many kinds on hostile input
-        # The reason's words are those of the days of mail-parser, which read the parts.
-        raise UnparseableMessage(f"mail-parser failed: {type(exc).__name__}: {exc}") from exc
+        raise UnparseableMessage(f"parts not readable: {type(exc).__name__}: {exc}") from exc
     if not msg.keys():
         raise UnparseableMessage("no header fields")
     headers, decoded = _headers(msg)
