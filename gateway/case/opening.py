@@ -16,6 +16,7 @@ from gateway.case.common import attachment_lists, local_date, local_time, redact
 from gateway.case.informed import INFORMED, informed_addresses
 from gateway.case.severity import from_report as severity_from_report
 from gateway.helpdesk import tickets
+from gateway.hours import ServiceHours
 from gateway.models import Decision, Incoming, Outgoing
 from gateway.outbox.queue import enqueue
 from gateway.privacy import confidential as secret
@@ -93,13 +94,20 @@ def deadlines(ruleset: RuleSet, decision: Decision, day: dt.date) -> Deadlines:
     measures_days, close_days = ruleset.deadline_days(decision.flow)
     if decision.kind == SUGGESTION:
         measures_days = close_days = None
-    add = ruleset.hours.add_working_days
+    add = functools.partial(working_days_after, ruleset.hours)
     escalate = add(day, decision.escalate_days) if decision.escalate_days else None
     measures = decision.measures_days or measures_days
     close = decision.close_days or close_days
     return Deadlines(
         add(day, measures) if measures else None, add(day, close) if close else None, escalate
     )
+
+
+@functools.lru_cache(maxsize=512)
+def working_days_after(hours: ServiceHours, day: dt.date, days: int) -> dt.date:
+    """``hours.add_working_days``, remembered: the reports of a day ask for the same few
+    deadlines, and each walks day by day, looking up every day's holidays."""
+    return hours.add_working_days(day, days)
 
 
 def _new_case(item, decision, ruleset, reference, due, related_reference, shown) -> NewCase:
