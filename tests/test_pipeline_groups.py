@@ -6,6 +6,7 @@ from __future__ import annotations
 import email
 
 import pytest
+import worker_tasks
 from conftest import ROOT, make_mail
 
 from gateway import pipeline as pipeline_module
@@ -160,7 +161,7 @@ def test_no_write_lock_is_held_while_waiting_for_a_worker(tmp_path):
                         smtp_intake_port=None, pipeline_workers=2)  # fmt: skip
     db = open_db(settings.database_path)
     ruleset, key = load_keyed(settings.rules_file)
-    workers = Spying(1, settings, lambda r: key)
+    workers = Spying(1, settings, lambda r: key, task=worker_tasks.slow)
     workers.db, workers.holding = db, []
     renderer = Renderer(settings.gateway_address, settings.gateway_name)
     pipeline = Pipeline(db, lambda: ruleset, renderer, settings, workers)
