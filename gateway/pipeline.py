@@ -1,11 +1,11 @@
 """The pipeline: take stored messages (state ``received``) through parse -> decide -> case.
 
 A batch is claimed by counting an attempt on each row first (committed). Then each
-message is planned outside any transaction (``gateway/decide/chain.py``: parse, decide,
-the case log's reads) and the plan carried out in a short transaction of its own
-(``gateway/carry_out.py``). A message whose handling raises is quarantined with the
-reason; one that keeps killing the process (attempts run out before it could be
-decided) is quarantined on the next start. Nothing is dropped.
+message is planned (``gateway/decide/chain.py``: parse, decide, the case log's reads)
+and the plan carried out (``gateway/carry_out.py``) in a savepoint of a short write
+transaction that a few messages share (``process_batch``). A message whose handling
+raises is quarantined with the reason; one that keeps killing the process (attempts run
+out before it could be decided) is quarantined on the next start. Nothing is dropped.
 
 With ``pipeline_workers`` above 1, worker processes parse and de-identify the messages
 of a batch ahead of this thread (``gateway/prepare.py``), once a backlog has started
@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from gateway.carry_out import carry_out
 from gateway.decide.chain import plan
@@ -32,12 +32,16 @@ from gateway.rules.base import RuleSet
 from gateway.safety import quarantine
 from gateway.settings import Settings
 from gateway.stage import StageContext
-from gateway.store import begin_read, end_read, intake_queue, savepoint, write
+from gateway.store import WriteGroup, begin_read, end_read, intake_queue, savepoint, write
 from gateway.store.db import Database
 from gateway.workers import Workers
 
 log = logging.getLogger("gateway.pipeline")
 MAX_ATTEMPTS = 3
+GROUP_SECONDS = 0.05  # the longest a group of messages should hold the write lock
+# A message bigger than this is planned outside the write lock (parsing one of several
+# megabytes takes a good part of a second); smaller ones take milliseconds.
+PLAN_IN_GROUP_BYTES = 256 * 1024
 
 
 class Pipeline:
@@ -57,10 +61,14 @@ class Pipeline:
     def process_batch(self, limit: int = 50) -> int:
         """Decide up to ``limit`` waiting messages; returns how many were handled.
 
-        Each message is planned first (parse, decide, de-identify: CPU and reads, outside
-        any transaction) and then carried out in a short transaction of its own, so that
-        intake and the sender, which write too, wait milliseconds for their turn rather
-        than the length of a batch.
+        Messages are carried out in groups, several to one write transaction, each in a
+        savepoint of its own (one that fails is quarantined alone): a commit costs about
+        as much as the writes of a message, and far more on a large case log (it flushes
+        and merges the full-text indexes). A group is planned inside its transaction, so
+        that each message sees what the one before it wrote, and holds the write lock
+        for at most about GROUP_SECONDS: intake and the sender, which write too, wait
+        that long at most. A big message is planned outside any write (its parse could
+        take a second), and so is the first of each group, in a read snapshot.
         """
         with write(self.db):
             rows = intake_queue.claim(self.db, limit)
@@ -70,27 +78,47 @@ class Pipeline:
             return 0
         ruleset = self.rules()
         stage = StageContext(self.db, ruleset, self.settings, self.renderer)
-        ahead = ((row, None) for row in rows)
-        if self.workers is not None:
-            own = stage.rules.own_addresses
-            ahead = self.workers.ahead(rows, ruleset, own, self._worth_a_worker)
-        for row, prepared in ahead:
-            begin_read(self.db)  # one snapshot for all that the plan reads
-            try:
-                step = self._plan(row, stage, prepared)
-            except Exception as exc:  # one bad message must not stop the others
-                step = functools.partial(self._failed, row.id, exc)
-            finally:
-                end_read(self.db)  # it only read: ends the snapshot
-            with write(self.db):
-                try:
-                    with savepoint(self.db):
-                        step()
-                except Exception as exc:
-                    with savepoint(self.db):
-                        self._failed(row.id, exc)
+        with WriteGroup(self.db, GROUP_SECONDS) as group:
+            ahead: Iterable[tuple[intake_queue.Claimed, Prepared | Lost | None]]
+            ahead = ((row, None) for row in rows)
+            if self.workers is not None:  # waiting for a worker: not while holding the lock
+                own = stage.rules.own_addresses
+                ahead = self.workers.ahead(
+                    rows, ruleset, own, self._worth_a_worker, before_waiting=group.commit
+                )
+            for row, prepared in ahead:
+                self._one(group, row, stage, prepared)
         fault("after-decide")
         return len(rows)
+
+    def _one(
+        self,
+        group: WriteGroup,
+        row: intake_queue.Claimed,
+        stage: StageContext,
+        prepared: Prepared | Lost | None,
+    ) -> None:
+        """Plan one message (in the group's transaction when one is open and the message
+        is small, else in a read snapshot) and carry the plan out in the group."""
+        if group.open and row.size > PLAN_IN_GROUP_BYTES:
+            group.commit()
+        snapshot = not group.open
+        if snapshot:
+            begin_read(self.db)  # one snapshot for all that the plan reads
+        try:
+            step = self._plan(row, stage, prepared)
+        except Exception as exc:  # one bad message must not stop the others
+            step = functools.partial(self._failed, row.id, exc)
+        finally:
+            if snapshot:
+                end_read(self.db)  # it only read: ends the snapshot
+        with group.unit():
+            try:
+                with savepoint(self.db):
+                    step()
+            except Exception as exc:
+                with savepoint(self.db):
+                    self._failed(row.id, exc)
 
     def _failed(self, row_id: int, exc: Exception) -> None:
         log.error("message %s failed in the pipeline", row_id, exc_info=exc)
@@ -107,10 +135,12 @@ class Pipeline:
         """Plan one stored message; returns the step that carries the plan out.
         ``prepared``: what a worker process made of it ahead (None: nothing).
 
-        Only reads here, in one snapshot; the step runs in the write transaction right
-        after. This thread is the only one that decides new mail, so what it read still
-        holds; what another process wrote meanwhile (an administrator's triage decision,
-        milliseconds before) counts as having come just after this message.
+        Only reads here, in one snapshot (or in the group's write transaction, which sees
+        what the messages before it in the group wrote); the step runs in the write
+        transaction right after. This thread is the only one that decides new mail, so
+        what it read still holds; what another process wrote meanwhile (an administrator's
+        triage decision, milliseconds before) counts as having come just after this
+        message.
         """
         if row.attempts > MAX_ATTEMPTS:
             why = f"not decided after {MAX_ATTEMPTS} attempts"

@@ -72,6 +72,15 @@ def _row(job: Job) -> int:
     return job.row_id
 
 
+def _answered(proc: _Process) -> bool:
+    """Whether its answer is there to read (its answers come in the order of its jobs,
+    and those before this row's were read already)."""
+    try:
+        return proc.conn.poll(0)
+    except (EOFError, OSError):
+        return False
+
+
 class _Gone(Exception):
     """The worker died or hung; the message says which."""
 
@@ -263,10 +272,12 @@ class Workers:
         rules: RuleSet,
         own_addresses: tuple[str, ...],
         wanted: Callable[[Claimed], bool],
+        before_waiting: Callable[[], object] = lambda: None,
     ) -> Iterator[tuple[Claimed, Prepared | Lost | None]]:
         """Each row, in order, with what a worker made of it: Prepared, Lost, or None
         (not worth a worker, ``wanted``; none ready for it; or the worker raised: the
-        thread works it out)."""
+        thread works it out). ``before_waiting`` is called before waiting for a worker's
+        answer (the pipeline commits, so that no one waits for its write lock meanwhile)."""
         rows, key = list(rows), self.key_of(rules)
         jobs = {
             r.id: Job(r.id, r.mailbox, dt.datetime.fromisoformat(r.received_at), key, own_addresses)
@@ -296,6 +307,8 @@ class Workers:
             elif proc is None:
                 yield row, None
             else:
+                if not _answered(proc):
+                    before_waiting()
                 yield row, self._answer(proc, jobs[row.id], queue, held, answers)
             jobs.pop(row.id, None)
 

@@ -20,3 +20,9 @@ def dies_or_hangs(job: prepare.Job) -> prepare.Prepared:
     if HANG in raw:
         time.sleep(3600)
     return prepare.prepare(job)
+
+
+def slow(job: prepare.Job) -> prepare.Prepared:
+    """``prepare``, a tenth of a second late: the pipeline thread always has to wait."""
+    time.sleep(0.1)
+    return prepare.prepare(job)

@@ -15,6 +15,7 @@ import functools
 import json
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -73,6 +74,85 @@ def write(db: Database) -> Iterator[Database]:
     finally:
         if lock is not None:
             lock.release()
+
+
+class WriteGroup:
+    """One write transaction shared by several short pieces of work (``unit``), committed
+    once the time budget is about to run out, on ``commit``, or at the end.
+
+    Each commit costs a WAL flush and a new segment in every full-text index (merged
+    later, at a cost that grows with the index): a group pays it once for many pieces.
+    The other writers (intake, the sender) wait for the whole group, so it is kept to
+    ``seconds``: a unit that would end past it commits first. Opened at the first unit.
+    """
+
+    def __init__(self, db: Database, seconds: float):
+        self.db, self.seconds = db, seconds
+        self.began: float | None = None  # monotonic time of BEGIN; None: no transaction
+        self.mark = 0.0  # when the last unit ended (or the transaction began)
+
+    @property
+    def open(self) -> bool:
+        return self.began is not None
+
+    @contextlib.contextmanager
+    def unit(self) -> Iterator[Database]:
+        """One piece of work in the group's transaction. Raising rolls the whole group
+        back (a piece that may fail alone catches that itself, in a savepoint)."""
+        if self.began is None:
+            self._begin()
+        try:
+            yield self.db
+        except BaseException:
+            self.rollback()
+            raise
+        at = time.monotonic()
+        if at - self.began + (at - self.mark) >= self.seconds:  # the next one would pass it
+            self.commit()
+        else:
+            self.mark = at
+
+    def _begin(self) -> None:
+        lock = getattr(self.db, "turns", None)
+        if lock is not None:
+            lock.acquire(BUSY_TIMEOUT_S)
+        try:
+            self.db.conn.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            raise
+        self.began = self.mark = time.monotonic()
+
+    def commit(self) -> None:
+        """Commit what the group holds (nothing when no transaction is open)."""
+        self._end("COMMIT")
+
+    def rollback(self) -> None:
+        self._end("ROLLBACK")
+
+    def _end(self, how: str) -> None:
+        if self.began is None:
+            return
+        self.began = None
+        try:
+            if how == "COMMIT":
+                self.db.conn.execute("COMMIT")
+            else:
+                self.db.conn.rollback()
+        except BaseException:
+            self.db.conn.rollback()  # a failed COMMIT leaves it open: end it
+            raise
+        finally:
+            lock = getattr(self.db, "turns", None)
+            if lock is not None:
+                lock.release()
+
+    def __enter__(self) -> WriteGroup:
+        return self
+
+    def __exit__(self, kind: object, *rest: object) -> None:
+        self.rollback() if kind is not None else self.commit()
 
 
 @functools.lru_cache(maxsize=64)
