@@ -131,6 +131,7 @@ def merge_indexes(db: Database, pace: Pace, steps: int | None = None) -> None:
     of them at most, or until there is nothing to merge: one step after each batch of a
     purge, so that the merging keeps up, and the rest when it is done."""
     while steps is None or steps > 0:
+        rows.read_ahead(db, pace.size)  # outside the write: the step then reads from cache
         with pace, write(db):  # timed to the commit
             worked = rows.merge_step(db, pace.size)
         if not worked:
