@@ -11,6 +11,7 @@ import pytest
 from gateway import retention
 from gateway.store import insert, open_db, write
 from gateway.store import retention as rows
+from gateway.store.schema import SEARCH_AUTOMERGE
 
 NOW = dt.datetime.now(dt.UTC)
 OLD = (NOW - dt.timedelta(days=800)).isoformat(timespec="milliseconds")
@@ -47,7 +48,7 @@ def test_batches_do_not_merge_at_commit_and_merging_is_back_on_after(db, monkeyp
     report = retention.purge(db, 365, today=NOW, batch=5)
     assert report.cases == 60 and len(seen) > 1
     assert all(modes == [0, 0] for modes in seen)
-    assert [automerge(db, name) for name in rows.SEARCH_INDEXES] == [4, 4]
+    assert [automerge(db, name) for name in rows.SEARCH_INDEXES] == [SEARCH_AUTOMERGE] * 2
     # what was merged afterwards leaves nothing to merge, and no text behind
     with write(db):
         assert not rows.merge_step(db, 1000)
@@ -61,7 +62,7 @@ def test_merging_is_on_again_when_a_batch_fails(db, monkeypatch):
     monkeypatch.setattr(rows, "purge_cases", failing)
     with pytest.raises(RuntimeError):
         retention.purge(db, 365, today=NOW)
-    assert [automerge(db, name) for name in rows.SEARCH_INDEXES] == [4, 4]
+    assert [automerge(db, name) for name in rows.SEARCH_INDEXES] == [SEARCH_AUTOMERGE] * 2
 
 
 def test_a_quick_batch_grows_the_next_by_half_at_most():

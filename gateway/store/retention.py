@@ -9,6 +9,7 @@ from __future__ import annotations
 from gateway.store import now
 from gateway.store.db import Database
 from gateway.store.growth import forget_addresses
+from gateway.store.schema import SEARCH_AUTOMERGE
 from gateway.store.segments import pages_to_read
 from gateway.store.states import CaseStatus, MessageState
 
@@ -115,7 +116,6 @@ def vacuum_step(db: Database, pages: int) -> None:
 
 
 SEARCH_INDEXES = ("case_words", "case_titles")  # schema.m012_i22_case_words, m013_i22_case_titles
-AUTOMERGE = 4  # FTS5's default: merge when a level holds this many segments
 
 
 def merge_at_commit(db: Database, on: bool) -> None:
@@ -123,10 +123,11 @@ def merge_at_commit(db: Database, on: bool) -> None:
 
     A purge's texts leave the indexes as deletions; merged at commit, a batch of 25 ms
     took 100-360 ms now and then. The purge turns it off and merges in steps of its own
-    (``merge_step``), then turns it on again."""
+    (``merge_step``), then turns it on again, at the schema's setting
+    (``schema.SEARCH_AUTOMERGE``), not FTS5's default."""
     for name in SEARCH_INDEXES:
         db.execute(f"INSERT INTO {name} ({name}, rank) VALUES ('automerge', ?)",
-                   [AUTOMERGE if on else 0])  # fmt: skip
+                   [SEARCH_AUTOMERGE if on else 0])  # fmt: skip
 
 
 def merge_step(db: Database, pages: int) -> bool:
