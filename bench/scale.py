@@ -69,17 +69,23 @@ def median_ms(fn: Callable[[], object], repeats: int = 5) -> float:
 
 
 class WriteClock:
-    """The length of every write transaction on one connection (BEGIN IMMEDIATE..COMMIT)."""
+    """The length of every write transaction on one connection, from BEGIN IMMEDIATE to
+    the end of COMMIT (or ROLLBACK): COMMIT itself does work (FTS5 writes its segments
+    and merges them there, and the WAL is written), so it is timed to its return, not
+    to its start, which is when SQLite's trace callback reports it."""
 
     def __init__(self, db):
         self.begun: float | None = None
         self.lengths: list[float] = []
         db.conn.set_trace_callback(self._trace)
+        db.conn = _TimedConnection(db.conn, self)
 
     def _trace(self, sql: str) -> None:
         if sql.startswith("BEGIN IMMEDIATE"):
             self.begun = time.perf_counter()
-        elif self.begun is not None and sql in ("COMMIT", "ROLLBACK"):
+
+    def ended(self) -> None:
+        if self.begun is not None:
             self.lengths.append((time.perf_counter() - self.begun) * 1000)
             self.begun = None
 
@@ -89,6 +95,26 @@ class WriteClock:
     def over(self, ms: float = 100.0) -> int:
         """How many writes took longer than ``ms``."""
         return sum(length > ms for length in self.lengths)
+
+
+class _TimedConnection:
+    """A sqlite3 connection that tells the clock when a COMMIT or ROLLBACK has returned."""
+
+    def __init__(self, conn, clock: WriteClock):
+        self._conn, self._clock = conn, clock
+
+    def execute(self, sql, *args):
+        cursor = self._conn.execute(sql, *args)
+        if isinstance(sql, str) and sql.strip().upper() in ("COMMIT", "ROLLBACK"):
+            self._clock.ended()
+        return cursor
+
+    def rollback(self) -> None:
+        self._conn.rollback()
+        self._clock.ended()
+
+    def __getattr__(self, name: str):
+        return getattr(self._conn, name)
 
 
 class Probe:
