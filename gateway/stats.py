@@ -143,27 +143,65 @@ def figures(
     ``by`` is a list of DIMENSIONS; without it there is one row, the totals. ``now``
     (default: the current time) ends the periods that are not over yet.
     """
-    unknown = [d for d in by if d not in DIMENSIONS]
-    if unknown:
-        raise ValueError(f"unknown dimension(s): {', '.join(unknown)}")
-    if end < start:
-        raise ValueError("the period ends before it starts")
-    hours = ruleset.hours
-    now = now or dt.datetime.now(dt.UTC)
-    periods = _periods(hours, start, end, "month" in by)
-    cases, backlog = _cases(db, ruleset, periods[0].start, periods[-1].end, "cause-given" in by)
-    dims = [d for d in by if d != "month"]
-    frame = _frame(hours, periods, cases, now)
-    counted = tally(cases, frame, dims, kinds="kind" in by, throughout=backlog)
-    rows: list[Row] = []
-    for period, groups in zip(periods, counted, strict=True):
-        if not dims:  # every month shows, even one without cases
-            groups.setdefault((), Tally())
-        for key in sorted(groups, key=_group_order(dims, ruleset)):
-            values = iter(key)
-            full = {d: period.label if d == "month" else next(values) for d in by}
-            rows.append(_row(full, groups[key]))
-    return rows
+    return Counter(db, ruleset, now).figures(start, end, by)
+
+
+class Counter:
+    """The figures of one case log at one ``now``, counted once for each set of periods
+    and read in as many groupings as asked: a report shows a month by flow, by party and
+    in total, which is one pass over the month's cases, not one per table. A grouping by
+    some of ``dims`` adds up the groups of a pass by all of them (counts add, times are
+    pooled: a median sorts them anyway); any other grouping counts a pass of its own."""
+
+    def __init__(self, db: Database, ruleset: RuleSet, now: dt.datetime | None = None,
+                 dims: Sequence[str] = ()):  # fmt: skip
+        self.db, self.ruleset, self.dims = db, ruleset, tuple(dims)
+        self.now = now or dt.datetime.now(dt.UTC)
+        self._passes: dict[tuple, tuple[Frame, list[dict]]] = {}
+
+    def figures(self, start: dt.date, end: dt.date, by: Sequence[str] = (),
+                times: bool = True) -> list[Row]:  # fmt: skip
+        """As ``figures``; without ``times``, each Times holds its count only (for a
+        table of counts: the working hours of every case are not worked out)."""
+        unknown = [d for d in by if d not in DIMENSIONS]
+        if unknown:
+            raise ValueError(f"unknown dimension(s): {', '.join(unknown)}")
+        if end < start:
+            raise ValueError("the period ends before it starts")
+        periods = _periods(self.ruleset.hours, start, end, "month" in by)
+        dims = [d for d in by if d != "month"]
+        shared = set(dims) <= set(self.dims) and not {"kind", "cause-given"} & set(dims)
+        fine = self.dims if shared else tuple(dims)
+        frame, counted = self._pass(periods, fine, "kind" in by, "cause-given" in by)
+        pick = [fine.index(d) for d in dims]
+        rows: list[Row] = []
+        for period, groups in zip(periods, counted, strict=True):
+            coarse: dict[tuple, list[Tally]] = {}
+            for key, counts in groups.items():
+                coarse.setdefault(tuple(key[i] for i in pick), []).append(counts)
+            if not dims:  # every month shows, even one without cases
+                coarse.setdefault((), [])
+            for key in sorted(coarse, key=_group_order(dims, self.ruleset)):
+                values = iter(key)
+                full = {d: period.label if d == "month" else next(values) for d in by}
+                rows.append(_row(full, coarse[key], frame.durations if times else None))
+        return rows
+
+    def _pass(self, periods: list[_Period], dims: tuple, kinds: bool, cause: bool):
+        """The groups of each period by ``dims``: from a pass that counted these periods
+        among others (a year's trend holds its last month), else from a pass of their own.
+        A period's figures depend on its own bounds only, not on the periods beside it."""
+        spans = [(p.start, p.end) for p in periods]
+        for (counted_spans, *rest), (frame, counted) in self._passes.items():
+            if rest == [dims, kinds, cause] and set(spans) <= set(counted_spans):
+                at = {span: i for i, span in enumerate(counted_spans)}
+                return frame, [counted[at[span]] for span in spans]
+        hours = self.ruleset.hours
+        cases, backlog = _cases(self.db, self.ruleset, periods[0].start, periods[-1].end, cause)
+        frame = _frame(hours, periods, cases, self.now)
+        counted = tally(cases, frame, dims, kinds=kinds, throughout=backlog)
+        self._passes[(tuple(spans), dims, kinds, cause)] = frame, counted
+        return frame, counted
 
 
 def _frame(hours: ServiceHours, periods: list[_Period], cases: list[_Case], now) -> Frame:
@@ -181,17 +219,27 @@ def _frame(hours: ServiceHours, periods: list[_Period], cases: list[_Case], now)
     return Frame(periods, ends, [local_date(at) for at in ends], local_date, clock.durations)
 
 
-def _row(key: dict[str, str], counts: Tally) -> Row:
+def _row(key: dict[str, str], counts: list[Tally], durations) -> Row:
+    """One group's row from the groups it adds up; without ``durations``, no times."""
+
+    def total(name: str) -> int:
+        return sum(getattr(c, name) for c in counts)
+
+    def times(name: str) -> Times:
+        if durations is None:
+            return Times(sum(len(getattr(c, name)) for c in counts))
+        return Times.of([pair for c in counts for pair in c.hours(name, durations)])
+
     return Row(
         key=key,
-        opened=counts.opened,
-        suggestions=counts.suggestions,
-        closed=counts.closed,
-        closed_on_time=counts.closed_on_time,
-        open_at_end=counts.open_at_end,
-        overdue=counts.overdue,
-        answer=Times.of(counts.answer),
-        close=Times.of(counts.close),
+        opened=total("opened"),
+        suggestions=total("suggestions"),
+        closed=total("closed"),
+        closed_on_time=total("closed_on_time"),
+        open_at_end=total("open_at_end"),
+        overdue=total("overdue"),
+        answer=times("answer"),
+        close=times("close"),
     )
 
 

@@ -49,8 +49,18 @@ class Tally:
     closed_on_time: int = 0
     open_at_end: int = 0
     overdue: int = 0
-    answer: list[tuple[float, float]] = field(default_factory=list)
-    close: list[tuple[float, float]] = field(default_factory=list)
+    # (from, to) instants; their durations are worked out only for the rows that show
+    # them (``hours``), once, however many groupings add this group up
+    answer: list[tuple[dt.datetime, dt.datetime]] = field(default_factory=list)
+    close: list[tuple[dt.datetime, dt.datetime]] = field(default_factory=list)
+    _hours: dict[str, list[tuple[float, float]]] = field(default_factory=dict, repr=False)
+
+    def hours(self, name: str, durations: Callable) -> list[tuple[float, float]]:
+        """(working, calendar) hours of each ``answer`` or ``close`` (``name``)."""
+        found = self._hours.get(name)
+        if found is None:
+            found = self._hours[name] = [durations(a, b) for a, b in getattr(self, name)]
+        return found
 
 
 @dataclass(frozen=True)
@@ -119,15 +129,15 @@ def tally(
 
 
 def _events(case: Case, key: tuple, closed: int | None, answered: int | None, of, frame) -> None:
-    """A closing and a first answer: counted, with their times, in their periods."""
+    """A closing and a first answer: counted, with their instants, in their periods."""
     if closed is not None:
         closing = of(closed, key)
         closing.closed += 1
         if case.close_due is not None and frame.local_date(case.closed) <= case.close_due:
             closing.closed_on_time += 1
-        closing.close.append(frame.durations(case.received, case.closed))
+        closing.close.append((case.received, case.closed))
     if answered is not None:
-        of(answered, key).answer.append(frame.durations(case.received, case.first_answer))
+        of(answered, key).answer.append((case.received, case.first_answer))
 
 
 def _span(case: Case, frame: Frame, marks: list[int], size: int) -> None:
