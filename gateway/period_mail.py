@@ -37,13 +37,26 @@ def span_label(span: period_report.Span) -> str:
     return f"{start:%Y-%m}–{end:%Y-%m}"
 
 
-def _deidentified(ruleset: RuleSet, case: ClosedCase) -> dict:
-    return {
-        "reference": case.reference,
-        "category": case.category,
-        "cause": redacted(ruleset, case.cause) if case.cause else None,
-        "measures": [redacted(ruleset, m) for m in case.measures if m],
-    }
+def _deidentified(cases: list[ClosedCase], ruleset: RuleSet) -> list[dict]:
+    """Each case's cause and measures through the redactor, each distinct text once (a
+    year's closings repeat the same measures: "Byttet batteri" a thousand times)."""
+    seen: dict[str, str] = {}
+
+    def clean(text: str) -> str:
+        found = seen.get(text)
+        if found is None:
+            found = seen[text] = redacted(ruleset, text)
+        return found
+
+    return [
+        {
+            "reference": case.reference,
+            "category": case.category,
+            "cause": clean(case.cause) if case.cause else None,
+            "measures": [clean(m) for m in case.measures if m],
+        }
+        for case in cases
+    ]
 
 
 def context(db: Database, ruleset: RuleSet, span, before_span, *, closed: bool,
@@ -56,7 +69,7 @@ def context(db: Database, ruleset: RuleSet, span, before_span, *, closed: bool,
         "before_label": span_label(before_span),
         "lines": period_report.between(db, ruleset, span, before_span, counter),
         "show_closed": show,
-        "closed": [_deidentified(ruleset, c) for c in closed_cases(db, *days)] if show else [],
+        "closed": _deidentified(closed_cases(db, *days), ruleset) if show else [],
     }
 
 
