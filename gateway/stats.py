@@ -197,7 +197,8 @@ class Counter:
                 at = {span: i for i, span in enumerate(counted_spans)}
                 return frame, [counted[at[span]] for span in spans]
         hours = self.ruleset.hours
-        cases, backlog = _cases(self.db, self.ruleset, periods[0].start, periods[-1].end, cause)
+        cases, backlog = _cases(self.db, self.ruleset, periods[0].start, periods[-1].end,
+                                cause, dims)  # fmt: skip
         frame = _frame(hours, periods, cases, self.now)
         counted = tally(cases, frame, dims, kinds=kinds, throughout=backlog)
         self._passes[(tuple(spans), dims, kinds, cause)] = frame, counted
@@ -275,16 +276,29 @@ def _periods(hours: ServiceHours, start: dt.date, end: dt.date, monthly: bool) -
     return periods
 
 
+# the column of the case a dimension reads (kind and the times are always read)
+_COLUMNS = {"flow": "flow", "party": "receiving_party", "municipality": "municipality",
+            "status": "status", "urgent": "urgent", "severity": "severity",
+            "category": "category", "cause-given": "cause_given"}  # fmt: skip
+
+
 def _cases(
-    db: Database, ruleset: RuleSet, lo: dt.datetime, hi: dt.datetime, cause: bool
+    db: Database,
+    ruleset: RuleSet,
+    lo: dt.datetime,
+    hi: dt.datetime,
+    cause: bool,
+    dims: Sequence[str] = tuple(_COLUMNS),
 ) -> tuple[list[_Case], list[tuple[_Case, int]]]:
     """The cases that can touch [lo, hi), and apart, counted in SQL, those open throughout
     it that add nothing else. The bounds are widened by a day in SQL, where times
-    compare as text, and checked exactly in ``tally``."""
+    compare as text, and checked exactly in ``tally``. Only the columns of ``dims`` are
+    read: the values of any other dimension are not those of the case."""
     margin = dt.timedelta(days=1)
     throughout = (_iso(lo - margin), _iso(hi + margin))
-    rows = cases_touching(db, _iso(hi + margin), _iso(lo - margin), throughout, cause)
-    backlog = open_throughout(db, *throughout, cause=cause)
+    wanted = frozenset(_COLUMNS[d] for d in dims if d in _COLUMNS)
+    rows = cases_touching(db, _iso(hi + margin), _iso(lo - margin), throughout, cause, wanted)
+    backlog = open_throughout(db, *throughout, cause=cause, wanted=wanted)
     memo: dict[tuple, dict[str, str]] = {}
     backlog_cases = [(_case(r, ruleset, memo), n) for r, n in backlog]
     return [_case(r, ruleset, memo) for r in rows], backlog_cases

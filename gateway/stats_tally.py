@@ -101,24 +101,30 @@ def tally(
             found = per[p][key] = Tally()
         return found
 
+    bisect_right = bisect.bisect_right
     for case in cases:
         counted = kinds or case.kind == DEVIATION
-        key = tuple(case.values[d] for d in dims)
-        arrived = index(case.received)
+        key = tuple([case.values[d] for d in dims])
+        received, closed_at = case.received, case.closed
+        arrived = bisect_right(starts, received) - 1 if lo <= received < hi else None
         # the cases whose last time that counts is before the period add nothing to it
-        last = NEVER if case.closed is None else max(case.closed, case.first_answer or case.closed)
+        last = NEVER if closed_at is None else max(closed_at, case.first_answer or closed_at)
         if arrived is not None and last >= starts[arrived]:
             if counted:
                 of(arrived, key).opened += 1
             if case.kind == SUGGESTION:
                 of(arrived, key).suggestions += 1
         if counted:
-            closed, answered = index(case.closed), index(case.first_answer)
+            closed, answered = index(closed_at), index(case.first_answer)
             # a closing or an answer before it came (bad data) counts once it has come
-            closed = None if closed is None or case.received >= ends[closed] else closed
-            answered = None if answered is None or case.received >= ends[answered] else answered
-            _events(case, key, closed, answered, of, frame)
-            _span(case, frame, spans.setdefault(key, [0] * (2 * size)), size)
+            closed = None if closed is None or received >= ends[closed] else closed
+            answered = None if answered is None or received >= ends[answered] else answered
+            if closed is not None or answered is not None:
+                _events(case, key, closed, answered, of, frame)
+            marks = spans.get(key)
+            if marks is None:
+                marks = spans[key] = [0] * (2 * size)
+            _span(case, frame, marks, size)
     for case, n in throughout:
         if kinds or case.kind == DEVIATION:
             key = tuple(case.values[d] for d in dims)

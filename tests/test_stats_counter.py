@@ -7,11 +7,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
+import stats_reference
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_stats_same import SLOW, cases, stored
 
-from gateway.stats import Counter, Times, figures
+from gateway.stats import DIMENSIONS, Counter, Times, figures
 from gateway.stats_tally import tally
 from gateway.store import insert, open_db
 
@@ -78,3 +79,27 @@ def test_a_month_inside_a_counted_year_is_not_counted_again(ruleset, monkeypatch
     assert len(passes) == 1
     counter.figures(dt.date(2025, 12, 1), dt.date(2025, 12, 31), ["severity"])
     assert len(passes) == 2  # not among the dimensions counted: a pass of its own
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=SLOW)
+@given(
+    log=st.lists(cases(), min_size=1, max_size=40),
+    by=st.lists(st.sampled_from(DIMENSIONS[1:]), max_size=2, unique=True),
+    monthly=st.booleans(),
+)
+def test_a_period_before_every_case_reads_the_whole_log_as_the_reference(ruleset, log, by, monthly):
+    """From before the oldest case on, the cases are read by one scan of the table
+    (store/stats.py ``_whole_log``), not by the indexes: the same rows."""
+    db = open_db(None)
+    for n, case in enumerate(log):
+        times = {k: stored(case[k], 0) for k in ("received_at", "first_answer_at", "closed_at")}
+        insert(db, "cases", {**case, **times, "reference": f"AVVIK-2025-{n:04d}"})
+    first, last, now = (
+        dt.date(2023, 1, 1),
+        dt.date(2027, 6, 30),
+        dt.datetime(2026, 7, 1, tzinfo=dt.UTC),
+    )
+    by = ["month", *by] if monthly else by
+    got = figures(db, ruleset, first, last, by, now)
+    db.execute("DROP TABLE case_figures")
+    assert _asdict(got) == _asdict(stats_reference.figures(db, ruleset, first, last, by, now))
