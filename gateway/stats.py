@@ -36,11 +36,13 @@ from dataclasses import dataclass, field
 
 from gateway.hours import ServiceHours, WorkingClock
 from gateway.rules.base import RuleSet
-from gateway.stats_tally import DEVIATION, Frame, Tally, tally
+
+# _case, _iso and _time: the tests (the reference computation, the sweep) read them here
+from gateway.stats_read import Read, _case, _iso, _time, columns, read  # noqa: F401
 from gateway.stats_tally import Case as _Case
+from gateway.stats_tally import Frame, Tally, tally, without_collector
 from gateway.stats_tally import Period as _Period
 from gateway.store.db import Database
-from gateway.store.stats import CaseFigures, cases_touching, open_throughout
 
 DIMENSIONS = ("month", "flow", "party", "municipality", "kind", "status", "urgent",
               "severity", "category", "cause-given")  # fmt: skip
@@ -151,14 +153,17 @@ class Counter:
     and read in as many groupings as asked: a report shows a month by flow, by party and
     in total, which is one pass over the month's cases, not one per table. A grouping by
     some of ``dims`` adds up the groups of a pass by all of them (counts add, times are
-    pooled: a median sorts them anyway); any other grouping counts a pass of its own."""
+    pooled: a median sorts them anyway); any other grouping counts a pass of its own.
+    The cases of a range read once serve the periods inside it (stats_read.Read)."""
 
     def __init__(self, db: Database, ruleset: RuleSet, now: dt.datetime | None = None,
                  dims: Sequence[str] = ()):  # fmt: skip
         self.db, self.ruleset, self.dims = db, ruleset, tuple(dims)
         self.now = now or dt.datetime.now(dt.UTC)
         self._passes: dict[tuple, tuple[Frame, list[dict]]] = {}
+        self._reads: list[Read] = []
 
+    @without_collector()
     def figures(self, start: dt.date, end: dt.date, by: Sequence[str] = (),
                 times: bool = True) -> list[Row]:  # fmt: skip
         """As ``figures``; without ``times``, each Times holds its count only (for a
@@ -188,21 +193,21 @@ class Counter:
         return rows
 
     def _pass(self, periods: list[_Period], dims: tuple, kinds: bool, cause: bool):
-        """The groups of each period by ``dims``: from a pass that counted these periods
-        among others (a year's trend holds its last month), else from a pass of their own.
-        A period's figures depend on its own bounds only, not on the periods beside it."""
-        spans = [(p.start, p.end) for p in periods]
-        for (counted_spans, *rest), (frame, counted) in self._passes.items():
-            if rest == [dims, kinds, cause] and set(spans) <= set(counted_spans):
-                at = {span: i for i, span in enumerate(counted_spans)}
-                return frame, [counted[at[span]] for span in spans]
-        hours = self.ruleset.hours
-        cases, backlog = _cases(self.db, self.ruleset, periods[0].start, periods[-1].end,
-                                cause, dims)  # fmt: skip
-        frame = _frame(hours, periods, cases, self.now)
-        counted = tally(cases, frame, dims, kinds=kinds, throughout=backlog)
-        self._passes[(tuple(spans), dims, kinds, cause)] = frame, counted
-        return frame, counted
+        """The groups of each period by ``dims``, counted once; the cases from a read
+        that covers the periods (a year's trend read holds its last month), else a read
+        of their own."""
+        key = (tuple((p.start, p.end) for p in periods), dims, kinds, cause)
+        if key not in self._passes:
+            lo, hi = periods[0].start, periods[-1].end
+            wanted = columns(dims)
+            found = [r for r in self._reads if r.covers(lo, hi, cause, wanted)]
+            if not found:
+                found = [read(self.db, self.ruleset, lo, hi, cause, dims)]
+                self._reads.append(found[0])
+            cases, backlog = found[0].within(lo, hi)
+            frame = _frame(self.ruleset.hours, periods, cases, self.now)
+            self._passes[key] = frame, tally(cases, frame, dims, kinds, throughout=backlog)
+        return self._passes[key]
 
 
 def _frame(hours: ServiceHours, periods: list[_Period], cases: list[_Case], now) -> Frame:
@@ -276,83 +281,9 @@ def _periods(hours: ServiceHours, start: dt.date, end: dt.date, monthly: bool) -
     return periods
 
 
-# the column of the case a dimension reads (kind and the times are always read)
-_COLUMNS = {"flow": "flow", "party": "receiving_party", "municipality": "municipality",
-            "status": "status", "urgent": "urgent", "severity": "severity",
-            "category": "category", "cause-given": "cause_given"}  # fmt: skip
-
-
-def _cases(
-    db: Database,
-    ruleset: RuleSet,
-    lo: dt.datetime,
-    hi: dt.datetime,
-    cause: bool,
-    dims: Sequence[str] = tuple(_COLUMNS),
-) -> tuple[list[_Case], list[tuple[_Case, int]]]:
-    """The cases that can touch [lo, hi), and apart, counted in SQL, those open throughout
-    it that add nothing else. The bounds are widened by a day in SQL, where times
-    compare as text, and checked exactly in ``tally``. Only the columns of ``dims`` are
-    read: the values of any other dimension are not those of the case."""
-    margin = dt.timedelta(days=1)
-    throughout = (_iso(lo - margin), _iso(hi + margin))
-    wanted = frozenset(_COLUMNS[d] for d in dims if d in _COLUMNS)
-    rows = cases_touching(db, _iso(hi + margin), _iso(lo - margin), throughout, cause, wanted)
-    backlog = open_throughout(db, *throughout, cause=cause, wanted=wanted)
-    memo: dict[tuple, dict[str, str]] = {}
-    backlog_cases = [(_case(r, ruleset, memo), n) for r, n in backlog]
-    return [_case(r, ruleset, memo) for r in rows], backlog_cases
-
-
-def _case(r: CaseFigures, ruleset: RuleSet, memo: dict | None = None) -> _Case:
-    """A case as the counting reads it. Its dimensions' values are worked out once for
-    each combination in ``memo`` (a million cases have a few hundred)."""
-    raw = (r.flow, r.receiving_party, r.municipality, r.kind, r.status, r.urgent,
-           r.severity, r.category, r.cause_given)  # fmt: skip
-    values = None if memo is None else memo.get(raw)
-    if values is None:
-        values = _values(r, ruleset)
-        if memo is not None:
-            memo[raw] = values
-    return _Case(
-        values,
-        values["kind"],
-        _time(r.received_at),
-        _time(r.first_answer_at),
-        _time(r.closed_at),
-        dt.date.fromisoformat(r.close_due) if r.close_due else None,
-    )
-
-
-def _values(r: CaseFigures, ruleset: RuleSet) -> dict[str, str]:
-    party = ruleset.directory.parties.get(r.receiving_party or "")
-    return {
-        "flow": r.flow or "-",
-        "party": party.name if party else r.receiving_party or "-",
-        "municipality": r.municipality or "-",
-        "kind": r.kind or DEVIATION,
-        "status": r.status or "-",
-        "urgent": "yes" if r.urgent else "no",
-        "severity": r.severity or "-",  # the deviation record (issue 19)
-        "category": r.category or "-",
-        "cause-given": "yes" if r.cause_given else "no",
-    }
-
-
 def _end(period: _Period, now: dt.datetime) -> dt.datetime:
     """When 'the end of the period' is: its end, or now for a period not yet over."""
     return min(period.end, max(period.start, now))
-
-
-def _time(value: str | None) -> dt.datetime | None:
-    if not value:
-        return None
-    parsed = dt.datetime.fromisoformat(value)
-    return parsed.astimezone(dt.UTC) if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
-
-
-def _iso(at: dt.datetime) -> str:
-    return at.astimezone(dt.UTC).isoformat(timespec="milliseconds")
 
 
 def _round(value: float | None, digits: int) -> float | None:

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from test_stats_same import SLOW, cases, stored
 
 from gateway.stats import DIMENSIONS, Counter, Times, figures
+from gateway.stats_read import read
 from gateway.stats_tally import tally
 from gateway.store import insert, open_db
 
@@ -66,19 +67,20 @@ def _month(day: dt.date, months: int) -> dt.date:
     return dt.date(index // 12, index % 12 + 1, 1)
 
 
-def test_a_month_inside_a_counted_year_is_not_counted_again(ruleset, monkeypatch):
+def test_a_month_inside_a_read_year_is_not_read_again(ruleset, monkeypatch):
     import gateway.stats as stats
 
-    passes = []
+    reads, passes = [], []
+    monkeypatch.setattr(stats, "read", lambda *a: reads.append(1) or read(*a))
     monkeypatch.setattr(stats, "tally", lambda *a, **k: passes.append(1) or tally(*a, **k))
     counter = Counter(open_db(None), ruleset, dims=["flow", "party", "municipality"])
     counter.figures(dt.date(2025, 1, 1), dt.date(2025, 12, 31), ["month", "flow"], times=False)
     for by in ([], ["flow"], ["party"], ["month", "flow", "party"], ["municipality"]):
         counter.figures(dt.date(2025, 12, 1), dt.date(2025, 12, 31), by)
         counter.figures(dt.date(2025, 11, 1), dt.date(2025, 11, 30), by)
-    assert len(passes) == 1
+    assert (len(reads), len(passes)) == (1, 3)  # the year; December, November counted once
     counter.figures(dt.date(2025, 12, 1), dt.date(2025, 12, 31), ["severity"])
-    assert len(passes) == 2  # not among the dimensions counted: a pass of its own
+    assert len(reads) == 2  # a column not read: a read of its own
 
 
 @settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=SLOW)
@@ -103,3 +105,22 @@ def test_a_period_before_every_case_reads_the_whole_log_as_the_reference(ruleset
     got = figures(db, ruleset, first, last, by, now)
     db.execute("DROP TABLE case_figures")
     assert _asdict(got) == _asdict(stats_reference.figures(db, ruleset, first, last, by, now))
+
+
+def test_an_answer_after_the_closing_counts_as_in_a_read_of_the_month_alone(ruleset):
+    """A first answer after the case closed counts only if the case closed no earlier
+    than the day before the range asked: a month inside a year read is narrowed as a
+    read of the month would be."""
+    db = open_db(None)
+    insert(db, "cases", {"reference": "AVVIK-2025-0001", "kind": "avvik",
+                         "received_at": "2025-02-03T10:00:00.000+00:00",
+                         "closed_at": "2025-03-04T10:00:00.000+00:00",
+                         "first_answer_at": "2025-06-05T10:00:00.000+00:00"})  # fmt: skip
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    counter = Counter(db, ruleset, now)
+    year = counter.figures(dt.date(2025, 1, 1), dt.date(2025, 12, 31), ["month"])
+    june = counter.figures(dt.date(2025, 6, 1), dt.date(2025, 6, 30))
+    assert year[5].answer.count == 1  # within the year read: closed after its start
+    assert _asdict(june) == _asdict(figures(db, ruleset, dt.date(2025, 6, 1),
+                                            dt.date(2025, 6, 30), [], now))  # fmt: skip
+    assert june[0].answer.count == 0
