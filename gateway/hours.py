@@ -163,10 +163,36 @@ class WorkingClock:
 
     def durations(self, start: dt.datetime, end: dt.datetime) -> tuple[float, float]:
         """(working hours, calendar hours) from ``start`` to ``end``, each as the
-        statistics compute it (working seconds / 3600, elapsed seconds >= 0 / 3600)."""
-        a_us, b_us = _us(start), _us(end)
+        statistics compute it (working seconds / 3600, elapsed seconds >= 0 / 3600).
+        ``_seconds`` written out, for the usual pair (both days in the table, the clock
+        not changing on either): a year's figures ask this for every case."""
+        da, db = start - _EPOCH, end - _EPOCH
+        a_us = (da.days * 86_400 + da.seconds) * 1_000_000 + da.microseconds
+        b_us = (db.days * 86_400 + db.seconds) * 1_000_000 + db.microseconds
         calendar = max((b_us - a_us) / 1_000_000, 0.0) / 3600
-        return self._seconds(start, end, a_us, b_us) / 3600, calendar
+        midnights, offsets = self.midnights, self.offsets
+        first = bisect.bisect_right(midnights, a_us) - 1
+        last = bisect.bisect_right(midnights, b_us) - 1
+        if first < 0 or last < 0 or first >= len(offsets) or last >= len(offsets):
+            return self.hours.working_seconds(start, end) / 3600, calendar
+        a_off, b_off = offsets[first], offsets[last]
+        if a_off is None or b_off is None:
+            return self.hours.working_seconds(start, end) / 3600, calendar
+        a, b = a_us + a_off, b_us + b_off
+        if b <= a:
+            return 0.0 / 3600, calendar
+        walls, working, opens, closes = self.walls, self.working, self.opens, self.closes
+        total = 0.0
+        if working[first]:
+            lo, hi = max(walls[first] + opens, a), min(walls[first] + closes, b)
+            total = max((hi - lo) / 1_000_000, 0.0)
+        if last > first:
+            if working[last]:
+                lo, hi = max(walls[last] + opens, a), min(walls[last] + closes, b)
+                total += max((hi - lo) / 1_000_000, 0.0)
+            between = self.running[last - 1] - self.running[first] if last - first > 1 else 0
+            total += between * self.length
+        return total / 3600, calendar
 
     def _seconds(self, start: dt.datetime, end: dt.datetime, a_us: int, b_us: int) -> float:
         first = bisect.bisect_right(self.midnights, a_us) - 1

@@ -22,6 +22,7 @@ from gateway.models import Outgoing
 from gateway.render import Renderer
 from gateway.rules.base import RuleSet
 from gateway.rules.own_mail import MARKER
+from gateway.stats import Counter
 from gateway.store.db import Database
 from gateway.store.period import ClosedCase, closed_cases
 
@@ -36,25 +37,39 @@ def span_label(span: period_report.Span) -> str:
     return f"{start:%Y-%m}–{end:%Y-%m}"
 
 
-def _deidentified(ruleset: RuleSet, case: ClosedCase) -> dict:
-    return {
-        "reference": case.reference,
-        "category": case.category,
-        "cause": redacted(ruleset, case.cause) if case.cause else None,
-        "measures": [redacted(ruleset, m) for m in case.measures if m],
-    }
+def _deidentified(cases: list[ClosedCase], ruleset: RuleSet) -> list[dict]:
+    """Each case's cause and measures through the redactor, each distinct text once (a
+    year's closings repeat the same measures: "Byttet batteri" a thousand times)."""
+    seen: dict[str, str] = {}
+
+    def clean(text: str) -> str:
+        found = seen.get(text)
+        if found is None:
+            found = seen[text] = redacted(ruleset, text)
+        return found
+
+    return [
+        {
+            "reference": case.reference,
+            "category": case.category,
+            "cause": clean(case.cause) if case.cause else None,
+            "measures": [clean(m) for m in case.measures if m],
+        }
+        for case in cases
+    ]
 
 
-def context(db: Database, ruleset: RuleSet, span, before_span, *, closed: bool) -> dict:
+def context(db: Database, ruleset: RuleSet, span, before_span, *, closed: bool,
+            counter: Counter | None = None) -> dict:  # fmt: skip
     """What period_table.html.j2 and period_report.txt.j2 print."""
     show = closed and ruleset.follow_up.closed_case_list
     days = [f"{d:%Y-%m-%d}" for d in span]
     return {
         "label": span_label(span),
         "before_label": span_label(before_span),
-        "lines": period_report.between(db, ruleset, span, before_span),
+        "lines": period_report.between(db, ruleset, span, before_span, counter),
         "show_closed": show,
-        "closed": [_deidentified(ruleset, c) for c in closed_cases(db, *days)] if show else [],
+        "closed": _deidentified(closed_cases(db, *days), ruleset) if show else [],
     }
 
 
@@ -63,11 +78,14 @@ def table_html(renderer: Renderer, values: dict) -> str:
     return renderer.env.get_template("period_table.html.j2").render(values)
 
 
-def monthly_section(db: Database, ruleset: RuleSet, renderer: Renderer, first: dt.date) -> str:
-    """The month against the month before, in total and per municipality (figures only)."""
+def monthly_section(db: Database, ruleset: RuleSet, renderer: Renderer, first: dt.date,
+                    counter: Counter | None = None) -> str:  # fmt: skip
+    """The month against the month before, in total and per municipality (figures only).
+    ``counter``: the monthly report's, which has counted the month already."""
     span = period_report.period(f"{first:%Y-%m}")[:2]
     before = (period_report.period(f"{first - dt.timedelta(days=1):%Y-%m}"))[:2]
-    return table_html(renderer, context(db, ruleset, span, before, closed=False))
+    values = context(db, ruleset, span, before, closed=False, counter=counter)
+    return table_html(renderer, values)
 
 
 def scheduled_report(db: Database, ruleset: RuleSet, renderer: Renderer, kind: str,

@@ -77,9 +77,9 @@ class Line:
         return "↑" if self.now > self.before else "↓"
 
 
-def _values(db: Database, ruleset: RuleSet, start: dt.date, end: dt.date) -> dict:
-    total = stats.figures(db, ruleset, start, end, [])
-    each = stats.figures(db, ruleset, start, end, ["municipality"])
+def _values(counter: stats.Counter, start: dt.date, end: dt.date) -> dict:
+    total = counter.figures(start, end, [])  # added up from the municipalities' pass
+    each = counter.figures(start, end, ["municipality"])
     rows = {"": total[0].as_dict() if total else {}}
     rows |= {r.key["municipality"]: r.as_dict() for r in each}
     for row in rows.values():  # long times in days
@@ -98,11 +98,13 @@ def report(db: Database, ruleset: RuleSet, text: str) -> list[Line]:
 Span = tuple[dt.date, dt.date]
 
 
-def between(db: Database, ruleset: RuleSet, span: Span, before_span: Span) -> list[Line]:
+def between(db: Database, ruleset: RuleSet, span: Span, before_span: Span,
+            counter: stats.Counter | None = None) -> list[Line]:  # fmt: skip
     """The lines for ``span`` against ``before_span``: the totals, the measures and
     reviews (in total only: a measure has no municipality of its own), then each
-    municipality."""
-    now, before = _values(db, ruleset, *span), _values(db, ruleset, *before_span)
+    municipality. ``counter``: a report's own, to count each period's cases once."""
+    counter = counter or stats.Counter(db, ruleset, dims=["municipality"])
+    now, before = _values(counter, *span), _values(counter, *before_span)
     lines = [
         Line(place, figure, _get(now, place, figure), _get(before, place, figure))
         for place in sorted(set(now) | set(before))

@@ -26,7 +26,7 @@ from gateway.period_mail import monthly_section
 from gateway.render import Renderer
 from gateway.rules.base import RuleSet
 from gateway.rules.own_mail import MARKER
-from gateway.stats import Row, Times, figures, to_csv
+from gateway.stats import Counter, Row, Times, to_csv
 from gateway.store.db import Database
 
 CSV_DIMENSIONS = ["month", "flow", "party"]
@@ -49,9 +49,11 @@ def monthly_report(
     first = month.replace(day=1)
     last = _next_month(first) - dt.timedelta(days=1)
     say = _phrases(ruleset)
+    # one pass over the month's cases serves every table of it, and one the year's trend
+    counter = Counter(db, ruleset, now, dims=["flow", "party", "municipality"])
 
-    def rows(by: list[str], start: dt.date = first) -> list[Row]:
-        return figures(db, ruleset, start, last, by, now)
+    def rows(by: list[str], start: dt.date = first, times: bool = True) -> list[Row]:
+        return counter.figures(start, last, by, times)
 
     context = _context(rows, ruleset, renderer, first, say)
     png = chart_png(context["trend"], context["trend_flows"], context["party_rows"], first,
@@ -59,7 +61,7 @@ def monthly_report(
     subject, text = renderer.parts("monthly_report.txt.j2", context)
     html = _with_comparison(
         renderer.env.get_template("monthly_report.html.j2").render(context),
-        monthly_section(db, ruleset, renderer, first),
+        monthly_section(db, ruleset, renderer, first, counter),
     )
     csv_text = to_csv(rows(CSV_DIMENSIONS), CSV_DIMENSIONS, csv_style)
     return _message(renderer, recipients, " ".join(subject.split()), text, html, png, context,
@@ -82,7 +84,8 @@ def _phrases(ruleset: RuleSet) -> Callable[..., str]:
 def _context(rows, ruleset: RuleSet, renderer: Renderer, first: dt.date, say) -> dict:
     """What the report's templates print: the month's figures and the year's trend."""
     year_ago = _next_month(first.replace(year=first.year - 1))
-    trend, per_flow, parties = rows(["month", "flow"], year_ago), rows(["flow"]), rows(["party"])
+    trend = rows(["month", "flow"], year_ago, times=False)  # counts only: see _pivot
+    per_flow, parties = rows(["flow"]), rows(["party"])
     flows = _flows([*trend, *per_flow], ruleset)
     return {
         "year": first.year,

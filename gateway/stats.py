@@ -36,11 +36,13 @@ from dataclasses import dataclass, field
 
 from gateway.hours import ServiceHours, WorkingClock
 from gateway.rules.base import RuleSet
-from gateway.stats_tally import DEVIATION, Frame, Tally, tally
+
+# _case, _iso and _time: the tests (the reference computation, the sweep) read them here
+from gateway.stats_read import Read, _case, _iso, _time, columns, read  # noqa: F401
 from gateway.stats_tally import Case as _Case
+from gateway.stats_tally import Frame, Tally, tally, without_collector
 from gateway.stats_tally import Period as _Period
 from gateway.store.db import Database
-from gateway.store.stats import CaseFigures, cases_touching, open_throughout
 
 DIMENSIONS = ("month", "flow", "party", "municipality", "kind", "status", "urgent",
               "severity", "category", "cause-given")  # fmt: skip
@@ -143,27 +145,69 @@ def figures(
     ``by`` is a list of DIMENSIONS; without it there is one row, the totals. ``now``
     (default: the current time) ends the periods that are not over yet.
     """
-    unknown = [d for d in by if d not in DIMENSIONS]
-    if unknown:
-        raise ValueError(f"unknown dimension(s): {', '.join(unknown)}")
-    if end < start:
-        raise ValueError("the period ends before it starts")
-    hours = ruleset.hours
-    now = now or dt.datetime.now(dt.UTC)
-    periods = _periods(hours, start, end, "month" in by)
-    cases, backlog = _cases(db, ruleset, periods[0].start, periods[-1].end, "cause-given" in by)
-    dims = [d for d in by if d != "month"]
-    frame = _frame(hours, periods, cases, now)
-    counted = tally(cases, frame, dims, kinds="kind" in by, throughout=backlog)
-    rows: list[Row] = []
-    for period, groups in zip(periods, counted, strict=True):
-        if not dims:  # every month shows, even one without cases
-            groups.setdefault((), Tally())
-        for key in sorted(groups, key=_group_order(dims, ruleset)):
-            values = iter(key)
-            full = {d: period.label if d == "month" else next(values) for d in by}
-            rows.append(_row(full, groups[key]))
-    return rows
+    return Counter(db, ruleset, now).figures(start, end, by)
+
+
+class Counter:
+    """The figures of one case log at one ``now``, counted once for each set of periods
+    and read in as many groupings as asked: a report shows a month by flow, by party and
+    in total, which is one pass over the month's cases, not one per table. A grouping by
+    some of ``dims`` adds up the groups of a pass by all of them (counts add, times are
+    pooled: a median sorts them anyway); any other grouping counts a pass of its own.
+    The cases of a range read once serve the periods inside it (stats_read.Read)."""
+
+    def __init__(self, db: Database, ruleset: RuleSet, now: dt.datetime | None = None,
+                 dims: Sequence[str] = ()):  # fmt: skip
+        self.db, self.ruleset, self.dims = db, ruleset, tuple(dims)
+        self.now = now or dt.datetime.now(dt.UTC)
+        self._passes: dict[tuple, tuple[Frame, list[dict]]] = {}
+        self._reads: list[Read] = []
+
+    @without_collector()
+    def figures(self, start: dt.date, end: dt.date, by: Sequence[str] = (),
+                times: bool = True) -> list[Row]:  # fmt: skip
+        """As ``figures``; without ``times``, each Times holds its count only (for a
+        table of counts: the working hours of every case are not worked out)."""
+        unknown = [d for d in by if d not in DIMENSIONS]
+        if unknown:
+            raise ValueError(f"unknown dimension(s): {', '.join(unknown)}")
+        if end < start:
+            raise ValueError("the period ends before it starts")
+        periods = _periods(self.ruleset.hours, start, end, "month" in by)
+        dims = [d for d in by if d != "month"]
+        shared = set(dims) <= set(self.dims) and not {"kind", "cause-given"} & set(dims)
+        fine = self.dims if shared else tuple(dims)
+        frame, counted = self._pass(periods, fine, "kind" in by, "cause-given" in by)
+        pick = [fine.index(d) for d in dims]
+        rows: list[Row] = []
+        for period, groups in zip(periods, counted, strict=True):
+            coarse: dict[tuple, list[Tally]] = {}
+            for key, counts in groups.items():
+                coarse.setdefault(tuple(key[i] for i in pick), []).append(counts)
+            if not dims:  # every month shows, even one without cases
+                coarse.setdefault((), [])
+            for key in sorted(coarse, key=_group_order(dims, self.ruleset)):
+                values = iter(key)
+                full = {d: period.label if d == "month" else next(values) for d in by}
+                rows.append(_row(full, coarse[key], frame.durations if times else None))
+        return rows
+
+    def _pass(self, periods: list[_Period], dims: tuple, kinds: bool, cause: bool):
+        """The groups of each period by ``dims``, counted once; the cases from a read
+        that covers the periods (a year's trend read holds its last month), else a read
+        of their own."""
+        key = (tuple((p.start, p.end) for p in periods), dims, kinds, cause)
+        if key not in self._passes:
+            lo, hi = periods[0].start, periods[-1].end
+            wanted = columns(dims)
+            found = [r for r in self._reads if r.covers(lo, hi, cause, wanted)]
+            if not found:
+                found = [read(self.db, self.ruleset, lo, hi, cause, dims)]
+                self._reads.append(found[0])
+            cases, backlog = found[0].within(lo, hi)
+            frame = _frame(self.ruleset.hours, periods, cases, self.now)
+            self._passes[key] = frame, tally(cases, frame, dims, kinds, throughout=backlog)
+        return self._passes[key]
 
 
 def _frame(hours: ServiceHours, periods: list[_Period], cases: list[_Case], now) -> Frame:
@@ -181,17 +225,27 @@ def _frame(hours: ServiceHours, periods: list[_Period], cases: list[_Case], now)
     return Frame(periods, ends, [local_date(at) for at in ends], local_date, clock.durations)
 
 
-def _row(key: dict[str, str], counts: Tally) -> Row:
+def _row(key: dict[str, str], counts: list[Tally], durations) -> Row:
+    """One group's row from the groups it adds up; without ``durations``, no times."""
+
+    def total(name: str) -> int:
+        return sum(getattr(c, name) for c in counts)
+
+    def times(name: str) -> Times:
+        if durations is None:
+            return Times(sum(len(getattr(c, name)) for c in counts))
+        return Times.of([pair for c in counts for pair in c.hours(name, durations)])
+
     return Row(
         key=key,
-        opened=counts.opened,
-        suggestions=counts.suggestions,
-        closed=counts.closed,
-        closed_on_time=counts.closed_on_time,
-        open_at_end=counts.open_at_end,
-        overdue=counts.overdue,
-        answer=Times.of(counts.answer),
-        close=Times.of(counts.close),
+        opened=total("opened"),
+        suggestions=total("suggestions"),
+        closed=total("closed"),
+        closed_on_time=total("closed_on_time"),
+        open_at_end=total("open_at_end"),
+        overdue=total("overdue"),
+        answer=times("answer"),
+        close=times("close"),
     )
 
 
@@ -227,70 +281,9 @@ def _periods(hours: ServiceHours, start: dt.date, end: dt.date, monthly: bool) -
     return periods
 
 
-def _cases(
-    db: Database, ruleset: RuleSet, lo: dt.datetime, hi: dt.datetime, cause: bool
-) -> tuple[list[_Case], list[tuple[_Case, int]]]:
-    """The cases that can touch [lo, hi), and apart, counted in SQL, those open throughout
-    it that add nothing else. The bounds are widened by a day in SQL, where times
-    compare as text, and checked exactly in ``tally``."""
-    margin = dt.timedelta(days=1)
-    throughout = (_iso(lo - margin), _iso(hi + margin))
-    rows = cases_touching(db, _iso(hi + margin), _iso(lo - margin), throughout, cause)
-    backlog = open_throughout(db, *throughout, cause=cause)
-    memo: dict[tuple, dict[str, str]] = {}
-    backlog_cases = [(_case(r, ruleset, memo), n) for r, n in backlog]
-    return [_case(r, ruleset, memo) for r in rows], backlog_cases
-
-
-def _case(r: CaseFigures, ruleset: RuleSet, memo: dict | None = None) -> _Case:
-    """A case as the counting reads it. Its dimensions' values are worked out once for
-    each combination in ``memo`` (a million cases have a few hundred)."""
-    raw = (r.flow, r.receiving_party, r.municipality, r.kind, r.status, r.urgent,
-           r.severity, r.category, r.cause_given)  # fmt: skip
-    values = None if memo is None else memo.get(raw)
-    if values is None:
-        values = _values(r, ruleset)
-        if memo is not None:
-            memo[raw] = values
-    return _Case(
-        values,
-        values["kind"],
-        _time(r.received_at),
-        _time(r.first_answer_at),
-        _time(r.closed_at),
-        dt.date.fromisoformat(r.close_due) if r.close_due else None,
-    )
-
-
-def _values(r: CaseFigures, ruleset: RuleSet) -> dict[str, str]:
-    party = ruleset.directory.parties.get(r.receiving_party or "")
-    return {
-        "flow": r.flow or "-",
-        "party": party.name if party else r.receiving_party or "-",
-        "municipality": r.municipality or "-",
-        "kind": r.kind or DEVIATION,
-        "status": r.status or "-",
-        "urgent": "yes" if r.urgent else "no",
-        "severity": r.severity or "-",  # the deviation record (issue 19)
-        "category": r.category or "-",
-        "cause-given": "yes" if r.cause_given else "no",
-    }
-
-
 def _end(period: _Period, now: dt.datetime) -> dt.datetime:
     """When 'the end of the period' is: its end, or now for a period not yet over."""
     return min(period.end, max(period.start, now))
-
-
-def _time(value: str | None) -> dt.datetime | None:
-    if not value:
-        return None
-    parsed = dt.datetime.fromisoformat(value)
-    return parsed.astimezone(dt.UTC) if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
-
-
-def _iso(at: dt.datetime) -> str:
-    return at.astimezone(dt.UTC).isoformat(timespec="milliseconds")
 
 
 def _round(value: float | None, digits: int) -> float | None:

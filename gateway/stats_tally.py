@@ -12,7 +12,9 @@ as the others. ``gateway.stats`` defines the figures; this only counts them.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import datetime as dt
+import gc
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -49,8 +51,18 @@ class Tally:
     closed_on_time: int = 0
     open_at_end: int = 0
     overdue: int = 0
-    answer: list[tuple[float, float]] = field(default_factory=list)
-    close: list[tuple[float, float]] = field(default_factory=list)
+    # (from, to) instants; their durations are worked out only for the rows that show
+    # them (``hours``), once, however many groupings add this group up
+    answer: list[tuple[dt.datetime, dt.datetime]] = field(default_factory=list)
+    close: list[tuple[dt.datetime, dt.datetime]] = field(default_factory=list)
+    _hours: dict[str, list[tuple[float, float]]] = field(default_factory=dict, repr=False)
+
+    def hours(self, name: str, durations: Callable) -> list[tuple[float, float]]:
+        """(working, calendar) hours of each ``answer`` or ``close`` (``name``)."""
+        found = self._hours.get(name)
+        if found is None:
+            found = self._hours[name] = [durations(a, b) for a, b in getattr(self, name)]
+        return found
 
 
 @dataclass(frozen=True)
@@ -62,6 +74,21 @@ class Frame:
     last_days: Sequence[dt.date]  # the local date of each end: a deadline before it passed
     local_date: Callable[[dt.datetime], dt.date]
     durations: Callable[[dt.datetime, dt.datetime], tuple[float, float]]
+
+
+@contextlib.contextmanager
+def without_collector():
+    """Python's cycle collector off while a pass makes its objects: a pass of a year
+    makes a few hundred thousand tuples that make no cycle, and the collector, run every
+    few hundred of them, walked all those made before (40% of a year's figures). Left
+    as it was found: another thread's cycles wait a second at most."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def tally(
@@ -91,24 +118,30 @@ def tally(
             found = per[p][key] = Tally()
         return found
 
+    bisect_right = bisect.bisect_right
     for case in cases:
         counted = kinds or case.kind == DEVIATION
-        key = tuple(case.values[d] for d in dims)
-        arrived = index(case.received)
+        key = tuple([case.values[d] for d in dims])
+        received, closed_at = case.received, case.closed
+        arrived = bisect_right(starts, received) - 1 if lo <= received < hi else None
         # the cases whose last time that counts is before the period add nothing to it
-        last = NEVER if case.closed is None else max(case.closed, case.first_answer or case.closed)
+        last = NEVER if closed_at is None else max(closed_at, case.first_answer or closed_at)
         if arrived is not None and last >= starts[arrived]:
             if counted:
                 of(arrived, key).opened += 1
             if case.kind == SUGGESTION:
                 of(arrived, key).suggestions += 1
         if counted:
-            closed, answered = index(case.closed), index(case.first_answer)
+            closed, answered = index(closed_at), index(case.first_answer)
             # a closing or an answer before it came (bad data) counts once it has come
-            closed = None if closed is None or case.received >= ends[closed] else closed
-            answered = None if answered is None or case.received >= ends[answered] else answered
-            _events(case, key, closed, answered, of, frame)
-            _span(case, frame, spans.setdefault(key, [0] * (2 * size)), size)
+            closed = None if closed is None or received >= ends[closed] else closed
+            answered = None if answered is None or received >= ends[answered] else answered
+            if closed is not None or answered is not None:
+                _events(case, key, closed, answered, of, frame)
+            marks = spans.get(key)
+            if marks is None:
+                marks = spans[key] = [0] * (2 * size)
+            _span(case, frame, marks, size)
     for case, n in throughout:
         if kinds or case.kind == DEVIATION:
             key = tuple(case.values[d] for d in dims)
@@ -119,15 +152,15 @@ def tally(
 
 
 def _events(case: Case, key: tuple, closed: int | None, answered: int | None, of, frame) -> None:
-    """A closing and a first answer: counted, with their times, in their periods."""
+    """A closing and a first answer: counted, with their instants, in their periods."""
     if closed is not None:
         closing = of(closed, key)
         closing.closed += 1
         if case.close_due is not None and frame.local_date(case.closed) <= case.close_due:
             closing.closed_on_time += 1
-        closing.close.append(frame.durations(case.received, case.closed))
+        closing.close.append((case.received, case.closed))
     if answered is not None:
-        of(answered, key).answer.append(frame.durations(case.received, case.first_answer))
+        of(answered, key).answer.append((case.received, case.first_answer))
 
 
 def _span(case: Case, frame: Frame, marks: list[int], size: int) -> None:

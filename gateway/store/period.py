@@ -8,6 +8,7 @@ or an address. Dates are ``YYYY-MM-DD``, inclusive; timestamps compare by their 
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from gateway.store.db import Database
@@ -52,20 +53,34 @@ class ClosedCase:
     measures: tuple[str, ...]
 
 
+_CLOSED = (
+    "f.status = 'lukket' AND f.closed_at >= ?1 AND f.closed_at < ?3 "
+    "AND substr(f.closed_at, 1, 10) BETWEEN ?1 AND ?2"
+)
+
+
 def closed_cases(db: Database, start: str, end: str) -> list[ClosedCase]:
-    """The cases closed (``lukket``) in the period, oldest closing first."""
+    """The cases closed (``lukket``) in the period, oldest closing first. The closings
+    are found by the index of closing times (schema.m017_i22_case_figures; the range
+    only narrows what the dates' comparison picks) and the measures of all of them
+    read in one query: a year of a large log closes a hundred thousand cases."""
+    after = (dt.date.fromisoformat(end) + dt.timedelta(days=1)).isoformat()
     rows = db.execute(
-        "SELECT id, reference, category, cause, measure FROM cases WHERE status = 'lukket' "
-        "AND substr(closed_at, 1, 10) BETWEEN ? AND ? ORDER BY closed_at, id",
-        [start, end],
+        "SELECT c.id, c.reference, c.category, c.cause, c.measure FROM case_figures f "
+        f"JOIN cases c ON c.id = f.id WHERE {_CLOSED} ORDER BY f.closed_at, f.id",
+        [start, end, after],
     ).fetchall()
+    measures: dict[int, list[str]] = {}
+    for case_id, text in db.execute(
+        "SELECT m.case_id, m.text FROM case_figures f JOIN case_measures m "
+        f"ON m.case_id = f.id WHERE {_CLOSED} ORDER BY m.case_id, m.number",
+        [start, end, after],
+    ):
+        measures.setdefault(case_id, []).append(text)
     out = []
-    for case_id, reference, category, cause, closing in rows:
-        found = db.execute(
-            "SELECT text FROM case_measures WHERE case_id = ? ORDER BY number", [case_id]
-        ).fetchall()
-        measures = [m[0] for m in found]
-        if closing and closing not in measures:  # the measure of a plain ``#lukk <tiltak>``
-            measures.append(closing)
-        out.append(ClosedCase(reference, category, cause, tuple(measures)))
+    for case_id, reference, category, cause, closed_by in rows:
+        listed = measures.get(case_id, [])
+        if closed_by and closed_by not in listed:  # the measure of a plain ``#lukk <tiltak>``
+            listed = [*listed, closed_by]
+        out.append(ClosedCase(reference, category, cause, tuple(listed)))
     return out

@@ -35,17 +35,40 @@ _EXPRESSIONS = {"cause_given": "(cause IS NOT NULL AND cause != '') AS cause_giv
 _NO_CAUSE = {"cause_given": "0 AS cause_given"}
 
 
-def _source(db: Database, names: list[str], cause: bool) -> tuple[str, str]:
+# what every figure reads; the other columns only when a dimension groups by them
+_ALWAYS = frozenset({"kind", "received_at", "first_answer_at", "closed_at", "close_due"})
+
+
+def _source(
+    db: Database, names: list[str], cause: bool, wanted: frozenset[str] | None = None
+) -> tuple[str, str]:
     """(table, its expressions of ``names``): the narrow copy kept by triggers
     (schema.m017_i22_case_figures), or the cases themselves for whether a cause is given
     (``cause``), which the copy leaves out, and in a log without the copy (a log of an
-    older version, opened read-only by ``stats --across``)."""
+    older version, opened read-only by ``stats --across``). A column that is neither
+    always read nor ``wanted`` reads as NULL (None is no object to make, and the fewer
+    values, the fewer combinations of them)."""
     found = db.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'case_figures'"
     ).fetchone()
+    table, expressions = "cases", _EXPRESSIONS
     if found and not cause:
-        return "case_figures", ", ".join(_NO_CAUSE.get(name, name) for name in names)
-    return "cases", ", ".join(_EXPRESSIONS.get(name, name) for name in names)
+        table, expressions = "case_figures", _NO_CAUSE
+    unread = {"cause_given": "0 AS cause_given"}
+
+    def expression(name: str) -> str:
+        if wanted is not None and name not in _ALWAYS | wanted and name in CaseFigures._fields:
+            return unread.get(name, f"NULL AS {name}")
+        return expressions.get(name, name)
+
+    return table, ", ".join(map(expression, names))
+
+
+def _whole_log(db: Database, table: str, lo: str) -> bool:
+    """Whether every case arrived at ``lo`` or after (ten years of a log of ten years):
+    then none is open throughout, and scanning the table is quicker than the indexes."""
+    oldest = db.execute(f"SELECT MIN(received_at) FROM {table}").fetchone()[0]
+    return oldest is not None and lo <= oldest
 
 
 _THROUGHOUT = (
@@ -60,14 +83,19 @@ def cases_touching(
     open_at: str,
     throughout: tuple[str, str] | None = None,
     cause: bool = True,
+    wanted: frozenset[str] | None = None,
 ) -> list[CaseFigures]:
     """Cases received before ``received_before`` and not closed before ``open_at``
     (ISO 8601 UTC texts, compared as text: the caller widens the bounds and checks),
     except, with ``throughout`` (lo, hi), those ``open_throughout`` counts. Without
-    ``cause``, ``cause_given`` is 0: whether a cause is given is not asked."""
-    table, names = _source(db, list(CaseFigures._fields), cause)
+    ``cause``, ``cause_given`` is 0: whether a cause is given is not asked. With
+    ``wanted``, the columns besides times and kind that are read (see ``_source``)."""
+    table, names = _source(db, list(CaseFigures._fields), cause, wanted)
     open_then = "(closed_at IS NULL OR closed_at >= ?)"
     params = [received_before, open_at]
+    if throughout and _whole_log(db, table, throughout[0]):  # none is open throughout
+        sql = f"SELECT {names} FROM {table} WHERE +received_at < ? AND {open_then}"
+        return list(map(CaseFigures._make, db.execute(sql, params)))
     if throughout and table == "case_figures":  # the same cases, each part from an index
         open_then = (
             "(closed_at >= ? OR (closed_at IS NULL AND received_at >= ?) "
@@ -82,7 +110,7 @@ def cases_touching(
 
 
 def open_throughout(
-    db: Database, lo: str, hi: str, cause: bool = True
+    db: Database, lo: str, hi: str, cause: bool = True, wanted: frozenset[str] | None = None
 ) -> list[tuple[CaseFigures, int]]:
     """The cases received before ``lo``, neither answered nor closed in [lo, hi), and not
     closed before ``hi``, counted by all they have but their times: open at the end of
@@ -90,7 +118,7 @@ def open_throughout(
     meet a backlog of cases that stay open for years, the same for each month)."""
     times = {"received_at": "'' AS received_at", "first_answer_at": "NULL AS first_answer_at",
              "closed_at": "NULL AS closed_at"}  # fmt: skip  # not read, so not kept
-    table, names = _source(db, [times.get(f, f) for f in CaseFigures._fields], cause)
+    table, names = _source(db, [times.get(f, f) for f in CaseFigures._fields], cause, wanted)
     groups = ", ".join(str(i + 1) for i, f in enumerate(CaseFigures._fields) if f not in times)
     where, params = _THROUGHOUT, [lo, hi, lo, hi]
     if table == "case_figures":  # the same, from the index of closing (+: not of arrival)
