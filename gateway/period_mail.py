@@ -5,14 +5,20 @@ The figures are gateway/period_report.py's (counts and times only). The schedule
 reports add the list of closed cases (reference, category, cause, measures) unless
 ``follow_up: closed_case_list`` is off; the cause and the measures pass through the
 privacy redactor first, as a digest's subject does, so that no name, number or address
-of a person reaches the board. The monthly report keeps to figures: its readers have
-always had only those.
+of a person reaches the board. The list holds at most ``follow_up:
+closed_case_list_max`` cases, the most recently closed: the ones an earlier report (the
+interim before the annual) has not shown, whose measures are fresh. Past the bound the
+mail says how many more there are and the command that writes them all
+(``gateway report --closed-cases``, through ``closed_csv`` here). The monthly report
+keeps to figures: its readers have always had only those.
 """
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import email.utils
+import io
 from email.message import EmailMessage
 from email.policy import SMTP
 
@@ -24,7 +30,7 @@ from gateway.rules.base import RuleSet
 from gateway.rules.own_mail import MARKER
 from gateway.stats import Counter
 from gateway.store.db import Database
-from gateway.store.period import ClosedCase, closed_cases
+from gateway.store.period import ClosedCase, closed_cases, closed_count
 
 
 def span_label(span: period_report.Span) -> str:
@@ -64,13 +70,36 @@ def context(db: Database, ruleset: RuleSet, span, before_span, *, closed: bool,
     """What period_table.html.j2 and period_report.txt.j2 print."""
     show = closed and ruleset.follow_up.closed_case_list
     days = [f"{d:%Y-%m-%d}" for d in span]
+    most = ruleset.follow_up.closed_case_list_max
+    listed = closed_cases(db, *days, newest=most) if show else []
+    # only a full list may have left some out: then they are counted, not read
+    total = closed_count(db, *days) if len(listed) == most else len(listed)
     return {
         "label": span_label(span),
         "before_label": span_label(before_span),
         "lines": period_report.between(db, ruleset, span, before_span, counter),
         "show_closed": show,
-        "closed": _deidentified(closed_cases(db, *days), ruleset) if show else [],
+        "closed": _deidentified(listed, ruleset),
+        "closed_more": total - len(listed),  # closed in the period, not in the list
+        "closed_span": "..".join(days),  # gateway report --closed-cases --period FROM..TO
     }
+
+
+CLOSED_HEADER = ("reference", "category", "cause", "measures")
+
+
+def closed_csv(db: Database, ruleset: RuleSet, span: period_report.Span) -> str:
+    """Every case closed in ``span``, de-identified as the mail's list is, as CSV (for
+    programs, like ``gateway report``'s figures): the whole of what a mail's bounded
+    list leaves out. Measures are joined by ``; `` as the mail shows them."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CLOSED_HEADER)
+    cases = closed_cases(db, *(f"{d:%Y-%m-%d}" for d in span))
+    for case in _deidentified(cases, ruleset):
+        writer.writerow([case["reference"], case["category"] or "", case["cause"] or "",
+                         "; ".join(case["measures"])])  # fmt: skip
+    return out.getvalue()
 
 
 def table_html(renderer: Renderer, values: dict) -> str:

@@ -16,7 +16,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gateway.hours import WEEKDAYS
-from gateway.rules.period_reports import DEFAULTS, REPORT_JOBS, PeriodReport, parse_period_reports
+from gateway.rules.period_reports import (
+    CLOSED_LIST_MAX,
+    DEFAULTS,
+    REPORT_JOBS,
+    PeriodReport,
+    parse_closed_list,
+    parse_period_reports,
+)
 
 JOBS = (
     "review-digest",
@@ -65,6 +72,7 @@ class FollowUp:
     schedules: dict[str, tuple[Entry, ...]] = field(default_factory=dict)
     period_reports: dict[str, PeriodReport] = field(default_factory=lambda: dict(DEFAULTS))
     closed_case_list: bool = True  # in the period reports (rules/period_reports.py)
+    closed_case_list_max: int = CLOSED_LIST_MAX  # ... at most this many rows of it
 
 
 Problem = Callable[[int, str], None]
@@ -80,7 +88,7 @@ def parse_follow_up(
         add(line_of(spec, None), "follow_up: expected a mapping")
         return FollowUp(schedules=dict(DEFAULT_SCHEDULES))
     known = {"on_call", "management", "remind_before", "catch_up_hours", "period_reports",
-             "closed_case_list"}  # fmt: skip
+             "closed_case_list", "closed_case_list_max"}  # fmt: skip
     for key in set(spec) - known - {"schedules"}:
         if key == "escalate_to":
             add(line_of(spec, key), "follow_up: escalate_to: moved to flows: (escalate_to)")
@@ -104,10 +112,7 @@ def parse_follow_up(
             "follow_up: catch_up_hours: hours, at least 0.1 (the scheduler looks once a minute)",
         )
         catch_up = 6.0
-    closed_list = spec.get("closed_case_list", True)
-    if not isinstance(closed_list, bool):
-        add(line_of(spec, "closed_case_list"), "follow_up: closed_case_list: true or false")
-        closed_list = True
+    closed_list, closed_max = parse_closed_list(spec, line_of, add)
     return FollowUp(
         on_call=on_call,
         management=tuple(str(a).lower() for a in management),
@@ -116,6 +121,7 @@ def parse_follow_up(
         schedules=DEFAULT_SCHEDULES | _schedules(spec.get("schedules") or {}, line_of, add),
         period_reports=parse_period_reports(spec.get("period_reports"), line_of, add),
         closed_case_list=closed_list,
+        closed_case_list_max=closed_max,
     )
 
 

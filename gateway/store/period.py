@@ -59,22 +59,28 @@ _CLOSED = (
 )
 
 
-def closed_cases(db: Database, start: str, end: str) -> list[ClosedCase]:
-    """The cases closed (``lukket``) in the period, oldest closing first. The closings
-    are found by the index of closing times (schema.m017_i22_case_figures; the range
-    only narrows what the dates' comparison picks) and the measures of all of them
-    read in one query: a year of a large log closes a hundred thousand cases."""
+def closed_cases(db: Database, start: str, end: str, newest: int = -1) -> list[ClosedCase]:
+    """The cases closed (``lukket``) in the period, oldest closing first; with ``newest``,
+    only that many of the most recently closed (a mail's list: a year of a large log
+    closes a hundred thousand cases, and only those shown are read). The closings are
+    found by the index of closing times (schema.m017_i22_case_figures; the range only
+    narrows what the dates' comparison picks) and the measures of all of them read in
+    one query. ``-1``: all of them (SQLite's LIMIT -1)."""
     after = (dt.date.fromisoformat(end) + dt.timedelta(days=1)).isoformat()
+    chosen = (
+        "WITH chosen AS (SELECT f.id, f.closed_at FROM case_figures f "
+        f"WHERE {_CLOSED} ORDER BY f.closed_at DESC, f.id DESC LIMIT ?4) "
+    )
     rows = db.execute(
-        "SELECT c.id, c.reference, c.category, c.cause, c.measure FROM case_figures f "
-        f"JOIN cases c ON c.id = f.id WHERE {_CLOSED} ORDER BY f.closed_at, f.id",
-        [start, end, after],
+        f"{chosen}SELECT c.id, c.reference, c.category, c.cause, c.measure FROM chosen "
+        "JOIN cases c ON c.id = chosen.id ORDER BY chosen.closed_at, chosen.id",
+        [start, end, after, newest],
     ).fetchall()
     measures: dict[int, list[str]] = {}
     for case_id, text in db.execute(
-        "SELECT m.case_id, m.text FROM case_figures f JOIN case_measures m "
-        f"ON m.case_id = f.id WHERE {_CLOSED} ORDER BY m.case_id, m.number",
-        [start, end, after],
+        f"{chosen}SELECT m.case_id, m.text FROM chosen JOIN case_measures m "
+        "ON m.case_id = chosen.id ORDER BY m.case_id, m.number",
+        [start, end, after, newest],
     ):
         measures.setdefault(case_id, []).append(text)
     out = []
@@ -84,3 +90,11 @@ def closed_cases(db: Database, start: str, end: str) -> list[ClosedCase]:
             listed = [*listed, closed_by]
         out.append(ClosedCase(reference, category, cause, tuple(listed)))
     return out
+
+
+def closed_count(db: Database, start: str, end: str) -> int:
+    """How many cases were closed in the period: the index of closing times alone."""
+    after = (dt.date.fromisoformat(end) + dt.timedelta(days=1)).isoformat()
+    return db.execute(
+        f"SELECT COUNT(*) FROM case_figures f WHERE {_CLOSED}", [start, end, after]
+    ).fetchone()[0]
