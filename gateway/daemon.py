@@ -181,7 +181,7 @@ class Gateway:
     def _pipeline_loop(self) -> None:
         s = self.settings
         db = open_db(s.database_path)
-        pipeline = Pipeline(db, self.rules, self.renderer, s, self.workers)
+        pipeline = Pipeline(db, self.rules, self.renderer, s, self.workers, self.wake_sender.set)
         while not self.stop.is_set():
             self.wake_pipeline.clear()
             try:

@@ -54,9 +54,13 @@ class Pipeline:
         renderer: Renderer,
         settings: Settings,
         workers: Workers | None = None,
+        committed: Callable[[], object] | None = None,
     ):
         self.db, self.rules, self.renderer, self.settings = db, rules, renderer, settings
         self.workers = workers  # None: all the work in this thread
+        # called after each commit: the daemon wakes the sender, so that relays leave
+        # while the rest of the batch is still being decided
+        self.committed = committed
 
     def process_batch(self, limit: int = 50) -> int:
         """Decide up to ``limit`` waiting messages; returns how many were handled.
@@ -78,7 +82,7 @@ class Pipeline:
             return 0
         ruleset = self.rules()
         stage = StageContext(self.db, ruleset, self.settings, self.renderer)
-        with WriteGroup(self.db, GROUP_SECONDS) as group:
+        with WriteGroup(self.db, GROUP_SECONDS, self.committed) as group:
             ahead: Iterable[tuple[intake_queue.Claimed, Prepared | Lost | None]]
             ahead = ((row, None) for row in rows)
             if self.workers is not None:  # waiting for a worker: not while holding the lock

@@ -173,3 +173,18 @@ def test_no_write_lock_is_held_while_waiting_for_a_worker(tmp_path):
     assert workers.holding and not any(workers.holding)
     assert db.execute("SELECT COUNT(*) FROM cases").fetchone()[0] == 4
     db.close()
+
+
+def test_the_sender_is_woken_at_each_commit_with_the_rows_committed(log, tmp_path, monkeypatch):
+    """The daemon passes ``wake_sender.set``: relays leave while the rest of the batch is
+    decided, and what the sender is woken for is there for its own connection."""
+    monkeypatch.setattr(pipeline_module, "GROUP_SECONDS", 0.0)  # each message commits
+    other = open_db(tmp_path / "log.db")
+    seen: list[int] = []
+    log.pipeline.committed = lambda: seen.append(
+        other.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
+    )
+    stored(log, reports(3))
+    assert log.pipeline.process_batch() == 3
+    assert len(seen) == 3  # once per commit, not once per batch
+    assert seen == sorted(seen) and seen[0] > 0 and seen[-1] > seen[0]

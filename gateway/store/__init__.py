@@ -16,7 +16,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -118,10 +118,11 @@ class WriteGroup:
     later, at a cost that grows with the index): a group pays it once for many pieces.
     The other writers (intake, the sender) wait for the whole group, so it is kept to
     ``seconds``: a unit that would end past it commits first. Opened at the first unit.
+    ``committed`` is called after each commit (the pipeline wakes the sender with it).
     """
 
-    def __init__(self, db: Database, seconds: float):
-        self.db, self.seconds = db, seconds
+    def __init__(self, db: Database, seconds: float, committed: Callable[[], object] | None = None):
+        self.db, self.seconds, self.committed = db, seconds, committed
         self.began: float | None = None  # monotonic time of BEGIN; None: no transaction
         self.mark = 0.0  # when the last unit ended (or the transaction began)
 
@@ -182,6 +183,8 @@ class WriteGroup:
             if lock is not None:
                 lock.release()
         _after_write(self.db)
+        if how == "COMMIT" and self.committed is not None:
+            self.committed()
 
     def __enter__(self) -> WriteGroup:
         return self
