@@ -157,7 +157,10 @@ def _time(value: str | None) -> dt.datetime | None:
     if not value:
         return None
     parsed = dt.datetime.fromisoformat(value)
-    return parsed.astimezone(dt.UTC) if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    zone = parsed.tzinfo
+    if zone is dt.UTC:  # as the store writes them ('+00:00'): no conversion to make
+        return parsed
+    return parsed.astimezone(dt.UTC) if zone else parsed.replace(tzinfo=dt.UTC)
 
 
 def _iso(at: dt.datetime) -> str:

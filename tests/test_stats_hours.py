@@ -136,3 +136,17 @@ def test_nothing_is_stored_inside_a_transaction_the_caller_holds(ruleset):
         figures(db, ruleset, *YEAR, (), NOW)
     assert _stored(db) == {}
     assert store_hours(db, "x", [(case_id, None, None, None, None)]) == 1
+
+
+def test_a_log_opened_read_only_is_counted_without_storing(ruleset, tmp_path):
+    from gateway.store.stats import open_figures_only
+
+    db = open_db(tmp_path / "gateway.db")
+    _log(db, [_case("2025-03-03T08:00:00.000+00:00", None, "2025-03-04T08:00:00.000+00:00")])
+    want = _asdict(figures(db, ruleset, *YEAR, ("month",), NOW))
+    db.execute("DELETE FROM case_hours")
+    db.conn.commit()
+    db.close()
+    only = open_figures_only(tmp_path / "gateway.db")
+    assert _asdict(figures(only, ruleset, *YEAR, ("month",), NOW)) == want
+    assert _stored(only) == {}

@@ -163,7 +163,7 @@ def _with_hours(db: Database, table: str, names: str, calendar: str | None) -> t
     return f"{names}, {table}.id, h.id IS NOT NULL, {hours}", joined, [calendar]
 
 
-def store_hours(db: Database, calendar: str, rows: list[tuple], batch: int = 20_000) -> int:
+def store_hours(db: Database, calendar: str, rows: list[tuple], batch: int = 5_000) -> int:
     """Keep the durations of cases (id, answer working, answer calendar, close working,
     close calendar hours) under ``calendar``, in short transactions of ``batch`` rows
     each, so that intake never waits long for them. Only a cache: nothing is kept in a
