@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import hashlib
 import itertools
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -35,6 +36,15 @@ class ServiceHours:
     @cached_property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @cached_property
+    def digest(self) -> str:
+        """A short name of this calendar: what a working hour is depends on every field
+        and on the holidays package's version (its holidays can change with it). Stored
+        durations (store/stats.py ``case_hours``) are valid under their digest only."""
+        text = repr((self.timezone, self.days, self.start.isoformat(), self.end.isoformat(),
+                     self.country, self.categories, holidays.__version__))  # fmt: skip
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def _holidays(self, year: int) -> holidays.HolidayBase:
         if year not in self._cache:

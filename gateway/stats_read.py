@@ -14,11 +14,12 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from gateway.hours import ServiceHours, WorkingClock
 from gateway.rules.base import RuleSet
 from gateway.stats_tally import DEVIATION
 from gateway.stats_tally import Case as _Case
 from gateway.store.db import Database
-from gateway.store.stats import CaseFigures, cases_touching, open_throughout
+from gateway.store.stats import CaseFigures, cases_touching, open_throughout, store_hours
 
 MARGIN = dt.timedelta(days=1)  # SQL compares times as text: the bounds are widened by it
 
@@ -77,13 +78,42 @@ def read(
     read: the values of any other dimension are not those of the case."""
     throughout = (_iso(lo - MARGIN), _iso(hi + MARGIN))
     wanted = columns(dims)
-    rows = cases_touching(db, _iso(hi + MARGIN), _iso(lo - MARGIN), throughout, cause, wanted)
+    calendar = ruleset.hours.digest
+    rows = cases_touching(
+        db, _iso(hi + MARGIN), _iso(lo - MARGIN), throughout, cause, wanted, calendar
+    )
     backlog = open_throughout(db, *throughout, cause=cause, wanted=wanted)
     memo: dict[tuple, dict[str, str]] = {}
     backlog_cases = [(_case(r, ruleset, memo), n) for r, n in backlog]
     cases = [_case(r, ruleset, memo) for r in rows]
+    _fill_hours(db, ruleset.hours, rows, cases)
     stored = [(r.received_at, r.closed_at) for r in rows]
     return Read(lo, hi, cause, wanted, cases, stored, backlog_cases)
+
+
+def _fill_hours(db: Database, hours: ServiceHours, rows: list[CaseFigures], cases: list) -> None:
+    """The durations of the cases read whose durations are not stored under this
+    calendar, worked out (``cases`` updated in place) and stored for the next read:
+    after an upgrade, a change of a case's times or of the calendar."""
+    missing = [i for i, r in enumerate(rows) if r.id is not None and not r.known]
+    if not missing:
+        return
+    times = [t for i in missing for t in (cases[i].received, cases[i].first_answer,
+                                          cases[i].closed) if t is not None]  # fmt: skip
+    one_day = dt.timedelta(days=1)
+    clock = WorkingClock(
+        hours, hours.local(min(times)).date() - one_day, hours.local(max(times)).date() + one_day
+    )
+    kept = []
+    for i in missing:
+        case = cases[i]
+        answer = (
+            None if case.first_answer is None else clock.durations(case.received, case.first_answer)
+        )
+        close = None if case.closed is None else clock.durations(case.received, case.closed)
+        cases[i] = case._replace(answer_hours=answer, close_hours=close)
+        kept.append((rows[i].id, *(answer or (None, None)), *(close or (None, None))))
+    store_hours(db, hours.digest, kept)
 
 
 def _case(r: CaseFigures, ruleset: RuleSet, memo: dict | None = None) -> _Case:
@@ -103,6 +133,8 @@ def _case(r: CaseFigures, ruleset: RuleSet, memo: dict | None = None) -> _Case:
         _time(r.first_answer_at),
         _time(r.closed_at),
         dt.date.fromisoformat(r.close_due) if r.close_due else None,
+        (r.answer_working, r.answer_calendar) if r.known and r.first_answer_at else None,
+        (r.close_working, r.close_calendar) if r.known and r.closed_at else None,
     )
 
 
@@ -125,7 +157,10 @@ def _time(value: str | None) -> dt.datetime | None:
     if not value:
         return None
     parsed = dt.datetime.fromisoformat(value)
-    return parsed.astimezone(dt.UTC) if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    zone = parsed.tzinfo
+    if zone is dt.UTC:  # as the store writes them ('+00:00'): no conversion to make
+        return parsed
+    return parsed.astimezone(dt.UTC) if zone else parsed.replace(tzinfo=dt.UTC)
 
 
 def _iso(at: dt.datetime) -> str:

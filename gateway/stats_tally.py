@@ -32,6 +32,10 @@ class Case(NamedTuple):
     first_answer: dt.datetime | None
     closed: dt.datetime | None
     close_due: dt.date | None
+    # (working, calendar) hours to the first answer and to the closing, when known
+    # (stored, store.stats.case_hours): then not worked out again
+    answer_hours: tuple[float, float] | None = None
+    close_hours: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -51,8 +55,9 @@ class Tally:
     closed_on_time: int = 0
     open_at_end: int = 0
     overdue: int = 0
-    # (from, to) instants; their durations are worked out only for the rows that show
-    # them (``hours``), once, however many groupings add this group up
+    # (from, to) instants, or the (working, calendar) hours already known; durations are
+    # worked out only for the rows that show them (``hours``), once, however many
+    # groupings add this group up
     answer: list[tuple[dt.datetime, dt.datetime]] = field(default_factory=list)
     close: list[tuple[dt.datetime, dt.datetime]] = field(default_factory=list)
     _hours: dict[str, list[tuple[float, float]]] = field(default_factory=dict, repr=False)
@@ -61,7 +66,9 @@ class Tally:
         """(working, calendar) hours of each ``answer`` or ``close`` (``name``)."""
         found = self._hours.get(name)
         if found is None:
-            found = self._hours[name] = [durations(a, b) for a, b in getattr(self, name)]
+            found = self._hours[name] = [
+                (a, b) if a.__class__ is float else durations(a, b) for a, b in getattr(self, name)
+            ]
         return found
 
 
@@ -158,9 +165,9 @@ def _events(case: Case, key: tuple, closed: int | None, answered: int | None, of
         closing.closed += 1
         if case.close_due is not None and frame.local_date(case.closed) <= case.close_due:
             closing.closed_on_time += 1
-        closing.close.append((case.received, case.closed))
+        closing.close.append(case.close_hours or (case.received, case.closed))
     if answered is not None:
-        of(answered, key).answer.append((case.received, case.first_answer))
+        of(answered, key).answer.append(case.answer_hours or (case.received, case.first_answer))
 
 
 def _span(case: Case, frame: Frame, marks: list[int], size: int) -> None:

@@ -612,3 +612,30 @@ def m017_i22_period_report_index(db: Database) -> None:
         "CREATE INDEX IF NOT EXISTS idx_case_measures_dates ON case_measures "
         "(added_at, done_at, due)"
     )
+
+
+@migrations()
+def m017_i22_case_hours(db: Database) -> None:
+    """Each case's time to first answer and to closing, in working and calendar hours, as
+    the statistics last worked them out, with the calendar (``ServiceHours.digest``) they
+    were worked out in (issue 22): a pass over ten years of a million cases spent a
+    quarter of its time on them. Filled lazily by the statistics (store/stats.py
+    ``store_hours``, in short transactions of their own), not here: a migration of a
+    million cases would hold the write lock for seconds. A change to a case's times
+    forgets its row in the same transaction; a change of calendar leaves the rows
+    stale, and a read asks for its own calendar's only."""
+    db.execute(
+        "CREATE TABLE case_hours (id INTEGER PRIMARY KEY, calendar TEXT NOT NULL, "
+        "answer_working REAL, answer_calendar REAL, close_working REAL, close_calendar REAL)"
+    )
+    forget = "DELETE FROM case_hours WHERE id = OLD.id; "
+    db.execute(
+        "CREATE TRIGGER case_hours_change AFTER UPDATE OF id, received_at, first_answer_at, "
+        f"closed_at ON cases BEGIN {forget}DELETE FROM case_hours WHERE id = NEW.id; END"
+    )
+    db.execute(f"CREATE TRIGGER case_hours_out AFTER DELETE ON cases BEGIN {forget}END")
+    # a new case whose id an old one had (a REPLACE deletes without the trigger above)
+    db.execute(
+        "CREATE TRIGGER case_hours_in AFTER INSERT ON cases BEGIN "
+        "DELETE FROM case_hours WHERE id = NEW.id; END"
+    )
