@@ -58,7 +58,7 @@ def open_db(path: Path | str | None) -> Database:
     return db
 
 
-AUTOCHECKPOINT_PAGES = 10_000  # 40 MB of log: only a connection that never ends a write()
+AUTOCHECKPOINT_PAGES = 1000  # SQLite's own, for a writer faster than ``seconds``
 
 
 class Checkpoints:
@@ -69,8 +69,9 @@ class Checkpoints:
     300 ms longer, and this process's other threads waited for their turn all along.
     Instead a connection checkpoints (PASSIVE: it neither waits for nor blocks a
     writer) after its write has ended and its turn is passed on, at most every
-    ``seconds``. SQLite's own stays as a net, at AUTOCHECKPOINT_PAGES, for a
-    connection that writes outside ``write`` for long."""
+    ``seconds``. SQLite's own stays at its 1000 pages for a writer that fills the log
+    faster than that (a purge: a net of 10,000 pages made its checkpoints ten times
+    longer, still in its COMMIT), or that writes outside ``write``."""
 
     def __init__(self, seconds: float = 0.5):
         self.seconds, self.last = seconds, time.monotonic()
