@@ -5,7 +5,7 @@ on a log of a million cases."""
 
 from __future__ import annotations
 
-from gateway.store import AUTOCHECKPOINT_PAGES, Checkpoints, WriteGroup, open_db, write
+from gateway.store import Checkpoints, WriteGroup, open_db, write
 
 
 def _checkpoints_seen(db) -> list[str]:
@@ -13,11 +13,6 @@ def _checkpoints_seen(db) -> list[str]:
     seen: list[str] = []
     db.conn.set_trace_callback(lambda sql: seen.append(sql) if "wal_checkpoint" in sql else None)
     return seen
-
-
-def test_sqlite_checkpoints_only_as_a_net(tmp_path):
-    db = open_db(tmp_path / "caselog.db")
-    assert db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == AUTOCHECKPOINT_PAGES
 
 
 def test_a_write_checkpoints_after_it_let_go_of_its_turn(tmp_path, monkeypatch):

@@ -52,26 +52,23 @@ def open_db(path: Path | str | None) -> Database:
     db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
     db.execute("PRAGMA synchronous = NORMAL")
     if path is not None:  # checkpoints run after a write has let go of the database
-        db.execute(f"PRAGMA wal_autocheckpoint = {AUTOCHECKPOINT_PAGES}")
         db.checkpoints = Checkpoints()
     migrations.apply(db)
     return db
 
 
-AUTOCHECKPOINT_PAGES = 1000  # SQLite's own, for a writer faster than ``seconds``
-
-
 class Checkpoints:
     """When to copy the write-ahead log back into the database file.
 
-    SQLite's own automatic checkpoint runs inside the COMMIT that fills the log past
-    1000 pages: a purge batch or a report that happened to be that COMMIT took up to
-    300 ms longer, and this process's other threads waited for their turn all along.
-    Instead a connection checkpoints (PASSIVE: it neither waits for nor blocks a
-    writer) after its write has ended and its turn is passed on, at most every
-    ``seconds``. SQLite's own stays at its 1000 pages for a writer that fills the log
-    faster than that (a purge: a net of 10,000 pages made its checkpoints ten times
-    longer, still in its COMMIT), or that writes outside ``write``."""
+    SQLite's own automatic checkpoint runs in the COMMIT call that fills the log past
+    1000 pages, after the lock is let go but before this process passes its turn on,
+    so the process's other threads wait for it. So a connection also checkpoints
+    (PASSIVE: it neither waits for nor blocks a writer) after its write has ended and
+    its turn is passed on, at most every ``seconds``. SQLite's own stays at 1000 pages
+    for a writer faster than that (a purge: a net of 10,000 pages made its checkpoints
+    ten times longer, still in its COMMIT) or one that writes outside ``write``.
+    Measured on a one-year purge at a million cases, before and after alike: 44 writes
+    over 100 ms (same load); the gain is the waiting threads', not in that figure."""
 
     def __init__(self, seconds: float = 0.5):
         self.seconds, self.last = seconds, time.monotonic()
