@@ -34,14 +34,17 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from gateway.hours import ServiceHours, WorkingClock
+from gateway.hours import ServiceHours
 from gateway.rules.base import RuleSet
+from gateway.stats_months import Months, stored_only
 
 # _case, _iso and _time: the tests (the reference computation, the sweep) read them here
 from gateway.stats_read import Read, _case, _iso, _time, columns, read  # noqa: F401
-from gateway.stats_tally import Case as _Case
-from gateway.stats_tally import Frame, Tally, tally, without_collector
 from gateway.stats_tally import Period as _Period
+from gateway.stats_tally import Tally, tally, without_collector
+from gateway.stats_tally import end_of as _end  # noqa: F401
+from gateway.stats_tally import frame_of as _frame
+from gateway.stats_tally import periods_of as _periods
 from gateway.store.db import Database
 
 DIMENSIONS = ("month", "flow", "party", "municipality", "kind", "status", "urgent",
@@ -160,8 +163,9 @@ class Counter:
                  dims: Sequence[str] = ()):  # fmt: skip
         self.db, self.ruleset, self.dims = db, ruleset, tuple(dims)
         self.now = now or dt.datetime.now(dt.UTC)
-        self._passes: dict[tuple, tuple[Frame, list[dict]]] = {}
+        self._passes: dict[tuple, list] = {}
         self._reads: list[Read] = []
+        self._months: Months | None = None
 
     @without_collector()
     def figures(self, start: dt.date, end: dt.date, by: Sequence[str] = (),
@@ -177,10 +181,10 @@ class Counter:
         dims = [d for d in by if d != "month"]
         shared = set(dims) <= set(self.dims) and not {"kind", "cause-given"} & set(dims)
         fine = self.dims if shared else tuple(dims)
-        frame, counted = self._pass(periods, fine, "kind" in by, "cause-given" in by)
+        counted = self._pass(periods, fine, "kind" in by, "cause-given" in by)
         pick = [fine.index(d) for d in dims]
         rows: list[Row] = []
-        for period, groups in zip(periods, counted, strict=True):
+        for period, (durations, groups) in zip(periods, counted, strict=True):
             coarse: dict[tuple, list[Tally]] = {}
             for key, counts in groups.items():
                 coarse.setdefault(tuple(key[i] for i in pick), []).append(counts)
@@ -189,40 +193,52 @@ class Counter:
             for key in sorted(coarse, key=_group_order(dims, self.ruleset)):
                 values = iter(key)
                 full = {d: period.label if d == "month" else next(values) for d in by}
-                rows.append(_row(full, coarse[key], frame.durations if times else None))
+                rows.append(_row(full, coarse[key], durations if times else None))
         return rows
 
-    def _pass(self, periods: list[_Period], dims: tuple, kinds: bool, cause: bool):
-        """The groups of each period by ``dims``, counted once; the cases from a read
-        that covers the periods (a year's trend read holds its last month), else a read
-        of their own."""
+    def _pass(self, periods: list[_Period], dims: tuple, kinds: bool, cause: bool) -> list:
+        """Per period, (how its durations are worked out, its groups by ``dims``), counted
+        once: added up from kept months where it is made of them (stats_months), the
+        others counted from the cases, each run of neighbouring periods in one pass."""
         key = (tuple((p.start, p.end) for p in periods), dims, kinds, cause)
         if key not in self._passes:
-            lo, hi = periods[0].start, periods[-1].end
-            wanted = columns(dims)
-            found = [r for r in self._reads if r.covers(lo, hi, cause, wanted)]
-            if not found:
-                found = [read(self.db, self.ruleset, lo, hi, cause, dims)]
-                self._reads.append(found[0])
-            cases, backlog = found[0].within(lo, hi)
-            frame = _frame(self.ruleset.hours, periods, cases, self.now)
-            self._passes[key] = frame, tally(cases, frame, dims, kinds, throughout=backlog)
+            served = [None] * len(periods)
+            if not cause:
+                if self._months is None:
+                    self._months = Months(self.db, self.ruleset, self.now)
+                served = self._months.serve(periods, dims, kinds)
+            counted = [None if s is None else (stored_only, s) for s in served]
+            for run in _runs([i for i, s in enumerate(served) if s is None]):
+                frame, groups = self._count([periods[i] for i in run], dims, kinds, cause)
+                for i, found in zip(run, groups, strict=True):
+                    counted[i] = (frame.durations, found)
+            self._passes[key] = counted
         return self._passes[key]
 
+    def _count(self, periods: list[_Period], dims: tuple, kinds: bool, cause: bool):
+        """The groups of each period by ``dims``, from the cases: those of a read that
+        covers the periods (a year's trend read holds its last month), else a read of
+        their own."""
+        lo, hi = periods[0].start, periods[-1].end
+        wanted = columns(dims)
+        found = [r for r in self._reads if r.covers(lo, hi, cause, wanted)]
+        if not found:
+            found = [read(self.db, self.ruleset, lo, hi, cause, dims)]
+            self._reads.append(found[0])
+        cases, backlog = found[0].within(lo, hi)
+        frame = _frame(self.ruleset.hours, periods, cases, self.now)
+        return frame, tally(cases, frame, dims, kinds, throughout=backlog)
 
-def _frame(hours: ServiceHours, periods: list[_Period], cases: list[_Case], now) -> Frame:
-    """The periods' ends, and the calendar over the days the cases' times fall on."""
-    ends = [_end(p, now) for p in periods]
-    first = min((c.received for c in cases), default=periods[0].start)
-    clock = WorkingClock(
-        hours, hours.local(min(first, periods[0].start)).date() - dt.timedelta(days=1),
-        hours.local(periods[-1].end).date() + dt.timedelta(days=1),
-    )  # fmt: skip
 
-    def local_date(at: dt.datetime) -> dt.date:
-        return hours.local(at).date()
-
-    return Frame(periods, ends, [local_date(at) for at in ends], local_date, clock.durations)
+def _runs(indexes: list[int]) -> list[list[int]]:
+    """``indexes`` (ascending) in runs of neighbours."""
+    runs: list[list[int]] = []
+    for i in indexes:
+        if runs and runs[-1][-1] == i - 1:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    return runs
 
 
 def _row(key: dict[str, str], counts: list[Tally], durations) -> Row:
@@ -261,29 +277,6 @@ def _group_order(by: Sequence[str], ruleset: RuleSet):
         )
 
     return order
-
-
-def _periods(hours: ServiceHours, start: dt.date, end: dt.date, monthly: bool) -> list[_Period]:
-    def midnight(day: dt.date) -> dt.datetime:
-        # In UTC: the cases' times are UTC, and two times of the same tzinfo compare
-        # without asking the zone for its offset (17 times quicker, the sweep's bulk).
-        return dt.datetime.combine(day, dt.time(0), tzinfo=hours.zone).astimezone(dt.UTC)
-
-    if not monthly:
-        return [_Period("", midnight(start), midnight(end + dt.timedelta(days=1)))]
-    periods, first = [], start
-    while first <= end:
-        following = (first.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
-        last = min(following - dt.timedelta(days=1), end)
-        label = first.strftime("%Y-%m")
-        periods.append(_Period(label, midnight(first), midnight(last + dt.timedelta(days=1))))
-        first = following
-    return periods
-
-
-def _end(period: _Period, now: dt.datetime) -> dt.datetime:
-    """When 'the end of the period' is: its end, or now for a period not yet over."""
-    return min(period.end, max(period.start, now))
 
 
 def _round(value: float | None, digits: int) -> float | None:

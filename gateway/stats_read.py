@@ -71,11 +71,14 @@ def read(
     hi: dt.datetime,
     cause: bool,
     dims: Sequence[str] = tuple(_COLUMNS),
+    names: bool = True,
 ) -> Read:
     """The cases that can touch [lo, hi), and apart, counted in SQL, those open throughout
     it that add nothing else. The bounds are widened by a day in SQL, where times
     compare as text, and checked exactly in ``tally``. Only the columns of ``dims`` are
-    read: the values of any other dimension are not those of the case."""
+    read: the values of any other dimension are not those of the case. Without ``names``,
+    a party is its address as stored, not its name in rules.yaml (stats_months keeps it
+    so, and names it when it adds months up)."""
     throughout = (_iso(lo - MARGIN), _iso(hi + MARGIN))
     wanted = columns(dims)
     calendar = ruleset.hours.digest
@@ -84,8 +87,8 @@ def read(
     )
     backlog = open_throughout(db, *throughout, cause=cause, wanted=wanted)
     memo: dict[tuple, dict[str, str]] = {}
-    backlog_cases = [(_case(r, ruleset, memo), n) for r, n in backlog]
-    cases = [_case(r, ruleset, memo) for r in rows]
+    backlog_cases = [(_case(r, ruleset, memo, names), n) for r, n in backlog]
+    cases = [_case(r, ruleset, memo, names) for r in rows]
     _fill_hours(db, ruleset.hours, rows, cases)
     stored = [(r.received_at, r.closed_at) for r in rows]
     return Read(lo, hi, cause, wanted, cases, stored, backlog_cases)
@@ -116,14 +119,14 @@ def _fill_hours(db: Database, hours: ServiceHours, rows: list[CaseFigures], case
     store_hours(db, hours.digest, kept)
 
 
-def _case(r: CaseFigures, ruleset: RuleSet, memo: dict | None = None) -> _Case:
+def _case(r: CaseFigures, ruleset: RuleSet, memo: dict | None = None, names: bool = True) -> _Case:
     """A case as the counting reads it. Its dimensions' values are worked out once for
     each combination in ``memo`` (a million cases have a few hundred)."""
     raw = (r.flow, r.receiving_party, r.municipality, r.kind, r.status, r.urgent,
            r.severity, r.category, r.cause_given)  # fmt: skip
     values = None if memo is None else memo.get(raw)
     if values is None:
-        values = _values(r, ruleset)
+        values = _values(r, ruleset) if names else _values(r, None)
         if memo is not None:
             memo[raw] = values
     return _Case(
@@ -138,11 +141,11 @@ def _case(r: CaseFigures, ruleset: RuleSet, memo: dict | None = None) -> _Case:
     )
 
 
-def _values(r: CaseFigures, ruleset: RuleSet) -> dict[str, str]:
-    party = ruleset.directory.parties.get(r.receiving_party or "")
+def _values(r: CaseFigures, ruleset: RuleSet | None) -> dict[str, str]:
+    """A case's value of each dimension; without ``ruleset``, its party as stored."""
     return {
         "flow": r.flow or "-",
-        "party": party.name if party else r.receiving_party or "-",
+        "party": party_name(ruleset, r.receiving_party) if ruleset else r.receiving_party or "",
         "municipality": r.municipality or "-",
         "kind": r.kind or DEVIATION,
         "status": r.status or "-",
@@ -151,6 +154,12 @@ def _values(r: CaseFigures, ruleset: RuleSet) -> dict[str, str]:
         "category": r.category or "-",
         "cause-given": "yes" if r.cause_given else "no",
     }
+
+
+def party_name(ruleset: RuleSet, address: str | None) -> str:
+    """The party's name in rules.yaml, else its address as stored, else ``-``."""
+    party = ruleset.directory.parties.get(address or "")
+    return party.name if party else address or "-"
 
 
 def _time(value: str | None) -> dt.datetime | None:

@@ -19,6 +19,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from gateway.hours import ServiceHours, WorkingClock
+
 DEVIATION, SUGGESTION = "avvik", "forbedringsforslag"
 NEVER = dt.datetime.max.replace(tzinfo=dt.UTC)
 
@@ -205,3 +207,44 @@ def _sum_spans(spans: dict[tuple, list[int]], per: list[dict], size: int) -> Non
                 if found is None:
                     found = period[key] = Tally()
                 found.open_at_end, found.overdue = still, late
+
+
+def periods_of(hours: ServiceHours, start: dt.date, end: dt.date, monthly: bool) -> list[Period]:
+    """``start``..``end`` as one period, or (``monthly``) as each calendar month in it,
+    the first and the last cut to the range."""
+
+    def midnight(day: dt.date) -> dt.datetime:
+        # In UTC: the cases' times are UTC, and two times of the same tzinfo compare
+        # without asking the zone for its offset (17 times quicker, the sweep's bulk).
+        return dt.datetime.combine(day, dt.time(0), tzinfo=hours.zone).astimezone(dt.UTC)
+
+    if not monthly:
+        return [Period("", midnight(start), midnight(end + dt.timedelta(days=1)))]
+    periods, first = [], start
+    while first <= end:
+        following = (first.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+        last = min(following - dt.timedelta(days=1), end)
+        label = first.strftime("%Y-%m")
+        periods.append(Period(label, midnight(first), midnight(last + dt.timedelta(days=1))))
+        first = following
+    return periods
+
+
+def end_of(period: Period, now: dt.datetime) -> dt.datetime:
+    """When 'the end of the period' is: its end, or now for a period not yet over."""
+    return min(period.end, max(period.start, now))
+
+
+def frame_of(hours: ServiceHours, periods: list[Period], cases: list[Case], now) -> Frame:
+    """The periods' ends, and the calendar over the days the cases' times fall on."""
+    ends = [end_of(p, now) for p in periods]
+    first = min((c.received for c in cases), default=periods[0].start)
+    clock = WorkingClock(
+        hours, hours.local(min(first, periods[0].start)).date() - dt.timedelta(days=1),
+        hours.local(periods[-1].end).date() + dt.timedelta(days=1),
+    )  # fmt: skip
+
+    def local_date(at: dt.datetime) -> dt.date:
+        return hours.local(at).date()
+
+    return Frame(periods, ends, [local_date(at) for at in ends], local_date, clock.durations)

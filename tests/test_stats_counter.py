@@ -68,18 +68,20 @@ def _month(day: dt.date, months: int) -> dt.date:
 
 
 def test_a_month_inside_a_read_year_is_not_read_again(ruleset, monkeypatch):
+    """Counted from the cases (by status, which kept months leave out): the year read
+    once, each month inside it narrowed from that read."""
     import gateway.stats as stats
 
     reads, passes = [], []
     monkeypatch.setattr(stats, "read", lambda *a: reads.append(1) or read(*a))
     monkeypatch.setattr(stats, "tally", lambda *a, **k: passes.append(1) or tally(*a, **k))
-    counter = Counter(open_db(None), ruleset, dims=["flow", "party", "municipality"])
-    counter.figures(dt.date(2025, 1, 1), dt.date(2025, 12, 31), ["month", "flow"], times=False)
-    for by in ([], ["flow"], ["party"], ["month", "flow", "party"], ["municipality"]):
+    counter = Counter(open_db(None), ruleset, dims=["status", "party", "municipality"])
+    counter.figures(dt.date(2025, 1, 1), dt.date(2025, 12, 31), ["month", "status"], times=False)
+    for by in ([], ["status"], ["party"], ["month", "status", "party"], ["municipality"]):
         counter.figures(dt.date(2025, 12, 1), dt.date(2025, 12, 31), by)
         counter.figures(dt.date(2025, 11, 1), dt.date(2025, 11, 30), by)
     assert (len(reads), len(passes)) == (1, 3)  # the year; December, November counted once
-    counter.figures(dt.date(2025, 12, 1), dt.date(2025, 12, 31), ["severity"])
+    counter.figures(dt.date(2025, 12, 1), dt.date(2025, 12, 31), ["cause-given"])
     assert len(reads) == 2  # a column not read: a read of its own
 
 
