@@ -5,7 +5,6 @@ refresh token), are cached on disk with mode 0600 and renewed before they expire
 """
 
 from gateway.auth.config import AuthConfigError, OAuthSettings, parse_oauth
-from gateway.auth.login import imap_login, smtp_login
 from gateway.auth.providers import build_provider
 from gateway.auth.tokens import (
     AuthError,
@@ -35,7 +34,13 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    """The providers load their libraries on first use (see gateway/auth/providers.py)."""
+    """The providers load their libraries on first use (see gateway/auth/providers.py),
+    and the logins theirs (imapclient, smtplib: 35 ms of every command that reads the
+    settings, ``gateway status`` among them)."""
+    if name in ("imap_login", "smtp_login"):
+        from gateway.auth import login
+
+        return getattr(login, name)
     if name == "GoogleProvider":
         from gateway.auth.google import GoogleProvider
 
