@@ -26,7 +26,7 @@ from gateway.rules.base import RuleSet
 from gateway.stats_read import _iso, _time, party_name, read
 from gateway.stats_tally import DEVIATION, Period, Tally, frame_of, periods_of, tally
 from gateway.store.db import Database
-from gateway.store.stats_months import apart_times, keep_months, kept_months
+from gateway.store.stats_months import apart_times, has_months, keep_months, kept_months
 
 CELL_DIMS = ("flow", "party", "municipality", "kind", "urgent", "severity", "category")
 COUNTS = ("opened", "suggestions", "closed", "closed_on_time", "open_at_end", "overdue")
@@ -43,14 +43,17 @@ class Months:
     def __init__(self, db: Database, ruleset: RuleSet, now: dt.datetime):
         self.db, self.ruleset, self.now = db, ruleset, now
         self.hours = ruleset.hours
-        self._apart = [_span(times) for times in apart_times(db)]
+        # a log of an older version (stats --across) has neither months nor the index
+        # of the cases apart: each of its periods is counted from the cases
+        self.kept = has_months(db)
+        self._apart = [_span(times) for times in apart_times(db)] if self.kept else []
         self._cells: dict[str, list[Cell]] = {}
 
     def serve(self, periods: Sequence[Period], dims: Sequence[str], kinds: bool) -> list:
         """Per period, its groups {key of ``dims``: Tally} added up from kept months (made
         and kept first where missing), or None for a period that must be counted from
         the cases: not whole months, not over at ``now``, or a case apart in it."""
-        if not set(dims) <= set(CELL_DIMS):
+        if not self.kept or not set(dims) <= set(CELL_DIMS):
             return [None] * len(periods)
         spans = [self._months_of(p) for p in periods]
         self._load(sorted({m.label for span in spans if span for m in span}))

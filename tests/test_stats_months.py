@@ -169,3 +169,22 @@ def test_a_case_answered_after_its_closing_keeps_its_months_out(ruleset, answere
     assert [dataclasses.asdict(r) for r in year] == _reference(
         db, ruleset, dt.date(2025, 1, 1), dt.date(2025, 12, 31), [], now
     )
+
+
+def test_a_log_of_an_older_version_is_counted_from_its_cases(ruleset):
+    """Without the kept months (and the index of the cases apart), as another
+    deployment's older log read by ``stats --across``: every period from the cases."""
+    db = open_db(None)
+    late = _case(2025, 2)
+    late["first_answer_at"] = late["closed_at"] + dt.timedelta(days=60)
+    _log(db, [late, _case(2025, 6)])
+    db.execute("DROP TABLE stats_months")
+    db.execute("DROP INDEX idx_case_figures_apart")
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    counter = Counter(db, ruleset, now)
+    year = counter.figures(dt.date(2025, 1, 1), dt.date(2025, 12, 31), ["month"])
+    may = counter.figures(dt.date(2025, 5, 1), dt.date(2025, 5, 31))  # alone: not answered
+    assert (year[4].answer.count, may[0].answer.count) == (1, 0)
+    for rows, span in ((year, (dt.date(2025, 1, 1), dt.date(2025, 12, 31), ["month"])),
+                       (may, (dt.date(2025, 5, 1), dt.date(2025, 5, 31), []))):  # fmt: skip
+        assert [dataclasses.asdict(r) for r in rows] == _reference(db, ruleset, *span, now)

@@ -22,7 +22,7 @@ class KeptMonth(NamedTuple):
 def kept_months(db: Database, calendar: str, months: list[str]) -> dict[str, KeptMonth]:
     """The months of ``months`` kept under ``calendar``; none in a log without the table
     (another deployment's, opened read-only by ``stats --across``)."""
-    if not months or not _has_table(db):
+    if not months or not has_months(db):
         return {}
     marks = ", ".join("?" for _ in months)
     rows = db.execute(
@@ -38,7 +38,7 @@ def keep_months(db: Database, calendar: str, months: list[tuple[str, str, str, b
     caller holds, or while another writer holds the log. How many were kept."""
     from gateway.store import write  # the store's package imports this module's siblings
 
-    if db.conn.in_transaction or not _has_table(db):
+    if db.conn.in_transaction or not has_months(db):
         return 0
     kept = 0
     try:
@@ -58,13 +58,14 @@ def keep_months(db: Database, calendar: str, months: list[tuple[str, str, str, b
 def apart_times(db: Database) -> list[tuple[str, str | None, str | None]]:
     """(received, first answer, closed) of each case of ``STATS_APART``: a handful in a
     log, read through the partial index that holds just them."""
-    if not _has_table(db):
+    if not has_months(db):
         return []
     sql = f"SELECT received_at, first_answer_at, closed_at FROM case_figures WHERE {STATS_APART}"
     return [tuple(r) for r in db.execute(sql)]
 
 
-def _has_table(db: Database) -> bool:
+def has_months(db: Database) -> bool:
+    """Whether the log keeps months (not one of an older version, opened read-only)."""
     found = db.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'stats_months'"
     ).fetchone()
