@@ -52,7 +52,7 @@ def prepare_reminders(ctx: JobContext) -> list[tuple[CaseRow, list, object]]:
     ruleset, today = ctx.ruleset, local_date(ctx.ruleset, ctx.now)
     horizon = ruleset.hours.add_working_days(today, ruleset.follow_up.remind_before)
     made = []
-    for case in rows.open_cases(ctx.db):
+    for case in rows.deadline_within(ctx.db, today.isoformat(), horizon.isoformat()):
         due = _due_soon(case, today, horizon)
         if not due:
             continue
@@ -88,7 +88,7 @@ def overdue(ctx: JobContext) -> list[tuple[CaseRow, list[str]]]:
     under behandling)."""
     today = local_date(ctx.ruleset, ctx.now).isoformat()
     found = []
-    for case in rows.open_cases_by_close_due(ctx.db):
+    for case in rows.past_deadline(ctx.db, today):
         passed = []
         if case.measures_due and case.measures_due < today and case.status in WORKING:
             passed.append("measures")
