@@ -18,6 +18,7 @@ from gateway.rules.base import RuleSet
 from gateway.store import event, write
 from gateway.store.caselog import CaseRow
 from gateway.store.db import Database
+from gateway.store.jobs import make_room
 from gateway.store.outbox import message_of
 
 
@@ -148,6 +149,7 @@ def in_batches(db: Database, items: list, each, size: int = 500) -> None:
     """``each(item)`` for every item, ``size`` to a short write transaction: a long
     list of notes must not hold the database while intake waits."""
     for start in range(0, len(items), size):
+        make_room(db)
         with write(db):
             for item in items[start : start + size]:
                 each(item)

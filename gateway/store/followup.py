@@ -103,6 +103,16 @@ def first_text(db: Database, message_id: int | None) -> str:
     return (row[0] if row else "") or ""
 
 
+def unchanged(db: Database, case: CaseRow, columns: list[str]) -> bool:
+    """Whether these columns of the case still hold what ``case`` read (NULL matching
+    None): a job that writes its mails in several transactions checks, in each, that
+    no earlier run (cut short) nor another gateway has sent this one since."""
+    where = " AND ".join(f"[{column}] IS ?" for column in columns)
+    values = [getattr(case, column) for column in columns]
+    found = db.execute(f"SELECT 1 FROM cases WHERE id = ? AND {where}", [case.id, *values])
+    return found.fetchone() is not None
+
+
 def mark(db: Database, case_id: int, *columns: str) -> str:
     """Set these time columns (``assessed_at``, ``escalated_at``, ``review_due_at`` ...) to
     now; in the caller's transaction. Returns the time written."""
