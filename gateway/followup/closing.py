@@ -22,6 +22,10 @@ from gateway.threads.notify import case_context
 from gateway.threads.record_apply import confirmers
 from gateway.threads.record_notices import record_context
 
+# What a closing's follow-up changes: a case whose columns still hold what was read is
+# still to be followed up (``follow``).
+_ASKED = ("status", "close_requested_at", "confirm_reminded_at")
+
 
 def _overdue(ctx: JobContext, case: CaseRow, days: int) -> bool:
     asked = local_date(ctx.ruleset, dt.datetime.fromisoformat(case.close_requested_at))
@@ -54,22 +58,37 @@ def prepare_unconfirmed(ctx: JobContext) -> list[tuple[CaseRow, list[str], objec
     return made
 
 
+def follow(ctx: JobContext, made: tuple[CaseRow, list[str], object]) -> bool:
+    """Follow up one closing ``prepare_unconfirmed`` found (in the caller's
+    transaction): confirmed by the gateway, or the confirmers reminded; False when the
+    case changed since it was read (followed up already, or answered)."""
+    closing, (case, to, mail) = ctx.ruleset.record.closing, made
+    if not rows.unchanged(ctx.db, case, list(_ASKED)):
+        return False
+    days = closing.unconfirmed_after
+    row = queue(ctx.db, mail)
+    if closing.unconfirmed == "confirm":
+        stored.update_case(ctx.db, case.id, {"status": CaseStatus.CLOSED, "closed_at": now(),
+                                             "updated_at": now()})  # fmt: skip
+        note(ctx.db, case, "close-confirmed",
+             f"by the gateway: no answer in {days} working days", row)  # fmt: skip
+    else:
+        rows.mark(ctx.db, case.id, "confirm_reminded_at")
+        note(ctx.db, case, "close-reminded", f"no #bekreft after {days} "
+             f"working days: reminded {', '.join(to)}", row)  # fmt: skip
+    return True
+
+
+def followed(ctx: JobContext, count: int) -> str:
+    """The run's detail: '' when the deployment has no such follow-up."""
+    if not ctx.ruleset.record.closing.unconfirmed_after:
+        return ""
+    return f", {count} closing(s) followed up"
+
+
 def unconfirmed(ctx: JobContext, made: list) -> str:
     """Follow up each closing ``prepare_unconfirmed`` found: confirmed by the gateway, or
     the confirmers reminded; '' when the deployment has no such follow-up."""
-    closing = ctx.ruleset.record.closing
-    if not closing.unconfirmed_after:
+    if not ctx.ruleset.record.closing.unconfirmed_after:
         return ""
-    days = closing.unconfirmed_after
-    for case, to, mail in made:
-        row = queue(ctx.db, mail)
-        if closing.unconfirmed == "confirm":
-            stored.update_case(ctx.db, case.id, {"status": CaseStatus.CLOSED, "closed_at": now(),
-                                                 "updated_at": now()})  # fmt: skip
-            note(ctx.db, case, "close-confirmed",
-                 f"by the gateway: no answer in {days} working days", row)  # fmt: skip
-        else:
-            rows.mark(ctx.db, case.id, "confirm_reminded_at")
-            note(ctx.db, case, "close-reminded", f"no #bekreft after {days} "
-                 f"working days: reminded {', '.join(to)}", row)  # fmt: skip
-    return f", {len(made)} closing(s) followed up"
+    return followed(ctx, sum(follow(ctx, one) for one in made))

@@ -52,7 +52,7 @@ def prepare_reminders(ctx: JobContext) -> list[tuple[CaseRow, list, object]]:
     ruleset, today = ctx.ruleset, local_date(ctx.ruleset, ctx.now)
     horizon = ruleset.hours.add_working_days(today, ruleset.follow_up.remind_before)
     made = []
-    for case in rows.open_cases(ctx.db):
+    for case in rows.deadline_within(ctx.db, today.isoformat(), horizon.isoformat()):
         due = _due_soon(case, today, horizon)
         if not due:
             continue
@@ -68,15 +68,29 @@ def prepare_reminders(ctx: JobContext) -> list[tuple[CaseRow, list, object]]:
     return made
 
 
+def remind(ctx: JobContext, made: tuple[CaseRow, list, object]) -> bool:
+    """One reminder ``prepare_reminders`` made, with its mark and note (in the caller's
+    transaction); False when the case was reminded of these deadlines since it was read."""
+    case, due, mail = made
+    columns = [f"{kind}_reminded_at" for kind, _d in due]
+    if not rows.unchanged(ctx.db, case, columns):
+        return False
+    row = queue(ctx.db, mail)
+    rows.mark(ctx.db, case.id, *columns)
+    kinds = " and ".join(kind for kind, _d in due)
+    note(ctx.db, case, "reminder", f"reminded of the {kinds} deadline", row)
+    return True
+
+
+def reminded(count: int) -> str:
+    """The run's detail: how many reminders went."""
+    return f"{count} reminder(s)"
+
+
 def reminders(ctx: JobContext) -> str:
     """Remind the receiving side once per deadline, within ``remind_before`` of it."""
     made = ctx.prepared if ctx.prepared is not None else prepare_reminders(ctx)
-    for case, due, mail in made:
-        row = queue(ctx.db, mail)
-        rows.mark(ctx.db, case.id, *(f"{kind}_reminded_at" for kind, _d in due))
-        kinds = " and ".join(kind for kind, _d in due)
-        note(ctx.db, case, "reminder", f"reminded of the {kinds} deadline", row)
-    return f"{len(made)} reminder(s)"
+    return reminded(sum(remind(ctx, one) for one in made))
 
 
 reminders.prepare = prepare_reminders  # type: ignore[attr-defined]
@@ -88,7 +102,7 @@ def overdue(ctx: JobContext) -> list[tuple[CaseRow, list[str]]]:
     under behandling)."""
     today = local_date(ctx.ruleset, ctx.now).isoformat()
     found = []
-    for case in rows.open_cases_by_close_due(ctx.db):
+    for case in rows.past_deadline(ctx.db, today):
         passed = []
         if case.measures_due and case.measures_due < today and case.status in WORKING:
             passed.append("measures")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
+from collections import Counter
 
 from gateway.followup import (
     clock,
@@ -15,7 +17,7 @@ from gateway.followup import (
     period_reports,
     reviews,
 )
-from gateway.followup.context import Job, JobContext
+from gateway.followup.context import Job, JobContext, Piece
 from gateway.retention import purge
 from gateway.scheduler.config import JOBS
 
@@ -32,18 +34,34 @@ def _prepare_reminders(ctx: JobContext) -> tuple:
             reviews.prepare_remind(ctx))  # fmt: skip
 
 
+def _reminder_pieces(ctx: JobContext) -> list[Piece]:
+    """Each reminder ``prepare`` made, as a piece the scheduler writes ahead of the
+    claim, a few to a short transaction: at a million cases, 262 reminders in the
+    claim's one transaction held the database 66-142 ms."""
+    soon, closings, held = ctx.prepared if ctx.prepared is not None else _prepare_reminders(ctx)
+    return [
+        *(Piece("reminder", functools.partial(deadlines.remind, ctx, one)) for one in soon),
+        *(Piece("closing", functools.partial(closing.follow, ctx, one)) for one in closings),
+        *(Piece("review", functools.partial(reviews.remind_one, ctx, one)) for one in held),
+    ]
+
+
 def reminders(ctx: JobContext) -> str:
     """Deadlines soon; closings left unconfirmed and reviews not held (``record:``). All
-    three are read and rendered before the run's write (``prepare``)."""
-    soon, closings, held = ctx.prepared if ctx.prepared is not None else _prepare_reminders(ctx)
+    three are read and rendered before the run's write (``prepare``), and written ahead
+    of its claim (``ahead``); run alone, the job writes them in the caller's transaction."""
+    written = ctx.written
+    if written is None:
+        written = Counter(piece.kind for piece in _reminder_pieces(ctx) if piece.write())
     return (
-        deadlines.reminders(dataclasses.replace(ctx, prepared=soon))
-        + closing.unconfirmed(ctx, closings)
-        + reviews.remind(ctx, held)
+        deadlines.reminded(written["reminder"])
+        + closing.followed(ctx, written["closing"])
+        + reviews.reminded(written["review"])
     )
 
 
 reminders.prepare = _prepare_reminders  # type: ignore[attr-defined]
+reminders.ahead = _reminder_pieces  # type: ignore[attr-defined]
 
 
 def _prepare_escalation(ctx: JobContext) -> tuple:

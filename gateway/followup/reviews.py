@@ -49,15 +49,28 @@ def prepare_remind(ctx: JobContext) -> list[tuple[CaseRow, list[str], object]]:
     return made
 
 
+def remind_one(ctx: JobContext, made: tuple[CaseRow, list[str], object]) -> bool:
+    """Remind of one review ``prepare_remind`` found (in the caller's transaction);
+    False when it was reminded of, or held, since it was read."""
+    case, to, mail = made
+    if not rows.unchanged(ctx.db, case, ["review_done_at", "review_reminded_at"]):
+        return False
+    days = ctx.ruleset.record.review_remind_after
+    row = queue(ctx.db, mail)
+    rows.mark(ctx.db, case.id, "review_reminded_at")
+    note(ctx.db, case, "review-reminded", f"no review recorded after {days} working days: "
+         f"reminded {', '.join(to)}", row)  # fmt: skip
+    return True
+
+
+def reminded(count: int) -> str:
+    """The run's detail: '' when no review was reminded of."""
+    return f", {count} review reminder(s)" if count else ""
+
+
 def remind(ctx: JobContext, made: list) -> str:
     """Remind once of each review ``prepare_remind`` found."""
-    days = ctx.ruleset.record.review_remind_after
-    for case, to, mail in made:
-        row = queue(ctx.db, mail)
-        rows.mark(ctx.db, case.id, "review_reminded_at")
-        note(ctx.db, case, "review-reminded", f"no review recorded after {days} working days: "
-             f"reminded {', '.join(to)}", row)  # fmt: skip
-    return f", {len(made)} review reminder(s)" if made else ""
+    return reminded(sum(remind_one(ctx, one) for one in made))
 
 
 def overdue(ctx: JobContext) -> list[tuple[CaseRow, list[str]]]:

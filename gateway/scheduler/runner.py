@@ -14,18 +14,29 @@ No job computes inside that transaction: a job's ``prepare`` reads and renders b
 it, and its ``after`` writes the rest (notes on each case) in short transactions after
 it, so that intake never waits behind a job (a crash before ``after`` is done loses
 notes only, never the run or its mail).
+
+A job with many mails (the reminders: 262 a day at a million cases held the claim's
+one write 66-142 ms) writes them before the claim instead (``ahead``), a few to a
+short transaction. Each mail is written with its mark on the case and checked against
+it, so that a crash between two of these transactions, made up at the next start, or
+a second gateway on the same due time, sends each exactly once; the claim then records
+the run. Before each of its writes a job checkpoints the write-ahead log, so that no
+write of a job pays for SQLite's own checkpoint of what others wrote.
 """
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import datetime as dt
 import logging
 import socket
+import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict
 
-from gateway.followup.context import Job, JobContext
+from gateway.followup.context import Job, JobContext, Piece
 from gateway.followup.jobs import registry
 from gateway.rules.base import RuleSet
 from gateway.scheduler.config import JOBS, trigger
@@ -37,6 +48,8 @@ from gateway.store.jobs import JobRun
 # Jobs that write in short transactions of their own, safe to run again: not run inside
 # the scheduler's claim (a year's purge would hold the database for a minute).
 SELF_WRITING = frozenset({"retention"})
+# A job's pieces written ahead of its claim (``ahead``) go this long to a transaction.
+WRITE_S = 0.025
 log = logging.getLogger("gateway.scheduler")
 FIRST_START = "first start: nothing before is made up"
 __all__ = ["Job", "JobContext", "Runner", "Scheduler"]
@@ -120,6 +133,12 @@ class Runner:
                 if self._last_due(job) == _stamp(due):
                     return False
                 ctx = dataclasses.replace(ctx, prepared=prepare(ctx))
+            if (ahead := getattr(self.jobs[job], "ahead", None)) is not None:
+                written = self._write_ahead(job, _stamp(due), ahead(ctx))
+                if written is None:  # another gateway ran it meanwhile
+                    return False
+                ctx = dataclasses.replace(ctx, written=written)
+            runs.make_room(self.db)
             with write(self.db):
                 if not runs.claim(self.db, job, _stamp(due), started, self.host):
                     return False
@@ -136,6 +155,26 @@ class Runner:
             return True
         log.info("job %s (due %s): %s", job, _stamp(due), detail)
         return True
+
+    def _write_ahead(self, job: str, due: str, pieces: list[Piece]) -> Counter | None:
+        """Write a job's pieces before its claim, in transactions of ``WRITE_S`` (at
+        least one piece each); the count of pieces written, by kind, or None when the
+        run was recorded meanwhile. Each piece checks that it is still to be written,
+        so a run cut short (a crash, a locked database) and made up, or a second
+        gateway on the same due time, writes each exactly once."""
+        left, written = collections.deque(pieces), Counter()
+        while left:
+            runs.make_room(self.db)
+            with write(self.db):
+                if runs.recorded(self.db, job, due):
+                    return None
+                began = time.monotonic()
+                while left:
+                    piece = left.popleft()
+                    written[piece.kind] += piece.write()
+                    if time.monotonic() - began >= WRITE_S:
+                        break
+        return written
 
     def _run_apart(self, job: str, due: dt.datetime, ctx: JobContext, started: str) -> bool:
         """A job that writes in short transactions of its own and can be run again

@@ -34,6 +34,21 @@ def last_run(db: Database, job: str) -> JobRun | None:
     return JobRun(*row) if row else None
 
 
+def recorded(db: Database, job: str, due: str) -> bool:
+    """Whether the run of ``job`` at ``due`` is claimed (run or running) by anyone."""
+    found = db.execute("SELECT 1 FROM job_runs WHERE job = ? AND due_at = ?", [job, due])
+    return found.fetchone() is not None
+
+
+def make_room(db: Database) -> None:
+    """Copy the write-ahead log back into the database file, outside any write (PASSIVE:
+    it neither waits for nor blocks a writer), before a job's next write transaction.
+    Else the COMMIT that takes the log past 1000 pages runs SQLite's own checkpoint of
+    everything before it: on the 100k log that made the reminders' one write 0.7-1.3 s
+    instead of 0.09 s, and a job's last short transaction 1.0-1.4 s."""
+    db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
+
 def mark_start(db: Database, job: str, stamp: str, host: str, detail: str) -> None:
     """The baseline row of a job that never ran; in the caller's transaction."""
     db.execute(
