@@ -8,11 +8,12 @@ which is read from the case itself), each with its counts and the hours of each 
 answers and closings. A period of whole finished months is the sum of its months' cells:
 what happens in a month adds up, and being open or overdue at the end is its last
 month's. That holds for every case but those answered or closed before they came, or
-answered a day after their closing (schema.STATS_APART: a period selects them where a
-month alone does not): a period or month where one of them has a time is counted from
-the cases, as before, and never kept. The kept months are forgotten by triggers when a
-case they count changes (schema.m017_i22_stats_months), and are made again by the next
-statistics that need them, in short transactions of their own.
+answered some ten hours after their closing (schema.STATS_APART: a period selects them
+where a month alone does not): a period or month between the first and the last time
+of one of them is counted from the cases, as before, and never kept. The kept months
+are forgotten by triggers when a case they count changes (schema.m017_i22_stats_months),
+and are made again by the next statistics that need them, in short transactions of
+their own.
 """
 
 from __future__ import annotations

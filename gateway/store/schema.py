@@ -642,9 +642,10 @@ def m017_i22_case_hours(db: Database) -> None:
 
 
 # A case whose figures of a period are not the sum of its months' (stats_months.py):
-# answered or closed before it came, or answered ten hours or more after its closing (a
-# period then selects it where a month alone does not). Widened a little, never
-# narrowed: one too many only costs a period counted from the cases.
+# answered or closed before it came, or answered more than 0.4 days after its closing
+# (a period then selects it where a month alone does not: the read widens its bounds by
+# a day, and a time written in another offset than UTC compares up to 14 hours off).
+# Widened a little, never narrowed: one too many only costs a period counted anew.
 STATS_APART = (
     "julianday(closed_at) - julianday(received_at) < 0.00001 "
     "OR julianday(first_answer_at) - julianday(received_at) < 0.00001 "
