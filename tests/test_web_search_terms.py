@@ -14,6 +14,7 @@ from sqlite_utils import Database
 
 from gateway.store import migrations, open_db, write
 from gateway.store import web as store_web
+from gateway.store.search import search_cases
 from gateway.store.web import CaseFilter, case_page, search_terms
 from gateway.web.access import Scope
 
@@ -68,6 +69,20 @@ def test_the_case_list_asks_for_terms_not_prefixes(fresh_db):
     assert [c.id for c in page.cases] == [3, 2, 1]
     queries = [p for params in asked for p in params or () if isinstance(p, str)]
     assert '("basestasjon")' in queries
+    assert not [q for q in queries if q.endswith("*")]
+
+
+def test_cases_search_asks_for_terms_too(fresh_db):
+    """``gateway cases search`` searches as the list does (store/search.py)."""
+    with write(fresh_db):
+        for i in range(1, 4):
+            _message(fresh_db, i, f"Basestasjonen {i} byttet")
+    asked = []
+    with fresh_db.tracer(lambda sql, params: asked.append(params)):
+        found = search_cases(fresh_db, CaseFilter(text="basestasjon"), limit=2)
+    assert [c.id for c in found] == [3, 2]
+    queries = [p for params in asked for p in params or () if isinstance(p, str)]
+    assert '("basestasjonen")' in queries
     assert not [q for q in queries if q.endswith("*")]
 
 
