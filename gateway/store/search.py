@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from gateway.store.caselog import CaseRow, cases_rows
 from gateway.store.db import Database
-from gateway.store.web import WINDOW, CaseFilter, _filter_sql, _like
+from gateway.store.web import WINDOW, CaseFilter, _filter_sql, _like, search_terms
 
 
 def search_cases(
@@ -23,16 +23,19 @@ def search_cases(
     on a log of a million cases)."""
     (top,) = db.execute("SELECT COALESCE(MAX(id), 0) FROM cases").fetchone()
     span, lowest = WINDOW, top
+    words = search_terms(db, f.text) if f.text and f.text_in_messages else ""
     while True:
         lowest = max(0, top - span)
-        rows = _newest(db, f, reference, lowest, limit)
+        rows = _newest(db, f, reference, lowest, limit, words)
         if len(rows) >= limit or lowest == 0:
             return rows
         span *= 4
 
 
-def _newest(db: Database, f: CaseFilter, reference: str, lowest: int, limit: int) -> list[CaseRow]:
-    where, params = _filter_sql(f, lowest)
+def _newest(
+    db: Database, f: CaseFilter, reference: str, lowest: int, limit: int, words: str
+) -> list[CaseRow]:
+    where, params = _filter_sql(f, lowest, words)
     if reference:  # a whole reference, or a part of one: 2026-00
         where.append("c.reference LIKE ? ESCAPE '\\'")
         params.append(_like(reference))
