@@ -131,20 +131,25 @@ def test_a_week_of_digests_across_a_holiday_a_weekend_and_a_restart(
     assert "Alarm 3" in bodies[7] and "Alarm 4" not in "".join(bodies)  # urgent: not here
 
 
-def test_two_gateways_on_one_database_send_one_digest(db_path, ruleset):
-    open_db(db_path).close()
-    due = local(2026, 5, 11, 19, 0)
-    runners = [runner_for(open_db(db_path), ruleset) for _ in range(2)]
+def race(runners: list[Runner], job: str, due: dt.datetime) -> list[bool]:
+    """Each runner (a gateway of its own) runs ``job`` at ``due`` at the same time; what
+    each run returned, sorted."""
     results: list[bool] = []
     threads = [
-        threading.Thread(target=lambda r=r: results.append(r.run("review-digest", due)))
-        for r in runners
+        threading.Thread(target=lambda r=r: results.append(r.run(job, due))) for r in runners
     ]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(results) == [False, True]
+    return sorted(results)
+
+
+def test_two_gateways_on_one_database_send_one_digest(db_path, ruleset):
+    open_db(db_path).close()
+    due = local(2026, 5, 11, 19, 0)
+    runners = [runner_for(open_db(db_path), ruleset) for _ in range(2)]
+    assert race(runners, "review-digest", due) == [False, True]
     db = open_db(db_path)
     assert db.execute("SELECT COUNT(*) FROM outbox WHERE purpose = 'digest'").fetchone()[0] == 1
 

@@ -6,11 +6,9 @@ each reminder exactly once, and the run is recorded once."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 import time_machine
-from test_followup import local, report_at, runner_for
+from test_followup import local, race, report_at, runner_for
 from test_jobs_outside_writes import Writes
 from test_threads import Conversation
 
@@ -91,17 +89,8 @@ def test_two_gateways_on_one_due_time_send_each_reminder_once(db_path, ruleset, 
     three_cases_due(open_db(db_path), ruleset)
     monkeypatch.setattr(scheduler, "WRITE_S", 0, raising=False)  # as many turns as can interleave
     runners = [runner_for(open_db(db_path), ruleset) for _ in range(2)]
-    results: list[bool] = []
     with time_machine.travel(DUE, tick=False):
-        threads = [
-            threading.Thread(target=lambda r=r: results.append(r.run("reminders", DUE)))
-            for r in runners
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    assert sorted(results) == [False, True]
+        assert race(runners, "reminders", DUE) == [False, True]
     db = open_db(db_path)
     assert reminders_per_case(db) == [1, 1, 1]
     assert [result for _, result in runs_of(db)] == ["ok"]
