@@ -188,3 +188,17 @@ def test_a_log_of_an_older_version_is_counted_from_its_cases(ruleset):
     for rows, span in ((year, (dt.date(2025, 1, 1), dt.date(2025, 12, 31), ["month"])),
                        (may, (dt.date(2025, 5, 1), dt.date(2025, 5, 31), []))):  # fmt: skip
         assert [dataclasses.asdict(r) for r in rows] == _reference(db, ruleset, *span, now)
+
+
+def test_a_change_of_calendar_forgets_the_other_calendar_s_months(ruleset):
+    db = _ten_years(ruleset)
+    now = dt.datetime(2026, 12, 10, tzinfo=dt.UTC)
+    span = (dt.date(2016, 1, 1), dt.date(2026, 11, 30))
+    before = figures(db, ruleset, *span, ["month"], now)
+    longer = dataclasses.replace(ruleset.hours, end=dt.time(17, 0), _cache={})
+    other = dataclasses.replace(ruleset, hours=longer)
+    after = figures(db, other, *span, ["month"], now)
+    assert after != before  # (longer service hours: other working hours)
+    calendars = [c for (c,) in db.execute("SELECT DISTINCT calendar FROM stats_months")]
+    assert calendars == [longer.digest]
+    assert db.execute("SELECT COUNT(*) FROM stats_months").fetchone()[0] == 131

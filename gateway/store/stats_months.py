@@ -33,9 +33,11 @@ def kept_months(db: Database, calendar: str, months: list[str]) -> dict[str, Kep
 
 
 def keep_months(db: Database, calendar: str, months: list[tuple[str, str, str, bytes]]) -> int:
-    """Keep (month, ends, cells, hours) under ``calendar``, one short transaction each.
-    Only a cache: nothing is kept in a log opened read-only, inside a transaction the
-    caller holds, or while another writer holds the log. How many were kept."""
+    """Keep (month, ends, cells, hours) under ``calendar``, one short transaction each,
+    and forget the months of any other calendar (a change of the service hours, or of
+    the holidays package, leaves them unread for good). Only a cache: nothing is kept
+    in a log opened read-only, inside a transaction the caller holds, or while another
+    writer holds the log. How many were kept."""
     from gateway.store import write  # the store's package imports this module's siblings
 
     if db.conn.in_transaction or not has_months(db):
@@ -44,6 +46,8 @@ def keep_months(db: Database, calendar: str, months: list[tuple[str, str, str, b
     try:
         for month, ends, cells, hours in months:
             with write(db):
+                if not kept:  # only one calendar's months are kept
+                    db.execute("DELETE FROM stats_months WHERE calendar != ?", [calendar])
                 db.execute(
                     "REPLACE INTO stats_months (calendar, month, ends, cells, hours) "
                     "VALUES (?, ?, ?, ?, ?)",
