@@ -58,11 +58,10 @@ class Months:
             return [None] * len(periods)
         spans = [self._months_of(p) for p in periods]
         self._load(sorted({m.label for span in spans if span for m in span}))
+        ready = [span is not None and all(m.label in self._cells for m in span) for span in spans]
         return [
-            None
-            if span is None or any(m.label not in self._cells for m in span)
-            else self._compose(span, dims, kinds)  # fmt: skip
-            for span in spans
+            self._compose(span, dims, kinds) if ok else None
+            for span, ok in zip(spans, ready, strict=True)
         ]
 
     def _months_of(self, period: Period) -> list[Period] | None:
@@ -98,22 +97,13 @@ class Months:
         last = (last + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
         months = periods_of(self.hours, first, last, monthly=True)
         lo, hi = months[0].start, months[-1].end
-        cases, backlog = read(self.db, self.ruleset, lo, hi, False, CELL_DIMS, names=False).within(
-            lo, hi
-        )
+        found = read(self.db, self.ruleset, lo, hi, False, CELL_DIMS, names=False)
+        cases, backlog = found.within(lo, hi)
         frame = frame_of(self.hours, months, cases, self.now)
         counted = tally(cases, frame, CELL_DIMS, True, throughout=backlog)
         keep = []
         for month, groups in zip(months, counted, strict=True):
-            cells = [
-                (
-                    key,
-                    tuple(getattr(t, c) for c in COUNTS),
-                    t.hours("answer", frame.durations),
-                    t.hours("close", frame.durations),
-                )  # fmt: skip
-                for key, t in groups.items()
-            ]
+            cells = [_cell(key, t, frame.durations) for key, t in groups.items()]
             self._cells[month.label] = cells
             if not self._touched(month):
                 keep.append((month.label, _iso(month.end), *_pack(cells)))
@@ -139,6 +129,11 @@ class Months:
                 key = tuple(names[party] if i == at_party else values[i] for i in pick)
                 _add(groups, key, counts, answer, close, counted, last)
         return groups
+
+
+def _cell(key: tuple, tally_: Tally, durations) -> Cell:
+    counts = tuple(getattr(tally_, c) for c in COUNTS)
+    return key, counts, tally_.hours("answer", durations), tally_.hours("close", durations)
 
 
 def stored_only(start: dt.datetime, end: dt.datetime) -> tuple[float, float]:
