@@ -19,10 +19,15 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from sqlite_utils import Database
+from sqlite_utils import Database, plugins
 
 from gateway.store import clock, turns
 from gateway.store.schema import migrations
+
+# sqlite-utils loads the plugins of every package installed beside it when it opens a
+# database (setuptools entry points: some 20 ms of each command's start, to find none), and
+# a plugin's hooks would run on the case log's connections. The gateway uses none.
+plugins._plugins_loaded = True
 
 BUSY_TIMEOUT_S = 10  # how long a writer waits for its turn before "database is locked"
 
