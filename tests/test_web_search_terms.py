@@ -59,15 +59,22 @@ def test_a_word_is_asked_as_the_terms_it_starts(fresh_db):
     assert search_terms(fresh_db, "ukjent") == '("ukjent")'  # no term: none of the cases
 
 
+def _asking(db, call, *args, **kwargs):
+    """What ``call`` returns, and the texts it asked the database with (its queries)."""
+    asked = []
+    with db.tracer(lambda sql, params: asked.append(params)):
+        found = call(*args, **kwargs)
+    return found, [p for params in asked for p in params or () if isinstance(p, str)]
+
+
 def test_the_case_list_asks_for_terms_not_prefixes(fresh_db):
     with write(fresh_db):
         for i in range(1, 4):
             _message(fresh_db, i, f"Basestasjon {i} byttet")
-    asked = []
-    with fresh_db.tracer(lambda sql, params: asked.append(params)):
-        page = case_page(fresh_db, EVERYTHING, CaseFilter(text="basestasjon"))
+    page, queries = _asking(
+        fresh_db, case_page, fresh_db, EVERYTHING, CaseFilter(text="basestasjon")
+    )
     assert [c.id for c in page.cases] == [3, 2, 1]
-    queries = [p for params in asked for p in params or () if isinstance(p, str)]
     assert '("basestasjon")' in queries
     assert not [q for q in queries if q.endswith("*")]
 
@@ -77,11 +84,10 @@ def test_cases_search_asks_for_terms_too(fresh_db):
     with write(fresh_db):
         for i in range(1, 4):
             _message(fresh_db, i, f"Basestasjonen {i} byttet")
-    asked = []
-    with fresh_db.tracer(lambda sql, params: asked.append(params)):
-        found = search_cases(fresh_db, CaseFilter(text="basestasjon"), limit=2)
+    found, queries = _asking(
+        fresh_db, search_cases, fresh_db, CaseFilter(text="basestasjon"), limit=2
+    )
     assert [c.id for c in found] == [3, 2]
-    queries = [p for params in asked for p in params or () if isinstance(p, str)]
     assert '("basestasjonen")' in queries
     assert not [q for q in queries if q.endswith("*")]
 

@@ -84,11 +84,3 @@ def followed(ctx: JobContext, count: int) -> str:
     if not ctx.ruleset.record.closing.unconfirmed_after:
         return ""
     return f", {count} closing(s) followed up"
-
-
-def unconfirmed(ctx: JobContext, made: list) -> str:
-    """Follow up each closing ``prepare_unconfirmed`` found: confirmed by the gateway, or
-    the confirmers reminded; '' when the deployment has no such follow-up."""
-    if not ctx.ruleset.record.closing.unconfirmed_after:
-        return ""
-    return followed(ctx, sum(follow(ctx, one) for one in made))

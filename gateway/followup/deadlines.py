@@ -87,15 +87,6 @@ def reminded(count: int) -> str:
     return f"{count} reminder(s)"
 
 
-def reminders(ctx: JobContext) -> str:
-    """Remind the receiving side once per deadline, within ``remind_before`` of it."""
-    made = ctx.prepared if ctx.prepared is not None else prepare_reminders(ctx)
-    return reminded(sum(remind(ctx, one) for one in made))
-
-
-reminders.prepare = prepare_reminders  # type: ignore[attr-defined]
-
-
 def overdue(ctx: JobContext) -> list[tuple[CaseRow, list[str]]]:
     """Open cases past a deadline, with which (``measures``, ``close``): the close
     deadline, or the measures one while no measures are reported (status registrert or

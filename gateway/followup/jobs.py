@@ -42,7 +42,7 @@ def _reminder_pieces(ctx: JobContext) -> list[Piece]:
     return [
         *(Piece("reminder", functools.partial(deadlines.remind, ctx, one)) for one in soon),
         *(Piece("closing", functools.partial(closing.follow, ctx, one)) for one in closings),
-        *(Piece("review", functools.partial(reviews.remind_one, ctx, one)) for one in held),
+        *(Piece("review", functools.partial(reviews.remind, ctx, one)) for one in held),
     ]
 
 

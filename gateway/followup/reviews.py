@@ -49,7 +49,7 @@ def prepare_remind(ctx: JobContext) -> list[tuple[CaseRow, list[str], object]]:
     return made
 
 
-def remind_one(ctx: JobContext, made: tuple[CaseRow, list[str], object]) -> bool:
+def remind(ctx: JobContext, made: tuple[CaseRow, list[str], object]) -> bool:
     """Remind of one review ``prepare_remind`` found (in the caller's transaction);
     False when it was reminded of, or held, since it was read."""
     case, to, mail = made
@@ -66,11 +66,6 @@ def remind_one(ctx: JobContext, made: tuple[CaseRow, list[str], object]) -> bool
 def reminded(count: int) -> str:
     """The run's detail: '' when no review was reminded of."""
     return f", {count} review reminder(s)" if count else ""
-
-
-def remind(ctx: JobContext, made: list) -> str:
-    """Remind once of each review ``prepare_remind`` found."""
-    return reminded(sum(remind_one(ctx, one) for one in made))
 
 
 def overdue(ctx: JobContext) -> list[tuple[CaseRow, list[str]]]:

