@@ -38,6 +38,9 @@ def test_a_small_long_case_log_is_built_and_measured(tmp_path):
     # the retention job meets one usual day, not the nine years the build keeps
     assert result["jobs"]["retention_cases"] < result["purge_year"]["cases"]
     assert result["pipeline"]["large"] > 0 and result["pipeline"]["empty"] > 0
+    rounds = result["pipeline"]["rounds"]  # alternated, and the figure is the median round
+    assert len(rounds) == 3 and result["pipeline"]["ratio"] == sorted(
+        r["ratio"] for r in rounds)[1]  # fmt: skip
     assert (
         result["web"]["case_list_admin_p95_ms"] > 0 and result["web"]["case_page_party_p95_ms"] > 0
     )
