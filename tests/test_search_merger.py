@@ -158,3 +158,28 @@ def test_any_run_of_writes_and_merge_steps_keeps_every_text_findable(plan):
         rows = db.execute(f"SELECT rowid >> 32 FROM case_words WHERE case_words MATCH 'w{n}'")
         assert [r[0] for r in rows] == [n + 1]
     db.close()
+
+
+def test_an_idle_gateway_merges_what_is_owed(tmp_path):
+    """``gateway serve`` with nothing to decide: its pipeline thread merges (daemon.py)."""
+    import time
+
+    from web_helpers import rules_with
+
+    from gateway.daemon import Gateway
+
+    settings = Settings(data_dir=tmp_path, rules_file=rules_with(tmp_path), smtp_intake_port=None)
+    db = open_db(settings.database_path)
+    owing(db, 20)
+    assert merges.owed(db) == 20
+    gateway = Gateway(settings)
+    gateway.start()
+    try:
+        deadline = time.monotonic() + 30  # a bound, not a timing: it merges at once
+        while merges.owed(db) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        gateway.shutdown()
+    assert merges.owed(db) == 0
+    assert len(search_cases(db, CaseFilter(text="eldre"))) == 20
+    db.close()
