@@ -29,8 +29,9 @@ class Merger:
     def step(self, busy: bool) -> bool:
         """One merge step if one is owed (``busy``: only if a level is far behind);
         True when it merged something, so that the caller comes back for the next."""
-        most = merges.owed(self.db)  # a read of two records, outside the write
+        most = merges.owed(self.db)  # reads two records, outside the write
         if not most or (busy and most < merges.BEHIND):
             return False
+        merges.read_ahead(self.db, self.pace.size)  # outside the write: read from cache
         with self.pace, write(self.db):  # timed to the commit
             return merges.merge_step(self.db, self.pace.size)

@@ -21,7 +21,7 @@ from __future__ import annotations
 from gateway.store import WriteGroup
 from gateway.store.db import Database
 from gateway.store.schema import SEARCH_AUTOMERGE
-from gateway.store.segments import levels
+from gateway.store.segments import levels, next_merge
 
 INDEXES = ("case_words", "case_titles")  # case_terms: one entry per term, merges stay small
 BEHIND = 2 * SEARCH_AUTOMERGE  # segments on one level: merge even while the pipeline is busy
@@ -83,16 +83,31 @@ class QuietWriteGroup(WriteGroup):
 
 
 def owed(db: Database) -> int:
-    """The most segments any level of a search index holds, or ``SEARCH_AUTOMERGE`` when
-    a merge is under way (0: nothing to merge). A read: no transaction needed."""
-    most = 0
+    """How many segments the next ``merge_step`` merges on the level it works on (the
+    most of either index; 0: nothing to merge). A read: no transaction needed. FTS5
+    picks the level (``segments.next_merge``): a merge under way, unless a level below
+    it holds more segments; else the level with the most, if it has 16."""
+    return max(len(next_merge(levels(db, name), SEARCH_AUTOMERGE)) for name in INDEXES)
+
+
+def read_ahead(db: Database, pages: int) -> int:
+    """Read the leaves the next ``merge_step(db, pages)`` reads, outside any write, so
+    that the step finds them in the cache (as the purge's ``retention.read_ahead``):
+    from where each segment's merge is up to the end of the word ``pages`` further on,
+    where a step ends. Returns how many."""
+    read = 0
     for name in INDEXES:
-        for level in levels(db, name):
-            if level.merging:
-                most = max(most, SEARCH_AUTOMERGE, len(level.segments))
-            elif len(level.segments) >= SEARCH_AUTOMERGE:
-                most = max(most, len(level.segments))
-    return most
+        for seg in next_merge(levels(db, name), SEARCH_AUTOMERGE):
+            (end,) = db.execute(
+                f"SELECT MIN(pgno) FROM {name}_idx WHERE segid = ? AND pgno > ?",
+                [seg.id, seg.first + pages],
+            ).fetchone()
+            base = seg.id << 37  # fts5_index.c FTS5_SEGMENT_ROWID: segment id, then page
+            read += db.execute(
+                f"SELECT COUNT(*), SUM(LENGTH(block)) FROM {name}_data WHERE id BETWEEN ? AND ?",
+                [base + seg.first, base + min(seg.last, end or seg.last)],
+            ).fetchone()[0]
+    return read
 
 
 def merge_step(db: Database, pages: int) -> bool:
