@@ -24,6 +24,7 @@ import threading
 from gateway import alerts, logs, metrics
 from gateway.intake import smtp as smtp_intake
 from gateway.intake.imap import ImapIntake
+from gateway.merging import Merger
 from gateway.monitor import Monitor
 from gateway.outbox.sender import Sender, recover
 from gateway.pipeline import Pipeline
@@ -182,11 +183,15 @@ class Gateway:
         s = self.settings
         db = open_db(s.database_path)
         pipeline = Pipeline(db, self.rules, self.renderer, s, self.workers, self.wake_sender.set)
+        merger = Merger(db)  # the search indexes' merging, between batches (merging.py)
         while not self.stop.is_set():
             self.wake_pipeline.clear()
             try:
                 if pipeline.process_batch():
                     self.wake_sender.set()
+                    merger.step(busy=True)
+                    continue
+                if merger.step(busy=False):
                     continue
             except Exception:  # e.g. database locked or disk full: say so, wait, retry
                 log.exception("pipeline batch failed; trying again shortly")

@@ -34,6 +34,7 @@ from gateway.settings import Settings
 from gateway.stage import StageContext
 from gateway.store import WriteGroup, begin_read, end_read, intake_queue, savepoint, write
 from gateway.store.db import Database
+from gateway.store.merges import QuietWriteGroup
 from gateway.workers import Workers
 
 log = logging.getLogger("gateway.pipeline")
@@ -82,7 +83,8 @@ class Pipeline:
             return 0
         ruleset = self.rules()
         stage = StageContext(self.db, ruleset, self.settings, self.renderer)
-        with WriteGroup(self.db, GROUP_SECONDS, self.committed) as group:
+        # its commits leave the search indexes' merging to the merger (store/merges.py)
+        with QuietWriteGroup(self.db, GROUP_SECONDS, self.committed) as group:
             ahead: Iterable[tuple[intake_queue.Claimed, Prepared | Lost | None]]
             ahead = ((row, None) for row in rows)
             if self.workers is not None:  # waiting for a worker: not while holding the lock

@@ -1,0 +1,37 @@
+"""The merger: the search indexes' merging, in short write transactions of its own.
+
+The pipeline's commits do not merge (``store/merges.py``: on a log of a million cases
+that merging was a third of what its commits wrote). The daemon's pipeline thread calls
+``Merger.step`` between batches: when it found nothing to do, one step whenever a level
+holds ``SEARCH_AUTOMERGE`` segments or a merge is under way, so that an idle gateway
+merges as automerge would have; after a batch, only when a level has fallen far behind
+(``merges.BEHIND``), so that a sustained load still gets its merges done, in steps of
+its own. FTS5's crisis merge, in whatever write adds a segment to a level of
+``SEARCH_CRISISMERGE``, stays the backstop.
+"""
+
+from __future__ import annotations
+
+from gateway.retention import Pace
+from gateway.store import merges, write
+from gateway.store.db import Database
+
+MERGE_PAGES = 200  # pages of each search index merged per write transaction, at most
+
+
+class Merger:
+    """Paced merge steps on one connection (the pipeline thread's): each aims at
+    ``retention.TARGET_S`` of write lock, as the purge's steps do."""
+
+    def __init__(self, db: Database):
+        self.db, self.pace = db, Pace(MERGE_PAGES)
+
+    def step(self, busy: bool) -> bool:
+        """One merge step if one is owed (``busy``: only if a level is far behind);
+        True when it merged something, so that the caller comes back for the next."""
+        most = merges.owed(self.db)  # reads two records, outside the write
+        if not most or (busy and most < merges.BEHIND):
+            return False
+        merges.read_ahead(self.db, self.pace.size)  # outside the write: read from cache
+        with self.pace, write(self.db):  # timed to the commit
+            return merges.merge_step(self.db, self.pace.size)
