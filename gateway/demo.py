@@ -23,6 +23,7 @@ from gateway.followup.context import JobContext
 from gateway.followup.monthly import previous_month, report_for_month
 from gateway.i18n import TEMPLATES
 from gateway.intake import accept
+from gateway.merging import Merger
 from gateway.outbox.sender import Sender
 from gateway.pipeline import Pipeline
 from gateway.render import Renderer
@@ -69,6 +70,9 @@ def fill(folder: Path, ruleset: RuleSet, today: dt.date) -> Demo:
     mails = 0
     while sent := Sender(db, settings).deliver_due():
         mails += sent
+    merger = Merger(db)  # what the daemon's idle pipeline thread would have merged
+    while merger.step(busy=False):
+        pass
     db.close()
     return Demo(settings.database_path, settings.outbox_path, first, last_month, mails)
 
