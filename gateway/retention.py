@@ -137,6 +137,7 @@ def _purge_cases(
     cases = messages = size = 0
     pace = Pace(batch)
     while ids := rows.closed_before(db, cutoff, pace.size):  # read before the write
+        rows.read_cases_ahead(db, ids)  # what the write changes, into the cache
         with paced(db, pace):
             ids = rows.not_purged(db, ids)
             removed, nbytes = rows.purge_cases(db, ids) if ids else (0, 0)
@@ -151,6 +152,7 @@ def _purge_loose(db: Database, cutoff: str, batch: int, merging: Pace) -> tuple[
     messages = size = 0
     pace = Pace(batch)
     while ids := rows.loose_before(db, cutoff, pace.size):  # read before the write
+        rows.read_loose_ahead(db, ids)
         with paced(db, pace):
             removed, nbytes = rows.purge_loose(db, ids)
         messages, size = messages + removed, size + nbytes

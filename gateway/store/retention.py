@@ -71,6 +71,39 @@ def purgeable(db: Database, cutoff: str) -> tuple[int, int, int]:
     return cases, messages, size
 
 
+def read_cases_ahead(db: Database, cases: list[int]) -> int:
+    """Read what ``purge_cases(db, cases)`` will change, outside any write transaction,
+    so that the write finds it in the cache; returns how many messages. Cold, a batch
+    of 40 cases at a million spent 300 ms of its write reading (35 ms of CPU): the
+    messages' texts (handed to the search index to take out), their outbox rows, the
+    cases' rows and where their events go in the events' index of cases."""
+    marks = ",".join("?" * len(cases))
+    db.execute(f"SELECT COUNT(subject), COUNT(measure) FROM cases WHERE id IN ({marks})",
+               cases).fetchone()  # fmt: skip
+    db.execute(f"SELECT COUNT(*) FROM events WHERE case_id IN ({marks})", cases).fetchone()
+    found = db.execute(f"SELECT id FROM messages WHERE case_id IN ({marks})", cases)
+    ids = [r[0] for r in found]
+    read_loose_ahead(db, ids)
+    return len(ids)
+
+
+def read_loose_ahead(db: Database, message_ids: list[int]) -> None:
+    """Read what ``purge_loose(db, message_ids)`` will change, outside any write (as
+    ``read_cases_ahead``): the messages' texts and their outbox rows."""
+    for start in range(0, len(message_ids), 500):
+        chunk = message_ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        db.execute(
+            "SELECT SUM(LENGTH(subject)), SUM(LENGTH(new_text)), COUNT(from_addr) "
+            f"FROM messages WHERE id IN ({marks})",
+            chunk,
+        ).fetchone()
+        db.execute(
+            f"SELECT COUNT(mail_from), COUNT(recipients) FROM outbox WHERE message_id IN ({marks})",
+            chunk,
+        ).fetchone()
+
+
 def purge_cases(db: Database, cases: list[int]) -> tuple[int, int]:
     """Remove the texts and raw bytes of these cases' messages and mark the cases purged
     (in the caller's transaction); returns (messages, bytes) removed."""
