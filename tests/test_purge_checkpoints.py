@@ -74,3 +74,19 @@ def test_a_pace_is_due_a_checkpoint_at_most_every_checkpoint_s(monkeypatch):
     monkeypatch.setattr(retention.time, "monotonic", lambda: next(clock))
     pace = retention.Pace(10)  # its clock starts at 0.0
     assert [pace.checkpoint_due() for _ in range(4)] == [False, True, False, True]
+
+
+def test_a_few_free_pages_stay_for_the_next_writes_and_many_go_back(db, monkeypatch):
+    """A day's purge frees a few pages that intake soon writes again: they stay until
+    the free pages are more than ``KEEP_FREE`` of the file."""
+    with write(db):
+        db.execute("CREATE TABLE filler (b BLOB)")
+        for _ in range(100):
+            db.execute("INSERT INTO filler VALUES (randomblob(8000))")
+    with write(db):
+        db.execute("DELETE FROM filler")
+    free = rows.free_pages(db)
+    monkeypatch.setattr(retention, "KEEP_FREE", (free + 1) / rows.file_pages(db))
+    assert retention.give_back_space(db) == 0 and rows.free_pages(db) == free
+    monkeypatch.setattr(retention, "KEEP_FREE", (free - 1) / rows.file_pages(db))
+    assert retention.give_back_space(db) == free and rows.free_pages(db) == 0

@@ -164,6 +164,10 @@ def free_pages(db: Database) -> int:
     return db.execute("PRAGMA freelist_count").fetchone()[0]
 
 
+def file_pages(db: Database) -> int:
+    return db.execute("PRAGMA page_count").fetchone()[0]
+
+
 def vacuum_step(db: Database, pages: int) -> None:
     """Give up to ``pages`` free pages back to the file system (auto_vacuum incremental).
 
