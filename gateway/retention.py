@@ -8,8 +8,10 @@ event, and ``--dry-run`` counts without touching.
 
 A purge is a run of short write transactions (``Pace``: about 25 ms each), so that
 intake and the sender never wait behind a year's backlog; it can stop anywhere and be
-run again. The freed pages go back to the file system in small steps afterwards
-(``auto_vacuum = incremental``).
+run again. Each batch's rows are read before its write, and SQLite's checkpoints run
+between the writes, not in their COMMITs. The freed pages go back to the file system
+in small steps afterwards (``auto_vacuum = incremental``), once they are more than
+``KEEP_FREE`` of the file.
 """
 
 from __future__ import annotations
