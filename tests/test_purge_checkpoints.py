@@ -1,0 +1,92 @@
+"""A purge keeps SQLite's checkpoints out of its COMMITs (issue 22: on the million-case
+log most of its writes over 100 ms were short ones whose COMMIT copied the WAL into the
+file and synced it): automatic checkpoints are off while it runs, on again after (also
+when it fails), and it checkpoints between its writes instead, outside them."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from gateway import retention
+from gateway.store import insert, open_db, write
+from gateway.store import retention as rows
+
+NOW = dt.datetime.now(dt.UTC)
+OLD = (NOW - dt.timedelta(days=800)).isoformat(timespec="milliseconds")
+
+
+@pytest.fixture
+def db(db_path):
+    database = open_db(db_path)
+    with write(database):
+        for n in range(40):
+            case = insert(database, "cases", {"reference": f"AVVIK-2024-{n:04d}",
+                          "subject": f"emne {n}", "status": "lukket", "closed_at": OLD,
+                          "received_at": OLD})  # fmt: skip
+            insert(database, "messages", {"direction": "in", "case_id": case,
+                   "new_text": f"tekst nummer {n}", "received_at": OLD})  # fmt: skip
+    yield database
+    database.close()
+
+
+def autocheckpoint(db) -> int:
+    return db.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+
+
+def test_no_checkpoint_in_a_purge_commit_and_one_between_its_writes(db, monkeypatch):
+    seen, checkpoints = [], []
+    purge_cases = rows.purge_cases
+
+    def spying(database, cases):
+        seen.append(autocheckpoint(database))
+        return purge_cases(database, cases)
+
+    def checkpointing(database):
+        checkpoints.append(database.conn.in_transaction)
+
+    monkeypatch.setattr(rows, "purge_cases", spying)
+    monkeypatch.setattr(rows, "checkpoint", checkpointing)
+    monkeypatch.setattr(retention, "CHECKPOINT_S", 0.0)
+    before = autocheckpoint(db)
+    assert before > 0
+    report = retention.purge(db, 365, today=NOW, batch=5)
+    assert report.cases == 40 and len(seen) > 1
+    assert set(seen) == {0}
+    assert autocheckpoint(db) == before
+    assert len(checkpoints) > len(seen) and not any(checkpoints)
+
+
+def test_checkpoints_at_commit_are_on_again_when_a_purge_fails(db, monkeypatch):
+    def failing(database, cases):
+        raise RuntimeError("disk full")
+
+    before = autocheckpoint(db)
+    monkeypatch.setattr(rows, "purge_cases", failing)
+    with pytest.raises(RuntimeError):
+        retention.purge(db, 365, today=NOW)
+    assert autocheckpoint(db) == before
+
+
+def test_a_pace_is_due_a_checkpoint_at_most_every_checkpoint_s(monkeypatch):
+    clock = iter([0.0, 0.05, 0.12, 0.15, 0.3])
+    monkeypatch.setattr(retention.time, "monotonic", lambda: next(clock))
+    pace = retention.Pace(10)  # its clock starts at 0.0
+    assert [pace.checkpoint_due() for _ in range(4)] == [False, True, False, True]
+
+
+def test_a_few_free_pages_stay_for_the_next_writes_and_many_go_back(db, monkeypatch):
+    """A day's purge frees a few pages that intake soon writes again: they stay until
+    the free pages are more than ``KEEP_FREE`` of the file."""
+    with write(db):
+        db.execute("CREATE TABLE filler (b BLOB)")
+        for _ in range(100):
+            db.execute("INSERT INTO filler VALUES (randomblob(8000))")
+    with write(db):
+        db.execute("DELETE FROM filler")
+    free = rows.free_pages(db)
+    monkeypatch.setattr(retention, "KEEP_FREE", (free + 1) / rows.file_pages(db))
+    assert retention.give_back_space(db) == 0 and rows.free_pages(db) == free
+    monkeypatch.setattr(retention, "KEEP_FREE", (free - 1) / rows.file_pages(db))
+    assert retention.give_back_space(db) == free and rows.free_pages(db) == 0
