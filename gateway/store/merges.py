@@ -20,12 +20,12 @@ segments on one level) stays the backstop inside any write.
 
 from __future__ import annotations
 
-from gateway.store import WriteGroup
+from gateway.store import WriteGroup, retention
 from gateway.store.db import Database
 from gateway.store.schema import SEARCH_AUTOMERGE
 from gateway.store.segments import levels, next_merge
 
-INDEXES = ("case_words", "case_titles")  # case_terms: one entry per term, merges stay small
+INDEXES = retention.SEARCH_INDEXES  # not case_terms: one entry per term, merges stay small
 BEHIND = 2 * SEARCH_AUTOMERGE  # segments on one level: merge even while the pipeline is busy
 
 
@@ -94,22 +94,8 @@ def owed(db: Database) -> int:
 
 def read_ahead(db: Database, pages: int) -> int:
     """Read the leaves the next ``merge_step(db, pages)`` reads, outside any write, so
-    that the step finds them in the cache (as the purge's ``retention.read_ahead``):
-    from where each segment's merge is up to the end of the word ``pages`` further on,
-    where a step ends. Returns how many."""
-    read = 0
-    for name in INDEXES:
-        for seg in next_merge(levels(db, name), SEARCH_AUTOMERGE):
-            (end,) = db.execute(
-                f"SELECT MIN(pgno) FROM {name}_idx WHERE segid = ? AND pgno > ?",
-                [seg.id, seg.first + pages],
-            ).fetchone()
-            base = seg.id << 37  # fts5_index.c FTS5_SEGMENT_ROWID: segment id, then page
-            read += db.execute(
-                f"SELECT COUNT(*), SUM(LENGTH(block)) FROM {name}_data WHERE id BETWEEN ? AND ?",
-                [base + seg.first, base + min(seg.last, end or seg.last)],
-            ).fetchone()[0]
-    return read
+    that the step finds them in the cache, as the purge's steps do; returns how many."""
+    return retention.read_ahead(db, pages, SEARCH_AUTOMERGE)
 
 
 def merge_step(db: Database, pages: int) -> bool:

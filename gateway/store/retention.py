@@ -204,9 +204,10 @@ def merge_step(db: Database, pages: int) -> bool:
     return worked
 
 
-def read_ahead(db: Database, pages: int) -> int:
+def read_ahead(db: Database, pages: int, least: int | None = None) -> int:
     """Read the leaves that the next ``merge_step(db, pages)`` will read, outside any write
-    transaction, so that the step finds them in the cache; returns how many.
+    transaction, so that the step finds them in the cache; returns how many. ``least``:
+    as for ``segments.pages_to_read`` (the merger's steps start a merge at 16).
 
     A step's cost at a million cases was its reads: a step of one page still finishes
     the word it is in, whose list spans up to 1,300 pages in a segment of a year (a
@@ -215,7 +216,7 @@ def read_ahead(db: Database, pages: int) -> int:
     than 40-80 ms of CPU."""
     read = 0
     for name in SEARCH_INDEXES:
-        for first, last in pages_to_read(db, name, pages):
+        for first, last in pages_to_read(db, name, pages, least):
             read += db.execute(
                 f"SELECT COUNT(*), SUM(LENGTH(block)) FROM {name}_data WHERE id BETWEEN ? AND ?",
                 [first, last],

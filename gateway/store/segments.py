@@ -99,13 +99,19 @@ def next_merge(found: list[Level], least: int = USERMERGE) -> tuple[Segment, ...
     return best.segments[: best.merging] if best.merging else best.segments
 
 
-def pages_to_read(db: Database, name: str, pages: int) -> list[tuple[int, int]]:
+def pages_to_read(
+    db: Database, name: str, pages: int, least: int | None = None
+) -> list[tuple[int, int]]:
     """The ``<name>_data`` ids (first, last) of the leaves that a ``'merge'`` step of
     ``pages`` will read from each segment it merges: from where the merge is up to the
-    end of the word under way ``pages`` further on (a step ends only at a word's end)."""
-    setting = db.execute(f"SELECT v FROM {name}_config WHERE k = 'usermerge'").fetchone()
+    end of the word under way ``pages`` further on (a step ends only at a word's end).
+    ``least``: the segments a level needs for the step to start a merge there (None:
+    the index's 'usermerge', as the plain 'merge' command uses)."""
+    if least is None:
+        setting = db.execute(f"SELECT v FROM {name}_config WHERE k = 'usermerge'").fetchone()
+        least = setting[0] if setting else USERMERGE
     spans = []
-    for seg in next_merge(levels(db, name), setting[0] if setting else USERMERGE):
+    for seg in next_merge(levels(db, name), least):
         (end,) = db.execute(
             f"SELECT MIN(pgno) FROM {name}_idx WHERE segid = ? AND pgno > ?",
             [seg.id, seg.first + pages],
