@@ -5,28 +5,18 @@ when it fails), and it checkpoints between its writes instead, outside them."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
+from purge_helpers import NOW, closed_cases
 
 from gateway import retention
-from gateway.store import insert, open_db, write
+from gateway.store import open_db, write
 from gateway.store import retention as rows
-
-NOW = dt.datetime.now(dt.UTC)
-OLD = (NOW - dt.timedelta(days=800)).isoformat(timespec="milliseconds")
 
 
 @pytest.fixture
 def db(db_path):
     database = open_db(db_path)
-    with write(database):
-        for n in range(40):
-            case = insert(database, "cases", {"reference": f"AVVIK-2024-{n:04d}",
-                          "subject": f"emne {n}", "status": "lukket", "closed_at": OLD,
-                          "received_at": OLD})  # fmt: skip
-            insert(database, "messages", {"direction": "in", "case_id": case,
-                   "new_text": f"tekst nummer {n}", "received_at": OLD})  # fmt: skip
+    closed_cases(database, 40)
     yield database
     database.close()
 

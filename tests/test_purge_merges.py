@@ -4,17 +4,13 @@ done afterwards in steps of its own, and merging at commit is on again when it e
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
+from purge_helpers import NOW, closed_cases
 
 from gateway import retention
-from gateway.store import insert, open_db, write
+from gateway.store import open_db, write
 from gateway.store import retention as rows
 from gateway.store.schema import SEARCH_AUTOMERGE
-
-NOW = dt.datetime.now(dt.UTC)
-OLD = (NOW - dt.timedelta(days=800)).isoformat(timespec="milliseconds")
 
 
 def automerge(db, name: str) -> int:
@@ -25,13 +21,7 @@ def automerge(db, name: str) -> int:
 @pytest.fixture
 def db():
     database = open_db(None)
-    with write(database):
-        for n in range(60):  # one segment of the indexes per write transaction
-            case = insert(database, "cases", {"reference": f"AVVIK-2024-{n:04d}",
-                          "subject": f"emne {n} kran", "status": "lukket", "closed_at": OLD,
-                          "received_at": OLD})  # fmt: skip
-            insert(database, "messages", {"direction": "in", "case_id": case,
-                   "new_text": f"tekst om kran nummer {n}", "received_at": OLD})  # fmt: skip
+    closed_cases(database, 60, "emne {n} kran", "tekst om kran nummer {n}")
     yield database
     database.close()
 

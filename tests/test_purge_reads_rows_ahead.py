@@ -5,14 +5,11 @@ reading, 35 ms CPU)."""
 
 from __future__ import annotations
 
-import datetime as dt
+from purge_helpers import NOW, OLD, closed_cases
 
 from gateway import retention
 from gateway.store import insert, open_db, write
 from gateway.store import retention as rows
-
-NOW = dt.datetime.now(dt.UTC)
-OLD = (NOW - dt.timedelta(days=800)).isoformat(timespec="milliseconds")
 
 
 def logged(monkeypatch, calls: list, name: str, kind: str) -> None:
@@ -27,12 +24,8 @@ def logged(monkeypatch, calls: list, name: str, kind: str) -> None:
 
 def test_each_batch_is_read_before_its_write(monkeypatch):
     db = open_db(None)
+    closed_cases(db, 12, "emne", "tekst")
     with write(db):
-        for n in range(12):
-            case = insert(db, "cases", {"reference": f"AVVIK-2024-{n:04d}", "subject": "emne",
-                          "status": "lukket", "closed_at": OLD, "received_at": OLD})  # fmt: skip
-            insert(db, "messages", {"direction": "in", "case_id": case, "new_text": "tekst",
-                   "received_at": OLD})  # fmt: skip
         for _ in range(7):
             insert(db, "messages", {"direction": "in", "state": "done", "subject": "x",
                    "received_at": OLD})  # fmt: skip
