@@ -330,7 +330,9 @@ def test_stats_by_severity_category_and_cause_given_never_read_the_cause(tqm):
     tqm.send(reply(relay, SUPPLIER, "#alvorlighet høy\n#kategori alarm\n#årsak Hemmelig årsak\n"))
     statements: list[str] = []
     tqm.db.conn.set_trace_callback(statements.append)
-    today = dt.date.today()
+    # the deployment's date, as the cases' local days count (UTC's is a day behind
+    # from midnight in Oslo until midnight UTC)
+    today = tqm.ruleset.hours.local(dt.datetime.now(dt.UTC)).date()
     rows = figures(tqm.db, tqm.ruleset, today.replace(month=1, day=1), today,
                    ["severity", "category", "cause-given"])  # fmt: skip
     tqm.db.conn.set_trace_callback(None)
