@@ -72,3 +72,14 @@ def test_an_existing_log_has_its_purged_loose_messages_marked(db_path):
     assert rows.loose_before(db, _cutoff()) == [raw_only, kept]
     assert of_case not in _in_index(db)
     db.close()
+
+
+def test_a_loose_message_that_holds_nothing_any_more_leaves_the_index_at_the_next_purge():
+    db = open_db(None)  # its text gone another way (not by a purge): nothing to purge,
+    with write(db):  # but left unmarked it would be read again by every purge, for ever
+        empty, kept = loose(db, OLD, text=None), loose(db, OLD)
+    assert _in_index(db) == [empty, kept]
+    report = retention.purge(db, 365, today=NOW)
+    assert report.messages == 1  # only the one that held a text counts as purged
+    assert _in_index(db) == [] and rows.loose_before(db, _cutoff()) == []
+    db.close()

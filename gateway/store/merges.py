@@ -29,23 +29,14 @@ INDEXES = retention.SEARCH_INDEXES  # not case_terms: one entry per term, merges
 BEHIND = 2 * SEARCH_AUTOMERGE  # segments on one level: merge even while the pipeline is busy
 
 
-def _setting(db: Database, name: str, key: str, default: int) -> int:
-    found = db.execute(f"SELECT v FROM {name}_config WHERE k = ?", [key]).fetchone()
-    return default if found is None else int(found[0])
-
-
-def _set(db: Database, name: str, key: str, value: int) -> None:
-    db.execute(f"INSERT INTO {name} ({name}, rank) VALUES (?, ?)", [key, value])
-
-
 def hold(db: Database) -> dict[str, int]:
     """Stop merging at commit for the rest of this transaction; returns the settings to
     put back (``release``). FTS5 reads 'automerge' each time it writes a segment."""
     held = {}
     for name in INDEXES:
-        held[name] = _setting(db, name, "automerge", 4)  # 4: FTS5's default
+        held[name] = retention.setting(db, name, "automerge", 4)  # 4: FTS5's default
         if held[name]:
-            _set(db, name, "automerge", 0)
+            retention.command(db, name, "automerge", 0)
     return held
 
 
@@ -56,7 +47,7 @@ def release(db: Database, held: dict[str, int]) -> None:
     db.execute("RELEASE merges_flush")
     for name, value in held.items():
         if value:
-            _set(db, name, "automerge", value)
+            retention.command(db, name, "automerge", value)
 
 
 class QuietWriteGroup(WriteGroup):
@@ -101,14 +92,5 @@ def read_ahead(db: Database, pages: int) -> int:
 def merge_step(db: Database, pages: int) -> bool:
     """About ``pages`` pages of merging in each search index that owes some (in the
     caller's write transaction), a level only once it holds ``SEARCH_AUTOMERGE``
-    segments, as automerge would ('merge' uses 'usermerge' for that, set here for this
-    transaction only); False when nothing was merged."""
-    worked = False
-    for name in INDEXES:
-        usual = _setting(db, name, "usermerge", 4)
-        _set(db, name, "usermerge", SEARCH_AUTOMERGE)
-        before = db.conn.total_changes
-        _set(db, name, "merge", int(pages))
-        worked = worked or db.conn.total_changes - before > 1
-        _set(db, name, "usermerge", usual)
-    return worked
+    segments, as automerge would; False when nothing was merged."""
+    return retention.merge_step(db, pages, SEARCH_AUTOMERGE)

@@ -10,7 +10,7 @@ from gateway.store import now
 from gateway.store.db import Database
 from gateway.store.growth import forget_addresses
 from gateway.store.schema import SEARCH_AUTOMERGE
-from gateway.store.segments import pages_to_read
+from gateway.store.segments import USERMERGE, pages_to_read
 from gateway.store.states import CaseStatus, MessageState
 
 BATCH = 200  # cases (or loose messages) per write transaction, at most
@@ -37,17 +37,16 @@ def not_purged(db: Database, cases: list[int]) -> list[int]:
 LOOSE_BEFORE = (  # the partial index of loose messages not purged (m017_i22_loose_kept)
     "SELECT m.id FROM messages m INDEXED BY idx_messages_loose_kept "
     "WHERE m.case_id IS NULL AND m.purged_at IS NULL AND m.received_at < ? "
-    "AND m.state != ? AND (m.subject IS NOT NULL OR m.new_text IS NOT NULL "
-    "OR EXISTS (SELECT 1 FROM raw_messages r WHERE r.id = m.id)) "
-    "ORDER BY m.received_at LIMIT ?"
+    "AND m.state != ? ORDER BY m.received_at LIMIT ?"
 )
 
 
 def loose_before(db: Database, cutoff: str, limit: int = BATCH) -> list[int]:
-    """Ids of up to ``limit`` messages of no case, decided before ``cutoff``, whose text
-    or bytes are still kept (triage, ignored, duplicates, quarantine), oldest first.
-    Read outside the write, from the index of loose messages not purged: a purge's
-    mark (``purge_loose``) takes each one out of it, so no batch reads it again."""
+    """Ids of up to ``limit`` messages of no case (triage, ignored, duplicates,
+    quarantine), decided before ``cutoff`` and not purged yet, oldest first. Read
+    outside the write, from the index of loose messages not purged: a purge's mark
+    (``purge_loose``) takes each one out of it, also one that held nothing any more
+    (its text or bytes gone another way), so no batch reads it again."""
     rows = db.execute(LOOSE_BEFORE, [cutoff, MessageState.RECEIVED, limit])
     return [r[0] for r in rows]
 
@@ -181,6 +180,18 @@ def vacuum_step(db: Database, pages: int) -> None:
 SEARCH_INDEXES = ("case_words", "case_titles")  # schema.m012_i22_case_words, m013_i22_case_titles
 
 
+def setting(db: Database, index: str, key: str, default: int) -> int:
+    """A search index's FTS5 setting (``<index>_config``), ``default`` when never set."""
+    found = db.execute(f"SELECT v FROM {index}_config WHERE k = ?", [key]).fetchone()
+    return default if found is None else int(found[0])
+
+
+def command(db: Database, index: str, key: str, value: int) -> None:
+    """An FTS5 command or setting ('automerge', 'usermerge', 'merge') for ``index``, in
+    the caller's transaction."""
+    db.execute(f"INSERT INTO {index} ({index}, rank) VALUES (?, ?)", [key, int(value)])
+
+
 def merge_at_commit(db: Database, on: bool) -> None:
     """Whether the search indexes merge their segments at each commit (FTS5 'automerge').
 
@@ -189,18 +200,24 @@ def merge_at_commit(db: Database, on: bool) -> None:
     (``merge_step``), then turns it on again, at the schema's setting
     (``schema.SEARCH_AUTOMERGE``), not FTS5's default."""
     for name in SEARCH_INDEXES:
-        db.execute(f"INSERT INTO {name} ({name}, rank) VALUES ('automerge', ?)",
-                   [SEARCH_AUTOMERGE if on else 0])  # fmt: skip
+        command(db, name, "automerge", SEARCH_AUTOMERGE if on else 0)
 
 
-def merge_step(db: Database, pages: int) -> bool:
+def merge_step(db: Database, pages: int, least: int | None = None) -> bool:
     """Up to ``pages`` pages of merging in each search index (in the caller's
-    transaction); False when neither had anything to merge."""
+    transaction); False when neither had anything to merge. ``least``: the segments a
+    level needs for a new merge to start there, for this step only (None: the index's
+    'usermerge'; the merger's steps ask for 16, as automerge would)."""
     worked = False
     for name in SEARCH_INDEXES:
+        usual = setting(db, name, "usermerge", USERMERGE) if least is not None else None
+        if least is not None:
+            command(db, name, "usermerge", least)
         before = db.conn.total_changes
-        db.execute(f"INSERT INTO {name} ({name}, rank) VALUES ('merge', ?)", [int(pages)])
+        command(db, name, "merge", pages)
         worked = worked or db.conn.total_changes - before > 1
+        if usual is not None:
+            command(db, name, "usermerge", usual)
     return worked
 
 
