@@ -6,8 +6,10 @@ the same transaction (schema.m017_i22_web_search_terms)."""
 
 from __future__ import annotations
 
+import sqlite3
 from unittest.mock import patch
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlite_utils import Database
@@ -43,8 +45,11 @@ def _found(db, query: str) -> list[int]:
 
 
 def _as_prefixes(text: str) -> str:
-    """The query the list asked before: every word as FTS5's prefix query."""
-    return " ".join(f'"{w}"*' for w in store_web._words(text))
+    """The query the list asked before: every word as FTS5's prefix query (a word of
+    several terms as each of them, the last a prefix: the index has no phrases)."""
+    return " ".join(
+        store_web.prefix_query(w, store_web._terms_of(w)) for w in store_web._words(text)
+    )
 
 
 def test_a_word_is_asked_as_the_terms_it_starts(fresh_db):
@@ -98,7 +103,40 @@ def test_a_word_of_several_terms_or_that_starts_too_many_is_a_prefix_query(fresh
     assert search_terms(fresh_db, "alarm") == '("alarm" OR "alarmen" OR "alarmer")'
     with patch.object(store_web, "MAX_TERMS", 2):
         assert search_terms(fresh_db, "alarm") == '"alarm"*'
-    assert search_terms(fresh_db, "a_b") == '"a_b"*'  # two terms to the index: a phrase
+    assert search_terms(fresh_db, "a_b") == '("a" AND "b"*)'  # two terms to the index
+
+
+def test_a_word_of_several_terms_finds_each_of_them_anywhere(fresh_db):
+    """The index keeps no positions (schema.m017_i22_words_without_positions): a word
+    that is two terms to it finds the cases with both, together or apart, in any order."""
+    with write(fresh_db):
+        _message(fresh_db, 1, "Skrevet av ola.nordmann i natt")
+        _message(fresh_db, 2, "Nordmann meldte at Ola ringte")
+        _message(fresh_db, 3, "Ola ringte")
+    assert [c.id for c in case_page(fresh_db, EVERYTHING, CaseFilter(text="ola.nordm")).cases] == [
+        2,
+        1,
+    ]
+    assert _found(fresh_db, search_terms(fresh_db, "ola_nordmann ringte")) == [2]
+
+
+def test_a_log_searched_before_finds_the_same_cases_without_positions(db_path):
+    old = Database(db_path)
+    migrations.apply(old, stop_before="m017_i22_words_without_positions")
+    _message(old, 1, "Byttet basestasjonen i Vennesla")
+    _message(old, 2, "Strømbrudd ved basestasjon")
+    old.execute("INSERT INTO cases (id, reference, status) VALUES (3, 'AVVIK-2026-0003', 'ny')")
+    old.conn.commit()
+    old.close()
+    db = open_db(db_path)
+    assert _found(db, search_terms(db, "basestasjon")) == [1, 2]
+    assert _found(db, search_terms(db, "vennesla")) == [1]
+    with write(db):  # the triggers feed the new index
+        _message(db, 3, "Basestasjonen nede")
+        db.execute("UPDATE messages SET new_text = NULL WHERE case_id = 1")
+    assert _found(db, search_terms(db, "basestasjon")) == [2, 3]
+    with pytest.raises(sqlite3.OperationalError, match="phrase"):  # no positions kept
+        _found(db, '"byttet basestasjonen"')
 
 
 def test_an_existing_log_gets_the_terms_of_its_texts(db_path):
