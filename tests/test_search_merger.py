@@ -186,3 +186,39 @@ def test_an_idle_gateway_merges_what_is_owed(tmp_path):
     assert merges.owed(db) == 0
     assert len(search_cases(db, CaseFilter(text="eldre"))) == 20
     db.close()
+
+
+def _segments_of_words(db, n: int, start: int) -> None:
+    """``n`` level-0 segments of case_words, each a text of several pages."""
+    for k in range(start, start + n):
+        with write(db):
+            words = " ".join(f"ord{k}x{w}" for w in range(3000))
+            db.execute("INSERT INTO case_words (rowid, body) VALUES (?, ?)", [(k << 32) + 1, words])
+
+
+def test_a_merge_under_way_is_finished_without_starting_one_above(fresh_db):
+    """What the large log's benchmark merges before its burst (bench/scale.py): a merge
+    of level 1 left under way, behind a level 0 that holds more segments than it merges,
+    which FTS5 takes first (and the merger leaves until it holds 16)."""
+    db = fresh_db
+    db.execute("INSERT INTO case_words (case_words, rank) VALUES ('automerge', 0)")
+    for round_ in range(4):  # four segments on level 1
+        _segments_of_words(db, 5, 10 * round_)
+        with write(db):
+            merges.retention.merge_step(db, 10_000, 5, ("case_words",))
+    assert counts(db) == [0, 4]
+    with write(db):  # a step of one page starts the merge of level 1, and leaves it
+        merges.retention.merge_step(db, 1, 4, ("case_words",))
+    _segments_of_words(db, 6, 100)
+    assert merges.under_way(db) == {"case_words": 4, "case_titles": 0}
+    assert merges.owed(db) == 0  # 6 segments on level 0, and FTS5 would take them first
+    steps = 0
+    while True:
+        with write(db):
+            if not merges.finish_step(db, 50):
+                break
+        steps += 1
+    assert steps >= 2 and merges.under_way(db) == {"case_words": 0, "case_titles": 0}
+    assert counts(db) == [0, 1, 1]  # level 0 merged, level 1's four into one on level 2
+    found = db.execute("SELECT COUNT(*) FROM case_words WHERE case_words MATCH 'ord105x7'")
+    assert found.fetchone()[0] == 1

@@ -203,13 +203,15 @@ def merge_at_commit(db: Database, on: bool) -> None:
         command(db, name, "automerge", SEARCH_AUTOMERGE if on else 0)
 
 
-def merge_step(db: Database, pages: int, least: int | None = None) -> bool:
+def merge_step(
+    db: Database, pages: int, least: int | None = None, indexes: tuple[str, ...] = SEARCH_INDEXES
+) -> bool:
     """Up to ``pages`` pages of merging in each search index (in the caller's
     transaction); False when neither had anything to merge. ``least``: the segments a
     level needs for a new merge to start there, for this step only (None: the index's
     'usermerge'; the merger's steps ask for 16, as automerge would)."""
     worked = False
-    for name in SEARCH_INDEXES:
+    for name in indexes:
         usual = setting(db, name, "usermerge", USERMERGE) if least is not None else None
         if least is not None:
             command(db, name, "usermerge", least)
