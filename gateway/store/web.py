@@ -7,9 +7,11 @@ a case a viewer may not see is never read for them, not even counted.
 
 from __future__ import annotations
 
+import functools
 import re
 import sqlite3
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -60,11 +62,23 @@ def search_terms(db: Database, text: str) -> str:
     few. The same cases match. A word of several terms (``a_b``) or one that starts more
     than ``MAX_TERMS`` is left to FTS5's prefix query (``prefix_query``). A word that
     makes no term (``_``) is left out, as FTS5 leaves out its empty phrase beside others."""
+    return _every(text, functools.partial(_word_query, db))
+
+
+def prefix_queries(text: str) -> str:
+    """A full-text query for every word of ``text`` as FTS5's prefix query
+    (``prefix_query``): what ``search_terms`` asks, and finds the same cases as."""
+    return _every(text, prefix_query)
+
+
+def _every(text: str, query: Callable[[str, tuple[str, ...]], str]) -> str:
+    """Each word's ``query`` (word, its terms), all of them required. A word that makes no
+    term is left out, as FTS5 leaves out its empty phrase beside others."""
     words = [(word, _terms_of(word)) for word in _words(text)]
-    asked = [_word_query(db, word, terms) for word, terms in words if terms]
+    asked = [query(word, terms) for word, terms in words if terms]
     if not asked:  # nothing but empty phrases: FTS5 finds no case for them
-        return " ".join(prefix_query(word, terms) for word, terms in words)
-    return " AND ".join(asked)
+        return " ".join(f'"{word}"*' for word, _terms in words)
+    return " AND ".join(asked)  # explicitly: FTS5 takes no implicit AND before a "("
 
 
 def prefix_query(word: str, terms: tuple[str, ...]) -> str:
@@ -173,7 +187,7 @@ def _filter_sql(f: CaseFilter, lowest: int, words: str | None = None) -> tuple[l
     """The filter as SQL conditions; ``words``: the text's full-text query, worked out
     once per search (``search_terms``), else each word as FTS5's prefix query."""
     if words is None:
-        words = " ".join(prefix_query(w, _terms_of(w)) for w in _words(f.text))
+        words = prefix_queries(f.text)
     where, params = [], []
     for column, value in (
         ("status", f.status),
