@@ -57,3 +57,33 @@ def test_the_duplicate_check_looks_messages_up_by_hash_and_message_id(fresh_db):
     ]
     assert len(plans) == 2
     assert "idx_messages_sha256" in plans[0] and "idx_messages_message_id" in plans[1]
+
+
+def test_the_hash_index_holds_incoming_messages_only_and_finds_their_duplicates(db_path):
+    """The gateway's own mail (relays, receipts) is never asked for by hash: its random
+    keys stay out of the index (schema.m017_i22_incoming_hashes), on a log upgraded too."""
+    from sqlite_utils import Database
+
+    from gateway.store import migrations, open_db
+    from gateway.store.messages import duplicate_of
+
+    raw = b"From: a@b.example\r\n\r\nHei\r\n"
+    old = Database(db_path)
+    migrations.apply(old, stop_before="m017_i22_incoming_hashes")
+    old["messages"].insert({"id": 1, "direction": "in", "state": "done", "outcome": "relay",
+                            "sha256": "abc"})  # fmt: skip
+    old["messages"].insert({"id": 2, "direction": "out", "state": "sent", "sha256": "def"})
+    old.conn.commit()
+    old.close()
+    db = open_db(db_path)
+    with write(db):
+        db["messages"].insert({"id": 3, "direction": "out", "state": "queued", "sha256": "ghi"})
+    indexed = db.execute(
+        "SELECT sha256 FROM messages INDEXED BY idx_messages_sha256_in "
+        "WHERE direction = 'in' AND sha256 IS NOT NULL"
+    ).fetchall()
+    assert indexed == [("abc",)]
+    assert duplicate_of(db, None, "abc", "", "a@b.example", raw) == 1
+    assert duplicate_of(db, None, "def", "", "a@b.example", raw) is None  # not incoming
+    names = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert "idx_messages_sha256" not in names

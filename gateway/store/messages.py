@@ -30,10 +30,11 @@ def duplicate_of(
     Message-ID find the few candidates at once.
     """
     before = row_id if row_id is not None else _NO_ROW
-    same_bytes = db.execute(
-        "SELECT id FROM messages WHERE +direction = ? AND +id < ? AND +state = ? "
+    same_bytes = db.execute(  # the literal direction: the index holds the incoming only
+        "SELECT id FROM messages INDEXED BY idx_messages_sha256_in "
+        f"WHERE direction = '{Direction.IN.value}' AND +id < ? AND +state = ? "
         "AND outcome != 'duplicate' AND sha256 = ? ORDER BY +id LIMIT 1",
-        [Direction.IN, before, MessageState.DONE, sha256],
+        [before, MessageState.DONE, sha256],
     ).fetchone()
     if same_bytes:
         return same_bytes[0]
