@@ -514,3 +514,25 @@ def test_a_reminder_that_would_carry_personal_data_is_not_sent(fresh_db, ruleset
     run(runner, "reminders", local(2026, 3, 12, 7, 0))
     assert runner.last_run("reminders")["result"] == "failed"
     assert [p for p, _, _ in talk.outgoing()] == []
+
+
+def test_a_digest_marks_each_case_it_lists_once_with_its_mail(fresh_db, ruleset):
+    """The marks (one statement for all the cases: a fortnight's backlog is thousands)
+    say which digest listed each case, and keep it out of the next one."""
+    talk = Conversation(fresh_db, ruleset)
+    runner = runner_for(fresh_db, ruleset)
+    refs = [report_at(talk, local(2026, 5, 11, 10 + n, 0), subject=f"Alarm {n}")[0]
+            for n in range(3)]  # fmt: skip
+    run(runner, "review-digest", local(2026, 5, 11, 19, 0))
+    ((_, digest),) = mails(talk, "digest")
+    assert all(ref in text(digest) for ref in refs)
+    marks = fresh_db.execute(
+        "SELECT c.reference, e.detail, m.message_id FROM events e JOIN cases c ON c.id = e.case_id "
+        "JOIN messages m ON m.id = e.message_id WHERE e.kind = 'in-digest' ORDER BY c.id"
+    ).fetchall()
+    assert [ref for ref, _, _ in marks] == refs
+    assert [mid for _, _, mid in marks] == [digest["Message-ID"]] * 3
+    assert all(detail == f"in the review digest to {ON_CALL}" for _, detail, _ in marks)
+    run(runner, "review-digest", local(2026, 5, 12, 19, 0))
+    ((_, second),) = mails(talk, "digest")
+    assert "Ingen nye saker" in text(second)

@@ -15,11 +15,11 @@ from gateway.followup.common import (
     case_line,
     compose,
     local_moment,
-    note,
     on_call_addresses,
     queue,
 )
 from gateway.followup.context import JobContext
+from gateway.store import events
 from gateway.store.followup import not_yet_in_digest
 
 HORIZON = dt.timedelta(days=7)
@@ -57,8 +57,8 @@ def review_digest(ctx: JobContext) -> str:
         return "no on_call party in follow_up: nothing sent"
     cases, to, mail = made
     row = queue(ctx.db, mail)
-    for case in cases:
-        note(ctx.db, case, "in-digest", f"in the review digest to {', '.join(to)}", row)
+    detail = f"in the review digest to {', '.join(to)}"
+    events(ctx.db, "in-digest", detail, [case.id for case in cases], row)
     return f"{len(cases)} case(s) to {', '.join(to)}"
 
 
