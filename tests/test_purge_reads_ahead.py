@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from gateway import retention
 from gateway.store import open_db, segments, write
 from gateway.store import retention as rows
+from gateway.store.schema import SEARCH_AUTOMERGE
 
 WORDS = ["kran", "alarm", "avvik", "leverandor", "frist", "melding", "rapport", "vakt"]
 
@@ -82,11 +83,11 @@ def test_each_merge_step_reads_ahead_outside_its_write(monkeypatch):
     db = indexed([20] * 9)
     calls = []
 
-    def reading(database, pages):
+    def reading(database, pages, least=None):
         calls.append(("read", database.conn.in_transaction))
         return 0
 
-    def merging(database, pages):
+    def merging(database, pages, least=None):
         calls.append(("merge", database.conn.in_transaction))
         return len(calls) < 8
 
@@ -101,8 +102,8 @@ def test_each_merge_step_reads_ahead_outside_its_write(monkeypatch):
 def test_a_purge_still_leaves_nothing_to_merge_after_reading_ahead(pages):
     db = indexed([10] * 12)
     retention.merge_indexes(db, retention.Pace(pages))
-    with write(db):
-        assert not rows.merge_step(db, 1000)
+    with write(db):  # nothing a level of 16 would merge (the purge merges at 16)
+        assert not rows.merge_step(db, 1000, SEARCH_AUTOMERGE)
     db.close()
 
 

@@ -792,4 +792,7 @@ def m017_i22_incoming_hashes(db: Database) -> None:
     read leaves of it from disk (15-19 MB read per 500 reports after a cold start);
     two thirds of them are gone. About a minute at a million cases."""
     db.execute("DROP INDEX IF EXISTS idx_messages_sha256")
-    db.execute("CREATE INDEX idx_messages_sha256_in ON messages (sha256) WHERE direction = 'in'")
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS idx_messages_sha256_in ON messages (sha256) "
+        "WHERE direction = 'in'"
+    )
