@@ -16,6 +16,7 @@ No target is asserted here: the results are compared with the issue's numbers.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import datetime as dt
 import json
@@ -47,6 +48,7 @@ from gateway.scheduler.config import JOBS
 from gateway.scheduler.runner import Runner
 from gateway.settings import Settings
 from gateway.store import caselog, merges, open_db, write
+from gateway.store import retention as purge_rows
 from gateway.store.retention import closed_before
 from gateway.store.search import search_cases
 from gateway.store.web import CaseFilter
@@ -84,6 +86,7 @@ class WriteClock:
         self.begun: float | None = None
         self.lengths: list[float] = []
         self.waits: list[float] = []
+        self.kind, self.kinds = "", []  # what each write did, when the caller says
         db.conn.set_trace_callback(self._trace)
         db.conn = _TimedConnection(db.conn, self)
 
@@ -101,7 +104,15 @@ class WriteClock:
     def ended(self) -> None:
         if self.begun is not None:
             self.lengths.append((time.perf_counter() - self.begun) * 1000)
-            self.begun = None
+            self.kinds.append(self.kind)
+            self.begun, self.kind = None, ""
+
+    def longest_by_kind(self) -> dict[str, float]:
+        """The longest write of each kind the caller named (``kind``)."""
+        found: dict[str, float] = {}
+        for length, kind in zip(self.lengths, self.kinds, strict=True):
+            found[kind or "other"] = round(max(found.get(kind or "other", 0.0), length), 1)
+        return found
 
     def longest(self) -> float:
         return round(max(self.lengths, default=0.0), 1)
@@ -305,6 +316,32 @@ def _purged(db) -> int:
     return db.execute("SELECT COUNT(*) FROM cases WHERE purged_at IS NOT NULL").fetchone()[0]
 
 
+@contextlib.contextmanager
+def _named_writes(clock: WriteClock):
+    """Name each of the purge's writes by what it did (a batch of cases or of loose
+    messages, a merge step, a vacuum step), for ``longest_by_kind_ms``."""
+    originals = {name: getattr(purge_rows, name) for name in _KINDS}
+
+    def naming(name: str):
+        def named(*args, **kwargs):
+            clock.kind = clock.kind or _KINDS[name]  # a batch of cases purges messages too
+            return originals[name](*args, **kwargs)
+
+        return named
+
+    for name in _KINDS:
+        setattr(purge_rows, name, naming(name))
+    try:
+        yield
+    finally:
+        for name, original in originals.items():
+            setattr(purge_rows, name, original)
+
+
+_KINDS = {"purge_cases": "cases", "purge_loose": "loose", "merge_step": "merge",
+          "vacuum_step": "vacuum"}  # fmt: skip
+
+
 def purge_year(path: Path, port: int) -> dict:
     """The oldest year's purge, as the retention job would do it, with the probe running."""
     db = open_db(path)
@@ -314,7 +351,7 @@ def purge_year(path: Path, port: int) -> dict:
     days = (dt.datetime.now(dt.UTC) - oldest).days - 365
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     before = path.stat().st_size
-    with Probe(port) as probe:
+    with Probe(port) as probe, _named_writes(clock):
         t = time.perf_counter()
         report = retention.purge(db, days)
         took = round(time.perf_counter() - t, 1)
@@ -323,7 +360,7 @@ def purge_year(path: Path, port: int) -> dict:
     return {"seconds": took, "days": days, "cases": report.cases, "messages": report.messages,
             "longest_write_ms": clock.longest(), "writes": len(clock.lengths),
             "writes_over_100_ms": clock.over(), "longest_lock_wait_ms": clock.longest_wait(),
-            "probe": probe.summary(),
+            "longest_by_kind_ms": clock.longest_by_kind(), "probe": probe.summary(),
             "file_before_mb": round(before / 1e6, 1),
             "file_after_mb": round(after / 1e6, 1)}  # fmt: skip
 

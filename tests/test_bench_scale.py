@@ -35,6 +35,7 @@ def test_a_small_long_case_log_is_built_and_measured(tmp_path):
     assert {"probe", "longest_write_ms", "job_s", "file_shrinks"} <= set(result["met"])
     assert set(result["jobs"]["seconds"]) >= {"review-digest", "retention", "monthly-report"}
     assert result["purge_year"]["cases"] > 0  # the oldest year was there to purge
+    assert "cases" in result["purge_year"]["longest_by_kind_ms"]  # each write named
     # the retention job meets one usual day, not the nine years the build keeps
     assert result["jobs"]["retention_cases"] < result["purge_year"]["cases"]
     assert result["pipeline"]["large"] > 0 and result["pipeline"]["empty"] > 0
