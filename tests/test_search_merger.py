@@ -10,6 +10,7 @@ from conftest import make_mail
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bench.scale import finish_step, under_way
 from gateway import pipeline as pipeline_module
 from gateway.intake import accept
 from gateway.merging import Merger
@@ -210,15 +211,15 @@ def test_a_merge_under_way_is_finished_without_starting_one_above(fresh_db):
     with write(db):  # a step of one page starts the merge of level 1, and leaves it
         merges.retention.merge_step(db, 1, 4, ("case_words",))
     _segments_of_words(db, 6, 100)
-    assert merges.under_way(db) == {"case_words": 4, "case_titles": 0}
+    assert under_way(db) == {"case_words": 4, "case_titles": 0}
     assert merges.owed(db) == 0  # 6 segments on level 0, and FTS5 would take them first
     steps = 0
     while True:
         with write(db):
-            if not merges.finish_step(db, 50):
+            if not finish_step(db, 50):
                 break
         steps += 1
-    assert steps >= 2 and merges.under_way(db) == {"case_words": 0, "case_titles": 0}
+    assert steps >= 2 and under_way(db) == {"case_words": 0, "case_titles": 0}
     assert counts(db) == [0, 1, 1]  # level 0 merged, level 1's four into one on level 2
     found = db.execute("SELECT COUNT(*) FROM case_words WHERE case_words MATCH 'ord105x7'")
     assert found.fetchone()[0] == 1

@@ -83,22 +83,6 @@ def owed(db: Database) -> int:
     return max(len(next_merge(levels(db, name), SEARCH_AUTOMERGE)) for name in INDEXES)
 
 
-def under_way(db: Database) -> dict[str, int]:
-    """The segments of the merge under way in each search index (0: none). A read."""
-    return {name: max((lv.merging for lv in levels(db, name)), default=0) for name in INDEXES}
-
-
-def finish_step(db: Database, pages: int) -> bool:
-    """A step of about ``pages`` pages towards finishing the merges under way (in the
-    caller's write transaction); False when none is. FTS5 goes on with a merge under way
-    only when no level below it holds more segments than it merges, so those levels
-    are merged first, as many at a time: no merge is started on a level above."""
-    busy = {name: most for name, most in under_way(db).items() if most}
-    for name, most in busy.items():
-        retention.merge_step(db, pages, most, (name,))
-    return bool(busy)
-
-
 def read_ahead(db: Database, pages: int) -> int:
     """Read the leaves the next ``merge_step(db, pages)`` reads, outside any write, so
     that the step finds them in the cache, as the purge's steps do; returns how many."""

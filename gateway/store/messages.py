@@ -10,6 +10,11 @@ from gateway.store.db import Database
 from gateway.store.states import Direction, MessageState, OutboxState
 
 _NO_ROW = 1 << 62  # "before every row": a message not stored yet (gateway classify)
+_SAME_BYTES = (  # a literal direction: the index holds the incoming only (m017)
+    "SELECT id FROM messages INDEXED BY idx_messages_sha256_in "
+    f"WHERE direction = '{Direction.IN.value}' AND +id < ? AND +state = ? "
+    "AND outcome != 'duplicate' AND sha256 = ? ORDER BY +id LIMIT 1"
+)
 
 
 def duplicate_of(
@@ -30,12 +35,7 @@ def duplicate_of(
     Message-ID find the few candidates at once.
     """
     before = row_id if row_id is not None else _NO_ROW
-    same_bytes = db.execute(  # the literal direction: the index holds the incoming only
-        "SELECT id FROM messages INDEXED BY idx_messages_sha256_in "
-        f"WHERE direction = '{Direction.IN.value}' AND +id < ? AND +state = ? "
-        "AND outcome != 'duplicate' AND sha256 = ? ORDER BY +id LIMIT 1",
-        [before, MessageState.DONE, sha256],
-    ).fetchone()
+    same_bytes = db.execute(_SAME_BYTES, [before, MessageState.DONE, sha256]).fetchone()
     if same_bytes:
         return same_bytes[0]
     if not message_id:
