@@ -2,7 +2,8 @@
 
 Builds (once, kept under ``bench/results/scale/`` for reruns) a case log of many cases
 over ten years from cases the gateway made itself (bench/scale_build.py), and measures
-on it, in one run: the pipeline against an empty log (alternately, three rounds), one
+on it, in one run: the pipeline against an empty log (their batches in turns, three
+rounds: bench/scale_pipeline.py), one
 metrics scrape, ``gateway status``, the web view's case list and a case page with 30 messages
 (bench/scale_web.py), each scheduled job, ``gateway stats`` for one year and for ten,
 the case list and one case, a purge of one year, and the size per case. While the jobs
@@ -33,25 +34,21 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench.harness import free_port
-from bench.reports import small_reports
 from bench.scale_build import multiply, seed
+from bench.scale_pipeline import pipeline_rates
 from bench.scale_web import web_times
 from gateway import health, retention, stats
-from gateway.intake import accept
 from gateway.intake import smtp as smtp_intake
-from gateway.merging import Merger
 from gateway.metrics import CaseLogCollector
-from gateway.pipeline import Pipeline
 from gateway.render import Renderer
 from gateway.rules.loader import load_rules
 from gateway.scheduler.config import JOBS
 from gateway.scheduler.runner import Runner
 from gateway.settings import Settings
-from gateway.store import caselog, merges, open_db, write
+from gateway.store import caselog, open_db
 from gateway.store import retention as purge_rows
 from gateway.store.retention import closed_before
 from gateway.store.search import search_cases
-from gateway.store.segments import levels
 from gateway.store.web import CaseFilter
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -207,6 +204,19 @@ def _used(big: Path) -> Path:
     return big.with_suffix(".purged")
 
 
+def warm(path: Path, chunk: int = 8 << 20) -> float:
+    """Read the file at ``path`` through once, untimed, so that its pages are in the page
+    cache as far as memory holds them; returns the seconds it took. A fresh copy is
+    hardly there at all (copying 22.5 GB left 44 MB of the copy cached), and a running
+    gateway's log is: the issue's figures are with a warm cache. Cold, the pipeline
+    read 8 pages a report from the disk, the random leaves of its indexes."""
+    t = time.perf_counter()
+    with path.open("rb", buffering=0) as f:
+        while f.read(chunk):
+            pass
+    return round(time.perf_counter() - t, 1)
+
+
 def working_copy(big: Path, scratch: Path) -> Path:
     """A copy of the kept log to purge, when the disk has room for one (a million cases
     take tens of GB); else the kept log itself, marked so that the next run rebuilds it.
@@ -221,78 +231,6 @@ def working_copy(big: Path, scratch: Path) -> Path:
     say(f"no room for a copy ({room / 1e9:.0f} GB free): measuring on {big.name} itself")
     _used(big).write_text("purged in place by a bench-scale run; the next run rebuilds\n")
     return big
-
-
-def pipeline_rates(big: Path, scratch: Path, ruleset, n: int, rounds: int = 3) -> dict:
-    """The pipeline on the large log and on an empty one, alternately, ``rounds`` times
-    (a fresh empty log each round): this machine's speed swings between minutes, and
-    the large log's pages come into the cache over the first round. The round with the
-    median ratio is the figure, as in ``make bench``; ``rounds`` lists every round, with
-    each run's seconds of the burst and of the merging after it."""
-    runs = []
-    for k in range(rounds):
-        empty = scratch / f"empty-{k}.db"
-        large, small = (pipeline_rate(big, ruleset, n, f"large{k}"),
-                        pipeline_rate(empty, ruleset, n, f"empty{k}"))  # fmt: skip
-        runs.append({"large": large["rate"], "empty": small["rate"],
-                     "ratio": round(large["rate"] / small["rate"], 2),
-                     "large_parts_s": [large["burst_s"], large["merge_after_s"]],
-                     "empty_parts_s": [small["burst_s"], small["merge_after_s"]],
-                     "large_owed_before_s": large["owed_before_s"]})  # fmt: skip
-        say(f"pipeline round {k + 1}: {runs[-1]}")
-    median = sorted(runs, key=lambda r: r["ratio"])[len(runs) // 2]
-    return {**median, "rounds": runs}
-
-
-def under_way(db) -> dict[str, int]:
-    """The segments of the merge under way in each search index (0: none). A read."""
-    return {name: max((lv.merging for lv in levels(db, name)), default=0)
-            for name in merges.INDEXES}  # fmt: skip
-
-
-def finish_step(db, pages: int) -> bool:
-    """A step of about ``pages`` pages towards finishing the merges under way (in the
-    caller's write transaction); False when none is. FTS5 goes on with a merge under way
-    only when no level below it holds more segments than it merges, so those levels
-    are merged first, as many at a time: no merge is started on a level above. The
-    daemon's merger needs none of this (it merges as FTS5 would, when idle); the
-    benchmark does, so that a burst is not timed paying a merge left before it."""
-    busy = {name: most for name, most in under_way(db).items() if most}
-    for name, most in busy.items():
-        purge_rows.merge_step(db, pages, most, (name,))
-    return bool(busy)
-
-
-def pipeline_rate(path: Path, ruleset, n: int, tag: str) -> dict:
-    """Reports a second through the pipeline (in-process) into the case log at ``path``,
-    with the search indexes' merger as the daemon's pipeline loop runs it (a step after
-    a batch when a level is far behind), and the time it then takes to merge what the
-    burst left counted in: that work was the commits' before, so the rate holds it.
-    What the log owed before the burst (a merge the build or a purge left under way,
-    and levels of 16) is merged first, untimed: it is not these reports' work; the
-    merger takes it up when idle. Also the seconds of each part, and of that debt."""
-    db = open_db(path)
-    for raw in small_reports(n, seed=11, tag=f"p{tag}"):
-        accept(db, raw, "support", "bench-scale")
-    pipeline = Pipeline(db, lambda: ruleset, Renderer("gw@trygghet-agder.example", "GW"),
-                        Settings())  # fmt: skip
-    merger, t = Merger(db), time.perf_counter()
-    while True:  # a merge under way: the merger takes it up only once the levels below
-        with write(db):  # it hold fewer segments, as the burst's merging leaves them
-            if not finish_step(db, 200):
-                break
-    while merger.step(busy=False):
-        pass
-    owed = time.perf_counter() - t
-    t = time.perf_counter()
-    while pipeline.process_batch(50):
-        merger.step(busy=True)
-    burst = time.perf_counter() - t
-    while merger.step(busy=False):
-        pass
-    took = time.perf_counter() - t
-    return {"rate": round(n / took, 1), "burst_s": round(burst, 2),
-            "merge_after_s": round(took - burst, 2), "owed_before_s": round(owed, 2)}  # fmt: skip
 
 
 def jobs(path: Path, ruleset, port: int, purged_days: int) -> dict:
@@ -443,11 +381,13 @@ def run(cases: int, seed_reports: int, pipeline_n: int, folder: Path) -> dict:
     result = {"cases": held, "bytes_per_case": round(big.stat().st_size / held)}
     with tempfile.TemporaryDirectory(dir=folder) as scratch:
         work = working_copy(big, Path(scratch))
+        result["warm_s"] = warm(work)
+        say(f"the log read into the page cache in {result['warm_s']} s")
         result["reads"] = reads(work, ruleset)
         say(f"reads: {result['reads']}")
         result["web"] = web_times(work, ruleset)
         say(f"web: {result['web']}")
-        result["pipeline"] = pipeline_rates(work, Path(scratch), ruleset, pipeline_n)
+        result["pipeline"] = pipeline_rates(work, Path(scratch), ruleset, pipeline_n, say=say)
         say(f"pipeline: {result['pipeline']}")
         port = free_port()
         handler = smtp_intake.IntakeHandler(work, ruleset.mailbox_for)

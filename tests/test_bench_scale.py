@@ -67,3 +67,27 @@ def test_a_write_is_timed_from_when_it_holds_the_lock(tmp_path):
     release.join()
     assert len(clock.lengths) == len(clock.waits) == 1
     assert clock.waits[0] >= 400 and clock.lengths[0] < clock.waits[0]
+
+
+def test_a_round_decides_the_same_reports_in_both_logs_batch_by_batch(tmp_path):
+    """The large log's and the empty log's batches run in turns (bench/scale_pipeline.py),
+    so that the machine's swings fall on both: each log gets every report, decided."""
+    from bench.scale_pipeline import BATCH, Burst
+    from gateway.health import status
+    from gateway.rules.loader import load_rules
+    from gateway.store import open_db
+
+    ruleset = load_rules(ROOT / "rules.yaml")
+    n = 2 * BATCH + 7
+    one, other = (Burst(tmp_path / "one.db", ruleset, n, "one"),
+                  Burst(tmp_path / "other.db", ruleset, n, "other"))  # fmt: skip
+    turns = []
+    while (went := (one.step(), other.step())) != (False, False):
+        turns.append(went)
+    assert turns == [(True, True)] * 3  # three batches each, one of each in turn
+    figures = one.finish(), other.finish()
+    for path, figure in zip(("one.db", "other.db"), figures, strict=True):
+        db = open_db(tmp_path / path)
+        assert status(db)["waiting"] == 0
+        assert db.execute("SELECT COUNT(*) FROM messages WHERE direction = 'in'").fetchone()[0] == n
+        assert figure["rate"] > 0 and figure["burst_s"] > 0

@@ -10,7 +10,7 @@ from conftest import make_mail
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bench.scale import finish_step, under_way
+from bench.scale_pipeline import finish_step, under_way
 from gateway import pipeline as pipeline_module
 from gateway.intake import accept
 from gateway.merging import Merger
