@@ -195,7 +195,7 @@ def give_back_space(db: Database) -> int:
     freed, pace = 0, Pace(VACUUM_PAGES)
     while (free := rows.free_pages(db)) > 0:
         with paced(db, pace):
-            rows.vacuum_step(db, pace.size)
+            rows.vacuum_step(db, pace.size, TARGET_S)
         after = rows.free_pages(db)
         if after >= free:  # auto_vacuum is off on this file (see the migration)
             break

@@ -80,3 +80,20 @@ def test_a_few_free_pages_stay_for_the_next_writes_and_many_go_back(db, monkeypa
     assert retention.give_back_space(db) == 0 and rows.free_pages(db) == free
     monkeypatch.setattr(retention, "KEEP_FREE", (free - 1) / rows.file_pages(db))
     assert retention.give_back_space(db) == free and rows.free_pages(db) == 0
+
+
+def test_a_vacuum_step_ends_when_its_time_is_up(db, monkeypatch):
+    """A page's move costs 0.5 ms, or tens of ms when the pages pointing to it come from
+    disk: a step stops once its time has passed, whatever it was asked to give back."""
+    with write(db):
+        db.execute("CREATE TABLE filler (b BLOB)")
+        for _ in range(30):
+            db.execute("INSERT INTO filler VALUES (randomblob(8000))")
+    with write(db):
+        db.execute("DELETE FROM filler")
+    free = rows.free_pages(db)
+    clock = iter([0.0, 0.001, 0.002, 0.03, 0.04])  # the third page found past 25 ms
+    monkeypatch.setattr(rows.time, "monotonic", lambda: next(clock))
+    with write(db):
+        assert rows.vacuum_step(db, free, seconds=0.025) == 2
+    assert rows.free_pages(db) == free - 2
