@@ -197,9 +197,8 @@ def _base64_lines(data: bytes) -> bytes:
     return b"".join(encoded[i : i + 76] + b"\r\n" for i in range(0, len(encoded), 76))
 
 
-# Raw bytes per padding character, per shape, learned as reports are built (QP and the
-# HTML copy of an alternative part make it more than one); starts from a fair guess.
-_BYTES_PER_CHAR: dict[str, float] = {}
+# Raw bytes per padding character, per shape (QP and the HTML copy of an alternative part
+# make it more than one), are learned as a call's reports are built, from a fair guess.
 
 
 def _sized(
@@ -209,15 +208,18 @@ def _sized(
     shape: str,
     target: int,
     attachment: tuple[str, bytes, str] | None,
+    learned: dict[str, float],
 ) -> bytes:
     """Pad the report until its raw size reaches ``target`` bytes, in two or three builds.
 
     Building a message costs milliseconds (the stdlib's QP encoder), so the padding is
-    estimated from the unpadded size and the learned bytes per character, not searched.
+    estimated from the unpadded size and the bytes per character ``learned`` from the
+    reports before it in the same call, not searched. Learned per call: learned per
+    process, the same seed gave other bytes after another call had run.
     """
     state = rng.getstate()
     base = len(_build(rng, seq, tag, shape, 0, attachment))
-    ratio = _BYTES_PER_CHAR.get(shape, 2.3 if shape in ("html", "alternative") else 1.05)
+    ratio = learned.get(shape, 2.3 if shape in ("html", "alternative") else 1.05)
     padding = 0
     raw = b""
     for _ in range(5):  # bounded: the second build normally reaches the target
@@ -225,7 +227,7 @@ def _sized(
         rng.setstate(state)
         raw = _build(rng, seq, tag, shape, padding, attachment)
         ratio = max((len(raw) - base) / padding, 0.5)
-        _BYTES_PER_CHAR[shape] = ratio
+        learned[shape] = ratio
         if len(raw) >= target:
             break
     return raw
@@ -234,7 +236,8 @@ def _sized(
 def small_reports(n: int, seed: int = 1, tag: str = "s") -> list[bytes]:
     """``n`` reports of 5-20 KB (10^3 bytes), about a fifth with a small attachment."""
     rng = random.Random(seed)
-    out = []
+    out: list[bytes] = []
+    learned: dict[str, float] = {}
     for seq in range(n):
         target = rng.randint(5_000, 20_000)
         shape = rng.choices(_SHAPES, _SHAPE_WEIGHTS)[0]
@@ -248,7 +251,7 @@ def small_reports(n: int, seed: int = 1, tag: str = "s") -> list[bytes]:
                 else rng.randbytes(size)
             )
             attachment = (filename, data, ctype)
-        out.append(_sized(rng, seq, tag, shape, target, attachment))
+        out.append(_sized(rng, seq, tag, shape, target, attachment, learned))
     return out
 
 
