@@ -21,6 +21,17 @@ def db(db_path):
     database.close()
 
 
+def _freed(db, blobs: int) -> int:
+    """Free pages in the file: ``blobs`` rows of 8 KB written, then deleted."""
+    with write(db):
+        db.execute("CREATE TABLE filler (b BLOB)")
+        for _ in range(blobs):
+            db.execute("INSERT INTO filler VALUES (randomblob(8000))")
+    with write(db):
+        db.execute("DELETE FROM filler")
+    return rows.free_pages(db)
+
+
 def autocheckpoint(db) -> int:
     return db.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
 
@@ -69,13 +80,7 @@ def test_a_pace_is_due_a_checkpoint_at_most_every_checkpoint_s(monkeypatch):
 def test_a_few_free_pages_stay_for_the_next_writes_and_many_go_back(db, monkeypatch):
     """A day's purge frees a few pages that intake soon writes again: they stay until
     the free pages are more than ``KEEP_FREE`` of the file."""
-    with write(db):
-        db.execute("CREATE TABLE filler (b BLOB)")
-        for _ in range(100):
-            db.execute("INSERT INTO filler VALUES (randomblob(8000))")
-    with write(db):
-        db.execute("DELETE FROM filler")
-    free = rows.free_pages(db)
+    free = _freed(db, 100)
     monkeypatch.setattr(retention, "KEEP_FREE", (free + 1) / rows.file_pages(db))
     assert retention.give_back_space(db) == 0 and rows.free_pages(db) == free
     monkeypatch.setattr(retention, "KEEP_FREE", (free - 1) / rows.file_pages(db))
@@ -85,13 +90,7 @@ def test_a_few_free_pages_stay_for_the_next_writes_and_many_go_back(db, monkeypa
 def test_a_vacuum_step_ends_when_its_time_is_up(db, monkeypatch):
     """A page's move costs 0.5 ms, or tens of ms when the pages pointing to it come from
     disk: a step stops once its time has passed, whatever it was asked to give back."""
-    with write(db):
-        db.execute("CREATE TABLE filler (b BLOB)")
-        for _ in range(30):
-            db.execute("INSERT INTO filler VALUES (randomblob(8000))")
-    with write(db):
-        db.execute("DELETE FROM filler")
-    free = rows.free_pages(db)
+    free = _freed(db, 30)
     clock = iter([0.0, 0.001, 0.002, 0.03, 0.04])  # the third page found past 25 ms
     monkeypatch.setattr(rows.time, "monotonic", lambda: next(clock))
     with write(db):
