@@ -197,10 +197,6 @@ def _base64_lines(data: bytes) -> bytes:
     return b"".join(encoded[i : i + 76] + b"\r\n" for i in range(0, len(encoded), 76))
 
 
-# Raw bytes per padding character, per shape (QP and the HTML copy of an alternative part
-# make it more than one), are learned as a call's reports are built, from a fair guess.
-
-
 def _sized(
     rng: random.Random,
     seq: int,
@@ -213,8 +209,9 @@ def _sized(
     """Pad the report until its raw size reaches ``target`` bytes, in two or three builds.
 
     Building a message costs milliseconds (the stdlib's QP encoder), so the padding is
-    estimated from the unpadded size and the bytes per character ``learned`` from the
-    reports before it in the same call, not searched. Learned per call: learned per
+    estimated from the unpadded size and the raw bytes per padding character (QP and an
+    alternative part's HTML copy make it more than one) ``learned`` from the reports
+    before it in the same call, from a fair guess, not searched. Learned per call: learned per
     process, the same seed gave other bytes after another call had run.
     """
     state = rng.getstate()

@@ -9,6 +9,7 @@ as the log's size. In turns, a swing falls on both logs alike.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from bench.reports import small_reports
@@ -16,6 +17,7 @@ from gateway.intake import accept
 from gateway.merging import Merger
 from gateway.pipeline import Pipeline
 from gateway.render import Renderer
+from gateway.rules.base import RuleSet
 from gateway.settings import Settings
 from gateway.store import merges, open_db, write
 from gateway.store import retention as purge_rows
@@ -52,7 +54,7 @@ class Burst:
     way, and levels of 16) is merged first, untimed: it is not these reports' work; the
     merger takes it up when idle."""
 
-    def __init__(self, path: Path, ruleset, n: int, tag: str):
+    def __init__(self, path: Path, ruleset: RuleSet, n: int, tag: str):
         self.db, self.n = open_db(path), n
         for raw in small_reports(n, seed=11, tag=f"p{tag}"):
             accept(self.db, raw, "support", "bench-scale")
@@ -93,12 +95,14 @@ class Burst:
                 "owed_before_s": round(self.owed, 2)}  # fmt: skip
 
 
-def paired(large_path: Path, empty_path: Path, ruleset, n: int, tag: str) -> dict:
-    """One round: the same ``n`` reports into both logs, their batches in turns."""
-    large = Burst(large_path, ruleset, n, f"large{tag}")
-    small = Burst(empty_path, ruleset, n, f"empty{tag}")
-    while large.step() | small.step():  # both, each time
-        pass
+def paired(large_path: Path, empty_path: Path, ruleset: RuleSet, n: int, tag: str) -> dict:
+    """One round: ``n`` reports into each log, the same but for the tag in their
+    Message-IDs, their batches in turns."""
+    large = Burst(large_path, ruleset, n, f"large{tag}")  # tags of one length: the
+    small = Burst(empty_path, ruleset, n, f"empty{tag}")  # reports are the same sizes
+    first, second = large, small
+    while first.step() | second.step():  # both, each time, and each first in turn
+        first, second = second, first
     big, empty = large.finish(), small.finish()
     return {"large": big["rate"], "empty": empty["rate"],
             "ratio": round(big["rate"] / empty["rate"], 2),
@@ -107,7 +111,14 @@ def paired(large_path: Path, empty_path: Path, ruleset, n: int, tag: str) -> dic
             "large_owed_before_s": big["owed_before_s"]}  # fmt: skip
 
 
-def pipeline_rates(big: Path, scratch: Path, ruleset, n: int, rounds: int = 3, say=print) -> dict:
+def pipeline_rates(
+    big: Path,
+    scratch: Path,
+    ruleset: RuleSet,
+    n: int,
+    rounds: int = 3,
+    say: Callable[[str], object] = print,
+) -> dict:
     """The pipeline on the large log against an empty one (a fresh one each round),
     ``rounds`` times. The round with the median ratio is the figure, as in ``make
     bench``; ``rounds`` lists every round, with each log's seconds of its batches and

@@ -60,8 +60,8 @@ def web_times(path: Path, ruleset, rounds: int = 6) -> dict:
         client = app.test_client()
         client.set_cookie(SESSION_COOKIE, web.sessions.start(who))
         for name, paths in (("case_list", LISTS), ("case_page", (f"/saker/{reference}",))):
-            for url in paths:  # untimed: a server compiles a page's templates once, and
-                client.get(url)  # after the log's copy is read through they come from disk
+            for url in paths:  # untimed: a running server has compiled the page's
+                client.get(url)  # templates and read its case's pages once already
             times = []
             for _ in range(rounds):
                 for url in paths:

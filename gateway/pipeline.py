@@ -43,8 +43,10 @@ MAX_ATTEMPTS = 3
 # leaf of every index group a message adds to; on a log of a million cases those are
 # many pages (16,000 WAL frames for 500 reports against 10,000 on an empty log), and
 # groups of 100 ms rather than 50 gave the large log 0.90-0.93 of the empty log's
-# speed against 0.84-0.92 (alternated, bench/scale_pipeline.py). Intake and the sender
-# wait that long at most.
+# speed against 0.84-0.92, in paired rounds (bench/scale_pipeline.py) alternating the
+# two on one copy of that log after it had taken 7,000 reports (make bench-scale
+# measures a fresh copy: 0.55-0.73 either way). Intake and the sender wait that long
+# at most.
 GROUP_SECONDS = 0.1
 # A message bigger than this is planned outside the write lock (parsing one of several
 # megabytes takes a good part of a second); smaller ones take milliseconds.

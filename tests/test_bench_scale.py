@@ -69,10 +69,15 @@ def test_a_write_is_timed_from_when_it_holds_the_lock(tmp_path):
     assert clock.waits[0] >= 400 and clock.lengths[0] < clock.waits[0]
 
 
+INCOMING = ("SELECT COUNT(*), SUM(LENGTH(r.raw)) FROM messages m "
+            "JOIN raw_messages r ON r.id = m.id WHERE m.direction = 'in'")  # fmt: skip
+
+
 def test_a_round_decides_the_same_reports_in_both_logs_batch_by_batch(tmp_path):
     """The large log's and the empty log's batches run in turns (bench/scale_pipeline.py),
-    so that the machine's swings fall on both: each log gets every report, decided."""
-    from bench.scale_pipeline import BATCH, Burst
+    so that the machine's swings fall on both: each log gets the same reports, every one
+    decided."""
+    from bench.scale_pipeline import BATCH, Burst, paired
     from gateway.health import status
     from gateway.rules.loader import load_rules
     from gateway.store import open_db
@@ -80,14 +85,20 @@ def test_a_round_decides_the_same_reports_in_both_logs_batch_by_batch(tmp_path):
     ruleset = load_rules(ROOT / "rules.yaml")
     n = 2 * BATCH + 7
     one, other = (Burst(tmp_path / "one.db", ruleset, n, "one"),
-                  Burst(tmp_path / "other.db", ruleset, n, "other"))  # fmt: skip
+                  Burst(tmp_path / "two.db", ruleset, n, "two"))  # fmt: skip
     turns = []
     while (went := (one.step(), other.step())) != (False, False):
         turns.append(went)
     assert turns == [(True, True)] * 3  # three batches each, one of each in turn
-    figures = one.finish(), other.finish()
-    for path, figure in zip(("one.db", "other.db"), figures, strict=True):
-        db = open_db(tmp_path / path)
+    assert one.finish()["burst_s"] > 0 and other.finish()["burst_s"] > 0
+
+    figures = paired(tmp_path / "large.db", tmp_path / "empty.db", ruleset, n, "0")
+    assert figures["large"] > 0 and figures["empty"] > 0
+    got = []
+    for name in ("one.db", "two.db", "large.db", "empty.db"):
+        db = open_db(tmp_path / name)
         assert status(db)["waiting"] == 0
-        assert db.execute("SELECT COUNT(*) FROM messages WHERE direction = 'in'").fetchone()[0] == n
-        assert figure["rate"] > 0 and figure["burst_s"] > 0
+        got.append(db.execute(INCOMING).fetchone())
+        db.close()
+    assert got[0][0] == got[2][0] == n  # every report, decided
+    assert got[0] == got[1] and got[2] == got[3]  # the same bytes in both logs of a round

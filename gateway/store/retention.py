@@ -171,17 +171,18 @@ def file_pages(db: Database) -> int:
 
 def vacuum_step(db: Database, pages: int, seconds: float | None = None) -> int:
     """Give up to ``pages`` free pages back to the file system (auto_vacuum incremental),
-    in the caller's transaction, and stop early once ``seconds`` have passed; returns
-    how many were asked for.
+    in the caller's transaction, and stop early once ``seconds`` have passed (after one
+    page at least: a step that gave back none would read as auto_vacuum being off);
+    returns how many one-page steps ran.
 
     One page per statement: Python's sqlite3 steps ``PRAGMA incremental_vacuum(N)``
     once, and one step frees one page, whatever N (a year's purge made 208,000 write
-    transactions of one page each). A page costs 0.5 ms, or up to 30 ms when the pages
-    that point to the one moved are read from disk: by count alone, a step of the
-    year's purge at a million cases took 127 ms now and then."""
+    transactions of one page each). A page costs well under a millisecond, or up to
+    30 ms when the pages that point to the one moved are read from disk: by count
+    alone, a step of the year's purge at a million cases took 127 ms now and then."""
     until = None if seconds is None else time.monotonic() + seconds
     for done in range(int(pages)):
-        if until is not None and time.monotonic() >= until:
+        if done and until is not None and time.monotonic() >= until:
             return done
         db.execute("PRAGMA incremental_vacuum(1)")
     return int(pages)
