@@ -210,9 +210,9 @@ def _sized(
 
     Building a message costs milliseconds (the stdlib's QP encoder), so the padding is
     estimated from the unpadded size and the raw bytes per padding character (QP and an
-    alternative part's HTML copy make it more than one) ``learned`` from the reports
-    before it in the same call, from a fair guess, not searched. Learned per call: learned per
-    process, the same seed gave other bytes after another call had run.
+    alternative part's HTML copy make it more than one), not searched. That ratio is
+    ``learned`` from the reports before it in the same call, starting from a fair
+    guess: learned per process, a seed gave other bytes after another call had run.
     """
     state = rng.getstate()
     base = len(_build(rng, seq, tag, shape, 0, attachment))

@@ -99,7 +99,7 @@ def test_a_vacuum_step_ends_when_its_time_is_up(db, monkeypatch):
     clock = itertools.chain([0.0, 0.001, 0.03], itertools.repeat(0.04))
     monkeypatch.setattr(rows.time, "monotonic", lambda: next(clock))
     with write(db):
-        assert rows.vacuum_step(db, free, seconds=0.025) == 2
+        rows.vacuum_step(db, free, seconds=0.025)
     assert rows.free_pages(db) == free - 2
 
 
@@ -110,5 +110,5 @@ def test_a_vacuum_step_gives_back_one_page_even_when_its_time_is_up(db, monkeypa
     clock = itertools.chain([0.0], itertools.repeat(1.0))
     monkeypatch.setattr(rows.time, "monotonic", lambda: next(clock))
     with write(db):
-        assert rows.vacuum_step(db, free, seconds=0.025) == 1
+        rows.vacuum_step(db, free, seconds=0.025)
     assert rows.free_pages(db) == free - 1

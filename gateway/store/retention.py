@@ -169,11 +169,10 @@ def file_pages(db: Database) -> int:
     return db.execute("PRAGMA page_count").fetchone()[0]
 
 
-def vacuum_step(db: Database, pages: int, seconds: float | None = None) -> int:
+def vacuum_step(db: Database, pages: int, seconds: float | None = None) -> None:
     """Give up to ``pages`` free pages back to the file system (auto_vacuum incremental),
     in the caller's transaction, and stop early once ``seconds`` have passed (after one
-    page at least: a step that gave back none would read as auto_vacuum being off);
-    returns how many one-page steps ran.
+    page at least: a step that gave back none would read as auto_vacuum being off).
 
     One page per statement: Python's sqlite3 steps ``PRAGMA incremental_vacuum(N)``
     once, and one step frees one page, whatever N (a year's purge made 208,000 write
@@ -183,9 +182,8 @@ def vacuum_step(db: Database, pages: int, seconds: float | None = None) -> int:
     until = None if seconds is None else time.monotonic() + seconds
     for done in range(int(pages)):
         if done and until is not None and time.monotonic() >= until:
-            return done
+            return
         db.execute("PRAGMA incremental_vacuum(1)")
-    return int(pages)
 
 
 SEARCH_INDEXES = ("case_words", "case_titles")  # schema.m012_i22_case_words, m013_i22_case_titles
