@@ -212,6 +212,10 @@ class Gateway:
                 log.exception("outbox batch failed; trying again shortly")
                 wait = 5.0
             self.wake_sender.wait(min(wait if wait is not None else 1.0, 1.0))
+        try:
+            sender.flush()
+        except Exception:  # the rows stay 'sending': due again at the next start
+            log.exception("outbox: deliveries could not be recorded before stopping")
 
     def _renderer(self) -> Renderer:
         """A renderer of its own for a thread that renders while the pipeline does."""

@@ -68,7 +68,8 @@ def fill(folder: Path, ruleset: RuleSet, today: dt.date) -> Demo:
         ctx = JobContext(db, ruleset, renderer, settings, clock.current(), None)
         report_for_month(ctx, last_month)
     mails = 0
-    while sent := Sender(db, settings).deliver_due():
+    sender = Sender(db, settings)
+    while sent := sender.deliver_due():
         mails += sent
     merger = Merger(db)  # what the daemon's idle pipeline thread would have merged
     while merger.step(busy=False):

@@ -224,3 +224,46 @@ def test_each_connection_takes_its_share_of_a_burst(fresh_db, ruleset, smtp_sink
     two = dataclasses.replace(base, smarthost=dataclasses.replace(base.smarthost, connections=2))
     assert Sender(fresh_db, two).deliver_due() == 25  # half of send_batch_size (50)
     assert Sender(fresh_db, base).deliver_due() == 15  # one connection: all the rest
+
+
+def test_deliveries_go_on_while_the_pipeline_writes_and_are_recorded_after(
+    db_path, ruleset, smtp_sink, tmp_path
+):
+    """The sender does not wait for the write lock after each message: while another
+    thread of the gateway holds it (the pipeline's group), it goes on sending, and
+    records what the server took with its next write. Before, it waited for the lock
+    after the first message, and the rest waited with it."""
+    import threading
+
+    from gateway.store import open_db, write
+
+    queue_reports(open_db(db_path), ruleset, 3)  # 6 rows
+    sender = Sender(open_db(db_path), settings_for(smtp_sink.port, tmp_path))
+    held, all_sent = threading.Event(), threading.Event()
+
+    def pipeline() -> None:  # takes the write lock after the first delivery
+        with write(open_db(db_path)):
+            held.set()
+            all_sent.wait(10)
+
+    send = sender._send
+
+    def sending(item):
+        result = send(item)
+        if not held.is_set():
+            threading.Thread(target=pipeline).start()
+            held.wait(5)
+        return result
+
+    sender._send = sending
+    done = threading.Thread(target=lambda: sender.deliver_due())
+    done.start()
+    smtp_sink.wait_for(6, timeout=5)  # all six while the lock was held
+    assert "sent" not in states(open_db(db_path))[1:]  # those wait for the sender's write
+    all_sent.set()
+    done.join(10)
+    assert sender.deliver_due() == 0  # its next claim records them
+    assert states(open_db(db_path)) == ["sent"] * 6
+    delivered = open_db(db_path)["events"].count_where("kind = 'delivered'")
+    assert delivered == 6
+    assert len(smtp_sink.wait_for(6)) == 6  # each once

@@ -23,7 +23,7 @@ from gateway.outbox.transport import (
     TemporaryError,
 )
 from gateway.settings import Settings, reread_smarthost
-from gateway.store import event, now, write
+from gateway.store import event, now, write, writer_busy
 from gateway.store import outbox as rows
 from gateway.store.db import Database
 from gateway.store.outbox import OutboxItem
@@ -50,6 +50,7 @@ class Sender:
         on_failed: Callable[[Database, OutboxItem, str], None] | None = None,
     ):
         self.db, self.settings, self.on_failed = db, settings, on_failed
+        self.unrecorded: list[tuple[OutboxItem, str, str]] = []  # sent, not yet recorded
         self.connections = settings.smarthost.connections if settings.smarthost else 1
         if settings.smarthost is not None:
             self.transport = SmtpTransport(
@@ -61,12 +62,20 @@ class Sender:
     def deliver_due(self) -> int:
         """Send what is due now; returns how many rows were handled.
 
-        Each delivery is recorded as soon as the server has taken it, so a crash can
-        repeat at most the one message in flight (same Message-ID, so the receiving
-        client sees it once); rows not reached are due again at once.
+        Each delivery is recorded once the server has taken it: at once when no other
+        thread of the gateway writes, else in this sender's next write (the next batch's
+        claim, or a delivery the server did not take), so that the sender goes on
+        sending while the pipeline holds the write lock, instead of waiting for it after
+        every message. A crash can repeat the deliveries sent but not yet recorded, at
+        most a batch per connection, each with its Message-ID (so the receiving client
+        shows it once); rows not reached are due again at once.
         """
         # With several connections each takes its share of a burst, not the whole of it.
-        items = rows.claim_due(self.db, -(-self.settings.send_batch_size // self.connections))
+        limit = -(-self.settings.send_batch_size // self.connections)
+        with write(self.db):
+            self._record(self.unrecorded)
+            items = rows.claim_due(self.db, limit)
+        self.unrecorded = []
         if not items:
             return 0
         fault("before-send")
@@ -75,14 +84,29 @@ class Sender:
             for item in items:
                 state, note = self._send(item)
                 fault("after-send")
-                with write(self.db):
-                    self._record_one(item, state, note)
+                self.unrecorded.append((item, state, note))
                 done += 1
+                if state != SENT or not writer_busy(self.db):
+                    self.flush()
         finally:
             self.transport.close()
             if done < len(items):
-                rows.release(self.db, items[done:])
+                try:
+                    self.flush()  # what was sent, before the rest is given back
+                finally:
+                    rows.release(self.db, items[done:])
         return len(items)
+
+    def flush(self) -> None:
+        """Record the deliveries not recorded yet (the daemon calls this before it stops)."""
+        if self.unrecorded:
+            with write(self.db):
+                self._record(self.unrecorded)
+            self.unrecorded = []
+
+    def _record(self, sent: list[tuple[OutboxItem, str, str]]) -> None:
+        for item, state, note in sent:
+            self._record_one(item, state, note)
 
     def _send(self, item: OutboxItem) -> tuple[str, str]:
         recipients = list(item.recipients)

@@ -115,6 +115,13 @@ def write(db: Database) -> Iterator[Database]:
     _after_write(db)
 
 
+def writer_busy(db: Database) -> bool:
+    """Whether another thread of this process writes now, so that ``write`` would wait
+    for it (the sender then keeps a delivery's record for its next write)."""
+    lock = getattr(db, "turns", None)
+    return lock is not None and lock.taken
+
+
 class WriteGroup:
     """One write transaction shared by several short pieces of work (``unit``), committed
     once the time budget is about to run out, on ``commit``, or at the end.

@@ -72,23 +72,22 @@ def recover_sending(db: Database) -> int:
 
 
 def claim_due(db: Database, limit: int) -> list[OutboxItem]:
-    """Claim up to ``limit`` due rows (state ``sending``, one more attempt), in one
-    transaction, so that no other sender takes them."""
-    with write(db):
-        rows = list(
-            db.query(
-                "SELECT o.* FROM outbox o "
-                "WHERE o.state IN ('queued', 'retry') AND o.next_attempt_at <= ? "
-                "ORDER BY o.id LIMIT ?",
-                [now(), limit],
-            )
+    """Claim up to ``limit`` due rows (state ``sending``, one more attempt), in the
+    caller's write transaction, so that no other sender takes them."""
+    rows = list(
+        db.query(
+            "SELECT o.* FROM outbox o "
+            "WHERE o.state IN ('queued', 'retry') AND o.next_attempt_at <= ? "
+            "ORDER BY o.id LIMIT ?",
+            [now(), limit],
         )
-        if rows:
-            db.execute(
-                f"UPDATE outbox SET state = 'sending', attempts = attempts + 1 WHERE id IN "
-                f"({','.join('?' * len(rows))})",
-                [r["id"] for r in rows],
-            )
+    )
+    if rows:
+        db.execute(
+            f"UPDATE outbox SET state = 'sending', attempts = attempts + 1 WHERE id IN "
+            f"({','.join('?' * len(rows))})",
+            [r["id"] for r in rows],
+        )
     return [OutboxItem.from_row(r) for r in rows]
 
 

@@ -55,6 +55,11 @@ class Turns:
                     )
         self._owner = me  # handed over by release(): the lock stays held, now by us
 
+    @property
+    def taken(self) -> bool:
+        """Whether some thread has the turn now: a hint, true or not a moment later."""
+        return self._held
+
     def release(self) -> None:
         with self._mutex:
             self._owner = None
