@@ -7,13 +7,14 @@ holds ``SEARCH_AUTOMERGE`` segments or a merge is under way, so that an idle gat
 merges as automerge would have; after a batch, only when a level has fallen far behind
 (``merges.BEHIND``), so that a sustained load still gets its merges done, in steps of
 its own. FTS5's crisis merge, in whatever write adds a segment to a level of
-``SEARCH_CRISISMERGE``, stays the backstop.
+``SEARCH_CRISISMERGE``, stays the backstop. With nothing to merge, the idle thread
+makes the pass over the index of search terms that a purge owes (``store.terms``).
 """
 
 from __future__ import annotations
 
-from gateway.retention import Pace
-from gateway.store import merges, write
+from gateway.retention import TERMS_STEP, Pace
+from gateway.store import merges, terms, write
 from gateway.store.db import Database
 
 MERGE_PAGES = 200  # pages of each search index merged per write transaction, at most
@@ -25,13 +26,23 @@ class Merger:
 
     def __init__(self, db: Database):
         self.db, self.pace = db, Pace(MERGE_PAGES)
+        self.terms_pace = Pace(TERMS_STEP)
 
     def step(self, busy: bool) -> bool:
-        """One merge step if one is owed (``busy``: only if a level is far behind);
-        True when it merged something, so that the caller comes back for the next."""
+        """One merge step if one is owed (``busy``: only if a level is far behind), else,
+        when not ``busy``, a step of a pass over the index of search terms if a purge
+        owes one (``store.terms``); True when it did something, so that the caller comes
+        back for the next."""
         most = merges.owed(self.db)  # reads two records, outside the write
         if not most or (busy and most < merges.BEHIND):
-            return False
+            return not busy and self._terms_step()
         merges.read_ahead(self.db, self.pace.size)  # outside the write: read from cache
         with self.pace, write(self.db):  # timed to the commit
             return merges.merge_step(self.db, self.pace.size)
+
+    def _terms_step(self) -> bool:
+        if not terms.owed(self.db):
+            return False
+        with self.terms_pace, write(self.db):
+            terms.step(self.db, self.terms_pace.size)
+        return True

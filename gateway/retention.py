@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from gateway.store import event, write
+from gateway.store import event, terms, write
 from gateway.store import retention as rows
 from gateway.store.db import Database
 from gateway.store.growth import trim_job_runs
@@ -35,6 +35,7 @@ TARGET_S = 0.025  # a purge's write transaction aims at this (intake waits behin
 MERGE_PAGES = 200  # pages of the search indexes merged per write transaction, at most
 VACUUM_PAGES = 250  # pages given back per short write transaction, at most (1 MB)
 KEEP_FREE = 0.01  # free pages up to this share of the file stay for the next writes
+TERMS_STEP = 2000  # terms of the index of search terms checked per write, at most
 CHECKPOINT_S = 0.1  # a purge checkpoints the WAL between its writes at most this often
 
 
@@ -83,6 +84,7 @@ def _purge(db: Database, cutoff: str, batch: int, why: str) -> PurgeReport:
         trim_job_runs(db, cutoff)
     if report.cases or report.messages:
         with write(db):
+            terms.owe(db)  # their words leave the index of search terms (store/terms.py)
             event(db, "purged", f"{report.cases} case(s), {report.messages} message(s), "
                   f"{report.bytes} bytes, closed or received before {cutoff[:10]}")  # fmt: skip
         log.info("purged %d case(s), %d message(s) past retention", cases, report.messages)
@@ -181,6 +183,16 @@ def merge_indexes(db: Database, pace: Pace, steps: int | None = None) -> None:
         if not worked:
             return
         steps = None if steps is None else steps - 1
+
+
+def forget_terms(db: Database, most: int = TERMS_STEP) -> int:
+    """A whole pass over the index of search terms, if one is owed (``store.terms``), in
+    short write transactions; returns how many terms it checked."""
+    checked, pace = 0, Pace(most)
+    while terms.owed(db):
+        with paced(db, pace):
+            checked += terms.step(db, pace.size)
+    return checked
 
 
 def give_back_space(db: Database) -> int:

@@ -22,7 +22,7 @@ from gateway.cli.base import (
 from gateway.cli.output import cell, local_time, table
 from gateway.cli.record import record_lines
 from gateway.privacy import confidential
-from gateway.retention import purge
+from gateway.retention import forget_terms, purge
 from gateway.store import tickets
 from gateway.store.caselog import (
     CaseRow,
@@ -240,7 +240,10 @@ def purge_command(dry_run: bool, rules_file: Path | None, database, settings_fil
         gateway purge --dry-run
     """
     days = load_ruleset(rules_file, settings_file).privacy.retention_days
-    report = purge(open_case_log(database, settings_file), days, dry_run=dry_run)
+    db = open_case_log(database, settings_file)
+    report = purge(db, days, dry_run=dry_run)
+    if not dry_run:
+        forget_terms(db)  # as the daemon does when idle: the purged words leave the terms
     verb = "would purge" if dry_run else "purged"
     click.echo(
         f"{verb} {report.cases} closed case(s) and {report.messages} message(s), "

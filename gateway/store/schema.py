@@ -796,3 +796,17 @@ def m017_i22_incoming_hashes(db: Database) -> None:
         "CREATE INDEX IF NOT EXISTS idx_messages_sha256_in ON messages (sha256) "
         "WHERE direction = 'in'"
     )
+
+
+@migrations()
+def m017_i22_terms_pass(db: Database) -> None:
+    """Where a pass over the index of search terms stands (store/terms.py): a row while
+    one is owed, with the last term it checked. A log that holds terms may hold some of
+    texts purged before, so it owes a pass at once; a new log owes none."""
+    db.execute(
+        "CREATE TABLE terms_pass (id INTEGER PRIMARY KEY CHECK (id = 1), after TEXT NOT NULL)"
+    )
+    db.execute(
+        "INSERT INTO terms_pass (id, after) SELECT 1, '' "
+        "WHERE EXISTS (SELECT 1 FROM case_terms_list)"
+    )

@@ -1,0 +1,72 @@
+"""The index of search terms forgets the words no text holds any more.
+
+The web view and ``gateway cases search`` turn a search word into the terms it starts
+from an index of every term the texts have held (``case_terms``,
+schema.m017_i22_web_search_terms). Its triggers only add: each text's terms under the
+same row id, one entry a term. So a name or a number in a text that the retention
+purge removed stayed in that index for good, while the text itself was gone.
+
+A pass over the index takes them out. It walks the terms in order, a step at a time
+(each in a short write transaction of the caller's), asks the search index of the texts
+(``case_words``) for each term, and takes out of ``case_terms`` those it no longer
+finds anywhere: they were only in purged or changed texts. A term is checked and taken
+out in the same transaction, so a text stored meanwhile cannot lose its term; one
+stored later puts it back. A purge owes a pass (``owe``, in the transaction of its
+event); the daemon's pipeline thread makes it when it has nothing else to do
+(gateway/merging.py), and ``gateway purge`` makes it at once.
+
+Like the texts' own index (README, *What is kept*), FTS5 marks a term taken out and
+drops its bytes from the file when the index merges that part of it.
+"""
+
+from __future__ import annotations
+
+from gateway.store.db import Database
+
+
+def owe(db: Database) -> None:
+    """A pass is owed, from the first term (in the caller's transaction)."""
+    db.execute(
+        "INSERT INTO terms_pass (id, after) VALUES (1, '') "
+        "ON CONFLICT (id) DO UPDATE SET after = ''"
+    )
+
+
+def owed(db: Database) -> bool:
+    """Whether a pass is under way or owed."""
+    return db.execute("SELECT 1 FROM terms_pass WHERE id = 1").fetchone() is not None
+
+
+def step(db: Database, limit: int) -> int:
+    """The next ``limit`` terms of the pass, in the caller's write transaction: those the
+    texts no longer hold are taken out. Returns how many terms were checked; 0 when no
+    pass is owed or this one has ended (it is then no longer owed)."""
+    row = db.execute("SELECT after FROM terms_pass WHERE id = 1").fetchone()
+    if row is None:
+        return 0
+    terms = [
+        t
+        for (t,) in db.execute(
+            "SELECT term FROM case_terms_list WHERE term > ? ORDER BY term LIMIT ?",
+            [row[0], limit],
+        )
+    ]
+    if not terms:
+        db.execute("DELETE FROM terms_pass WHERE id = 1")
+        return 0
+    gone = [t for t in terms if not _held(db, t)]
+    if gone:  # a term tokenizes to itself: one row takes them all out
+        db.execute(
+            "INSERT INTO case_terms (case_terms, rowid, body) VALUES ('delete', 1, ?)",
+            [" ".join(gone)],
+        )
+    db.execute("UPDATE terms_pass SET after = ? WHERE id = 1", [terms[-1]])
+    return len(terms)
+
+
+def _held(db: Database, term: str) -> bool:
+    """Whether any text in the search index holds ``term`` (a term of the same tokenizer,
+    so, quoted, a phrase of that one term)."""
+    phrase = '"' + term.replace('"', '""') + '"'
+    found = db.execute("SELECT 1 FROM case_words WHERE case_words MATCH ? LIMIT 1", [phrase])
+    return found.fetchone() is not None

@@ -1,0 +1,117 @@
+"""The index of search terms forgets the words no text holds any more (store/terms.py).
+
+Its triggers only add, so the words of a text the retention purge removed (a name, a
+number) stayed in it for good. A purge now owes a pass over it; the daemon's idle
+pipeline thread makes it (gateway/merging.py), ``gateway purge`` at once."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from click.testing import CliRunner
+from conftest import ROOT, make_mail
+from sqlite_utils import Database
+
+from gateway.cli import cli
+from gateway.intake import accept
+from gateway.merging import Merger
+from gateway.pipeline import Pipeline
+from gateway.render import Renderer
+from gateway.retention import purge
+from gateway.settings import Settings
+from gateway.store import migrations, open_db, terms, write
+from gateway.store.web import search_terms
+
+NOW = dt.datetime.now(dt.UTC)
+
+
+def _terms(db) -> set[str]:
+    return {term for (term,) in db.execute("SELECT term FROM case_terms_list")}
+
+
+def _reports(db, ruleset, *bodies: str) -> None:
+    for i, body in enumerate(bodies):
+        accept(db, make_mail(subject=f"Sak {i}", body=body), "support", "t")
+    Pipeline(db, lambda: ruleset, Renderer("gw@trygghet-agder.example", "GW"),
+             Settings()).process_batch()  # fmt: skip
+
+
+def _close_long_ago(db, subject: str) -> None:
+    old = (NOW - dt.timedelta(days=500)).isoformat(timespec="milliseconds")
+    with write(db):
+        db.execute("UPDATE cases SET status = 'lukket', closed_at = ? WHERE subject = ?",
+                   [old, subject])  # fmt: skip
+
+
+def _idle(db) -> int:
+    """The daemon's pipeline thread with nothing to decide: its steps until none is left."""
+    merger, steps = Merger(db), 0
+    while merger.step(busy=False):
+        steps += 1
+    return steps
+
+
+def test_a_purged_texts_own_words_leave_the_search_terms(fresh_db, ruleset):
+    _reports(fresh_db, ruleset, "Kvasarlampen og brannalarmen svikter.\n", "Brannalarmen piper.\n")
+    assert not terms.owed(fresh_db)  # a new log owes no pass
+    _close_long_ago(fresh_db, "Sak 0")
+    assert {"kvasarlampen", "brannalarmen"} <= _terms(fresh_db)
+
+    purge(fresh_db, 365, today=NOW)
+    assert terms.owed(fresh_db) and "kvasarlampen" in _terms(fresh_db)  # until the pass
+    assert _idle(fresh_db) >= 1
+    assert not terms.owed(fresh_db)
+    left = _terms(fresh_db)
+    assert "kvasarlampen" not in left and "brannalarmen" in left  # the other case holds it
+    assert search_terms(fresh_db, "kvasar") == '("kvasar")'  # no term starts it
+    assert search_terms(fresh_db, "brannal") == '("brannalarmen")'
+
+    _reports(fresh_db, ruleset, "Kvasarlampen igjen.\n")  # a new text brings it back
+    assert "kvasarlampen" in _terms(fresh_db)
+    assert search_terms(fresh_db, "kvasar") == '("kvasarlampen")'
+
+
+def test_a_busy_pipeline_leaves_the_pass_for_later(fresh_db, ruleset):
+    _reports(fresh_db, ruleset, "Kvasarlampen svikter.\n")
+    _idle(fresh_db)
+    _close_long_ago(fresh_db, "Sak 0")
+    purge(fresh_db, 365, today=NOW)
+    assert Merger(fresh_db).step(busy=True) is False  # after a batch: mail first
+    assert "kvasarlampen" in _terms(fresh_db)
+
+
+def test_a_word_stored_again_during_a_pass_stays(fresh_db, ruleset):
+    """Each step checks its terms in its own write: a text stored before the pass reaches
+    a word keeps it, though the purged text that had it is gone."""
+    _reports(fresh_db, ruleset, "Zebralampen svikter.\n")
+    _idle(fresh_db)
+    _close_long_ago(fresh_db, "Sak 0")
+    purge(fresh_db, 365, today=NOW)
+    with write(fresh_db):
+        assert terms.step(fresh_db, 1) == 1  # a first term only: the pass is under way
+    _reports(fresh_db, ruleset, "Zebralampen igjen.\n")
+    _idle(fresh_db)
+    assert "zebralampen" in _terms(fresh_db)
+
+
+def test_the_purge_command_takes_the_words_out_at_once(db_path, ruleset):
+    db = open_db(db_path)
+    _reports(db, ruleset, "Kvasarlampen svikter.\n")
+    _idle(db)
+    _close_long_ago(db, "Sak 0")
+    rules = ["--database", str(db_path), "--rules", str(ROOT / "rules.yaml")]
+    done = CliRunner().invoke(cli, ["purge", *rules])
+    assert done.exit_code == 0 and "purged 1 closed case(s)" in done.output
+    assert "kvasarlampen" not in _terms(open_db(db_path))
+
+
+def test_a_log_purged_before_owes_a_pass(db_path):
+    old = Database(db_path)
+    migrations.apply(old, stop_before="m017_i22_terms_pass")
+    old.execute("INSERT INTO case_terms (rowid, body) VALUES (1, 'glemtnavn')")  # left over
+    old.conn.commit()
+    old.close()
+    db = open_db(db_path)
+    assert terms.owed(db)
+    _idle(db)
+    assert "glemtnavn" not in _terms(db)
