@@ -84,7 +84,6 @@ def _purge(db: Database, cutoff: str, batch: int, why: str) -> PurgeReport:
         trim_job_runs(db, cutoff)
     if report.cases or report.messages:
         with write(db):
-            terms.owe(db)  # their words leave the index of search terms (store/terms.py)
             event(db, "purged", f"{report.cases} case(s), {report.messages} message(s), "
                   f"{report.bytes} bytes, closed or received before {cutoff[:10]}")  # fmt: skip
         log.info("purged %d case(s), %d message(s) past retention", cases, report.messages)
@@ -149,6 +148,8 @@ def _purge_cases(
             removed, nbytes = rows.purge_cases(db, ids) if ids else (0, 0)
             for case_id in ids:
                 event(db, "purged", why, case_id=case_id)
+            if removed:  # their words leave the index of search terms (store/terms.py)
+                terms.owe(db)
         cases, messages, size = cases + len(ids), messages + removed, size + nbytes
         merge_indexes(db, merging, steps=1)
     return cases, messages, size
@@ -161,6 +162,8 @@ def _purge_loose(db: Database, cutoff: str, batch: int, merging: Pace) -> tuple[
         rows.read_loose_ahead(db, ids)
         with paced(db, pace):
             removed, nbytes = rows.purge_loose(db, ids)
+            if removed:
+                terms.owe(db)
         messages, size = messages + removed, size + nbytes
         merge_indexes(db, merging, steps=1)
     return messages, size

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 
 import pytest
 from conftest import make_mail
@@ -14,6 +15,7 @@ from gateway.outbox.sender import Sender, recover
 from gateway.pipeline import Pipeline
 from gateway.render import Renderer
 from gateway.settings import Settings, Smarthost
+from gateway.store import now
 
 
 def settings_for(sink_port: int, tmp_path) -> Settings:
@@ -52,6 +54,28 @@ def test_relay_and_receipt_reach_the_smarthost(fresh_db, ruleset, smtp_sink, tmp
     assert [e["kind"] for e in fresh_db["events"].rows_where("kind = 'delivered'")] == [
         "delivered"
     ] * 6
+
+
+def test_a_failure_to_tell_the_administrators_does_not_stop_the_sender(
+    fresh_db, ruleset, smtp_sink, tmp_path, caplog
+):
+    """The delivery is recorded as failed though the alert could not be made (a broken
+    template, say), and the sender goes on: left unrecorded, the failure stopped every
+    later write of the sender, so it sent nothing more."""
+    queue_reports(fresh_db, ruleset, 2)
+    smtp_sink.fail_next(550, "5.1.1 no such user")
+
+    def broken(db, row, err):
+        db.execute("INSERT INTO events (kind, detail) VALUES ('half', 'written')")
+        raise KeyError("template")
+
+    sender = Sender(fresh_db, settings_for(smtp_sink.port, tmp_path), broken)
+    assert sender.deliver_due() == 4
+    assert states(fresh_db) == ["failed", "sent", "sent", "sent"]
+    assert fresh_db["events"].count_where("kind = 'half'") == 0  # its writes undone
+    assert "could not be told" in caplog.text
+    queue_reports(fresh_db, ruleset)
+    assert sender.deliver_due() == 2  # and the next batch goes
 
 
 def test_temporary_failure_is_retried_and_delivered_once(fresh_db, ruleset, smtp_sink, tmp_path):
@@ -260,10 +284,15 @@ def test_deliveries_go_on_while_the_pipeline_writes_and_are_recorded_after(
     done.start()
     smtp_sink.wait_for(6, timeout=5)  # all six while the lock was held
     assert "sent" not in states(open_db(db_path))[1:]  # those wait for the sender's write
+    time.sleep(0.05)
+    released = now()
     all_sent.set()
     done.join(10)
     assert sender.deliver_due() == 0  # its next claim records them
     assert states(open_db(db_path)) == ["sent"] * 6
-    delivered = open_db(db_path)["events"].count_where("kind = 'delivered'")
-    assert delivered == 6
+    db = open_db(db_path)
+    delivered = [e["at"] for e in db["events"].rows_where("kind = 'delivered'")]
+    assert len(delivered) == 6
+    sent_at = [r["sent_at"] for r in db["outbox"].rows_where(order_by="id")]
+    assert max(delivered + sent_at) < released  # when they were sent, not recorded
     assert len(smtp_sink.wait_for(6)) == 6  # each once

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from gateway.faults import fault
 from gateway.outbox.transport import (
@@ -23,7 +24,7 @@ from gateway.outbox.transport import (
     TemporaryError,
 )
 from gateway.settings import Settings, reread_smarthost
-from gateway.store import event, now, write, writer_busy
+from gateway.store import event, now, savepoint, write, writer_busy
 from gateway.store import outbox as rows
 from gateway.store.db import Database
 from gateway.store.outbox import OutboxItem
@@ -33,6 +34,16 @@ log = logging.getLogger("gateway.outbox")
 
 SENT, RETRY, FAILED = OutboxState.SENT, OutboxState.RETRY, OutboxState.FAILED
 EVENT_OF = {SENT: "delivered", RETRY: "delivery-retry", FAILED: "delivery-failed"}
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A message the server has answered, and when, waiting to be recorded."""
+
+    item: OutboxItem
+    state: str
+    note: str
+    at: str  # the time of the answer, as stored
 
 
 def recover(db: Database) -> int:
@@ -50,7 +61,7 @@ class Sender:
         on_failed: Callable[[Database, OutboxItem, str], None] | None = None,
     ):
         self.db, self.settings, self.on_failed = db, settings, on_failed
-        self.unrecorded: list[tuple[OutboxItem, str, str]] = []  # sent, not yet recorded
+        self.unrecorded: list[Delivery] = []  # answered, not yet recorded
         self.connections = settings.smarthost.connections if settings.smarthost else 1
         if settings.smarthost is not None:
             self.transport = SmtpTransport(
@@ -84,7 +95,7 @@ class Sender:
             for item in items:
                 state, note = self._send(item)
                 fault("after-send")
-                self.unrecorded.append((item, state, note))
+                self.unrecorded.append(Delivery(item, state, note, now()))
                 done += 1
                 if state != SENT or not writer_busy(self.db):
                     self.flush()
@@ -104,9 +115,9 @@ class Sender:
                 self._record(self.unrecorded)
             self.unrecorded = []
 
-    def _record(self, sent: list[tuple[OutboxItem, str, str]]) -> None:
-        for item, state, note in sent:
-            self._record_one(item, state, note)
+    def _record(self, answered: list[Delivery]) -> None:
+        for delivery in answered:
+            self._record_one(delivery)
 
     def _send(self, item: OutboxItem) -> tuple[str, str]:
         recipients = list(item.recipients)
@@ -128,30 +139,42 @@ class Sender:
         except PermanentError as exc:
             return FAILED, str(exc)
 
-    def _record_one(self, item: OutboxItem, state: str, note: str) -> None:
+    def _record_one(self, delivery: Delivery) -> None:
+        item, state, note = delivery.item, delivery.state, delivery.note
         stamp = dt.datetime.now(dt.UTC)
         if state == RETRY and stamp.isoformat() >= item.deliver_until:
             state, note = FAILED, f"gave up after {item.attempts + 1} attempts: {note}"
-        rows.record_result(self.db, item, self._result(item, state, note, stamp))
+        rows.record_result(self.db, item, self._result(item, state, note, stamp, delivery.at))
         event(
             self.db,
             EVENT_OF[state],
             f"{item.purpose} to {', '.join(item.recipients)}" + (f": {note}" if note else ""),
             case_id=item.case_id,
             message_id=item.message_id,
+            at=delivery.at,
         )
         if state == FAILED:
             log.error("outbox %s (%s) failed: %s", item.id, item.purpose, note)
             if self.on_failed is not None and item.purpose != "alert":
-                self.on_failed(self.db, item, note)
+                self._tell(item, note)
         elif state == RETRY:
             log.warning("outbox %s (%s) will be retried: %s", item.id, item.purpose, note)
 
-    def _result(self, item: OutboxItem, state: str, note: str, stamp: dt.datetime) -> dict:
+    def _tell(self, item: OutboxItem, note: str) -> None:
+        """The administrators told of a failed delivery; if that breaks (a broken
+        template), it is logged and the delivery is recorded all the same: left
+        unrecorded, it would stop this sender's next writes, and so its deliveries."""
+        try:
+            with savepoint(self.db):
+                self.on_failed(self.db, item, note)
+        except Exception:
+            log.exception("outbox %s: the administrators could not be told", item.id)
+
+    def _result(self, item: OutboxItem, state: str, note: str, stamp: dt.datetime, at: str) -> dict:
         """The outbox row's new values: the state, the error, and when (sent or next try)."""
         values: dict = {"state": OutboxState(state).value, "last_error": note or None}
         if state == SENT:
-            values["sent_at"] = now()
+            values["sent_at"] = at
         elif state == RETRY:
             s = self.settings
             delay = min(s.retry_base_seconds * 2**item.attempts, s.retry_max_seconds)

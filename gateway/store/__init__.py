@@ -252,13 +252,15 @@ def event(
     case_id: int | None = None,
     message_id: int | None = None,
     rules: list[str] | None = None,
+    at: str | None = None,
 ) -> None:
-    """Append one line to the event log (call inside the caller's transaction)."""
+    """Append one line to the event log (call inside the caller's transaction); ``at``:
+    when it happened, if not now (a delivery recorded after it was sent)."""
     insert(
         db,
         "events",
         {
-            "at": now(),
+            "at": at or now(),
             "case_id": case_id,
             "message_id": message_id,
             "kind": kind,

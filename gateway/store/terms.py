@@ -40,33 +40,47 @@ def owed(db: Database) -> bool:
 def step(db: Database, limit: int) -> int:
     """The next ``limit`` terms of the pass, in the caller's write transaction: those the
     texts no longer hold are taken out. Returns how many terms were checked; 0 when no
-    pass is owed or this one has ended (it is then no longer owed)."""
+    pass is owed or this one has ended (it is then no longer owed).
+
+    Terms are read as bytes: FTS5 cuts a term at 32,768 bytes, maybe inside a character,
+    and such a term is no text (it is passed over: tokenized again it would be another)."""
     row = db.execute("SELECT after FROM terms_pass WHERE id = 1").fetchone()
     if row is None:
         return 0
-    terms = [
-        t
-        for (t,) in db.execute(
-            "SELECT term FROM case_terms_list WHERE term > ? ORDER BY term LIMIT ?",
-            [row[0], limit],
-        )
-    ]
-    if not terms:
+    found = db.execute(
+        "SELECT CAST(term AS BLOB) FROM case_terms_list WHERE term > CAST(? AS TEXT) "
+        "ORDER BY term LIMIT ?",
+        [row[0], limit],
+    ).fetchall()
+    if not found:
         db.execute("DELETE FROM terms_pass WHERE id = 1")
         return 0
-    gone = [t for t in terms if not _held(db, t)]
-    if gone:  # a term tokenizes to itself: one row takes them all out
-        db.execute(
+    gone = [t for t in map(_text, (r[0] for r in found)) if t is not None and not _held(db, t)]
+    if gone:
+        # FTS5 counts the rows of an index and takes one off for each 'delete': one that
+        # finds none left fails as a corrupt index. A row with no terms keeps it even.
+        db.execute("INSERT INTO case_terms (rowid, body) VALUES (1, '')")
+        db.execute(  # a term tokenizes to itself: one row takes them all out
             "INSERT INTO case_terms (case_terms, rowid, body) VALUES ('delete', 1, ?)",
             [" ".join(gone)],
         )
-    db.execute("UPDATE terms_pass SET after = ? WHERE id = 1", [terms[-1]])
-    return len(terms)
+    db.execute("UPDATE terms_pass SET after = ? WHERE id = 1", [found[-1][0]])
+    return len(found)
+
+
+def _text(term: bytes) -> str | None:
+    try:
+        return term.decode()
+    except UnicodeDecodeError:
+        return None
 
 
 def _held(db: Database, term: str) -> bool:
     """Whether any text in the search index holds ``term`` (a term of the same tokenizer,
-    so, quoted, a phrase of that one term)."""
+    so, quoted, a phrase of that one term). Asked from the newest text down: the oldest
+    are those a purge took out, still in the index, marked, until it merges them."""
     phrase = '"' + term.replace('"', '""') + '"'
-    found = db.execute("SELECT 1 FROM case_words WHERE case_words MATCH ? LIMIT 1", [phrase])
+    found = db.execute(
+        "SELECT 1 FROM case_words WHERE case_words MATCH ? ORDER BY rowid DESC LIMIT 1", [phrase]
+    )
     return found.fetchone() is not None

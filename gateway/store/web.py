@@ -101,17 +101,25 @@ def _word_query(db: Database, word: str, terms: tuple[str, ...]) -> str:
     if len(terms) != 1:
         return prefix
     (term,) = terms
-    started = [
-        row[0]
-        for row in db.execute(
-            "SELECT term FROM case_terms_list WHERE term >= ? AND term < ? LIMIT ?",
+    started = [  # as bytes: a term FTS5 cut inside a character is no text (store/terms.py)
+        found.decode()
+        for (found,) in db.execute(
+            "SELECT CAST(term AS BLOB) FROM case_terms_list WHERE term >= ? AND term < ? LIMIT ?",
             [term, term + "\U0010ffff", MAX_TERMS + 1],
         )
-        if row[0].startswith(term)
+        if _whole(found) and found.decode().startswith(term)
     ]
     if len(started) > MAX_TERMS:
         return prefix
     return "(" + " OR ".join(_quoted(t) for t in started or [term]) + ")"
+
+
+def _whole(term: bytes) -> bool:
+    try:
+        term.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 _TOKENIZER_LOCK = threading.Lock()
