@@ -213,7 +213,7 @@ class Gateway:
                 wait = 5.0
             self.wake_sender.wait(min(wait if wait is not None else 1.0, 1.0))
         try:
-            sender.flush()
+            sender.close()
         except Exception:  # the rows stay 'sending': due again at the next start
             log.exception("outbox: deliveries could not be recorded before stopping")
 

@@ -296,3 +296,35 @@ def test_deliveries_go_on_while_the_pipeline_writes_and_are_recorded_after(
     sent_at = [r["sent_at"] for r in db["outbox"].rows_where(order_by="id")]
     assert max(delivered + sent_at) < released  # when they were sent, not recorded
     assert len(smtp_sink.wait_for(6)) == 6  # each once
+
+
+def test_a_burst_goes_over_one_connection_closed_when_none_is_due(
+    fresh_db, ruleset, smtp_sink, tmp_path
+):
+    """Batches that follow one another share the connection, as an MTA keeps one to a
+    destination while mail for it waits; it is closed once nothing more is due."""
+    queue_reports(fresh_db, ruleset, 30)  # 60 rows: three batches of 25 at most
+    sender = Sender(fresh_db, settings_for(smtp_sink.port, tmp_path))
+    opened = []
+    open_ = sender.transport.open
+    sender.transport.open = lambda: (opened.append(1), open_())[1]
+    handled = []
+    while n := sender.deliver_due():
+        handled.append(n)
+    assert handled == [25, 25, 10] and len(opened) == 1
+    assert sender.transport.conn is None  # closed with the claim that found none
+    assert len(smtp_sink.wait_for(60)) == 60
+
+
+def test_a_kept_connection_the_server_let_go_is_opened_anew(fresh_db, ruleset, smtp_sink, tmp_path):
+    """A connection kept from the last batch is tried (NOOP) before the next: one the
+    server has closed is opened anew, and no message waits for a retry."""
+    import socket
+
+    queue_reports(fresh_db, ruleset, 13)  # 26 rows: 25, then 1
+    sender = Sender(fresh_db, settings_for(smtp_sink.port, tmp_path))
+    assert sender.deliver_due() == 25
+    sender.transport.conn.sock.shutdown(socket.SHUT_RDWR)  # as when the server times out
+    assert sender.deliver_due() == 1
+    assert set(states(fresh_db)) == {"sent"}
+    assert fresh_db["events"].count_where("kind = 'delivery-retry'") == 0

@@ -79,7 +79,8 @@ class Sender:
         sending while the pipeline holds the write lock, instead of waiting for it after
         every message. A crash can repeat the deliveries sent but not yet recorded, at
         most a batch per connection, each with its Message-ID (so the receiving client
-        shows it once); rows not reached are due again at once.
+        shows it once); rows not reached are due again at once. The connection is kept
+        for the batch that follows, and closed when none is due.
         """
         # With several connections each takes its share of a burst, not the whole of it.
         limit = -(-self.settings.send_batch_size // self.connections)
@@ -88,19 +89,22 @@ class Sender:
             items = rows.claim_due(self.db, limit)
         self.unrecorded = []
         if not items:
+            self.transport.close()  # kept from the last batch while more was due
             return 0
         fault("before-send")
-        done = 0
+        self.transport.check()
+        done, answered = 0, True  # answered: each message taken, the connection sound
         try:
             for item in items:
                 state, note = self._send(item)
                 fault("after-send")
                 self.unrecorded.append(Delivery(item, state, note, now()))
-                done += 1
+                done, answered = done + 1, answered and state == SENT
                 if state != SENT or not writer_busy(self.db):
                     self.flush()
         finally:
-            self.transport.close()
+            if done < len(items) or not answered:  # else kept for the batch that follows
+                self.transport.close()
             if done < len(items):
                 try:
                     self.flush()  # what was sent, before the rest is given back
@@ -108,8 +112,16 @@ class Sender:
                     rows.release(self.db, items[done:])
         return len(items)
 
+    def close(self) -> None:
+        """Record what is not recorded yet and close the connection (the daemon, before it
+        stops)."""
+        try:
+            self.flush()
+        finally:
+            self.transport.close()
+
     def flush(self) -> None:
-        """Record the deliveries not recorded yet (the daemon calls this before it stops)."""
+        """Record the deliveries not recorded yet."""
         if self.unrecorded:
             with write(self.db):
                 self._record(self.unrecorded)

@@ -62,7 +62,8 @@ class PermanentError(Exception):
 
 
 class SmtpTransport:
-    """One SMTP connection for a batch of messages, to the smarthost."""
+    """One SMTP connection to the smarthost, for a batch of messages and the batches that
+    follow it at once (``Sender`` closes it when nothing more is due)."""
 
     def __init__(self, smarthost: Smarthost, reread: Callable[[], Smarthost | None] = lambda: None):
         self.host = smarthost
@@ -132,6 +133,19 @@ class SmtpTransport:
             self.close()
             raise TemporaryError(f"connection lost: {exc}") from exc
         return f"refused: {_refusals(refused)}" if refused else ""
+
+    def check(self) -> None:
+        """Before a batch: a connection kept from the last one is closed unless the server
+        still answers on it (NOOP), so that the next message opens a new one rather than
+        fail on one the server has let go."""
+        if self.conn is None:
+            return
+        try:
+            if self.conn.noop()[0] == 250:
+                return
+        except (OSError, smtplib.SMTPException):
+            pass
+        self.close()
 
     def _reset(self) -> None:
         try:
@@ -281,6 +295,9 @@ class FolderTransport:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
         return ""
+
+    def check(self) -> None:
+        pass
 
     def close(self) -> None:
         pass
