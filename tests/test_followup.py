@@ -516,6 +516,38 @@ def test_a_reminder_that_would_carry_personal_data_is_not_sent(fresh_db, ruleset
     assert [p for p, _, _ in talk.outgoing()] == []
 
 
+def test_a_digest_marks_its_cases_in_short_writes_and_a_crash_lists_them_again(
+    fresh_db, ruleset, monkeypatch
+):
+    """The marks follow the run's claim, ``MARKS`` cases to a write (a fortnight's backlog
+    at a million cases was one write of 110 ms). Cut short after the first, the cases
+    not marked come again in the next digest: listed twice, never left out."""
+    from gateway.followup import digest
+
+    monkeypatch.setattr(digest, "MARKS", 2)
+    talk = Conversation(fresh_db, ruleset)
+    runner = runner_for(fresh_db, ruleset)
+    refs = [report_at(talk, local(2026, 5, 11, 10 + n, 0), subject=f"Alarm {n}")[0]
+            for n in range(3)]  # fmt: skip
+    marked = digest.events
+
+    def cut_short(db, kind, detail, case_ids, row):
+        if db.execute("SELECT COUNT(*) FROM events WHERE kind = 'in-digest'").fetchone()[0]:
+            raise OSError("power cut")
+        marked(db, kind, detail, case_ids, row)
+
+    monkeypatch.setattr(digest, "events", cut_short)
+    run(runner, "review-digest", local(2026, 5, 11, 19, 0))
+    ((_, first),) = mails(talk, "digest")
+    assert all(ref in text(first) for ref in refs)
+    assert fresh_db["events"].count_where("kind = 'in-digest'") == 2
+    monkeypatch.setattr(digest, "events", marked)
+    run(runner, "review-digest", local(2026, 5, 12, 19, 0))
+    ((_, second),) = mails(talk, "digest")
+    assert refs[2] in text(second) and refs[0] not in text(second)
+    assert fresh_db["events"].count_where("kind = 'in-digest'") == 3  # the third, now
+
+
 def test_a_digest_marks_each_case_it_lists_once_with_its_mail(fresh_db, ruleset):
     """The marks (one statement for all the cases: a fortnight's backlog is thousands)
     say which digest listed each case, and keep it out of the next one."""

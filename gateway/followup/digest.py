@@ -19,10 +19,12 @@ from gateway.followup.common import (
     queue,
 )
 from gateway.followup.context import JobContext
-from gateway.store import events
+from gateway.store import events, write
 from gateway.store.followup import not_yet_in_digest
+from gateway.store.jobs import make_room
 
 HORIZON = dt.timedelta(days=7)
+MARKS = 500  # cases marked in one write transaction
 
 
 def _stamp(at: dt.datetime) -> str:
@@ -52,14 +54,29 @@ def prepare_digest(ctx: JobContext) -> tuple[list, list[str], object] | None:
 
 
 def review_digest(ctx: JobContext) -> str:
+    """The digest, queued in the run's claim; the mark on each case it lists follows
+    (``digest_marks``)."""
     made = ctx.prepared if ctx.prepared is not None else prepare_digest(ctx)
     if made is None:
         return "no on_call party in follow_up: nothing sent"
     cases, to, mail = made
-    row = queue(ctx.db, mail)
-    detail = f"in the review digest to {', '.join(to)}"
-    events(ctx.db, "in-digest", detail, [case.id for case in cases], row)
+    ctx.written = (cases, queue(ctx.db, mail), f"in the review digest to {', '.join(to)}")
     return f"{len(cases)} case(s) to {', '.join(to)}"
 
 
+def digest_marks(ctx: JobContext) -> None:
+    """On each case of the digest, that it was in it, which keeps it out of the next:
+    in short write transactions of ``MARKS`` cases (a fortnight's backlog on a log of a
+    million cases is 4,000, one write of 110 ms). A crash between them lists the cases
+    not yet marked again in the next digest: twice, never not at all."""
+    if ctx.written is None:
+        return
+    cases, row, detail = ctx.written
+    for start in range(0, len(cases), MARKS):
+        make_room(ctx.db)
+        with write(ctx.db):
+            events(ctx.db, "in-digest", detail, [c.id for c in cases[start : start + MARKS]], row)
+
+
 review_digest.prepare = prepare_digest  # type: ignore[attr-defined]
+review_digest.after = digest_marks  # type: ignore[attr-defined]
