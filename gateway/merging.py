@@ -43,6 +43,7 @@ class Merger:
     def _terms_step(self) -> bool:
         if not terms.owed(self.db):
             return False
+        terms.read_ahead(self.db, self.terms_pace.size)  # outside the write: then cached
         with self.terms_pace, write(self.db):
             terms.step(self.db, self.terms_pace.size)
         return True

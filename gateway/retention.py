@@ -193,6 +193,7 @@ def forget_terms(db: Database, most: int = TERMS_STEP) -> int:
     short write transactions; returns how many terms it checked."""
     checked, pace = 0, Pace(most)
     while terms.owed(db):
+        terms.read_ahead(db, pace.size)  # outside the write: then cached
         with paced(db, pace):
             checked += terms.step(db, pace.size)
     return checked

@@ -158,3 +158,17 @@ def test_a_purge_broken_off_still_owes_the_pass(fresh_db, ruleset, monkeypatch):
     monkeypatch.undo()
     _idle(fresh_db)
     assert "kvasarlampen" not in _terms(fresh_db)
+
+
+def test_each_step_reads_its_terms_ahead_outside_its_write(fresh_db, ruleset, monkeypatch):
+    """What a step reads is read first outside the write, so that the write finds it in
+    the cache (cold, the first step on a million cases held the lock 195 ms)."""
+    _reports(fresh_db, ruleset, "Kvasarlampen svikter.\n")
+    _close_long_ago(fresh_db, "Sak 0")
+    purge(fresh_db, 365, today=NOW)
+    ahead, read_ahead = [], terms.read_ahead
+    monkeypatch.setattr(terms, "read_ahead", lambda db, n: (
+        ahead.append(db.conn.in_transaction), read_ahead(db, n)))  # fmt: skip
+    _idle(fresh_db)
+    assert ahead and not any(ahead)
+    assert "kvasarlampen" not in _terms(fresh_db)

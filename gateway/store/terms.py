@@ -37,6 +37,17 @@ def owed(db: Database) -> bool:
     return db.execute("SELECT 1 FROM terms_pass WHERE id = 1").fetchone() is not None
 
 
+def read_ahead(db: Database, limit: int) -> None:
+    """What the next ``step`` reads, read outside any write, so that the write finds it in
+    the cache (the first step of a pass on a cold log of a million cases took 195 ms,
+    the rest at most 50)."""
+    row = db.execute("SELECT after FROM terms_pass WHERE id = 1").fetchone()
+    if row is not None:
+        for term in _next(db, row[0], limit):
+            if (text := _text(term)) is not None:
+                _held(db, text)
+
+
 def step(db: Database, limit: int) -> int:
     """The next ``limit`` terms of the pass, in the caller's write transaction: those the
     texts no longer hold are taken out. Returns how many terms were checked; 0 when no
@@ -47,15 +58,11 @@ def step(db: Database, limit: int) -> int:
     row = db.execute("SELECT after FROM terms_pass WHERE id = 1").fetchone()
     if row is None:
         return 0
-    found = db.execute(
-        "SELECT CAST(term AS BLOB) FROM case_terms_list WHERE term > CAST(? AS TEXT) "
-        "ORDER BY term LIMIT ?",
-        [row[0], limit],
-    ).fetchall()
+    found = _next(db, row[0], limit)
     if not found:
         db.execute("DELETE FROM terms_pass WHERE id = 1")
         return 0
-    gone = [t for t in map(_text, (r[0] for r in found)) if t is not None and not _held(db, t)]
+    gone = [t for t in map(_text, found) if t is not None and not _held(db, t)]
     if gone:
         # FTS5 counts the rows of an index and takes one off for each 'delete': one that
         # finds none left fails as a corrupt index. A row with no terms keeps it even.
@@ -64,8 +71,18 @@ def step(db: Database, limit: int) -> int:
             "INSERT INTO case_terms (case_terms, rowid, body) VALUES ('delete', 1, ?)",
             [" ".join(gone)],
         )
-    db.execute("UPDATE terms_pass SET after = ? WHERE id = 1", [found[-1][0]])
+    db.execute("UPDATE terms_pass SET after = ? WHERE id = 1", [found[-1]])
     return len(found)
+
+
+def _next(db: Database, after: str | bytes, limit: int) -> list[bytes]:
+    """The next ``limit`` terms after ``after``, as bytes."""
+    rows = db.execute(
+        "SELECT CAST(term AS BLOB) FROM case_terms_list WHERE term > CAST(? AS TEXT) "
+        "ORDER BY term LIMIT ?",
+        [after, limit],
+    )
+    return [term for (term,) in rows]
 
 
 def _text(term: bytes) -> str | None:
