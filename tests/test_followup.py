@@ -541,6 +541,8 @@ def test_a_digest_marks_its_cases_in_short_writes_and_a_crash_lists_them_again(
     ((_, first),) = mails(talk, "digest")
     assert all(ref in text(first) for ref in refs)
     assert fresh_db["events"].count_where("kind = 'in-digest'") == 2
+    last = runner.last_run("review-digest")  # sent, and said that the marks broke off
+    assert last["result"] == "failed" and "power cut" in last["detail"]
     monkeypatch.setattr(digest, "events", marked)
     run(runner, "review-digest", local(2026, 5, 12, 19, 0))
     ((_, second),) = mails(talk, "digest")

@@ -328,3 +328,33 @@ def test_a_kept_connection_the_server_let_go_is_opened_anew(fresh_db, ruleset, s
     assert sender.deliver_due() == 1
     assert set(states(fresh_db)) == {"sent"}
     assert fresh_db["events"].count_where("kind = 'delivery-retry'") == 0
+
+
+def test_a_connection_is_not_kept_past_its_time_nor_while_the_log_cannot_be_written(
+    fresh_db, ruleset, smtp_sink, tmp_path, monkeypatch
+):
+    """Kept at most REUSE_SECONDS (a login of hours may outlive its token), and closed
+    when the claim of the next batch fails (the sender then waits and tries again)."""
+    import sqlite3
+
+    from gateway.outbox import transport
+    from gateway.store import outbox as rows
+
+    queue_reports(fresh_db, ruleset, 13)  # 26 rows: 25, then 1
+    sender = Sender(fresh_db, settings_for(smtp_sink.port, tmp_path))
+    assert sender.deliver_due() == 25
+    kept = sender.transport.conn
+    monkeypatch.setattr(transport, "REUSE_SECONDS", 0)
+    assert sender.deliver_due() == 1
+    assert sender.transport.conn is not kept  # opened anew for the last one
+    queue_reports(fresh_db, ruleset, 13)
+    monkeypatch.setattr(transport, "REUSE_SECONDS", 300)
+    assert sender.deliver_due() == 25 and sender.transport.conn is not None
+
+    def locked(db, limit):
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(rows, "claim_due", locked)
+    with pytest.raises(sqlite3.OperationalError):
+        sender.deliver_due()
+    assert sender.transport.conn is None

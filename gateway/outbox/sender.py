@@ -1,4 +1,4 @@
-"""Deliver the outbox: claim due rows, send a batch over one SMTP connection, record.
+"""Deliver the outbox: claim due rows, send them over an SMTP connection, record.
 
 States: ``queued`` -> ``sending`` (claimed) -> ``sent``; a temporary failure (4xx, a
 refused connection, a time-out) -> ``retry`` with exponential backoff until
@@ -84,26 +84,31 @@ class Sender:
         """
         # With several connections each takes its share of a burst, not the whole of it.
         limit = -(-self.settings.send_batch_size // self.connections)
-        with write(self.db):
-            self._record(self.unrecorded)
-            items = rows.claim_due(self.db, limit)
+        try:
+            with write(self.db):
+                self._record(self.unrecorded)
+                items = rows.claim_due(self.db, limit)
+        except BaseException:
+            self.transport.close()  # not kept while the database cannot be written
+            raise
         self.unrecorded = []
         if not items:
             self.transport.close()  # kept from the last batch while more was due
             return 0
         fault("before-send")
-        self.transport.check()
-        done, answered = 0, True  # answered: each message taken, the connection sound
+        done, taken, kept = 0, 0, False  # kept: all taken, nothing raised
         try:
+            self.transport.check()
             for item in items:
                 state, note = self._send(item)
                 fault("after-send")
                 self.unrecorded.append(Delivery(item, state, note, now()))
-                done, answered = done + 1, answered and state == SENT
+                done, taken = done + 1, taken + (state == SENT)
                 if state != SENT or not writer_busy(self.db):
                     self.flush()
+            kept = taken == len(items)
         finally:
-            if done < len(items) or not answered:  # else kept for the batch that follows
+            if not kept:  # else kept for the batch that follows
                 self.transport.close()
             if done < len(items):
                 try:

@@ -1,6 +1,7 @@
 """How the outbox hands one message over: SMTP to the smarthost, or a folder of .eml files.
 
-``SmtpTransport`` keeps one connection for a batch and turns the server's answers into
+``SmtpTransport`` keeps one connection for the batches of a burst (at most
+``REUSE_SECONDS``) and turns the server's answers into
 ``TemporaryError`` (4xx, network trouble: try again later) or ``PermanentError`` (5xx).
 Messages go to the socket without smtplib's whole-message copies, and a big stored one
 is streamed from the database (``Stored``) rather than read into memory whole.
@@ -14,6 +15,7 @@ import re
 import smtplib
 import socket
 import ssl
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -26,6 +28,7 @@ from gateway.store.outbox import open_raw
 log = logging.getLogger("gateway.outbox")
 
 CHUNK = 1 << 20  # bytes read from the database and written to the socket at a time
+REUSE_SECONDS = 300  # a connection is kept for the next batch this long at most (Postfix's)
 
 
 class Stored:
@@ -68,6 +71,7 @@ class SmtpTransport:
     def __init__(self, smarthost: Smarthost, reread: Callable[[], Smarthost | None] = lambda: None):
         self.host = smarthost
         self.conn: smtplib.SMTP | None = None
+        self.opened = 0.0  # when conn was opened (monotonic)
         self.provider = build_provider(smarthost.oauth) if smarthost.oauth else None
         self.reread = reread  # the settings read again after a refused login
         self._refused = False  # the last login was refused: read the settings again first
@@ -103,7 +107,7 @@ class SmtpTransport:
         if self._logged:
             log.info("smarthost %s:%s reachable again", h.host, h.port)
         self._logged = self._refused = False
-        self.conn = conn
+        self.conn, self.opened = conn, time.monotonic()
 
     def _new_credentials(self) -> None:
         """A refused login: use the settings' credentials if they changed (a new secret
@@ -139,6 +143,9 @@ class SmtpTransport:
         still answers on it (NOOP), so that the next message opens a new one rather than
         fail on one the server has let go."""
         if self.conn is None:
+            return
+        if time.monotonic() - self.opened > REUSE_SECONDS:  # as Postfix: a login of hours
+            self.close()  # may outlive its token or a server's limit on one session
             return
         try:
             if self.conn.noop()[0] == 250:

@@ -145,7 +145,7 @@ class Runner:
                 detail = self.jobs[job](ctx)
                 runs.finish(self.db, job, _stamp(due), _stamp(dt.datetime.now(dt.UTC)), detail)
             if (after := getattr(self.jobs[job], "after", None)) is not None:
-                after(ctx)  # the run is recorded: what is left goes in short transactions
+                self._after(after, job, due, ctx, detail)
         except Exception as exc:  # recorded, so that `gateway jobs` shows it; not retried
             if is_locked(exc):
                 # Not claimed (the claim rolled back with the rest): the next tick retries.
@@ -155,6 +155,18 @@ class Runner:
             return True
         log.info("job %s (due %s): %s", job, _stamp(due), detail)
         return True
+
+    def _after(self, after, job: str, due: dt.datetime, ctx: JobContext, detail: str) -> None:
+        """What a job writes after its recorded run, in short transactions of its own (the
+        notes and marks on the cases of its mail). It is not run again when it breaks
+        off: the run is marked failed with the reason, and the log says so."""
+        try:
+            after(ctx)
+        except Exception as exc:
+            log.exception("job %s due %s: sent, but what follows it failed", job, _stamp(due))
+            with write(self.db):
+                runs.fail(self.db, job, _stamp(due), _stamp(dt.datetime.now(dt.UTC)),
+                          f"{detail}; then {type(exc).__name__}: {exc}")  # fmt: skip
 
     def _write_ahead(self, job: str, due: str, pieces: list[Piece]) -> Counter | None:
         """Write a job's pieces before its claim, in transactions of ``WRITE_S`` (at
