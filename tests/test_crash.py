@@ -60,8 +60,8 @@ def test_kill_at_each_fault_point_and_restart(
     assert len(set(ids)) == 2  # one relay and one receipt, each with its own Message-ID
     if point == "after-send":
         # What was sent but not yet recorded when the power went (here the first
-        # message) may arrive twice, with the same Message-ID (so mail clients show it
-        # once); nothing else is repeated.
+        # message) may arrive twice, with the same Message-ID (a client that
+        # de-duplicates shows it once); nothing else is repeated.
         assert len(ids) <= 3
     else:
         assert len(ids) == 2

@@ -236,7 +236,7 @@ def events(
     """The same line in the event log of each of ``case_ids``, at one time (in the
     caller's transaction): one statement run for all, not one built per case. The
     review digest marks each case it lists, several thousand after a fortnight's
-    backlog on a log of a million cases, inside its claim's write."""
+    backlog on a log of a million cases, 500 to a write (followup/digest.py)."""
     stamp = now()
     db.conn.executemany(
         "INSERT INTO events (at, case_id, message_id, kind, detail) VALUES (?, ?, ?, ?, ?)",

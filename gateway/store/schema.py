@@ -708,8 +708,8 @@ def m017_i22_web_search_terms(db: Database) -> None:
     An FTS5 index of its own, fed the same texts by triggers in the same transaction, but
     every text under the same rowid: FTS5 keeps one entry per term and rowid, so each
     term's list stays one entry long and listing the terms a word starts (the vocabulary
-    table ``case_terms_list``) reads a few pages. A term is never taken out: one left
-    over from a purged text only makes a search ask the index for it and find nothing.
+    table ``case_terms_list``) reads a few pages. The triggers never take a term out;
+    since m017_i22_terms_pass a pass after each purge does (store/terms.py).
     Filled from the search index's own vocabulary (20 s at a million cases)."""
     db.execute(
         "CREATE VIRTUAL TABLE case_terms USING fts5(body, content = '', detail = none, "
