@@ -13,7 +13,7 @@ makes the pass over the index of search terms that a purge owes (``store.terms``
 
 from __future__ import annotations
 
-from gateway.retention import TERMS_STEP, Pace
+from gateway.retention import TERMS_STEP, Pace, terms_step
 from gateway.store import merges, terms, write
 from gateway.store.db import Database
 
@@ -43,7 +43,5 @@ class Merger:
     def _terms_step(self) -> bool:
         if not terms.owed(self.db):
             return False
-        terms.read_ahead(self.db, self.terms_pace.size)  # outside the write: then cached
-        with self.terms_pace, write(self.db):
-            terms.step(self.db, self.terms_pace.size)
+        terms_step(self.db, self.terms_pace)
         return True

@@ -193,10 +193,16 @@ def forget_terms(db: Database, most: int = TERMS_STEP) -> int:
     short write transactions; returns how many terms it checked."""
     checked, pace = 0, Pace(most)
     while terms.owed(db):
-        terms.read_ahead(db, pace.size)  # outside the write: then cached
-        with paced(db, pace):
-            checked += terms.step(db, pace.size)
+        checked += terms_step(db, pace)
     return checked
+
+
+def terms_step(db: Database, pace: Pace) -> int:
+    """One step of that pass, its reads made first outside the write (then cached), the
+    write paced; returns how many terms it checked."""
+    terms.read_ahead(db, pace.size)
+    with paced(db, pace):
+        return terms.step(db, pace.size)
 
 
 def give_back_space(db: Database) -> int:

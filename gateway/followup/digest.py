@@ -14,14 +14,14 @@ import datetime as dt
 from gateway.followup.common import (
     case_line,
     compose,
+    in_batches,
     local_moment,
     on_call_addresses,
     queue,
 )
 from gateway.followup.context import JobContext
-from gateway.store import events, write
+from gateway.store import events
 from gateway.store.followup import not_yet_in_digest
-from gateway.store.jobs import make_room
 
 HORIZON = dt.timedelta(days=7)
 MARKS = 500  # cases marked in one write transaction
@@ -72,10 +72,8 @@ def digest_marks(ctx: JobContext) -> None:
     if ctx.written is None:
         return
     cases, row, detail = ctx.written
-    for start in range(0, len(cases), MARKS):
-        make_room(ctx.db)
-        with write(ctx.db):
-            events(ctx.db, "in-digest", detail, [c.id for c in cases[start : start + MARKS]], row)
+    chunks = [[c.id for c in cases[i : i + MARKS]] for i in range(0, len(cases), MARKS)]
+    in_batches(ctx.db, chunks, lambda ids: events(ctx.db, "in-digest", detail, ids, row), 1)
 
 
 review_digest.prepare = prepare_digest  # type: ignore[attr-defined]

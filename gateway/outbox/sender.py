@@ -79,8 +79,8 @@ class Sender:
         sending while the pipeline holds the write lock, instead of waiting for it after
         every message. A crash can repeat the deliveries sent but not yet recorded, at
         most a batch per connection, each with its Message-ID (a client that
-        de-duplicates shows it once); rows not reached are due again at once. The connection is kept
-        for the batch that follows, and closed when none is due.
+        de-duplicates shows it once); rows not reached are due again at once. The
+        connection is kept for the batch that follows, and closed when none is due.
         """
         # With several connections each takes its share of a burst, not the whole of it.
         limit = -(-self.settings.send_batch_size // self.connections)

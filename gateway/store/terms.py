@@ -44,7 +44,7 @@ def read_ahead(db: Database, limit: int) -> None:
     row = db.execute("SELECT after FROM terms_pass WHERE id = 1").fetchone()
     if row is not None:
         for term in _next(db, row[0], limit):
-            if (text := _text(term)) is not None:
+            if (text := text_of(term)) is not None:
                 _held(db, text)
 
 
@@ -62,7 +62,7 @@ def step(db: Database, limit: int) -> int:
     if not found:
         db.execute("DELETE FROM terms_pass WHERE id = 1")
         return 0
-    gone = [t for t in map(_text, found) if t is not None and not _held(db, t)]
+    gone = [t for t in map(text_of, found) if t is not None and not _held(db, t)]
     if gone:
         # FTS5 counts the rows of an index and takes one off for each 'delete': one that
         # finds none left fails as a corrupt index. A row with no terms keeps it even.
@@ -85,7 +85,9 @@ def _next(db: Database, after: str | bytes, limit: int) -> list[bytes]:
     return [term for (term,) in rows]
 
 
-def _text(term: bytes) -> str | None:
+def text_of(term: bytes) -> str | None:
+    """A term as read from the index (bytes), or None when FTS5 cut it inside a
+    character (at 32,768 bytes): then it is no text."""
     try:
         return term.decode()
     except UnicodeDecodeError:
@@ -96,8 +98,13 @@ def _held(db: Database, term: str) -> bool:
     """Whether any text in the search index holds ``term`` (a term of the same tokenizer,
     so, quoted, a phrase of that one term). Asked from the newest text down: the oldest
     are those a purge took out, still in the index, marked, until it merges them."""
-    phrase = '"' + term.replace('"', '""') + '"'
     found = db.execute(
-        "SELECT 1 FROM case_words WHERE case_words MATCH ? ORDER BY rowid DESC LIMIT 1", [phrase]
+        "SELECT 1 FROM case_words WHERE case_words MATCH ? ORDER BY rowid DESC LIMIT 1",
+        [phrase(term)],
     )
     return found.fetchone() is not None
+
+
+def phrase(term: str) -> str:
+    """``term`` as an FTS5 phrase (quoted, quotes doubled)."""
+    return '"' + term.replace('"', '""') + '"'

@@ -17,6 +17,7 @@ from functools import lru_cache
 
 from gateway.store.caselog import CaseRow, cases_rows
 from gateway.store.db import Database
+from gateway.store.terms import phrase, text_of
 
 PAGE_SIZE = 50
 COUNT_CAP = 1000  # beyond this the list says "over 1000": an exact count reads every match
@@ -88,12 +89,8 @@ def prefix_query(word: str, terms: tuple[str, ...]) -> str:
     phrases, and a case with the terms apart matches too."""
     if len(terms) < 2:
         return f'"{word}"*'
-    every = [_quoted(term) for term in terms[:-1]] + [_quoted(terms[-1]) + "*"]
+    every = [phrase(term) for term in terms[:-1]] + [phrase(terms[-1]) + "*"]
     return "(" + " AND ".join(every) + ")"
-
-
-def _quoted(term: str) -> str:
-    return '"' + term.replace('"', '""') + '"'
 
 
 def _word_query(db: Database, word: str, terms: tuple[str, ...]) -> str:
@@ -101,25 +98,15 @@ def _word_query(db: Database, word: str, terms: tuple[str, ...]) -> str:
     if len(terms) != 1:
         return prefix
     (term,) = terms
-    started = [  # as bytes: a term FTS5 cut inside a character is no text (store/terms.py)
-        found.decode()
-        for (found,) in db.execute(
-            "SELECT CAST(term AS BLOB) FROM case_terms_list WHERE term >= ? AND term < ? LIMIT ?",
-            [term, term + "\U0010ffff", MAX_TERMS + 1],
-        )
-        if _whole(found) and found.decode().startswith(term)
-    ]
+    found = db.execute(  # as bytes: a term FTS5 cut inside a character is no text
+        "SELECT CAST(term AS BLOB) FROM case_terms_list WHERE term >= ? AND term < ? LIMIT ?",
+        [term, term + "\U0010ffff", MAX_TERMS + 1],
+    )
+    texts = (text_of(row[0]) for row in found)
+    started = [t for t in texts if t is not None and t.startswith(term)]
     if len(started) > MAX_TERMS:
         return prefix
-    return "(" + " OR ".join(_quoted(t) for t in started or [term]) + ")"
-
-
-def _whole(term: bytes) -> bool:
-    try:
-        term.decode()
-    except UnicodeDecodeError:
-        return False
-    return True
+    return "(" + " OR ".join(phrase(t) for t in started or [term]) + ")"
 
 
 _TOKENIZER_LOCK = threading.Lock()
