@@ -102,3 +102,58 @@ def test_a_round_decides_the_same_reports_in_both_logs_batch_by_batch(tmp_path):
         db.close()
     assert got[0][0] == got[2][0] == n  # every report, decided
     assert got[0] == got[1] and got[2] == got[3]  # the same bytes in both logs of a round
+
+
+def test_a_burst_is_charged_the_merging_its_pages_owe():
+    """Each page a burst writes on level 0 is merged once into each level above it: the
+    pages written between two shapes of an index, and how often they are merged."""
+    from bench.scale_pipeline import above, written
+    from gateway.store.segments import Segment
+
+    before = {"case_words": [(0, Segment(1, 1, 10)), (1, Segment(2, 5, 40)),
+                             (2, Segment(3, 1, 300))]}  # fmt: skip
+    after = {"case_words": [
+        (0, Segment(1, 1, 10)),  # untouched
+        (0, Segment(4, 1, 7)),  # new on level 0
+        (1, Segment(2, 9, 40)),  # a merge's input, read from its start: nothing written
+        (2, Segment(3, 1, 300)),  # untouched
+        (2, Segment(5, 1, 12)),  # a merge's output, new
+    ]}  # fmt: skip
+    assert written(before, after, 0, 0) == {"case_words": 7}
+    assert written(before, after, 1) == {"case_words": 12}
+    grown = {"case_words": [(2, Segment(5, 1, 30))]}
+    assert written(after, grown, 1) == {"case_words": 18}  # the output grew by 18 pages
+    again = {"case_words": [(3, Segment(2, 1, 5))]}  # id 2 used again by a new segment
+    assert written(after, again, 1) == {"case_words": 5}
+    assert above(after) == {"case_words": 2} and above({"case_words": []}) == {"case_words": 0}
+
+
+def test_a_round_charges_each_burst_at_the_runs_cost_of_a_merged_page(tmp_path):
+    from bench.scale_pipeline import BATCH, charged, paired, rated
+    from gateway.rules.loader import load_rules
+    from gateway.store import open_db, write
+    from gateway.store import retention as rows
+
+    db = open_db(tmp_path / "large.db")  # the large log: a level 1 already
+    for k in range(3):
+        with write(db):
+            db.execute("INSERT INTO case_words (rowid, body) VALUES (?, 'gammel tekst')", [k + 1])
+    with write(db):
+        rows.merge_step(db, 1000, 2, ("case_words",))
+    db.close()
+    ruleset = load_rules(ROOT / "rules.yaml")
+    n = 4 * BATCH
+    got = paired(tmp_path / "large.db", tmp_path / "empty.db", ruleset, n, "0")
+    for side in ("large_figures", "empty_figures"):
+        figures = got[side]
+        assert figures["level0_pages"]["case_words"] > 0  # the texts' index was written
+        levels = figures["levels_above"]
+        assert figures["owed_pages"] == sum(
+            pages * levels[name] for name, pages in figures["level0_pages"].items()
+        )
+    large = got["large_figures"]
+    assert large["levels_above"]["case_words"] >= 1
+    assert large["owed_pages"] >= sum(large["level0_pages"].values()) > 0
+    dearer = rated(got, 0.01)  # 10 ms a merged page
+    assert dearer["large"] == charged(n, got["large_figures"], 0.01)
+    assert dearer["large"] < rated(got, 0.0)["large"]

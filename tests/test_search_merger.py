@@ -223,3 +223,20 @@ def test_a_merge_under_way_is_finished_without_starting_one_above(fresh_db):
     assert counts(db) == [0, 1, 1]  # level 0 merged, level 1's four into one on level 2
     found = db.execute("SELECT COUNT(*) FROM case_words WHERE case_words MATCH 'ord105x7'")
     assert found.fetchone()[0] == 1
+
+
+def test_a_merge_under_way_of_more_than_16_segments_is_finished(fresh_db):
+    """A busy pipeline lets a level grow to 32 segments before the merger steps in, and
+    that step starts a merge of all of them: finishing it may not ask FTS5 for a
+    'usermerge' over 16, which it refuses ('SQL logic error')."""
+    db = fresh_db
+    db.execute("INSERT INTO case_words (case_words, rank) VALUES ('automerge', 0)")
+    _segments_of_words(db, 20, 0)
+    with write(db):  # one page: the merge of all 20 is started, and left under way
+        merges.retention.merge_step(db, 1, SEARCH_AUTOMERGE, ("case_words",))
+    assert under_way(db) == {"case_words": 20, "case_titles": 0}
+    while True:
+        with write(db):
+            if not finish_step(db, 50):
+                break
+    assert counts(db) == [0, 1]
