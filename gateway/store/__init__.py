@@ -21,7 +21,7 @@ from pathlib import Path
 
 from sqlite_utils import Database, plugins
 
-from gateway.store import clock, turns
+from gateway.store import clock, terms, turns
 from gateway.store.schema import migrations
 
 # sqlite-utils loads the plugins of every package installed beside it when it opens a
@@ -59,6 +59,7 @@ def open_db(path: Path | str | None) -> Database:
     if path is not None:  # checkpoints run after a write has let go of the database
         db.checkpoints = Checkpoints()
     migrations.apply(db)
+    db.terms_due = True  # its writes add the search terms of their texts (_before_commit)
     return db
 
 
@@ -108,11 +109,19 @@ def write(db: Database) -> Iterator[Database]:
         except BaseException:
             db.conn.rollback()
             raise
+        _before_commit(db)
         db.conn.execute("COMMIT")
     finally:
         if lock is not None:
             lock.release()
     _after_write(db)
+
+
+def _before_commit(db: Database) -> None:
+    """What every write transaction of the gateway does last: the search terms of the
+    texts it wrote (store/terms.py)."""
+    if getattr(db, "terms_due", False):
+        terms.add_due(db)
 
 
 def writer_busy(db: Database) -> bool:
@@ -184,6 +193,7 @@ class WriteGroup:
         self.began = None
         try:
             if how == "COMMIT":
+                _before_commit(self.db)
                 self.db.conn.execute("COMMIT")
             else:
                 self.db.conn.rollback()

@@ -810,3 +810,22 @@ def m017_i22_terms_pass(db: Database) -> None:
         "INSERT INTO terms_pass (id, after) SELECT 1, '' "
         "WHERE EXISTS (SELECT 1 FROM case_terms_list)"
     )
+
+
+@migrations()
+def m017_i22_terms_by_transaction(db: Database) -> None:
+    """The index of search terms is fed once a write transaction, not once a text
+    (store/terms.py ``add_due``): the triggers of m017_i22_web_search_terms now note the
+    message as due, on the same conditions."""
+    db.execute("CREATE TABLE terms_due (message_id INTEGER PRIMARY KEY)")
+    due = "INSERT OR IGNORE INTO terms_due (message_id) VALUES (NEW.id); "
+    for name, when in (
+        ("case_terms_in", "AFTER INSERT ON messages WHEN "),
+        ("case_terms_change", "AFTER UPDATE OF new_text, case_id ON messages WHEN "
+         "(OLD.case_id IS NULL OR OLD.new_text IS NOT NEW.new_text) AND "),
+    ):  # fmt: skip
+        db.execute(f"DROP TRIGGER {name}")
+        db.execute(
+            f"CREATE TRIGGER {name} {when}NEW.case_id IS NOT NULL "
+            f"AND NEW.new_text IS NOT NULL BEGIN {due}END"
+        )
