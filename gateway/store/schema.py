@@ -816,9 +816,12 @@ def m017_i22_terms_pass(db: Database) -> None:
 def m017_i22_terms_by_transaction(db: Database) -> None:
     """The index of search terms is fed once a write transaction, not once a text
     (store/terms.py ``add_due``): the triggers of m017_i22_web_search_terms now note the
-    message as due, on the same conditions."""
-    db.execute("CREATE TABLE terms_due (message_id INTEGER PRIMARY KEY)")
-    due = "INSERT OR IGNORE INTO terms_due (message_id) VALUES (NEW.id); "
+    message as due, on the same conditions, with the length of its text."""
+    db.execute("CREATE TABLE terms_due (message_id INTEGER PRIMARY KEY, chars INTEGER NOT NULL)")
+    due = (
+        "INSERT INTO terms_due (message_id, chars) VALUES (NEW.id, LENGTH(NEW.new_text)) "
+        "ON CONFLICT (message_id) DO UPDATE SET chars = excluded.chars; "
+    )
     for name, when in (
         ("case_terms_in", "AFTER INSERT ON messages WHEN "),
         ("case_terms_change", "AFTER UPDATE OF new_text, case_id ON messages WHEN "

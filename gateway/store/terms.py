@@ -59,9 +59,7 @@ def _due(db: Database) -> list[int]:
     """The next texts due, in order: ``DUE_CHUNK`` of them, or as many as fit in
     ``DUE_CHARS`` (one at least)."""
     rows = db.conn.execute(
-        "SELECT d.message_id, COALESCE(LENGTH(m.new_text), 0) FROM terms_due d "
-        "LEFT JOIN messages m ON m.id = d.message_id ORDER BY d.message_id LIMIT ?",
-        [DUE_CHUNK],
+        "SELECT message_id, chars FROM terms_due ORDER BY message_id LIMIT ?", [DUE_CHUNK]
     )
     ids, chars = [], 0
     for message_id, length in rows:
