@@ -9,8 +9,9 @@ The search indexes' merging is counted by what each burst owes of it, not by wha
 happens to follow it. FTS5 keeps an index as levels of segments and merges 16 of one
 level into one of the next: every page a burst's commits write is merged once into each
 level above, up to the top one, whenever that comes. A burst that happens to fill a
-level pays, if timed so, for the 4,000 bursts before it (on the log of a million cases a
-level of 230,000 pages, 30 s, charged to one burst of 1000 reports). So each burst is
+level pays, if timed so, for the some 350 bursts before it (on the log of a million cases
+a level of 230,000 pages, 30 s, charged to one burst of 500 reports, which writes about
+650 pages on level 0). So each burst is
 charged the pages it wrote at level 0 times the levels above them, at the cost of a
 merged page that the run measures on its own merges (every step: the merging a log owed
 before, the merger's steps during and after the bursts). The merging a burst is seen to

@@ -250,6 +250,57 @@ def test_each_connection_takes_its_share_of_a_burst(fresh_db, ruleset, smtp_sink
     assert Sender(fresh_db, base).deliver_due() == 15  # one connection: all the rest
 
 
+def test_a_crash_with_a_batch_sent_but_not_recorded_sends_it_again_and_loses_none(
+    db_path, ruleset, smtp_sink, tmp_path
+):
+    """The window that the late records open: the sender went on sending while another
+    thread held the write lock, and the process died before its next write. At the next
+    start every one of those deliveries is due again (``recover``) and goes out again
+    with the same Message-ID; none is lost, and each is recorded once."""
+    import collections
+    import threading
+
+    from gateway.store import open_db, write
+
+    queue_reports(open_db(db_path), ruleset, 3)  # 6 rows
+    first = Sender(open_db(db_path), settings_for(smtp_sink.port, tmp_path))
+    held, crashed = threading.Event(), threading.Event()
+
+    def pipeline() -> None:  # takes the write lock after the first delivery, for good
+        with write(open_db(db_path)):
+            held.set()
+            crashed.wait(10)
+
+    holder = threading.Thread(target=pipeline)
+    send = first._send
+
+    def sending(item):
+        result = send(item)
+        if not held.is_set():
+            holder.start()
+            held.wait(5)
+        return result
+
+    first._send = sending
+    assert first.deliver_due() == 6  # all six sent, none recorded: the lock is taken
+    assert len(first.unrecorded) == 6
+    smtp_sink.wait_for(6, timeout=5)
+    crashed.set()  # the process dies here: nothing flushed, the rows left 'sending'
+    holder.join(10)
+    assert states(open_db(db_path)) == ["sending"] * 6
+
+    assert recover(open_db(db_path)) == 6  # the next start
+    second = Sender(open_db(db_path), settings_for(smtp_sink.port, tmp_path))
+    assert second.deliver_due() == 6
+    second.close()
+    got = smtp_sink.wait_for(12, timeout=5)
+    counts = collections.Counter(m.message["Message-ID"] for m in got)
+    assert len(counts) == 6 and set(counts.values()) == {2}  # each twice, the same id
+    db = open_db(db_path)
+    assert states(db) == ["sent"] * 6
+    assert db["events"].count_where("kind = 'delivered'") == 6  # each recorded once
+
+
 def test_deliveries_go_on_while_the_pipeline_writes_and_are_recorded_after(
     db_path, ruleset, smtp_sink, tmp_path
 ):
