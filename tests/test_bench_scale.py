@@ -104,28 +104,31 @@ def test_a_round_decides_the_same_reports_in_both_logs_batch_by_batch(tmp_path):
     assert got[0] == got[1] and got[2] == got[3]  # the same bytes in both logs of a round
 
 
-def test_a_burst_is_charged_the_merging_its_pages_owe():
-    """Each page a burst writes on level 0 is merged once into each level above it: the
-    pages written between two shapes of an index, and how often they are merged."""
-    from bench.scale_pipeline import above, written
-    from gateway.store.segments import Segment
+def test_the_pages_a_search_index_writes_are_counted_as_fts5_writes_them(tmp_path):
+    """What a burst owes is counted in pages: those its commits write on level 0, and
+    those the merge steps write, each as many as the segments FTS5 records."""
+    from bench.scale_pipeline import Pages, above
+    from gateway.store import open_db, write
+    from gateway.store import retention as rows
+    from gateway.store.segments import levels
 
-    before = {"case_words": [(0, Segment(1, 1, 10)), (1, Segment(2, 5, 40)),
-                             (2, Segment(3, 1, 300))]}  # fmt: skip
-    after = {"case_words": [
-        (0, Segment(1, 1, 10)),  # untouched
-        (0, Segment(4, 1, 7)),  # new on level 0
-        (1, Segment(2, 9, 40)),  # a merge's input, read from its start: nothing written
-        (2, Segment(3, 1, 300)),  # untouched
-        (2, Segment(5, 1, 12)),  # a merge's output, new
-    ]}  # fmt: skip
-    assert written(before, after, 0, 0) == {"case_words": 7}
-    assert written(before, after, 1) == {"case_words": 12}
-    grown = {"case_words": [(2, Segment(5, 1, 30))]}
-    assert written(after, grown, 1) == {"case_words": 18}  # the output grew by 18 pages
-    again = {"case_words": [(3, Segment(2, 1, 5))]}  # id 2 used again by a new segment
-    assert written(after, again, 1) == {"case_words": 5}
-    assert above(after) == {"case_words": 2} and above({"case_words": []}) == {"case_words": 0}
+    db = open_db(tmp_path / "log.db")
+    db.execute("INSERT INTO case_words (case_words, rank) VALUES ('automerge', 0)")
+    counter = Pages(db)
+    before = counter.now()
+    for k in range(5):
+        with write(db):
+            words = " ".join(f"ord{k}x{w}" for w in range(3000))
+            db.execute("INSERT INTO case_words (rowid, body) VALUES (?, ?)", [k + 1, words])
+    level0 = sum(seg.pages for seg in levels(db, "case_words")[0].segments)
+    assert counter.since(before) == {"case_words": level0, "case_titles": 0} and level0 >= 5
+    assert above(db) == {"case_words": 0, "case_titles": 0}
+    before = counter.now()
+    with write(db):
+        rows.merge_step(db, 10_000, 5, ("case_words",))
+    (merged,) = levels(db, "case_words")[1].segments
+    assert counter.since(before)["case_words"] == merged.pages
+    assert above(db) == {"case_words": 1, "case_titles": 0}
 
 
 def test_a_round_charges_each_burst_at_the_runs_cost_of_a_merged_page(tmp_path):

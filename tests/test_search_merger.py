@@ -214,7 +214,7 @@ def test_a_merge_under_way_is_finished_without_starting_one_above(fresh_db):
     assert under_way(db) == {"case_words": 4, "case_titles": 0}
     assert merges.owed(db) == 0  # 6 segments on level 0, and FTS5 would take them first
     steps = 0
-    while True:
+    for _ in range(1000):  # a bound: a step that merges nothing must end the loop
         with write(db):
             if not finish_step(db, 50):
                 break
@@ -235,7 +235,7 @@ def test_a_merge_under_way_of_more_than_16_segments_is_finished(fresh_db):
     with write(db):  # one page: the merge of all 20 is started, and left under way
         merges.retention.merge_step(db, 1, SEARCH_AUTOMERGE, ("case_words",))
     assert under_way(db) == {"case_words": 20, "case_titles": 0}
-    while True:
+    for _ in range(1000):
         with write(db):
             if not finish_step(db, 50):
                 break

@@ -106,11 +106,12 @@ def write(db: Database) -> Iterator[Database]:
         db.conn.execute("BEGIN IMMEDIATE")
         try:
             yield db
+            _before_commit(db)
+            db.conn.execute("COMMIT")
         except BaseException:
-            db.conn.rollback()
+            if db.conn.in_transaction:  # a failed last step or COMMIT leaves it open
+                db.conn.rollback()
             raise
-        _before_commit(db)
-        db.conn.execute("COMMIT")
     finally:
         if lock is not None:
             lock.release()
