@@ -137,10 +137,11 @@ def test_a_round_charges_each_burst_at_the_runs_cost_of_a_merged_page(tmp_path):
     from gateway.store import open_db, write
     from gateway.store import retention as rows
 
-    db = open_db(tmp_path / "large.db")  # the large log: a level 1 already
-    for k in range(3):
+    db = open_db(tmp_path / "large.db")  # the large log: a level 1 already, of segments
+    for k in range(3):  # bigger than a commit's (else FTS5 moves them down to level 0)
         with write(db):
-            db.execute("INSERT INTO case_words (rowid, body) VALUES (?, 'gammel tekst')", [k + 1])
+            words = " ".join(f"gammel{k}x{w}" for w in range(20_000))
+            db.execute("INSERT INTO case_words (rowid, body) VALUES (?, ?)", [k + 1, words])
     with write(db):
         rows.merge_step(db, 1000, 2, ("case_words",))
     db.close()

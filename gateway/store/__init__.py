@@ -21,7 +21,7 @@ from pathlib import Path
 
 from sqlite_utils import Database, plugins
 
-from gateway.store import clock, terms, turns
+from gateway.store import clock, indexing, turns
 from gateway.store.schema import migrations
 
 # sqlite-utils loads the plugins of every package installed beside it when it opens a
@@ -59,7 +59,7 @@ def open_db(path: Path | str | None) -> Database:
     if path is not None:  # checkpoints run after a write has let go of the database
         db.checkpoints = Checkpoints()
     migrations.apply(db)
-    db.terms_due = True  # its writes add the search terms of their texts (_before_commit)
+    db.texts_due = True  # its writes index the texts they stored (_before_commit)
     return db
 
 
@@ -119,10 +119,10 @@ def write(db: Database) -> Iterator[Database]:
 
 
 def _before_commit(db: Database) -> None:
-    """What every write transaction of the gateway does last: the search terms of the
-    texts it wrote (store/terms.py)."""
-    if getattr(db, "terms_due", False):
-        terms.add_due(db)
+    """What every write transaction of the gateway does last: the texts it stored go into
+    the search indexes (store/indexing.py)."""
+    if getattr(db, "texts_due", False):
+        indexing.add_due(db)
 
 
 def writer_busy(db: Database) -> bool:

@@ -832,3 +832,39 @@ def m017_i22_terms_by_transaction(db: Database) -> None:
             f"CREATE TRIGGER {name} {when}NEW.case_id IS NOT NULL "
             f"AND NEW.new_text IS NOT NULL BEGIN {due}END"
         )
+
+
+@migrations()
+def m017_i22_texts_by_transaction(db: Database) -> None:
+    """The search index of the texts is fed once a write transaction too, with the index
+    of terms (store/indexing.py): the triggers note a text as due (``texts_due``) where
+    they inserted it into ``case_words``, and take a text out of ``case_words`` only if
+    it is not due (a due text was never put in). The texts the terms still owed are
+    given their terms here, and ``terms_due`` goes."""
+    db.execute(
+        "INSERT INTO case_terms (rowid, body) SELECT 1, new_text FROM messages WHERE id IN "
+        "(SELECT message_id FROM terms_due) AND case_id IS NOT NULL AND new_text IS NOT NULL"
+    )
+    for name in ("case_terms_in", "case_terms_change", "case_words_in", "case_words_change",
+                 "case_words_out"):  # fmt: skip
+        db.execute(f"DROP TRIGGER {name}")
+    db.execute("DROP TABLE terms_due")
+    db.execute("CREATE TABLE texts_due (message_id INTEGER PRIMARY KEY, chars INTEGER NOT NULL)")
+    new = "NEW.case_id IS NOT NULL AND NEW.new_text IS NOT NULL"
+    due = (
+        "INSERT OR REPLACE INTO texts_due (message_id, chars) SELECT NEW.id, LENGTH(NEW.new_text) "
+        f"WHERE {new}; "
+    )
+    forget = (  # m012's, for a text that is in the index: one not due
+        "INSERT INTO case_words (case_words, rowid, body) SELECT 'delete', "
+        "(OLD.case_id << 32) + OLD.id, OLD.new_text WHERE OLD.case_id IS NOT NULL "
+        "AND OLD.new_text IS NOT NULL "
+        "AND NOT EXISTS (SELECT 1 FROM texts_due WHERE message_id = OLD.id); "
+    )
+    undue = "DELETE FROM texts_due WHERE message_id = OLD.id; "
+    db.execute(f"CREATE TRIGGER texts_in AFTER INSERT ON messages BEGIN {due}END")
+    db.execute(  # the old text out (if it was in), then the new one due (if it is one)
+        "CREATE TRIGGER texts_change AFTER UPDATE OF new_text, case_id ON messages "
+        f"BEGIN {forget}{undue}{due}END"
+    )
+    db.execute(f"CREATE TRIGGER texts_out AFTER DELETE ON messages BEGIN {forget}{undue}END")

@@ -18,56 +18,13 @@ event); the daemon's pipeline thread makes it when it has nothing else to do
 Like the texts' own index (README, *What is kept*), FTS5 marks a term taken out and
 drops its bytes from the file when the index merges that part of it.
 
-The triggers do not add a text's terms themselves: they note the message as due
-(``terms_due``), and ``add_due`` adds the terms of all texts due, in one insert, before
-the write transaction commits (``store.write``, ``WriteGroup``). Every text under the
-same row id, FTS5 wrote a segment of its own for each (a row id not above the last one
-written makes it flush what it holds): 0.19 ms of each report's 3 ms in the pipeline,
-and a merge for every 16 texts.
+The triggers do not add a text's terms themselves: the texts go into both indexes at
+the end of their write transaction (store/indexing.py).
 """
 
 from __future__ import annotations
 
 from gateway.store.db import Database
-
-DUE_CHUNK = 200  # texts whose terms go into the index in one insert, at most
-DUE_CHARS = 4_000_000  # ... and characters (a string of SQLite's has a limit: 1e9 bytes)
-
-
-def add_due(db: Database) -> int:
-    """Add the terms of the texts due (in the caller's write transaction), in one insert
-    for each ``DUE_CHUNK`` of them (fewer when they are long); returns how many were
-    due. A text written by a connection that does not call this (the sqlite3 shell)
-    waits for the gateway's next write: nothing is lost, and a search word that text
-    alone holds is offered a little later."""
-    done = 0
-    while ids := _due(db):
-        marks = ",".join("?" * len(ids))
-        db.conn.execute(
-            "INSERT INTO case_terms (rowid, body) SELECT 1, body FROM (SELECT "
-            "group_concat(new_text, char(10)) AS body FROM messages WHERE id IN "
-            f"({marks}) AND case_id IS NOT NULL AND new_text IS NOT NULL) "
-            "WHERE body IS NOT NULL",
-            ids,
-        )
-        db.conn.execute("DELETE FROM terms_due WHERE message_id <= ?", [ids[-1]])
-        done += len(ids)
-    return done
-
-
-def _due(db: Database) -> list[int]:
-    """The next texts due, in order: ``DUE_CHUNK`` of them, or as many as fit in
-    ``DUE_CHARS`` (one at least)."""
-    rows = db.conn.execute(
-        "SELECT message_id, chars FROM terms_due ORDER BY message_id LIMIT ?", [DUE_CHUNK]
-    )
-    ids, chars = [], 0
-    for message_id, length in rows:
-        chars += length
-        if ids and chars > DUE_CHARS:
-            break
-        ids.append(message_id)
-    return ids
 
 
 def owe(db: Database) -> None:

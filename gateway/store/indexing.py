@@ -1,0 +1,63 @@
+"""What every write transaction of the gateway does last: the texts it stored go into
+the search index of the texts (``case_words``) and their words into the index of search
+terms (``case_terms``), all in one insert into each.
+
+The triggers on ``messages`` note a text as due (``texts_due``, schema
+m017_i22_texts_by_transaction) instead of writing the indexes themselves, and
+``store.write`` and ``WriteGroup`` call ``add_due`` before COMMIT. Written by the
+triggers, FTS5 wrote a segment for every message: each write of a message is in a
+savepoint of its own (the pipeline's, and sqlite-utils' for each update), and FTS5
+writes out what it holds at every savepoint. On a log of a million cases those
+segments filled a level of 64 within a batch and set off FTS5's crisis merge inside the
+pipeline's commit. A text taken out or changed is still taken out of ``case_words`` at
+once, by its trigger, unless it is due, and so was never in it.
+"""
+
+from __future__ import annotations
+
+from gateway.store.db import Database
+
+DUE_CHUNK = 200  # texts that go into the indexes in one insert each, at most
+DUE_CHARS = 4_000_000  # ... and characters (a string of SQLite's has a limit: 1e9 bytes)
+
+
+def add_due(db: Database) -> int:
+    """Add the texts due to the search index and their terms to the index of terms (in
+    the caller's write transaction), in one insert into each for every ``DUE_CHUNK`` of
+    them (fewer when they are long); returns how many were due. A text written by a
+    connection that does not call this (the sqlite3 shell) waits for the gateway's next
+    write: nothing is lost, and it is found a little later."""
+    done = 0
+    while ids := _due(db):
+        marks = ",".join("?" * len(ids))
+        texts = (
+            f"FROM messages WHERE id IN ({marks}) AND case_id IS NOT NULL AND new_text IS NOT NULL"
+        )
+        db.conn.execute(  # in the order of their row ids: FTS5 then holds them all
+            f"INSERT INTO case_words (rowid, body) SELECT (case_id << 32) + id, new_text {texts} "
+            "ORDER BY 1",
+            ids,
+        )
+        db.conn.execute(
+            "INSERT INTO case_terms (rowid, body) SELECT 1, body FROM (SELECT "
+            f"group_concat(new_text, char(10)) AS body {texts}) WHERE body IS NOT NULL",
+            ids,
+        )
+        db.conn.execute("DELETE FROM texts_due WHERE message_id <= ?", [ids[-1]])
+        done += len(ids)
+    return done
+
+
+def _due(db: Database) -> list[int]:
+    """The next texts due, in order: ``DUE_CHUNK`` of them, or as many as fit in
+    ``DUE_CHARS`` (one at least)."""
+    rows = db.conn.execute(
+        "SELECT message_id, chars FROM texts_due ORDER BY message_id LIMIT ?", [DUE_CHUNK]
+    )
+    ids, chars = [], 0
+    for message_id, length in rows:
+        chars += length
+        if ids and chars > DUE_CHARS:
+            break
+        ids.append(message_id)
+    return ids
