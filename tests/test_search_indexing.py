@@ -113,12 +113,18 @@ def test_a_batch_of_reports_adds_its_texts_in_one_segment(fresh_db, ruleset, mon
     from gateway.store.web import CaseFilter
 
     monkeypatch.setattr(pipeline_module, "GROUP_SECONDS", 60.0)
-    fresh_db.execute("INSERT INTO case_words (case_words, rank) VALUES ('automerge', 0)")
-    before = sum(len(lv.segments) for lv in segments.levels(fresh_db, "case_words"))
+
+    def count(name: str) -> int:
+        return sum(len(lv.segments) for lv in segments.levels(fresh_db, name))
+
+    indexes = ("case_words", "case_titles")
+    for name in indexes:
+        fresh_db.execute(f"INSERT INTO {name} ({name}, rank) VALUES ('automerge', 0)")
+    before = {name: count(name) for name in indexes}
     words = [f"stjerne{k}kikkert" for k in range(20)]
     _reports(fresh_db, ruleset, words)
-    after = sum(len(lv.segments) for lv in segments.levels(fresh_db, "case_words"))
-    assert after - before == 1  # 20 texts (and their relays' and receipts'), one commit
+    # 20 texts (and their relays' and receipts'), 20 cases, one commit: one segment each
+    assert {name: count(name) - before[name] for name in indexes} == dict.fromkeys(indexes, 1)
     for word in words:
         assert len(search_cases(fresh_db, CaseFilter(text=word))) == 1, word
 
@@ -190,3 +196,56 @@ def test_the_index_holds_exactly_the_texts_the_messages_hold(fresh_db, ops):
         }
         assert found == held, word
     db.execute("INSERT INTO case_words (case_words, rank) VALUES ('integrity-check', 0)")
+
+
+TitleOp = st.one_of(
+    st.tuples(st.just("new"), st.lists(st.sampled_from(WORDS), max_size=3)),
+    st.tuples(st.just("subject"), st.integers(0, 9), st.lists(st.sampled_from(WORDS), max_size=3)),
+    st.tuples(st.just("delete"), st.integers(0, 9)),
+    st.tuples(st.just("commit"), st.sampled_from(["gateway", "shell"])),
+)
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(ops=st.lists(TitleOp, max_size=25))
+def test_the_titles_index_holds_exactly_the_cases_subjects(fresh_db, ops):
+    """As for the texts: after the gateway's next write, the index of the cases'
+    references and subjects finds each word in exactly the cases whose subject holds it."""
+    db = fresh_db
+    db.execute("DELETE FROM cases")
+    db.execute("DELETE FROM titles_due")
+    db.execute("INSERT INTO case_titles (case_titles) VALUES ('delete-all')")
+    db.conn.commit()
+    ids: list[int] = []
+    db.conn.execute("BEGIN IMMEDIATE")
+    for op, *args in ops:
+        if op == "new":
+            cur = db.conn.execute(
+                "INSERT INTO cases (reference, subject) VALUES (?, ?)",
+                [f"R-{len(ids)}", " ".join(args[0]) or None],
+            )
+            ids.append(cur.lastrowid)
+        elif op == "commit":
+            if args[0] == "gateway":
+                indexing.add_due(db)
+            db.conn.execute("COMMIT")
+            db.conn.execute("BEGIN IMMEDIATE")
+        elif ids:
+            row = ids[args[0] % len(ids)]
+            if op == "subject":
+                db.conn.execute(
+                    "UPDATE cases SET subject = ? WHERE id = ?", [" ".join(args[1]) or None, row]
+                )
+            else:
+                db.conn.execute("DELETE FROM cases WHERE id = ?", [row])
+    db.conn.execute("COMMIT")
+    with write(db):  # the gateway's next write
+        pass
+    rows = db.execute("SELECT id, subject FROM cases").fetchall()
+    for word in WORDS:
+        held = {i for i, subject in rows if subject and word in subject.split()}
+        found = db.execute("SELECT rowid FROM case_titles WHERE case_titles MATCH ?", [word])
+        assert {r for (r,) in found} == held, word
+    db.execute("INSERT INTO case_titles (case_titles, rank) VALUES ('integrity-check', 0)")

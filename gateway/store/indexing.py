@@ -1,16 +1,18 @@
 """What every write transaction of the gateway does last: the texts it stored go into
 the search index of the texts (``case_words``) and their words into the index of search
-terms (``case_terms``), all in one insert into each.
+terms (``case_terms``), all in one insert into each; and the cases' references and
+subjects it stored into theirs (``case_titles``, ``titles_due``), in one insert.
 
-The triggers on ``messages`` note a text as due (``texts_due``, schema
-m017_i22_texts_by_transaction) instead of writing the indexes themselves, and
+The triggers on ``messages`` and ``cases`` note a text or a case as due (``texts_due``,
+``titles_due``; schema m017_i22_texts_by_transaction, m017_i22_titles_by_transaction)
+instead of writing the indexes themselves, and
 ``store.write`` and ``WriteGroup`` call ``add_due`` before COMMIT. Written by the
 triggers, FTS5 wrote a segment for every message: each write of a message is in a
 savepoint of its own (the pipeline's, and sqlite-utils' for each update), and FTS5
 writes out what it holds at every savepoint. On a log of a million cases those
 segments filled a level of 64 within a batch and set off FTS5's crisis merge inside the
-pipeline's commit. A text taken out or changed is still taken out of ``case_words`` at
-once, by its trigger, unless it is due, and so was never in it.
+pipeline's commit. A text or title taken out or changed is still taken out of its index
+at once, by its trigger, unless it is due, and so was never in it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from gateway.store.db import Database
 
 DUE_CHUNK = 200  # texts that go into the indexes in one insert each, at most
 DUE_CHARS = 4_000_000  # ... and characters (a string of SQLite's has a limit: 1e9 bytes)
+TITLES_CHUNK = 500  # cases whose reference and subject go into their index in one insert
 
 
 def add_due(db: Database) -> int:
@@ -44,6 +47,23 @@ def add_due(db: Database) -> int:
             ids,
         )
         db.conn.execute("DELETE FROM texts_due WHERE message_id <= ?", [ids[-1]])
+        done += len(ids)
+    return done + _add_titles(db)
+
+
+def _add_titles(db: Database) -> int:
+    """The cases' references and subjects due, into their index (``case_titles``), in
+    one insert for every ``TITLES_CHUNK`` of them; returns how many."""
+    done = 0
+    while ids := [i for (i,) in db.conn.execute(
+        "SELECT case_id FROM titles_due ORDER BY case_id LIMIT ?", [TITLES_CHUNK]
+    )]:  # fmt: skip
+        db.conn.execute(
+            "INSERT INTO case_titles (rowid, reference, subject) SELECT id, reference, "
+            f"subject FROM cases WHERE id IN ({','.join('?' * len(ids))}) ORDER BY id",
+            ids,
+        )
+        db.conn.execute("DELETE FROM titles_due WHERE case_id <= ?", [ids[-1]])
         done += len(ids)
     return done
 

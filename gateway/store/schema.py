@@ -868,3 +868,26 @@ def m017_i22_texts_by_transaction(db: Database) -> None:
         f"BEGIN {forget}{undue}{due}END"
     )
     db.execute(f"CREATE TRIGGER texts_out AFTER DELETE ON messages BEGIN {forget}{undue}END")
+
+
+@migrations()
+def m017_i22_titles_by_transaction(db: Database) -> None:
+    """The index of the cases' references and subjects (m013_i22_case_titles) is fed once
+    a write transaction as well (store/indexing.py): its triggers note the case as due
+    (``titles_due``), and take a case out of the index only if it is not due."""
+    for name in ("case_titles_in", "case_titles_change", "case_titles_out"):
+        db.execute(f"DROP TRIGGER {name}")
+    db.execute("CREATE TABLE titles_due (case_id INTEGER PRIMARY KEY)")
+    due = "INSERT OR REPLACE INTO titles_due (case_id) VALUES (NEW.id); "
+    forget = (  # m013's, for a case that is in the index: one not due
+        "INSERT INTO case_titles (case_titles, rowid, reference, subject) "
+        "SELECT 'delete', OLD.id, OLD.reference, OLD.subject "
+        "WHERE NOT EXISTS (SELECT 1 FROM titles_due WHERE case_id = OLD.id); "
+    )
+    undue = "DELETE FROM titles_due WHERE case_id = OLD.id; "
+    db.execute(f"CREATE TRIGGER titles_in AFTER INSERT ON cases BEGIN {due}END")
+    db.execute(
+        "CREATE TRIGGER titles_change AFTER UPDATE OF reference, subject ON cases "
+        f"BEGIN {forget}{due}END"
+    )
+    db.execute(f"CREATE TRIGGER titles_out AFTER DELETE ON cases BEGIN {forget}{undue}END")
