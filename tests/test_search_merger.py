@@ -86,6 +86,19 @@ def test_the_pipelines_commits_leave_merging_to_the_merger(log, monkeypatch):
     assert len(search_cases(log, CaseFilter(text="eldre"))) == 19
 
 
+def test_the_texts_due_go_in_while_merging_is_held(log, monkeypatch):
+    """The texts are put into the indexes at the end of the group (store/indexing.py),
+    and that must be before merging is let go: put in after it, their commits merged
+    (40 reports of many pages each left level 0 of the texts' index at 14 segments and
+    level 1 at 2, not 59)."""
+    monkeypatch.setattr(pipeline_module, "GROUP_SECONDS", 0.0)  # a commit per report
+    owing(log, 19)
+    for n in range(40):
+        accept(log, big(n), "support", "test")
+    assert log.pipeline.process_batch() == 40
+    assert counts(log) == [59] and counts(log, "case_titles") == [59]
+
+
 def test_a_purges_hold_on_merging_is_kept_and_nobody_sees_the_pipelines(log, tmp_path):
     other = open_db(tmp_path / "log.db")
     seen = []

@@ -20,7 +20,7 @@ segments on one level) stays the backstop inside any write.
 
 from __future__ import annotations
 
-from gateway.store import WriteGroup, retention
+from gateway.store import WriteGroup, indexing, retention
 from gateway.store.db import Database
 from gateway.store.schema import SEARCH_AUTOMERGE
 from gateway.store.segments import levels, next_merge
@@ -66,7 +66,8 @@ class QuietWriteGroup(WriteGroup):
 
     def _end(self, how: str) -> None:
         if how == "COMMIT" and self.began is not None and self.held is not None:
-            try:
+            try:  # the texts due first (store/indexing.py): written with merging held
+                indexing.add_due(self.db)
                 release(self.db, self.held)
             except BaseException:
                 super()._end("ROLLBACK")
