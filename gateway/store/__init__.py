@@ -121,8 +121,7 @@ def write(db: Database) -> Iterator[Database]:
 def _before_commit(db: Database) -> None:
     """What every write transaction of the gateway does last: the texts it stored go into
     the search indexes (store/indexing.py)."""
-    if getattr(db, "texts_due", False):
-        indexing.add_due(db)
+    indexing.before_commit(db)
 
 
 def writer_busy(db: Database) -> bool:

@@ -24,6 +24,15 @@ DUE_CHARS = 4_000_000  # ... and characters (a string of SQLite's has a limit: 1
 TITLES_CHUNK = 500  # cases whose reference and subject go into their index in one insert
 
 
+def before_commit(db: Database) -> None:
+    """What every write of the gateway does last (``store.write``, ``WriteGroup``,
+    ``QuietWriteGroup``): ``add_due``, on a connection that ``open_db`` opened (a log
+    migrated that far: one opened otherwise, as an old log in the tests, has no due
+    tables)."""
+    if getattr(db, "texts_due", False):
+        add_due(db)
+
+
 def add_due(db: Database) -> int:
     """Add the texts due to the search index and their terms to the index of terms (in
     the caller's write transaction), in one insert into each for every ``DUE_CHUNK`` of

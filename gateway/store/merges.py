@@ -67,7 +67,7 @@ class QuietWriteGroup(WriteGroup):
     def _end(self, how: str) -> None:
         if how == "COMMIT" and self.began is not None and self.held is not None:
             try:  # the texts due first (store/indexing.py): written with merging held
-                indexing.add_due(self.db)
+                indexing.before_commit(self.db)
                 release(self.db, self.held)
             except BaseException:
                 super()._end("ROLLBACK")
