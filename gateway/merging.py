@@ -14,7 +14,7 @@ makes the pass over the index of search terms that a purge owes (``store.terms``
 from __future__ import annotations
 
 from gateway.retention import TERMS_STEP, Pace, terms_step
-from gateway.store import merges, terms, write
+from gateway.store import indexing, merges, terms, write
 from gateway.store.db import Database
 
 MERGE_PAGES = 200  # pages of each search index merged per write transaction, at most
@@ -29,10 +29,14 @@ class Merger:
         self.terms_pace = Pace(TERMS_STEP)
 
     def step(self, busy: bool) -> bool:
-        """One merge step if one is owed (``busy``: only if a level is far behind), else,
-        when not ``busy``, a step of a pass over the index of search terms if a purge
-        owes one (``store.terms``); True when it did something, so that the caller comes
-        back for the next."""
+        """When not ``busy``, first a write that indexes what a backlog left due
+        (``store.indexing``); then one merge step if one is owed (``busy``: only if a
+        level is far behind), else, when not ``busy``, a step of a pass over the index of
+        search terms if a purge owes one (``store.terms``); True when it did something,
+        so that the caller comes back for the next."""
+        if not busy and indexing.owed(self.db):  # a backlog made past the gateway
+            with write(self.db):  # its last step adds a few chunks (store/indexing.py)
+                return True
         most = merges.owed(self.db)  # reads two records, outside the write
         if not most or (busy and most < merges.BEHIND):
             return not busy and self._terms_step()

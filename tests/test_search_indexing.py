@@ -58,6 +58,7 @@ def test_a_text_written_past_the_gateway_gets_its_terms_at_the_next_write(fresh_
 
 def test_long_texts_go_in_several_inserts_and_none_is_lost(fresh_db, ruleset, monkeypatch):
     monkeypatch.setattr(indexing, "DUE_CHARS", 10)  # every text past it: one insert each
+    monkeypatch.setattr(indexing, "CHUNKS", 100)  # and all in the batch's write
     words = [f"solfanger{k}x" for k in range(7)]
     fresh_db.execute("INSERT INTO case_terms (case_terms, rank) VALUES ('automerge', 0)")
     before = _segments(fresh_db)
@@ -137,6 +138,7 @@ Op = st.one_of(
     st.tuples(st.just("purge"), st.integers(0, 9), st.just(None)),
     st.tuples(st.just("delete"), st.integers(0, 9), st.just(None)),
     st.tuples(st.just("commit"), st.sampled_from(["gateway", "shell"]), st.just(None)),
+    st.tuples(st.sampled_from(["savepoint", "rollback_to", "release"]), st.just(0), st.just(None)),
 )
 
 
@@ -155,9 +157,19 @@ def test_the_index_holds_exactly_the_texts_the_messages_hold(fresh_db, ops):
     db.execute("INSERT INTO case_words (case_words) VALUES ('delete-all')")
     db.conn.commit()
     ids: list[int] = []
+    saved: list[str] = []  # the savepoints open, as the pipeline's and sqlite-utils' are
     db.conn.execute("BEGIN IMMEDIATE")
     for op, a, b in ops:
-        if op == "new":
+        if op == "savepoint":
+            saved.append(f"s{len(saved)}")
+            db.conn.execute(f"SAVEPOINT {saved[-1]}")
+        elif op in ("rollback_to", "release"):
+            if saved:
+                name = saved.pop()
+                if op == "rollback_to":
+                    db.conn.execute(f"ROLLBACK TO {name}")
+                db.conn.execute(f"RELEASE {name}")
+        elif op == "new":
             cur = db.conn.execute(
                 "INSERT INTO messages (direction, state, case_id, new_text) "
                 "VALUES ('in', 'done', ?, ?)",
@@ -169,6 +181,7 @@ def test_the_index_holds_exactly_the_texts_the_messages_hold(fresh_db, ops):
                 indexing.add_due(db)
             db.conn.execute("COMMIT")
             db.conn.execute("BEGIN IMMEDIATE")
+            saved.clear()
         elif ids:
             row = ids[a % len(ids)]
             if op == "text":
@@ -184,8 +197,9 @@ def test_the_index_holds_exactly_the_texts_the_messages_hold(fresh_db, ops):
                 sql, args = "DELETE FROM messages WHERE id = ?", [row]
             db.conn.execute(sql, args)
     db.conn.execute("COMMIT")
-    with write(db):  # the gateway's next write
-        pass
+    while indexing.owed(db):  # the gateway's next writes (a few chunks each)
+        with write(db):
+            pass
     rows = db.execute("SELECT id, case_id, new_text FROM messages").fetchall()
     for word in WORDS:
         held = {(case << 32) + i for i, case, text in rows
@@ -203,6 +217,7 @@ TitleOp = st.one_of(
     st.tuples(st.just("subject"), st.integers(0, 9), st.lists(st.sampled_from(WORDS), max_size=3)),
     st.tuples(st.just("delete"), st.integers(0, 9)),
     st.tuples(st.just("commit"), st.sampled_from(["gateway", "shell"])),
+    st.tuples(st.just("reference"), st.integers(0, 9), st.sampled_from(WORDS)),
 )
 
 
@@ -238,14 +253,47 @@ def test_the_titles_index_holds_exactly_the_cases_subjects(fresh_db, ops):
                 db.conn.execute(
                     "UPDATE cases SET subject = ? WHERE id = ?", [" ".join(args[1]) or None, row]
                 )
+            elif op == "reference":
+                db.conn.execute(
+                    "UPDATE cases SET reference = ? WHERE id = ?", [f"R-{args[1]}-{row}", row]
+                )
             else:
                 db.conn.execute("DELETE FROM cases WHERE id = ?", [row])
     db.conn.execute("COMMIT")
     with write(db):  # the gateway's next write
         pass
-    rows = db.execute("SELECT id, subject FROM cases").fetchall()
+    rows = db.execute("SELECT id, reference, subject FROM cases").fetchall()
     for word in WORDS:
-        held = {i for i, subject in rows if subject and word in subject.split()}
+        held = {i for i, ref, subject in rows  # references: R-<n>, or R-<word>-<id>
+                if ref.split("-")[1] == word or (subject and word in subject.split())}  # fmt: skip
         found = db.execute("SELECT rowid FROM case_titles WHERE case_titles MATCH ?", [word])
         assert {r for (r,) in found} == held, word
     db.execute("INSERT INTO case_titles (case_titles, rank) VALUES ('integrity-check', 0)")
+
+
+def test_a_backlog_made_past_the_gateway_is_indexed_a_little_at_each_write(fresh_db, monkeypatch):
+    """A bulk change committed past the gateway (the sqlite3 shell) is not indexed all in
+    one write that holds the lock: a few chunks at each write, and the idle merger's
+    writes the rest."""
+    from gateway.merging import Merger
+    from gateway.store.search import search_cases
+    from gateway.store.web import CaseFilter
+
+    monkeypatch.setattr(indexing, "DUE_CHUNK", 5)
+    case = fresh_db.execute("INSERT INTO cases (reference, subject) VALUES ('R-1', 'x')")
+    for k in range(35):
+        fresh_db.conn.execute(
+            "INSERT INTO messages (direction, state, case_id, new_text) "
+            "VALUES ('in', 'done', ?, ?)",
+            [case.lastrowid, f"planet{k}ring"],
+        )
+    fresh_db.conn.commit()
+    with write(fresh_db):
+        pass
+    assert fresh_db.execute("SELECT COUNT(*) FROM texts_due").fetchone()[0] == 35 - 10
+    steps = 0
+    while Merger(fresh_db).step(busy=False):
+        steps += 1
+    assert steps >= 3 and not indexing.owed(fresh_db)
+    for k in (0, 34):
+        assert len(search_cases(fresh_db, CaseFilter(text=f"planet{k}ring"))) == 1

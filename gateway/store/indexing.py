@@ -22,6 +22,9 @@ from gateway.store.db import Database
 DUE_CHUNK = 200  # texts that go into the indexes in one insert each, at most
 DUE_CHARS = 4_000_000  # ... and characters (a string of SQLite's has a limit: 1e9 bytes)
 TITLES_CHUNK = 500  # cases whose reference and subject go into their index in one insert
+CHUNKS = 2  # chunks of each a write adds at most: a backlog (a bulk change made past the
+# gateway, 76 ms a chunk of 200 texts) is added a little at each write, and by the idle
+# merger (gateway/merging.py), not all in one write that holds the lock for seconds
 
 
 def before_commit(db: Database) -> None:
@@ -38,9 +41,12 @@ def add_due(db: Database) -> int:
     the caller's write transaction), in one insert into each for every ``DUE_CHUNK`` of
     them (fewer when they are long); returns how many were due. A text written by a
     connection that does not call this (the sqlite3 shell) waits for the gateway's next
-    write: nothing is lost, and it is found a little later."""
+    write: nothing is lost, and it is found a little later. At most ``CHUNKS`` chunks
+    of each: the rest waits for the next write (``owed``)."""
     done = 0
-    while ids := _due(db):
+    for _ in range(CHUNKS):
+        if not (ids := _due(db)):
+            break
         marks = ",".join("?" * len(ids))
         texts = (
             f"FROM messages WHERE id IN ({marks}) AND case_id IS NOT NULL AND new_text IS NOT NULL"
@@ -64,9 +70,12 @@ def _add_titles(db: Database) -> int:
     """The cases' references and subjects due, into their index (``case_titles``), in
     one insert for every ``TITLES_CHUNK`` of them; returns how many."""
     done = 0
-    while ids := [i for (i,) in db.conn.execute(
-        "SELECT case_id FROM titles_due ORDER BY case_id LIMIT ?", [TITLES_CHUNK]
-    )]:  # fmt: skip
+    for _ in range(CHUNKS):
+        ids = [i for (i,) in db.conn.execute(
+            "SELECT case_id FROM titles_due ORDER BY case_id LIMIT ?", [TITLES_CHUNK]
+        )]  # fmt: skip
+        if not ids:
+            break
         db.conn.execute(
             "INSERT INTO case_titles (rowid, reference, subject) SELECT id, reference, "
             f"subject FROM cases WHERE id IN ({','.join('?' * len(ids))}) ORDER BY id",
@@ -75,6 +84,16 @@ def _add_titles(db: Database) -> int:
         db.conn.execute("DELETE FROM titles_due WHERE case_id <= ?", [ids[-1]])
         done += len(ids)
     return done
+
+
+def owed(db: Database) -> bool:
+    """Whether texts or cases wait to be indexed (a read: no transaction needed)."""
+    return (
+        db.conn.execute(
+            "SELECT EXISTS (SELECT 1 FROM texts_due) OR EXISTS (SELECT 1 FROM titles_due)"
+        ).fetchone()[0]
+        == 1
+    )
 
 
 def _due(db: Database) -> list[int]:

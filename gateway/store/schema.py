@@ -841,9 +841,10 @@ def m017_i22_texts_by_transaction(db: Database) -> None:
     they inserted it into ``case_words``, and take a text out of ``case_words`` only if
     it is not due (a due text was never put in). The texts the terms still owed are
     given their terms here, and ``terms_due`` goes."""
-    db.execute(
-        "INSERT INTO case_terms (rowid, body) SELECT 1, new_text FROM messages WHERE id IN "
-        "(SELECT message_id FROM terms_due) AND case_id IS NOT NULL AND new_text IS NOT NULL"
+    db.execute(  # one insert: under one row id each text would be a segment of its own
+        "INSERT INTO case_terms (rowid, body) SELECT 1, body FROM (SELECT group_concat("
+        "new_text, char(10)) AS body FROM messages WHERE id IN (SELECT message_id FROM "
+        "terms_due) AND case_id IS NOT NULL AND new_text IS NOT NULL) WHERE body IS NOT NULL"
     )
     for name in ("case_terms_in", "case_terms_change", "case_words_in", "case_words_change",
                  "case_words_out"):  # fmt: skip
