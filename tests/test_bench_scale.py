@@ -161,3 +161,29 @@ def test_a_round_charges_each_burst_at_the_runs_cost_of_a_merged_page(tmp_path):
     dearer = rated(got, 0.01)  # 10 ms a merged page
     assert dearer["large"] == charged(n, got["large_figures"], 0.01)
     assert dearer["large"] < rated(got, 0.0)["large"]
+
+
+def test_the_built_log_owes_no_indexing(tmp_path, monkeypatch):
+    """The copies the build makes in SQL are indexed as they are made: a pipeline timed
+    on the log does not pay for the build's texts."""
+    from bench.scale_build import multiply
+    from gateway.store import indexing, open_db
+    from gateway.store.search import search_cases
+    from gateway.store.web import CaseFilter
+
+    monkeypatch.setattr(indexing, "DUE_CHUNK", 5)  # a copy's 30 texts: more than a write adds
+    seed = open_db(tmp_path / "seed.db")
+    for k in range(30):
+        case = seed.execute("INSERT INTO cases (reference, subject, received_at) VALUES "
+                            "(?, 'Alarm', '2026-01-01T10:00:00+00:00')", [f"R-{k}"])  # fmt: skip
+        seed.execute(
+            "INSERT INTO messages (direction, state, case_id, new_text, received_at) "
+            "VALUES ('in', 'done', ?, ?, '2026-01-01T10:00:00+00:00')",
+            [case.lastrowid, f"komet{k}hale " * 50],
+        )
+    seed.conn.commit()
+    seed.close()
+    multiply(tmp_path / "big.db", tmp_path / "seed.db", 600, years=2)
+    big = open_db(tmp_path / "big.db")
+    assert not indexing.owed(big)
+    assert len(search_cases(big, CaseFilter(text="komet7hale"), limit=100)) == 20  # 20 copies
