@@ -130,6 +130,17 @@ def test_a_batch_of_reports_adds_its_texts_in_one_segment(fresh_db, ruleset, mon
         assert len(search_cases(fresh_db, CaseFilter(text=word))) == 1, word
 
 
+def _emptied(db, table: str, due: str, index: str):
+    """The log with ``table``, ``due`` and ``index`` emptied (Hypothesis reuses the
+    fixture's log), committed, and a write transaction begun as the shell would."""
+    db.execute(f"DELETE FROM {table}")
+    db.execute(f"DELETE FROM {due}")
+    db.execute(f"INSERT INTO {index} ({index}) VALUES ('delete-all')")
+    db.conn.commit()
+    db.conn.execute("BEGIN IMMEDIATE")
+    return db
+
+
 WORDS = ("alfa", "bravo", "charlie", "delta", "ekko")
 Op = st.one_of(
     st.tuples(st.just("new"), st.integers(1, 3), st.lists(st.sampled_from(WORDS), max_size=3)),
@@ -151,14 +162,9 @@ def test_the_index_holds_exactly_the_texts_the_messages_hold(fresh_db, ops):
     deleted; in the gateway's writes or committed past them, as by the sqlite3 shell,
     several in one transaction), after the gateway's next write the search index finds
     each word in exactly the messages whose text holds it, and FTS5 finds itself whole."""
-    db = fresh_db
-    db.execute("DELETE FROM messages")
-    db.execute("DELETE FROM texts_due")
-    db.execute("INSERT INTO case_words (case_words) VALUES ('delete-all')")
-    db.conn.commit()
+    db = _emptied(fresh_db, "messages", "texts_due", "case_words")
     ids: list[int] = []
     saved: list[str] = []  # the savepoints open, as the pipeline's and sqlite-utils' are
-    db.conn.execute("BEGIN IMMEDIATE")
     for op, a, b in ops:
         if op == "savepoint":
             saved.append(f"s{len(saved)}")
@@ -228,13 +234,8 @@ TitleOp = st.one_of(
 def test_the_titles_index_holds_exactly_the_cases_subjects(fresh_db, ops):
     """As for the texts: after the gateway's next write, the index of the cases'
     references and subjects finds each word in exactly the cases whose subject holds it."""
-    db = fresh_db
-    db.execute("DELETE FROM cases")
-    db.execute("DELETE FROM titles_due")
-    db.execute("INSERT INTO case_titles (case_titles) VALUES ('delete-all')")
-    db.conn.commit()
+    db = _emptied(fresh_db, "cases", "titles_due", "case_titles")
     ids: list[int] = []
-    db.conn.execute("BEGIN IMMEDIATE")
     for op, *args in ops:
         if op == "new":
             cur = db.conn.execute(

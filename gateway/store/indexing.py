@@ -17,6 +17,8 @@ at once, by its trigger, unless it is due, and so was never in it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from gateway.store.db import Database
 
 DUE_CHUNK = 200  # texts that go into the indexes in one insert each, at most
@@ -39,51 +41,56 @@ def before_commit(db: Database) -> None:
 def add_due(db: Database) -> int:
     """Add the texts due to the search index and their terms to the index of terms (in
     the caller's write transaction), in one insert into each for every ``DUE_CHUNK`` of
-    them (fewer when they are long); returns how many were due. A text written by a
-    connection that does not call this (the sqlite3 shell) waits for the gateway's next
-    write: nothing is lost, and it is found a little later. At most ``CHUNKS`` chunks
-    of each: the rest waits for the next write (``owed``)."""
-    done = 0
-    for _ in range(CHUNKS):
-        if not (ids := _due(db)):
-            break
-        marks = ",".join("?" * len(ids))
-        texts = (
-            f"FROM messages WHERE id IN ({marks}) AND case_id IS NOT NULL AND new_text IS NOT NULL"
-        )
-        db.conn.execute(  # in the order of their row ids: FTS5 then holds them all
-            f"INSERT INTO case_words (rowid, body) SELECT (case_id << 32) + id, new_text {texts} "
-            "ORDER BY 1",
-            ids,
-        )
-        db.conn.execute(
-            "INSERT INTO case_terms (rowid, body) SELECT 1, body FROM (SELECT "
-            f"group_concat(new_text, char(10)) AS body {texts}) WHERE body IS NOT NULL",
-            ids,
-        )
-        db.conn.execute("DELETE FROM texts_due WHERE message_id <= ?", [ids[-1]])
-        done += len(ids)
-    return done + _add_titles(db)
+    them (fewer when they are long), and the cases due to theirs; returns how many. A
+    text written by a connection that does not call this (the sqlite3 shell) waits for
+    the gateway's next write: nothing is lost, and it is found a little later. At most
+    ``CHUNKS`` chunks of each: the rest waits for the next write (``owed``)."""
+    return _in_chunks(lambda: _due(db), lambda ids: _add_texts(db, ids)) + _in_chunks(
+        lambda: _titles_due(db), lambda ids: _add_titles(db, ids)
+    )
 
 
-def _add_titles(db: Database) -> int:
-    """The cases' references and subjects due, into their index (``case_titles``), in
-    one insert for every ``TITLES_CHUNK`` of them; returns how many."""
+def _in_chunks(due: Callable[[], list[int]], add: Callable[[list[int]], None]) -> int:
     done = 0
     for _ in range(CHUNKS):
-        ids = [i for (i,) in db.conn.execute(
-            "SELECT case_id FROM titles_due ORDER BY case_id LIMIT ?", [TITLES_CHUNK]
-        )]  # fmt: skip
-        if not ids:
+        if not (ids := due()):
             break
-        db.conn.execute(
-            "INSERT INTO case_titles (rowid, reference, subject) SELECT id, reference, "
-            f"subject FROM cases WHERE id IN ({','.join('?' * len(ids))}) ORDER BY id",
-            ids,
-        )
-        db.conn.execute("DELETE FROM titles_due WHERE case_id <= ?", [ids[-1]])
+        add(ids)
         done += len(ids)
     return done
+
+
+def _add_texts(db: Database, ids: list[int]) -> None:
+    marks = ",".join("?" * len(ids))
+    texts = f"FROM messages WHERE id IN ({marks}) AND case_id IS NOT NULL AND new_text IS NOT NULL"
+    db.conn.execute(  # in the order of their row ids: FTS5 then holds them all
+        f"INSERT INTO case_words (rowid, body) SELECT (case_id << 32) + id, new_text {texts} "
+        "ORDER BY 1",
+        ids,
+    )
+    db.conn.execute(
+        "INSERT INTO case_terms (rowid, body) SELECT 1, body FROM (SELECT "
+        f"group_concat(new_text, char(10)) AS body {texts}) WHERE body IS NOT NULL",
+        ids,
+    )
+    db.conn.execute("DELETE FROM texts_due WHERE message_id <= ?", [ids[-1]])
+
+
+def _titles_due(db: Database) -> list[int]:
+    rows = db.conn.execute(
+        "SELECT case_id FROM titles_due ORDER BY case_id LIMIT ?", [TITLES_CHUNK]
+    )
+    return [case_id for (case_id,) in rows]
+
+
+def _add_titles(db: Database, ids: list[int]) -> None:
+    """The cases' references and subjects, into their index (``case_titles``)."""
+    db.conn.execute(
+        "INSERT INTO case_titles (rowid, reference, subject) SELECT id, reference, "
+        f"subject FROM cases WHERE id IN ({','.join('?' * len(ids))}) ORDER BY id",
+        ids,
+    )
+    db.conn.execute("DELETE FROM titles_due WHERE case_id <= ?", [ids[-1]])
 
 
 def owed(db: Database) -> bool:
