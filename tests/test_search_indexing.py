@@ -298,3 +298,25 @@ def test_a_backlog_made_past_the_gateway_is_indexed_a_little_at_each_write(fresh
     assert steps >= 3 and not indexing.owed(fresh_db)
     for k in (0, 34):
         assert len(search_cases(fresh_db, CaseFilter(text=f"planet{k}ring"))) == 1
+
+
+def test_a_pipeline_commit_indexes_what_is_due_once(fresh_db, monkeypatch):
+    """The pipeline's group (QuietWriteGroup) indexes what is due once, before it lets
+    merging go, not again in WriteGroup's last step (where merging is on again)."""
+    from gateway.store.merges import QuietWriteGroup
+
+    monkeypatch.setattr(indexing, "DUE_CHUNK", 2)
+    case = fresh_db.execute("INSERT INTO cases (reference, subject) VALUES ('R-1', 'x')")
+    for k in range(10):  # a backlog, committed past the gateway
+        fresh_db.conn.execute(
+            "INSERT INTO messages (direction, state, case_id, new_text) "
+            "VALUES ('in', 'done', ?, ?)",
+            [case.lastrowid, f"etterslep{k}"],
+        )
+    fresh_db.conn.commit()
+    group = QuietWriteGroup(fresh_db, 60.0)
+    with group.unit():
+        pass
+    group.commit()
+    due = fresh_db.execute("SELECT COUNT(*) FROM texts_due").fetchone()[0]
+    assert due == 10 - indexing.CHUNKS * 2  # two chunks of two, once

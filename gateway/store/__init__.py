@@ -180,6 +180,10 @@ class WriteGroup:
             raise
         self.began = self.mark = time.monotonic()
 
+    def _last_step(self) -> None:
+        """What the transaction does last, before its COMMIT (a failure rolls it back)."""
+        _before_commit(self.db)
+
     def commit(self) -> None:
         """Commit what the group holds (nothing when no transaction is open)."""
         self._end("COMMIT")
@@ -193,7 +197,7 @@ class WriteGroup:
         self.began = None
         try:
             if how == "COMMIT":
-                _before_commit(self.db)
+                self._last_step()
                 self.db.conn.execute("COMMIT")
             else:
                 self.db.conn.rollback()

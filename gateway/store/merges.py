@@ -64,16 +64,18 @@ class QuietWriteGroup(WriteGroup):
             super()._end("ROLLBACK")
             raise
 
+    def _last_step(self) -> None:
+        """The texts and cases due into the search indexes (store/indexing.py) while
+        merging is still held, then merging let go: once, before the COMMIT."""
+        indexing.before_commit(self.db)
+        if self.held is not None:
+            release(self.db, self.held)
+
     def _end(self, how: str) -> None:
-        if how == "COMMIT" and self.began is not None and self.held is not None:
-            try:  # the texts due first (store/indexing.py): written with merging held
-                indexing.before_commit(self.db)
-                release(self.db, self.held)
-            except BaseException:
-                super()._end("ROLLBACK")
-                raise
-        self.held = None
-        super()._end(how)
+        try:
+            super()._end(how)
+        finally:
+            self.held = None
 
 
 def owed(db: Database) -> int:
