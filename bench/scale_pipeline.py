@@ -10,8 +10,9 @@ happens to follow it. FTS5 keeps an index as levels of segments and merges 16 of
 level into one of the next: every page a burst's commits write is merged once into each
 level above, up to the top one, whenever that comes. A burst that happens to fill a
 level pays, if timed so, for the some 350 bursts before it (on the log of a million cases
-a level of 230,000 pages, 30 s, charged to one burst of 500 reports, which writes about
-650 pages on level 0). So each burst is
+a level of 230,000 pages, 30 s, charged to one burst of 500 reports, which wrote about
+650 pages on level 0 then, about 355 since the texts are indexed once a write). So each
+burst is
 charged the pages it wrote at level 0 times the levels above them, at the cost of a
 merged page that the run measures on its own merges (every step: the merging a log owed
 before, the merger's steps during and after the bursts). The merging a burst is seen to
