@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from bench.reports import small_reports
@@ -79,7 +79,6 @@ class Merging:
 
     seconds: float = 0.0
     pages: int = 0
-    steps: int = field(default=0)
 
     def timed(self, counter: Pages, step: Callable[[], bool]) -> bool:
         """``step()`` timed, with the pages it wrote."""
@@ -87,7 +86,6 @@ class Merging:
         did = step()
         self.seconds += time.perf_counter() - t
         self.pages += sum(counter.since(before).values())
-        self.steps += 1
         return did
 
     @property

@@ -59,7 +59,7 @@ def open_db(path: Path | str | None) -> Database:
     if path is not None:  # checkpoints run after a write has let go of the database
         db.checkpoints = Checkpoints()
     migrations.apply(db)
-    db.texts_due = True  # its writes index the texts they stored (_before_commit)
+    db.texts_due = True  # its writes index the texts they stored (indexing.before_commit)
     return db
 
 
@@ -106,7 +106,7 @@ def write(db: Database) -> Iterator[Database]:
         db.conn.execute("BEGIN IMMEDIATE")
         try:
             yield db
-            _before_commit(db)
+            indexing.before_commit(db)  # the texts it stored, into the search indexes
             db.conn.execute("COMMIT")
         except BaseException:
             if db.conn.in_transaction:  # a failed last step or COMMIT leaves it open
@@ -116,12 +116,6 @@ def write(db: Database) -> Iterator[Database]:
         if lock is not None:
             lock.release()
     _after_write(db)
-
-
-def _before_commit(db: Database) -> None:
-    """What every write transaction of the gateway does last: the texts it stored go into
-    the search indexes (store/indexing.py)."""
-    indexing.before_commit(db)
 
 
 def writer_busy(db: Database) -> bool:
@@ -182,7 +176,7 @@ class WriteGroup:
 
     def _last_step(self) -> None:
         """What the transaction does last, before its COMMIT (a failure rolls it back)."""
-        _before_commit(self.db)
+        indexing.before_commit(self.db)
 
     def commit(self) -> None:
         """Commit what the group holds (nothing when no transaction is open)."""

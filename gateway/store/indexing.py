@@ -5,8 +5,8 @@ subjects it stored into theirs (``case_titles``, ``titles_due``), in one insert.
 
 The triggers on ``messages`` and ``cases`` note a text or a case as due (``texts_due``,
 ``titles_due``; schema m017_i22_texts_by_transaction, m017_i22_titles_by_transaction)
-instead of writing the indexes themselves, and
-``store.write`` and ``WriteGroup`` call ``add_due`` before COMMIT. Written by the
+instead of writing the indexes themselves, and ``store.write``, ``WriteGroup`` and
+``QuietWriteGroup`` (with merging still held) call ``before_commit`` before COMMIT. Written by the
 triggers, FTS5 wrote a segment for every message: each write of a message is in a
 savepoint of its own (the pipeline's, and sqlite-utils' for each update), and FTS5
 writes out what it holds at every savepoint. On a log of a million cases those
@@ -95,12 +95,10 @@ def _add_titles(db: Database, ids: list[int]) -> None:
 
 def owed(db: Database) -> bool:
     """Whether texts or cases wait to be indexed (a read: no transaction needed)."""
-    return (
-        db.conn.execute(
-            "SELECT EXISTS (SELECT 1 FROM texts_due) OR EXISTS (SELECT 1 FROM titles_due)"
-        ).fetchone()[0]
-        == 1
+    found = db.conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM texts_due) OR EXISTS (SELECT 1 FROM titles_due)"
     )
+    return bool(found.fetchone()[0])
 
 
 def _due(db: Database) -> list[int]:

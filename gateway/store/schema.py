@@ -814,9 +814,10 @@ def m017_i22_terms_pass(db: Database) -> None:
 
 @migrations()
 def m017_i22_terms_by_transaction(db: Database) -> None:
-    """The index of search terms is fed once a write transaction, not once a text
-    (store/terms.py ``add_due``): the triggers of m017_i22_web_search_terms now note the
-    message as due, on the same conditions, with the length of its text."""
+    """The index of search terms is fed once a write transaction, not once a text: the
+    triggers of m017_i22_web_search_terms now note the message as due, on the same
+    conditions, with the length of its text (superseded the same day by
+    m017_i22_texts_by_transaction, which feeds the texts' index so too)."""
     db.execute("CREATE TABLE terms_due (message_id INTEGER PRIMARY KEY, chars INTEGER NOT NULL)")
     due = (
         "INSERT INTO terms_due (message_id, chars) VALUES (NEW.id, LENGTH(NEW.new_text)) "
