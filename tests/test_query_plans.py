@@ -56,3 +56,33 @@ def test_the_frequent_reads_use_their_index(db, call, index):
     steps = plans(db, lambda: call(db))
     assert any(index in step for step in steps), steps
     assert not any(step.startswith("SCAN cases") and "INDEX" not in step for step in steps)
+
+
+def test_participants_are_read_by_their_case_and_indexed_by_it_alone(db):
+    """Every read of the participants names the case and probes the primary key; so the
+    log keeps no index of them by address, which each new participant would write a leaf
+    of (m017_i22_participants_by_case_only)."""
+    from gateway.store import cases as store_cases
+    from gateway.store.record import open_cases_of
+    from gateway.store.web import CaseFilter, case_page, informed
+    from gateway.web.access import Scope
+
+    with write(db):
+        for i in range(1, 3001, 7):
+            store_cases.add_participant(db, i, f"person{i}@kommune.example", "reporter", "reporter")
+    db.execute("ANALYZE")
+    person = "person8@kommune.example"
+    scope = Scope(parties=("supplier",), addresses=(person,))
+    calls = [
+        lambda: open_cases_of(db, person, None),
+        lambda: store_cases.participant(db, 8, person),
+        lambda: store_cases.participant_addresses(db, 8, "reporter"),
+        lambda: store_cases.writers(db, 8),
+        lambda: informed(db, 8, (person,)),
+        lambda: case_page(db, scope, CaseFilter()),
+    ]
+    for call in calls:
+        steps = [s for s in plans(db, call) if " p " in f" {s} " or "participants" in s]
+        assert steps and all("sqlite_autoindex_participants_1" in s for s in steps), steps
+    indexes = db.execute("SELECT name FROM pragma_index_list('participants')").fetchall()
+    assert indexes == [("sqlite_autoindex_participants_1",)]

@@ -893,3 +893,12 @@ def m017_i22_titles_by_transaction(db: Database) -> None:
         f"BEGIN {forget}{due}END"
     )
     db.execute(f"CREATE TRIGGER titles_out AFTER DELETE ON cases BEGIN {forget}{undue}END")
+
+
+@migrations()
+def m017_i22_participants_by_case_only(db: Database) -> None:
+    """m010's index of the participants by address is dropped: every query of them names
+    the case (the primary key's first column), and the web view's scope probes that key.
+    On a log of a million cases each new participant wrote a leaf of it of its own
+    (1.4 pages a report in a commit of a few reports)."""
+    db.execute("DROP INDEX IF EXISTS idx_participants_address")
