@@ -135,8 +135,8 @@ class NewCase:
 
 def insert_case(db: Database, case: NewCase) -> int:
     """Open a case (in the caller's transaction); returns its id. Status: registered."""
-    values = dataclasses.asdict(case)
-    values |= {
+    values = {f.name: getattr(case, f.name) for f in dataclasses.fields(case)}  # not asdict:
+    values |= {  # it deep-copies every value, a tenth of a millisecond a case
         "urgent": int(case.urgent),
         "rule_hits": json.dumps(list(case.rule_hits)),
         "rule_misses": json.dumps(list(case.rule_misses)),
