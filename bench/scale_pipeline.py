@@ -36,6 +36,7 @@ from gateway.rules.base import RuleSet
 from gateway.settings import Settings
 from gateway.store import merges, open_db, write
 from gateway.store import retention as purge_rows
+from gateway.store.checkpoints import Checkpointer
 from gateway.store.schema import SEARCH_AUTOMERGE
 from gateway.store.segments import levels
 
@@ -130,6 +131,8 @@ class Burst:
         self, path: Path, ruleset: RuleSet, n: int, tag: str, merging: Merging | None = None
     ):
         self.db, self.n, self.merging = open_db(path), n, merging or Merging()
+        # the daemon's: the WAL copied back in a thread of its own (store/checkpoints.py)
+        self.checkpointer = Checkpointer(str(Path(path).resolve())).start()
         self.pages = Pages(self.db)
         for raw in small_reports(n, seed=11, tag=f"p{tag}"):
             accept(self.db, raw, "support", "bench-scale")
@@ -141,6 +144,7 @@ class Burst:
         while self.merger.step(busy=False):  # it hold fewer segments, as a burst leaves them
             pass  # (and a pass over the index of terms, if the log owes one: not merging)
         self.owed = time.perf_counter() - t
+        self.checkpointer.settle()  # what the setup wrote, untimed
         self.burst = self.busy_merging = self.after = 0.0
         self.level0 = dict.fromkeys(merges.INDEXES, 0)
         self.done = False
@@ -159,12 +163,14 @@ class Burst:
             return False
         before, t = self.pages.now(), time.perf_counter()
         went = self.pipeline.process_batch(BATCH)
-        self.burst += time.perf_counter() - t
+        self.checkpointer.settle()  # this batch's checkpoints, charged to it: not the other
+        self.burst += time.perf_counter() - t  # log's batch, which runs next
         for name, pages in self.pages.since(before).items():  # its commits' segments
             self.level0[name] += pages  # (and a crisis merge's, if one came: rare)
         if went:
             t = time.perf_counter()
             self.merging.timed(self.pages, lambda: self.merger.step(busy=True))
+            self.checkpointer.settle()
             self.busy_merging += time.perf_counter() - t
         self.done = not went
         return not self.done
@@ -179,6 +185,7 @@ class Burst:
         self.after = time.perf_counter() - t
         levels_above = above(self.db)
         self.db.close()
+        self.checkpointer.stop()
         owed = sum(pages * levels_above[name] for name, pages in self.level0.items())
         seen = self.burst + self.busy_merging + self.after
         return {"burst_s": round(self.burst, 2), "busy_merging_s": round(self.busy_merging, 2),

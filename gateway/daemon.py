@@ -35,6 +35,7 @@ from gateway.rules.loader import RulesError
 from gateway.scheduler.runner import Runner, Scheduler
 from gateway.settings import Settings, reread_mailbox
 from gateway.store import open_db
+from gateway.store.checkpoints import Checkpointer
 from gateway.workers import Workers
 
 log = logging.getLogger("gateway")
@@ -103,9 +104,12 @@ class Gateway:
         self.web = None  # the web view's server, when web_port is set
         self.scheduler: Scheduler | None = None
         self.workers: Workers | None = None  # the pipeline's worker processes (start())
+        self.checkpointer: Checkpointer | None = None  # the WAL's checkpoints (start())
 
     def start(self) -> None:
         s = self.settings
+        # The write-ahead log is copied back by a thread of its own, not by the writers.
+        self.checkpointer = Checkpointer(str(s.database_path.resolve())).start()
         handler = smtp_intake.IntakeHandler(
             s.database_path, lambda a: self.rules().mailbox_for(a), self.wake_pipeline.set
         )
@@ -257,6 +261,8 @@ class Gateway:
         if self.workers is not None:  # the pipeline thread has finished its batch
             self.workers.close()
         self.handler.close()
+        if self.checkpointer is not None:
+            self.checkpointer.stop()
         log.info("stopped")
 
 

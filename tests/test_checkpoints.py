@@ -5,7 +5,10 @@ on a log of a million cases."""
 
 from __future__ import annotations
 
+import time
+
 from gateway.store import Checkpoints, WriteGroup, open_db, write
+from gateway.store.checkpoints import NET_PAGES, Checkpointer, running
 
 
 def _checkpoints_seen(db) -> list[str]:
@@ -55,3 +58,70 @@ def test_writes_close_together_checkpoint_once_in_a_while(tmp_path):
     with write(db):
         db.execute("INSERT INTO t VALUES ('last')")
     assert seen == ["PRAGMA wal_checkpoint(PASSIVE)"]
+
+
+def _wait_for(condition, seconds: float = 5.0) -> bool:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return condition()
+
+
+def test_with_a_checkpointer_running_the_writers_checkpoint_nothing_themselves(tmp_path):
+    """The daemon's checkpointer copies the log back after writes, in its own thread;
+    the writers only wake it, and SQLite's own checkpoint in their COMMIT is a net."""
+    path = tmp_path / "caselog.db"
+    db = open_db(path)
+    thread = Checkpointer(str(path.resolve()), seconds=0).start()
+    try:
+        seen = _checkpoints_seen(db)
+        with write(db):
+            db.execute("CREATE TABLE t (x TEXT)")
+        with WriteGroup(db, 1.0) as group:
+            with group.unit():
+                db.execute("INSERT INTO t VALUES ('b')")
+        assert seen == []
+        assert db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == NET_PAGES
+        # everything in the log is copied back by the thread, soon
+        assert _wait_for(lambda: thread.last is not None and thread.last[1] > 0)
+        busy, frames, copied = thread.last
+        assert busy == 0 and copied == frames
+    finally:
+        thread.stop()
+    assert running(str(path.resolve())) is None
+    with write(db):  # stopped: the writer checkpoints itself again, SQLite's own at 1000
+        db.execute("INSERT INTO t VALUES ('c')")
+    assert db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
+
+
+def test_a_checkpointer_of_a_gateway_never_stopped_gives_way_to_the_next(tmp_path):
+    path = str((tmp_path / "caselog.db").resolve())
+    open_db(path).close()
+    first = Checkpointer(path).start()
+    second = Checkpointer(path).start()
+    assert running(path) is second
+    first.stop()
+    assert running(path) is second
+    second.stop()
+    assert running(path) is None
+
+
+def test_settle_checkpoints_what_was_written_at_once_whatever_the_interval(tmp_path):
+    path = str((tmp_path / "caselog.db").resolve())
+    db = open_db(path)
+    thread = Checkpointer(path, seconds=3600).start()
+    try:
+        with write(db):
+            db.execute("CREATE TABLE t (x TEXT)")
+        assert _wait_for(lambda: thread.runs == 1)  # the first at once, the next in an hour
+        with write(db):
+            db.execute("INSERT INTO t VALUES ('a')")
+        time.sleep(0.1)
+        assert thread.runs == 1
+        assert thread.settle(5.0)
+        busy, frames, copied = thread.last
+        assert thread.runs == 2 and busy == 0 and frames == copied > 0
+    finally:
+        thread.stop()

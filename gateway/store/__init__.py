@@ -22,6 +22,7 @@ from pathlib import Path
 from sqlite_utils import Database, plugins
 
 from gateway.store import clock, indexing, turns
+from gateway.store.checkpoints import Checkpoints
 from gateway.store.schema import migrations
 
 # sqlite-utils loads the plugins of every package installed beside it when it opens a
@@ -57,35 +58,10 @@ def open_db(path: Path | str | None) -> Database:
     db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
     db.execute("PRAGMA synchronous = NORMAL")
     if path is not None:  # checkpoints run after a write has let go of the database
-        db.checkpoints = Checkpoints()
+        db.checkpoints = Checkpoints(path=str(path.resolve()))
     migrations.apply(db)
     db.texts_due = True  # its writes index the texts they stored (indexing.before_commit)
     return db
-
-
-class Checkpoints:
-    """When to copy the write-ahead log back into the database file.
-
-    SQLite's own automatic checkpoint runs in the COMMIT call that fills the log past
-    1000 pages, after the lock is let go but before this process passes its turn on,
-    so the process's other threads wait for it. So a connection also checkpoints
-    (PASSIVE: it neither waits for nor blocks a writer) after its write has ended and
-    its turn is passed on, at most every ``seconds``. SQLite's own stays at 1000 pages
-    for a writer faster than that or one that writes outside ``write`` (a net of 10,000
-    pages made a purge's checkpoints ten times longer, still in its COMMIT; a purge now
-    turns SQLite's off while it runs and checkpoints between its writes itself,
-    ``retention.paced``).
-    Measured on a one-year purge at a million cases, before and after alike: 44 writes
-    over 100 ms (same load); the gain is the waiting threads', not in that figure."""
-
-    def __init__(self, seconds: float = 0.5):
-        self.seconds, self.last = seconds, time.monotonic()
-
-    def after_write(self, db: Database) -> None:
-        at = time.monotonic()
-        if at - self.last >= self.seconds:
-            self.last = at
-            db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
 
 def _after_write(db: Database) -> None:
