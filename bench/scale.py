@@ -24,6 +24,7 @@ import json
 import os
 import shutil
 import smtplib
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -34,10 +35,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench.harness import free_port
+from bench.reports import small_reports
 from bench.scale_build import multiply, seed
 from bench.scale_pipeline import pipeline_rates
 from bench.scale_web import web_times
 from gateway import health, retention, stats
+from gateway.intake import accept
 from gateway.intake import smtp as smtp_intake
 from gateway.metrics import CaseLogCollector
 from gateway.render import Renderer
@@ -45,7 +48,7 @@ from gateway.rules.loader import load_rules
 from gateway.scheduler.config import JOBS
 from gateway.scheduler.runner import Runner
 from gateway.settings import Settings
-from gateway.store import caselog, open_db
+from gateway.store import caselog, open_db, write
 from gateway.store import retention as purge_rows
 from gateway.store.retention import closed_before
 from gateway.store.search import search_cases
@@ -54,8 +57,9 @@ from gateway.store.web import CaseFilter
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 SEARCH = CaseFilter(municipality="Vennesla", text="basestasjon")  # as `gateway cases search`
-TARGETS = {"scrape_ms": 100, "status_ms": 200, "job_s": 1.0, "stats_year_s": 1.0,
-           "stats_ten_years_s": 5.0, "cases_list_ms": 100, "longest_write_ms": 100}  # fmt: skip
+TARGETS = {"scrape_ms": 100, "scrape_waiting_ms": 100, "status_ms": 200, "job_s": 1.0,
+           "stats_year_s": 1.0, "stats_ten_years_s": 5.0, "cases_list_ms": 100,
+           "longest_write_ms": 100}  # fmt: skip
 
 
 def say(text: str, started: float = time.monotonic()) -> None:
@@ -239,6 +243,9 @@ def working_copy(big: Path, scratch: Path) -> Path:
     room = shutil.disk_usage(scratch).free
     if room > big.stat().st_size * 1.2 + 2e9:
         work = scratch / "work.db"
+        kept = sqlite3.connect(big)  # all of it in the file: a run stopped midway leaves
+        kept.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()  # commits in its WAL,
+        kept.close()  # which a copy of the file alone would not have
         shutil.copyfile(big, work)
         os.sync()  # the copy's dirty pages written back now, not while the measures run
         forget(big)  # not read again in this run: its memory is the copy's (``warm``)
@@ -362,6 +369,7 @@ def reads(path: Path, ruleset) -> dict:
     return {
         "stats_first_run_ten_years_s": first_run,
         "scrape_ms": median_ms(lambda: list(collector.collect())),
+        "scrape_waiting_ms": _while_waiting(db, lambda: list(collector.collect())),
         "status_ms": median_ms(lambda: health.status(db)),
         "cases_list_ms": median_ms(lambda: caselog.newest_cases(db, None, 50)),
         "cases_search_ms": median_ms(lambda: search_cases(db, SEARCH, "", 50)),
@@ -377,6 +385,19 @@ def _command_ms(name: str, database: Path) -> float:
     uncompiled (a user's second run on, not the first after an upgrade)."""
     _command(name, database)
     return median_ms(lambda: _command(name, database), 5)
+
+
+def _while_waiting(db, measure: Callable[[], object]) -> float:
+    """``measure``'s median with two messages stored and not decided yet, as whenever
+    mail comes in (a scrape then asks when the oldest came); they are taken out after."""
+    ids = [accept(db, raw, "support", "bench-scale") for raw in small_reports(2, seed=3)]
+    try:
+        return median_ms(measure)
+    finally:
+        marks = ", ".join("?" * len(ids))
+        with write(db):
+            db.execute(f"DELETE FROM raw_messages WHERE id IN ({marks})", ids)
+            db.execute(f"DELETE FROM messages WHERE id IN ({marks})", ids)
 
 
 def _command(name: str, database: Path) -> None:

@@ -36,9 +36,10 @@ def waiting_and_oldest(db: Database) -> tuple[int, str | None]:
     count = waiting_count(db)
     if not count:
         return 0, None
-    (oldest,) = db.execute(
-        "SELECT MIN(received_at) FROM messages WHERE direction = 'in' AND state = ?",
-        [MessageState.RECEIVED],
+    (oldest,) = db.execute(  # among the few waiting: the planner walked the index of
+        "SELECT MIN(received_at) FROM messages INDEXED BY idx_messages_state "  # times
+        "WHERE direction = 'in' AND state = ?",  # from the oldest, 2 s to minutes on a
+        [MessageState.RECEIVED],  # million cases whenever a few messages waited
     ).fetchone()
     return count, oldest
 
