@@ -109,3 +109,26 @@ def test_the_oldest_waiting_message_is_found_among_the_waiting_ones(db):
     steps = plans(db, lambda: waiting_and_oldest(db))
     assert any("idx_messages_state" in step for step in steps), steps
     assert not any("idx_messages_received_at" in step for step in steps), steps
+
+
+def test_the_undecided_messages_are_listed_from_an_index_of_them_alone(db):
+    """The triage list (``gateway triage list``, the web view's triage page) reads the
+    triaged and held messages no one has decided through an index of those only, not by
+    scanning every message of the log; and m006's index of direction, mailbox, state
+    and outcome, which only a migration read, is gone (every message wrote to it)."""
+    from gateway.store.messages import waiting
+
+    with write(db):
+        for i, outcome in enumerate(["relayed"] * 2000 + ["triage", "hold", "relayed"]):
+            db.execute(
+                "INSERT INTO messages (direction, mailbox, received_at, state, outcome) "
+                "VALUES ('in', 'support', ?, 'done', ?)",
+                [f"2021-01-01T00:00:{i % 60:02}.000+00:00", outcome],
+            )
+    db.execute("ANALYZE")
+    assert [w.outcome for w in waiting(db)] == ["triage", "hold"]
+    steps = plans(db, lambda: waiting(db))
+    assert any("idx_messages_undecided" in step for step in steps), steps
+    assert not any(step == "SCAN messages" for step in steps), steps  # every message
+    names = {row[0] for row in db.execute("SELECT name FROM pragma_index_list('messages')")}
+    assert "idx_messages_direction_mailbox_state_outcome" not in names

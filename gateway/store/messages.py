@@ -109,6 +109,7 @@ def waiting(db: Database) -> list[Waiting]:
     """Triaged and held messages no administrator has decided yet, oldest first."""
     rows = db.execute(
         "SELECT id, received_at, mailbox, from_addr, subject, outcome, reason FROM messages "
+        "INDEXED BY idx_messages_undecided "  # schema.m017_i22_undecided_messages
         "WHERE direction = 'in' AND outcome IN ('triage', 'hold') ORDER BY id"
     )
     return [Waiting(*row) for row in rows]
