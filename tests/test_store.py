@@ -87,3 +87,28 @@ def test_the_hash_index_holds_incoming_messages_only_and_finds_their_duplicates(
     assert duplicate_of(db, None, "def", "", "a@b.example", raw) is None  # not incoming
     names = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert "idx_messages_sha256" not in names
+
+
+def test_the_pages_of_the_indexes_an_upgrade_drops_go_back_at_once(db_path):
+    """m017 drops two indexes nothing read; their pages go back to the file system in the
+    upgrade, not left free for the next writes to take, scattered over the file."""
+    old = open_db(db_path)
+    old.close()
+    old = Database(db_path)
+    old.execute("DELETE FROM _sqlite_migrations WHERE name = 'm017_i22_undecided_messages'")
+    old.execute(  # the index as m006 made it, over enough messages to fill some pages
+        'CREATE INDEX "idx_messages_direction_mailbox_state_outcome" '
+        'ON "messages" ("direction", "mailbox", "state", "outcome")'
+    )
+    old.execute("DROP INDEX idx_messages_undecided")
+    with old.conn:
+        old.conn.executemany(
+            "INSERT INTO messages (direction, mailbox, state, outcome) VALUES (?, ?, ?, ?)",
+            [("in", f"box-{i}", "done", f"outcome-{i}") for i in range(5000)],
+        )
+    old.close()
+    db = open_db(db_path)
+    names = {row[0] for row in db.execute("SELECT name FROM pragma_index_list('messages')")}
+    assert "idx_messages_undecided" in names
+    assert "idx_messages_direction_mailbox_state_outcome" not in names
+    assert db.execute("PRAGMA freelist_count").fetchone()[0] == 0

@@ -902,6 +902,20 @@ def m017_i22_participants_by_case_only(db: Database) -> None:
     On a log of a million cases each new participant wrote a leaf of it of its own
     (1.4 pages a report in a commit of a few reports)."""
     db.execute("DROP INDEX IF EXISTS idx_participants_address")
+    _give_back_pages(db)
+
+
+def _give_back_pages(db: Database) -> None:
+    """The free pages (a dropped index's) back to the file system at once: else the next
+    writes take them first, scattered over the file (a burst of 500 reports on a log of
+    a million cases, with 35,601 of them free: 0.76 of an empty log's speed, against
+    0.89-0.92 in the runs before and after; the retention job gives space back only
+    above 1 % of the file). About 8 s for those on a million cases. One page a statement:
+    Python's sqlite3 steps ``incremental_vacuum(N)`` once."""
+    (free,) = db.execute("PRAGMA freelist_count").fetchone()
+    (mode,) = db.execute("PRAGMA auto_vacuum").fetchone()
+    for _ in range(free if mode == 2 else 0):  # 2: incremental (m008_incremental_vacuum)
+        db.execute("PRAGMA incremental_vacuum(1)")
 
 
 @migrations()
@@ -916,3 +930,4 @@ def m017_i22_undecided_messages(db: Database) -> None:
         "WHERE direction = 'in' AND outcome IN ('triage', 'hold')"
     )
     db.execute("DROP INDEX IF EXISTS idx_messages_direction_mailbox_state_outcome")
+    _give_back_pages(db)
