@@ -239,9 +239,9 @@ def pipeline_rates(
     batches, the merger's steps between them and after them, and its level-0 pages."""
     merging, runs = Merging(), []
     # A round first that is not counted: the large log is a fresh copy of the kept one,
-    # and the first reports into a copy ran slower (0.80-0.83 against 0.89-0.95 in the
-    # next rounds of the same runs) while its hot pages were written for the first
-    # time; a running gateway's log has taken reports all along.
+    # and the first reports into a copy ran slower (0.80-0.83 against 0.89-0.99 in the
+    # next rounds of the same runs; why is not known); a running gateway's log has
+    # taken reports all along.
     warm_up = paired(big, scratch / "empty-warm-up.db", ruleset, n, "w", Merging())
     say(f"pipeline warm-up round (not counted): ratio {warm_up['ratio']}")
     for k in range(rounds):

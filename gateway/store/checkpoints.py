@@ -12,7 +12,8 @@ thread with a connection of its own that a write only wakes: the writers' connec
 then checkpoint nothing themselves, and SQLite's own checkpoint in a COMMIT is kept as
 a net at ``NET_PAGES`` (a log the checkpointer could not keep up with). Measured on the
 log of a million cases, in alternating bursts of 500 reports against an empty log:
-0.90-0.94 of the empty log's speed with the thread, 0.86-0.87 without.
+0.90-0.94 of the empty log's speed with a thread (a first version, which checkpointed
+every 0.5 s whether woken or not), 0.86-0.87 without.
 """
 
 from __future__ import annotations
