@@ -67,10 +67,10 @@ def reviews_not_held(db: Database, reminded: bool) -> list[CaseRow]:
     """Closed urgent cases whose post-incident review is due and not held: those not yet
     reminded of (``reminded=False``), or those reminded of (on the overdue list)."""
     check = "IS NOT NULL" if reminded else "IS NULL"
-    return cases_rows(
-        db,
-        "SELECT * FROM cases WHERE review_due_at IS NOT NULL AND review_done_at IS NULL "
-        f"AND review_reminded_at {check} ORDER BY id",
+    return cases_rows(  # through the index of the cases with a review (a few in a hundred):
+        db,  # with the statistics of a log of a million cases the planner read every case
+        "SELECT * FROM cases INDEXED BY idx_cases_reviews WHERE review_due_at IS NOT NULL "
+        f"AND review_done_at IS NULL AND review_reminded_at {check} ORDER BY id",
         [],
     )
 
