@@ -122,7 +122,7 @@ class Checkpoints:
         self._net = SQLITE_DEFAULT_PAGES  # the wal_autocheckpoint this connection has
 
     def after_write(self, db: Database) -> None:
-        thread = _running.get(self.path) if self.path else None
+        thread = running(self.path) if self.path else None
         self._keep_net(db, NET_PAGES if thread else SQLITE_DEFAULT_PAGES)
         if thread is not None:
             thread.poke()
