@@ -34,7 +34,7 @@ from gateway.rules.base import RuleSet
 from gateway.rules.loader import RulesError
 from gateway.scheduler.runner import Runner, Scheduler
 from gateway.settings import Settings, reread_mailbox
-from gateway.store import open_db
+from gateway.store import indexing, open_db
 from gateway.store.checkpoints import Checkpointer
 from gateway.workers import Workers
 
@@ -188,6 +188,10 @@ class Gateway:
         db = open_db(s.database_path)
         pipeline = Pipeline(db, self.rules, self.renderer, s, self.workers, self.wake_sender.set)
         merger = Merger(db)  # the search indexes' merging, between batches (merging.py)
+        with indexing.when_idle(db.location):  # and their texts, when idle (store/indexing.py)
+            self._pipeline_batches(pipeline, merger)
+
+    def _pipeline_batches(self, pipeline: Pipeline, merger: Merger) -> None:
         while not self.stop.is_set():
             self.wake_pipeline.clear()
             try:

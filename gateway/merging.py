@@ -9,6 +9,8 @@ merges as automerge would have; after a batch, only when a level has fallen far 
 its own. FTS5's crisis merge, in whatever write adds a segment to a level of
 ``SEARCH_CRISISMERGE``, stays the backstop. With nothing to merge, the idle thread
 makes the pass over the index of search terms that a purge owes (``store.terms``).
+Before all that, the idle thread adds the texts its busy batches left due to the
+search indexes (``store.indexing.when_idle``), a few at a write.
 """
 
 from __future__ import annotations
@@ -29,14 +31,15 @@ class Merger:
         self.terms_pace = Pace(TERMS_STEP)
 
     def step(self, busy: bool) -> bool:
-        """When not ``busy``, first a write that indexes what a backlog left due
-        (``store.indexing``); then one merge step if one is owed (``busy``: only if a
+        """When not ``busy``, first a write that indexes some of what the busy pipeline
+        left due (``store.indexing``); then one merge step if one is owed (``busy``: only if a
         level is far behind), else, when not ``busy``, a step of a pass over the index of
         search terms if a purge owes one (``store.terms``); True when it did something,
         so that the caller comes back for the next."""
-        if not busy and indexing.owed(self.db):  # a backlog made past the gateway
-            with write(self.db):  # its last step adds a few chunks (store/indexing.py)
-                return True
+        if not busy and indexing.owed(self.db):  # left due while busy (indexing.when_idle)
+            with write(self.db):
+                indexing.add_idle(self.db)
+            return True
         most = merges.owed(self.db)  # reads two records, outside the write
         if not most or (busy and most < merges.BEHIND):
             return not busy and self._terms_step()

@@ -9,6 +9,9 @@ import pytest
 from conftest import EXAMPLES, make_mail
 from servers import free_port
 
+from gateway.store.search import search_cases
+from gateway.store.web import CaseFilter
+
 pytestmark = pytest.mark.skipif(not EXAMPLES.exists(), reason="examples not beside the repo")
 
 
@@ -108,6 +111,11 @@ def test_smtp_intake_report_is_relayed(smtp_sink, gateway_process, tmp_path):
         ("avvik.responssenter@kristiansand.kommune.example",),
         ("kari.nordmann@vennesla.kommune.example",),
     }
+    # its words are found once the pipeline is idle (store/indexing.py when_idle)
+    db, deadline = gateway.db(), time.monotonic() + 10
+    while not search_cases(db, CaseFilter(text="virker")):
+        assert time.monotonic() < deadline, "the report's text never went into the index"
+        time.sleep(0.05)
     assert gateway.stop() == 0
 
 

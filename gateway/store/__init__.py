@@ -57,8 +57,9 @@ def open_db(path: Path | str | None) -> Database:
     db.turns = turns.for_path(str(Path(path).resolve())) if path else turns.Turns()
     db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
     db.execute("PRAGMA synchronous = NORMAL")
+    db.location = str(path.resolve()) if path is not None else None  # the file, resolved
     if path is not None:  # checkpoints run after a write has let go of the database
-        db.checkpoints = Checkpoints(path=str(path.resolve()))
+        db.checkpoints = Checkpoints(path=db.location)
     migrations.apply(db)
     db.texts_due = True  # its writes index the texts they stored (indexing.before_commit)
     return db
