@@ -19,7 +19,7 @@ from gateway.retention import TERMS_STEP, Pace, terms_step
 from gateway.store import indexing, merges, terms, write
 from gateway.store.db import Database
 
-MERGE_PAGES = 200  # pages of each search index merged per write transaction, at most
+MERGE_PAGES = 120  # pages of each search index merged per write, at most (retention.py)
 
 
 class Merger:
