@@ -66,7 +66,8 @@ def before_commit(db: Database) -> None:
     """What every write of the gateway does last (``store.write``, ``WriteGroup``,
     ``QuietWriteGroup``): ``add_due``, on a connection that ``open_db`` opened (a log
     migrated that far: one opened otherwise, as an old log in the tests, has no due
-    tables)."""
+    tables). While ``when_idle`` holds for its database: the cases due, and one chunk of
+    texts only once ``BACKLOG`` of them are due."""
     if not getattr(db, "texts_due", False):
         return
     if getattr(db, "location", None) not in _idle:
