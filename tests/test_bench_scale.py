@@ -53,7 +53,7 @@ def test_a_write_is_timed_from_when_it_holds_the_lock(tmp_path):
     tries) is kept apart, as it held nothing meanwhile."""
     import threading
 
-    from bench.scale import WriteClock
+    from bench.scale_clock import WriteClock
     from gateway.store import open_db, write
 
     db = open_db(tmp_path / "log.db")
