@@ -18,7 +18,7 @@ While the daemon's pipeline thread runs, it indexes the texts itself when it is 
 (``when_idle``, ``add_idle``), and the writes of that process leave them due, up to
 ``BACKLOG``: in a burst the pipeline thread is what limits the speed, and indexing the
 texts in its commits was an eighth of its time (py-spy, 1000 reports of 5-20 KB; 0.4 ms
-a report of its 3.4-4.4 ms of CPU in alternating runs). A search finds a report's words
+a report of its 3.4-3.6 ms of CPU in alternating runs). A search finds a report's words
 once the burst is over (its reference and subject at once). Past ``BACKLOG`` every
 write adds a chunk again, so that a load that never stops is never far behind.
 """
