@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from bench import procs, reports
+from bench import figures, procs, reports
 from bench.blast import write_messages
 from bench.facts import database_counts, machine, revision
 from bench.harness import (
@@ -106,7 +106,7 @@ class Bench:
             code = _wait_exit(bare, 15)
         finally:
             bare.stop(timeout=5)
-        result = _rates(raws, ended - started)
+        result = figures.rates(raws, ended - started)
         result.update(
             move_seconds=round(moved - started, 3),
             sink_messages=self.sink.count(),
@@ -136,7 +136,7 @@ class Bench:
             meter = CpuMeter(self.dovecot)
             started, moved = release(self.dovecot, user)
             self.sink.wait_count(2 * n, timeout, alive=gateway)
-            cpu = _cpu_per_report(gateway.thread_cpu(), cpu_before, n)
+            cpu = figures.cpu_per_report(gateway.thread_cpu(), cpu_before, n)
             children = procs.children_cpu_per_report(
                 procs.children_cpu(gateway.pid), procs_before, n
             )
@@ -155,7 +155,7 @@ class Bench:
                 spy.stop()
             code = gateway.stop()
         sent = [m.data for m in self.sink.messages]
-        result = _rates(raws, ended - started)
+        result = figures.rates(raws, ended - started)
         receipts = sum(
             1
             for m in self.sink.messages
@@ -177,7 +177,7 @@ class Bench:
             cpu_ms=cpu,
             machine=busy,
             exit_code=code,
-            processes=_processes(tree, children),
+            processes=figures.processes(tree, children),
         )
         # How fast the sink alone takes what the gateway sent: no gateway, however fast,
         # gets its reports through this sink faster than that.
@@ -301,7 +301,7 @@ class Bench:
             "idle_rss_mb": idle["rss_mb"],
             "peak_rss_mb": memory["peak_rss_mb"],
             "exit_code": code,
-            "processes": _processes(tree),
+            "processes": figures.processes(tree),
         }
 
     def _start_gateway(self, user: str) -> ManagedProcess:
@@ -309,48 +309,6 @@ class Bench:
             self.workdir / user, self.src, self.dovecot, user, self.sink.port,
             self.config.pipeline_workers,
         )  # fmt: skip
-
-
-def _processes(tree: dict, cpu: list[dict] | None = None) -> dict:
-    """The gateway's processes (itself, and the pipeline workers under it): memory of
-    each and in total, CPU of those under it."""
-    out = {k: v for k, v in tree.items() if k != "processes"} | {"each": tree["processes"]}
-    if cpu is not None:
-        cpu_of = {c["pid"]: c["cpu_ms"] for c in cpu}
-        for p in out["each"]:
-            if p["pid"] in cpu_of:
-                p["cpu_ms_per_report"] = cpu_of[p["pid"]]
-    return out
-
-
-def _cpu_per_report(after: dict[str, float], before: dict[str, float], n: int) -> dict:
-    """Milliseconds of CPU per report by part of the gateway (its named threads; the
-    delivery connections summed; its worker processes as ``prepare``, and the other
-    processes under it as ``children``), and in all."""
-    parts: dict[str, float] = {}
-    for name, seconds in after.items():
-        part = name.removeprefix("avvik-").split("-")[0] if name.startswith("avvik-") else "other"
-        part = "children" if name.startswith("child:") else part
-        parts[part] = parts.get(part, 0.0) + seconds - before.get(name, 0.0)
-    result = {k: round(v * 1e3 / n, 2) for k, v in sorted(parts.items()) if v > 0}
-    result["total"] = round(sum(parts.values()) * 1e3 / n, 2)
-    return result
-
-
-def _bound(ceiling: dict, gateway: dict) -> float | None:
-    alone = gateway.get("sink_alone")
-    return round(alone["reports_per_s"] / ceiling["reports_per_s"], 3) if alone else None
-
-
-def _rates(raws: Sequence[bytes], seconds: float) -> dict:
-    size = sum(len(r) for r in raws)
-    return {
-        "n": len(raws),
-        "mb": round(size / 1e6, 2),
-        "seconds": round(seconds, 3),
-        "reports_per_s": round(len(raws) / seconds, 2),
-        "mb_per_s": round(size / 1e6 / seconds, 2),
-    }
 
 
 def _wait_exit(process: ManagedProcess, timeout: float) -> int | None:
@@ -426,14 +384,14 @@ def run(config: Config) -> dict:
                         "ceiling_reports_per_s": c["reports_per_s"],
                         "gateway_reports_per_s": g["reports_per_s"],
                         "ratio": q,
-                        "sink_bound_ratio": _bound(c, g),
+                        "sink_bound_ratio": figures.sink_bound(c, g),
                     }
                     for q, c, g in rounds
                 ],
                 "sink_only": sink_only,
                 # The ratio no gateway could beat with this sink: the sink alone, taking
                 # the gateway's relays and receipts, against the ceiling of the same round.
-                "sink_bound_ratio": _bound(ceiling, gateway),
+                "sink_bound_ratio": figures.sink_bound(ceiling, gateway),
             }
             if key == "large":
                 result["memory"]["large_run_peak_rss_mb"] = max(
