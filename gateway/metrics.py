@@ -17,7 +17,7 @@ from prometheus_client import CollectorRegistry, ProcessCollector, start_http_se
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from gateway.store import health, open_db
+from gateway.store import health, indexing, open_db
 from gateway.store.alerts import AlertState, all_alerts
 from gateway.store.intake import mailbox_health
 from gateway.store.outbox import counts_by_state, delivery_counts
@@ -113,6 +113,12 @@ class CaseLogCollector(Collector):
             if box.last_fetch_at:
                 fetched.add_metric([box.name], _age(box.last_fetch_at, now))
         yield from (connected, fetched)
+        yield GaugeMetricFamily(
+            f"{PREFIX}_search_texts_waiting",
+            "Message texts stored but not yet in the search index (gateway serve adds them "
+            "when it has no mail to decide; counted up to 100000).",
+            value=indexing.texts_waiting(self.db),
+        )
 
     def _alerts(self) -> Iterator[Metric]:
         raised = GaugeMetricFamily(

@@ -95,6 +95,7 @@ def test_metrics_count_what_the_gateway_did(db_path, ruleset, smtp_sink, served,
         1,
     ]
     assert value(got, "avviksgateway_intake_waiting") == 1
+    assert value(got, "avviksgateway_search_texts_waiting") == 0  # indexed at each write here
     assert 120 <= value(got, "avviksgateway_intake_oldest_waiting_seconds") < 180
     assert value(got, "avviksgateway_mailbox_connected", mailbox="support") == 1
     assert 30 <= value(got, "avviksgateway_mailbox_last_fetch_age_seconds", mailbox="support") < 90

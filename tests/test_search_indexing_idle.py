@@ -97,3 +97,22 @@ def test_other_databases_and_processes_index_at_each_write(tmp_path, ruleset):
     with write(db):
         pass
     assert _due(db) == 0 and _found(db, "måneformørkelse") == 1
+
+
+def test_the_metrics_tell_how_many_texts_wait(db_path, ruleset):
+    """An operator sees the search lag behind a burst, and catch up."""
+    from gateway.metrics import CaseLogCollector
+
+    def waiting() -> float:
+        families = CaseLogCollector(db_path).collect()
+        family = next(f for f in families if f.name == "avviksgateway_search_texts_waiting")
+        return family.samples[0].value
+
+    db = open_db(db_path)
+    with indexing.when_idle(db.location):
+        _reports(db, ruleset, ["kometstøv", "meteorsverm"])
+        assert waiting() == 2
+        assert indexing.texts_waiting(db, most=1) == 1  # counted up to a bound
+        with write(db):
+            indexing.add_idle(db)
+        assert waiting() == 0

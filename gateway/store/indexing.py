@@ -150,6 +150,13 @@ def _add_titles(db: Database, ids: list[int]) -> None:
     db.conn.execute("DELETE FROM titles_due WHERE case_id <= ?", [ids[-1]])
 
 
+def texts_waiting(db: Database, most: int = 100_000) -> int:
+    """How many texts wait to go into the search index, counted up to ``most`` (the
+    metrics' scrape reads this: a bulk change past the gateway may leave millions)."""
+    found = db.conn.execute("SELECT COUNT(*) FROM (SELECT 1 FROM texts_due LIMIT ?)", [most])
+    return found.fetchone()[0]
+
+
 def owed(db: Database) -> bool:
     """Whether texts or cases wait to be indexed (a read: no transaction needed)."""
     found = db.conn.execute(
