@@ -73,9 +73,9 @@ def before_commit(db: Database) -> None:
     if getattr(db, "location", None) not in _idle:
         add_due(db)
         return
-    if _backlog(db):  # a load that never lets the pipeline idle: a chunk a write
-        _add_texts(db, _due(db))
-    _in_chunks(lambda: _titles_due(db), lambda ids: _add_titles(db, ids))
+    if texts_waiting(db, BACKLOG) == BACKLOG:  # a load that never lets it idle
+        _add_texts(db, _due(db))  # a chunk a write
+    _add_titles_due(db)
 
 
 def add_idle(db: Database) -> int:
@@ -84,15 +84,7 @@ def add_idle(db: Database) -> int:
     texts = _due(db, IDLE_CHUNK)
     if texts:
         _add_texts(db, texts)
-    return len(texts) + _in_chunks(lambda: _titles_due(db), lambda ids: _add_titles(db, ids))
-
-
-def _backlog(db: Database) -> bool:
-    """Whether ``BACKLOG`` texts or more are due (walks at most that many index entries)."""
-    found = db.conn.execute(
-        "SELECT 1 FROM texts_due ORDER BY message_id LIMIT 1 OFFSET ?", [BACKLOG - 1]
-    )
-    return found.fetchone() is not None
+    return len(texts) + _add_titles_due(db)
 
 
 def add_due(db: Database) -> int:
@@ -102,9 +94,11 @@ def add_due(db: Database) -> int:
     text written by a connection that does not call this (the sqlite3 shell) waits for
     the gateway's next write: nothing is lost, and it is found a little later. At most
     ``CHUNKS`` chunks of each: the rest waits for the next write (``owed``)."""
-    return _in_chunks(lambda: _due(db), lambda ids: _add_texts(db, ids)) + _in_chunks(
-        lambda: _titles_due(db), lambda ids: _add_titles(db, ids)
-    )
+    return _in_chunks(lambda: _due(db), lambda ids: _add_texts(db, ids)) + _add_titles_due(db)
+
+
+def _add_titles_due(db: Database) -> int:
+    return _in_chunks(lambda: _titles_due(db), lambda ids: _add_titles(db, ids))
 
 
 def _in_chunks(due: Callable[[], list[int]], add: Callable[[list[int]], None]) -> int:
@@ -152,7 +146,8 @@ def _add_titles(db: Database, ids: list[int]) -> None:
 
 def texts_waiting(db: Database, most: int = 100_000) -> int:
     """How many texts wait to go into the search index, counted up to ``most`` (the
-    metrics' scrape reads this: a bulk change past the gateway may leave millions)."""
+    metrics' scrape and every write of ``when_idle`` read this: a bulk change past the
+    gateway may leave millions)."""
     found = db.conn.execute("SELECT COUNT(*) FROM (SELECT 1 FROM texts_due LIMIT ?)", [most])
     return found.fetchone()[0]
 
