@@ -37,6 +37,16 @@ def sink_bound(ceiling: dict, gateway: dict) -> float | None:
     return round(alone["reports_per_s"] / ceiling["reports_per_s"], 3) if alone else None
 
 
+def cores_bound(ceiling: dict, gateway: dict, cores: int) -> float | None:
+    """The ratio the gateway would reach with every core busy all the time, at the CPU
+    per report the whole machine spent in its phase (the gateway, the sink, Dovecot):
+    against the ceiling of the same round, what no spreading of the work can beat."""
+    used = (gateway.get("machine") or {}).get("cpu_ms_per_report")
+    if not used:
+        return None
+    return round(cores * 1e3 / used / ceiling["reports_per_s"], 3)
+
+
 def rates(raws: Sequence[bytes], seconds: float) -> dict:
     size = sum(len(r) for r in raws)
     return {

@@ -153,6 +153,9 @@ class CpuMeter:
         cores = os.cpu_count() or 1
         return {
             "cores_busy": round(cores * dt_busy / dt_total, 2) if dt_total else 0.0,
+            # everything the machine did per report (the client, the sink, Dovecot and
+            # whatever else ran): what bounds the rate once every core is busy
+            "cpu_ms_per_report": round(dt_busy * 1e3 / reports, 2),
             "dovecot_ms_per_report": round(
                 (group_cpu(self.pgid) - self.dovecot) * 1e3 / reports, 2
             ),

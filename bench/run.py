@@ -15,6 +15,7 @@ sends one message per report, the gateway two (relay and receipt). MB = 10^6 byt
 from __future__ import annotations
 
 import datetime as dt
+import os
 import random
 import shutil
 import subprocess
@@ -47,6 +48,7 @@ from bench.profile import PySpy, flamegraph_svg, read_collapsed, summarise
 from bench.table import targets
 
 RESULTS = ROOT / "bench" / "results"
+CORES = os.cpu_count() or 1  # the machine's, as CpuMeter counts them busy
 USERS = ("bare-pickup", "gw-pickup", "gw-big")  # and a pair per round of each throughput case
 
 
@@ -385,6 +387,7 @@ def run(config: Config) -> dict:
                         "gateway_reports_per_s": g["reports_per_s"],
                         "ratio": q,
                         "sink_bound_ratio": figures.sink_bound(c, g),
+                        "cores_bound_ratio": figures.cores_bound(c, g, CORES),
                     }
                     for q, c, g in rounds
                 ],
@@ -392,6 +395,10 @@ def run(config: Config) -> dict:
                 # The ratio no gateway could beat with this sink: the sink alone, taking
                 # the gateway's relays and receipts, against the ceiling of the same round.
                 "sink_bound_ratio": figures.sink_bound(ceiling, gateway),
+                # The ratio with every core busy all the time at the CPU per report the
+                # whole machine spent (the gateway, the sink, Dovecot): no spreading of
+                # the work beats it, only less work per report.
+                "cores_bound_ratio": figures.cores_bound(ceiling, gateway, CORES),
             }
             if key == "large":
                 result["memory"]["large_run_peak_rss_mb"] = max(

@@ -135,6 +135,18 @@ def table(result: dict) -> str:
                     "",
                 )
             )
+        if cores := tp.get("cores_bound_ratio"):
+            used = g["machine"]["cpu_ms_per_report"]
+            rows.append(
+                (
+                    f"  at most, every core busy at the machine's {used:.1f} ms CPU/report",
+                    "",
+                    _fmt(cores * c["reports_per_s"]),
+                    _fmt(cores, 2),
+                    "",
+                    "",
+                )
+            )
         rows.append(("  MB/s", _fmt(c["mb_per_s"], 2), _fmt(g["mb_per_s"], 2), "", "", ""))
         rows.append(("  seconds", _fmt(c["seconds"], 2), _fmt(g["seconds"], 2), "", "", ""))
         rows.extend(_cpu_rows(c, g))

@@ -84,6 +84,15 @@ def test_quick_benchmark_relays_every_report(tmp_path):
             alone["reports_per_s"] / ceiling["reports_per_s"], 3
         )
         assert only["sink_bound_ratio"] == case["sink_bound_ratio"]
+        # The machine's CPU per report (all its processes) over the gateway's phase, and
+        # the ratio it allows with every core busy: at least the ratio reached, as the
+        # phase cannot have kept more than every core busy.
+        used = gateway["machine"]["cpu_ms_per_report"]
+        assert used > 0
+        cores = result["machine"]["cores"]
+        assert case["cores_bound_ratio"] == round(cores * 1e3 / used / ceiling["reports_per_s"], 3)
+        assert case["cores_bound_ratio"] >= case["ratio"] * 0.9  # ticks of 10 ms: slack
+        assert only["cores_bound_ratio"] == case["cores_bound_ratio"]
 
     for side in ("bare", "gateway"):
         pickup = result["pickup"][side]
