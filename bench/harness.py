@@ -26,6 +26,7 @@ from aiosmtpd.smtp import Envelope  # noqa: E402
 from servers import Dovecot, ReceivedMessage, SmtpSink, _group_members, free_port  # noqa: E402
 
 from bench import procs  # noqa: E402
+from bench.procs import machine_cpu, thread_cpu  # noqa: E402
 from bench.reports import SUPPLIER  # noqa: E402
 
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
@@ -98,30 +99,6 @@ class TimedSink(SmtpSink):
 
 
 _TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def thread_cpu(pid: int) -> dict[str, float]:
-    """CPU seconds per thread name of a process, from /proc (threads that have ended
-    are no longer counted: take both readings while the process runs)."""
-    used: dict[str, float] = {}
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            name = (task / "comm").read_text().strip()
-            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # the thread ended meanwhile
-        ticks = int(fields[11]) + int(fields[12])  # utime, stime
-        used[name] = used.get(name, 0.0) + ticks / _TICKS
-    return used
-
-
-def machine_cpu() -> tuple[float, float]:
-    """(busy, all) CPU seconds of the whole machine so far, summed over its cores, from
-    /proc/stat: the difference of two readings says how many cores a phase kept busy."""
-    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle, iowait
-    total = sum(fields[:8])  # user .. steal (guest time is counted in user already)
-    return (total - idle) / _TICKS, total / _TICKS
 
 
 def group_cpu(pgid: int) -> float:

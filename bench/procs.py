@@ -1,6 +1,7 @@
 """The gateway's processes, from /proc: the ``gateway serve`` process and every process
 under it (with ``pipeline_workers`` above 1, while a backlog has them running: the
-worker processes, ``avvik-prepare``, and nothing else), their CPU and their memory.
+worker processes, ``avvik-prepare``, and nothing else), their CPU and their memory; and
+the CPU readings a phase starts and ends with: per thread of a process, and the machine's.
 
 Memory per process is VmRSS (resident now), VmHWM (its peak) and Pss (resident, with
 each page shared between processes counted in shares: the workers share the
@@ -99,3 +100,27 @@ def children_cpu_per_report(
         used = seconds - before.get(p, ("", 0.0))[1]
         out.append({"pid": p, "name": label, "cpu_ms": round(used * 1e3 / n, 2)})
     return out
+
+
+def thread_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds per thread name of a process, from /proc (threads that have ended
+    are no longer counted: take both readings while the process runs)."""
+    used: dict[str, float] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            name = (task / "comm").read_text().strip()
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the thread ended meanwhile
+        ticks = int(fields[11]) + int(fields[12])  # utime, stime
+        used[name] = used.get(name, 0.0) + ticks / _TICKS
+    return used
+
+
+def machine_cpu() -> tuple[float, float]:
+    """(busy, all) CPU seconds of the whole machine so far, summed over its cores, from
+    /proc/stat: the difference of two readings says how many cores a phase kept busy."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle, iowait
+    total = sum(fields[:8])  # user .. steal (guest time is counted in user already)
+    return (total - idle) / _TICKS, total / _TICKS

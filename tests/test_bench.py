@@ -110,7 +110,7 @@ def test_quick_benchmark_relays_every_report(tmp_path):
 def test_machine_cpu_counts_this_process_busy(monkeypatch):
     """The cores-busy reading comes from /proc/stat: CPU this process burns shows in it."""
     monkeypatch.syspath_prepend(str(ROOT))
-    from bench.harness import machine_cpu
+    from bench.procs import machine_cpu
 
     busy_before, all_before = machine_cpu()
     spent = time.process_time()
