@@ -4,6 +4,7 @@ idle, and no process beside them (no multiprocessing resource tracker)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import time
@@ -24,7 +25,7 @@ from gateway.pipeline import Pipeline
 from gateway.prepare import Prepared, load_keyed
 from gateway.render import Renderer
 from gateway.settings import Settings
-from gateway.store import open_db
+from gateway.store import clock, open_db
 from gateway.workers import OnDemand, Workers
 
 DIED = "a pipeline worker process died preparing it, twice"
@@ -143,13 +144,16 @@ def staged(settings: Settings, raws: list, workers: Workers | None):
 def test_the_case_log_is_the_same_with_workers_on_demand(tmp_path):
     """The first messages in the thread while a worker starts, the rest in the worker."""
     raws = mix()
-    alone = staged(settings_for(tmp_path, "alone"), raws, None)
-    settings = settings_for(tmp_path, "workers")
-    workers = Counting(1, settings, key_of=lambda r: None, on_demand=OnDemand(start_at=2))
-    try:
-        together = staged(settings, raws, workers)
-    finally:
-        workers.close()
+    # one moment for both runs: a relay and a receipt show their minute, and the runs
+    # take seconds (they differed when a minute began between them)
+    with clock.fixed(dt.datetime.now(dt.UTC)):
+        alone = staged(settings_for(tmp_path, "alone"), raws, None)
+        settings = settings_for(tmp_path, "workers")
+        workers = Counting(1, settings, key_of=lambda r: None, on_demand=OnDemand(start_at=2))
+        try:
+            together = staged(settings, raws, workers)
+        finally:
+            workers.close()
     assert together == alone
     assert workers.seen[:3] == [None] * 3
     assert sum(isinstance(p, Prepared) for p in workers.seen) == len(raws) - 3
