@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlite_utils import Database
 
-from gateway.store import migrations, open_db, write
+from gateway.store import indexing, migrations, open_db, write
 from gateway.store import web as store_web
 from gateway.store.web import CaseFilter, case_page
 from gateway.web.access import Scope
@@ -50,7 +50,7 @@ SUBJECTS = st.lists(
 
 
 @settings(max_examples=60, deadline=None)
-@given(subjects=SUBJECTS, text=st.text(alphabet="abcæøÆØ -%_\\\"'", min_size=1, max_size=5))
+@given(subjects=SUBJECTS, text=st.text(alphabet="abcæøÆØ -%_\\\"'", min_size=1, max_size=8))
 def test_a_part_of_a_subject_finds_what_a_like_over_every_case_finds(subjects, text):
     db = open_db(None)
     _cases(db, subjects)
@@ -85,6 +85,37 @@ def test_an_existing_log_gets_both_indexes(db_path):
     with write(db):  # a deleted message leaves the index with it
         db.execute("DELETE FROM messages WHERE case_id = 1")
     assert case_page(db, EVERYTHING, CaseFilter(text="basestasj")).cases == []
+
+
+def test_an_existing_titles_index_is_rebuilt_without_positions(db_path):
+    """A log from before m017_i22_titles_without_positions: its index of references and
+    subjects is rebuilt, a third or less of its size (every case's reference shares its
+    letters with every other's, and the positions were most of their lists), and finds
+    the same cases; a case still due for it is added by the next write."""
+    old = Database(db_path)
+    migrations.apply(old, stop_before="m017_i22_titles_without_positions")
+    _cases(old, [f"Dørsensor {i} melder falsk alarm" for i in range(300)])
+    with write(old):  # the gateway's write indexes them; then one more, left due
+        old.execute("INSERT INTO cases (id, reference, subject, status) "
+                    "VALUES (301, 'AVVIK-2026-0301', 'Nøkkelboks mangler', 'ny')")  # fmt: skip
+        indexing.add_due(old)
+    old.execute("INSERT INTO cases (id, reference, subject, status) "
+                "VALUES (302, 'AVVIK-2026-0302', 'Nøkkelboks låst', 'ny')")  # fmt: skip
+    old.conn.commit()
+    (before,) = old.execute("SELECT SUM(LENGTH(block)) FROM case_titles_data").fetchone()
+    old.close()
+    db = open_db(db_path)
+    (after,) = db.execute("SELECT SUM(LENGTH(block)) FROM case_titles_data").fetchone()
+    assert after * 3 <= before
+    f = CaseFilter(text="sensor 29", text_in_messages=False)
+    assert [c.id for c in case_page(db, EVERYTHING, f, size=50).cases] == [*range(300, 290, -1), 30]
+    f = CaseFilter(text="AVVIK-2026-0301", text_in_messages=False)
+    assert [c.id for c in case_page(db, EVERYTHING, f).cases] == [301]
+    f = CaseFilter(text="Nøkkelboks", text_in_messages=False)
+    assert [c.id for c in case_page(db, EVERYTHING, f).cases] == [301]  # 302 still due
+    with write(db):  # the next write
+        pass
+    assert [c.id for c in case_page(db, EVERYTHING, f).cases] == [302, 301]
 
 
 def test_the_page_says_over_and_offers_the_next_page(tmp_path, monkeypatch):

@@ -132,6 +132,15 @@ def _terms_of(word: str) -> tuple[str, ...]:
     return tuple(row[0] for row in rows)
 
 
+def title_query(text: str) -> str:
+    """The trigram index's query for a part of a reference or subject (three characters
+    or more): each three characters of it, all of them. The index keeps no positions, so
+    it cannot ask for them in a row; the cases it narrows to are a few more than those
+    that hold the text, and the LIKE after it decides."""
+    grams = dict.fromkeys(text[k : k + 3] for k in range(len(text) - 2))
+    return " AND ".join('"' + gram.replace('"', '""') + '"' for gram in grams)
+
+
 def _like(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
@@ -163,13 +172,12 @@ def _text_sql(f: CaseFilter, lowest: int, params: list, words: str) -> str:
     (``words``, the full-text query made of them)."""
     like = _like(f.text)
     cond = "(c.reference LIKE ? ESCAPE '\\' OR c.subject LIKE ? ESCAPE '\\')"
-    if len(f.text) >= 3:  # schema.m013_i22_case_titles
-        phrase = '"' + f.text.replace('"', '""') + '"'
+    if len(f.text) >= 3:  # schema.m017_i22_titles_without_positions
         cond = (
             "(c.id IN (SELECT rowid FROM case_titles WHERE case_titles MATCH ? AND rowid >= ?)"
             f" AND {cond})"
         )
-        params += [phrase, lowest]
+        params += [title_query(f.text), lowest]
     params += [like, like]
     if f.text_in_messages and words:  # schema.m012_i22_case_words: rowid = case id << 32 | ...
         cond += " OR c.id IN (SELECT rowid >> 32 FROM case_words WHERE case_words MATCH ? "
