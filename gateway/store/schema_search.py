@@ -82,18 +82,29 @@ def m017_i22_words_without_positions(db: Database) -> None:
     a level held 30 segments of 14,000 pages, and the first merge after the upgrade
     rewrote 229,000 pages (43 s of merge steps). The triggers of m012 feed it as before
     (they name the index, not its layout)."""
-    db.execute("DROP TABLE case_words")
+    _rebuilt(
+        db,
+        "case_words",
+        "body",
+        "(rowid, body) SELECT (case_id << 32) + id, new_text "
+        "FROM messages WHERE case_id IS NOT NULL AND new_text IS NOT NULL",
+    )
+
+
+def _rebuilt(db: Database, name: str, columns: str, fill: str, tokenize: str = "") -> None:
+    """Search index ``name`` made again without positions (contentless, ``detail =
+    none``, ``columnsize = 0``), with the schema's merge settings, filled by ``fill`` (the
+    INSERT's columns and SELECT) and merged into one segment (FTS5 'optimize'), so that
+    the log owes no merging after the upgrade."""
+    db.execute(f"DROP TABLE {name}")
     db.execute(
-        "CREATE VIRTUAL TABLE case_words USING fts5(body, content = '', detail = none, "
-        "columnsize = 0)"
+        f"CREATE VIRTUAL TABLE {name} USING fts5({columns}, content = '', {tokenize}"
+        "detail = none, columnsize = 0)"
     )
     for key, value in (("automerge", SEARCH_AUTOMERGE), ("crisismerge", SEARCH_CRISISMERGE)):
-        db.execute("INSERT INTO case_words (case_words, rank) VALUES (?, ?)", [key, value])
-    db.execute(
-        "INSERT INTO case_words (rowid, body) SELECT (case_id << 32) + id, new_text "
-        "FROM messages WHERE case_id IS NOT NULL AND new_text IS NOT NULL"
-    )
-    db.execute("INSERT INTO case_words (case_words) VALUES ('optimize')")
+        db.execute(f"INSERT INTO {name} ({name}, rank) VALUES (?, ?)", [key, value])
+    db.execute(f"INSERT INTO {name} {fill}")
+    db.execute(f"INSERT INTO {name} ({name}) VALUES ('optimize')")
 
 
 @migrations()
@@ -253,18 +264,14 @@ def m017_i22_titles_without_positions(db: Database) -> None:
     m017_i22_words_without_positions did for the texts. The case list asks for every
     three letters of its text, each alone (store/web.py ``title_query``), and its LIKE
     decides as before. A reference's letters ("AVV", "-20") are in every case, and a
-    merge step ends only at the end of one: with positions their lists were five times
-    longer, and a year's purge at a million cases wrote merge steps of 50-121 ms on this
+    merge step ends only at the end of one: with positions their lists were about four
+    times longer, and a year's purge at a million cases wrote merge steps of 50-121 ms on this
     index alone. Rebuilt from the cases; those still due are added by the next write."""
-    db.execute("DROP TABLE case_titles")
-    db.execute(
-        "CREATE VIRTUAL TABLE case_titles USING fts5(reference, subject, content = '', "
-        "tokenize = 'trigram', detail = none, columnsize = 0)"
+    _rebuilt(
+        db,
+        "case_titles",
+        "reference, subject",
+        "(rowid, reference, subject) SELECT id, reference, subject "
+        "FROM cases WHERE id NOT IN (SELECT case_id FROM titles_due) ORDER BY id",
+        tokenize="tokenize = 'trigram', ",
     )
-    for key, value in (("automerge", SEARCH_AUTOMERGE), ("crisismerge", SEARCH_CRISISMERGE)):
-        db.execute("INSERT INTO case_titles (case_titles, rank) VALUES (?, ?)", [key, value])
-    db.execute(
-        "INSERT INTO case_titles (rowid, reference, subject) SELECT id, reference, subject "
-        "FROM cases WHERE id NOT IN (SELECT case_id FROM titles_due) ORDER BY id"
-    )
-    db.execute("INSERT INTO case_titles (case_titles) VALUES ('optimize')")
