@@ -141,7 +141,7 @@ def table(result: dict) -> str:
                 (
                     f"  at most, every core busy at the machine's {used:.1f} ms CPU/report",
                     "",
-                    _fmt(cores * c["reports_per_s"]),
+                    _fmt(result["machine"]["cores"] * 1e3 / used),
                     _fmt(cores, 2),
                     "",
                     "",
