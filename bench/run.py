@@ -15,7 +15,6 @@ sends one message per report, the gateway two (relay and receipt). MB = 10^6 byt
 from __future__ import annotations
 
 import datetime as dt
-import os
 import random
 import shutil
 import subprocess
@@ -48,7 +47,6 @@ from bench.profile import PySpy, flamegraph_svg, read_collapsed, summarise
 from bench.table import targets
 
 RESULTS = ROOT / "bench" / "results"
-CORES = os.cpu_count() or 1  # the machine's, as CpuMeter counts them busy
 USERS = ("bare-pickup", "gw-pickup", "gw-big")  # and a pair per round of each throughput case
 
 
@@ -358,6 +356,7 @@ def run(config: Config) -> dict:
                 config.n_large, config.large_attachment_bytes, config.seed + 1
             )
             cases.append(("large", "1 MB attachment", raws, 1.0))
+        cores = result["machine"]["cores"]  # as CpuMeter counts them busy: every core
         for key, label, raws, per_report in cases:
             timeout = 60 + per_report * len(raws)
             rounds = []
@@ -387,7 +386,7 @@ def run(config: Config) -> dict:
                         "gateway_reports_per_s": g["reports_per_s"],
                         "ratio": q,
                         "sink_bound_ratio": figures.sink_bound(c, g),
-                        "cores_bound_ratio": figures.cores_bound(c, g, CORES),
+                        "cores_bound_ratio": figures.cores_bound(c, g, cores),
                     }
                     for q, c, g in rounds
                 ],
@@ -398,7 +397,7 @@ def run(config: Config) -> dict:
                 # The ratio with every core busy all the time at the CPU per report the
                 # whole machine spent (the gateway, the sink, Dovecot): no spreading of
                 # the work beats it, only less work per report.
-                "cores_bound_ratio": figures.cores_bound(ceiling, gateway, CORES),
+                "cores_bound_ratio": figures.cores_bound(ceiling, gateway, cores),
             }
             if key == "large":
                 result["memory"]["large_run_peak_rss_mb"] = max(
